@@ -1,0 +1,80 @@
+// Writes realms/*.json, the demo tenants of FIXTURES.md, for Keycloak's --import-realm.
+// The JSON files are committed (Keycloak and docker-compose read them as they are);
+// edit this script and run `node scripts/generate-realms.mjs` to change them.
+import fs from 'node:fs';
+const brokerRedirects = ['http://127.0.0.1:3000/*', 'http://localhost:3000/*', 'http://acme.localhost:3000/*', 'http://globex.localhost:3000/*'];
+// Keycloak 26 introspects a token only for a client in its audience: the broker's own
+// client introspects every tenant token, so every client's tokens name it.
+const brokerAudience = {
+  name: 'realm-broker audience', protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper',
+  config: { 'included.client.audience': 'realm-broker', 'access.token.claim': 'true', 'introspection.token.claim': 'true', 'id.token.claim': 'false' },
+};
+const user = (email) => ({
+  username: email, email, emailVerified: true, enabled: true,
+  firstName: email.split('@')[0].replace(/^./, c => c.toUpperCase()), lastName: 'Demo',
+  credentials: [{ type: 'password', value: `${email.split('@')[0]}-pass`, temporary: false }],
+});
+function realm({ id, name, displayName, domains, passwordGrant, users, extraClients = [] }) {
+  return {
+    id, realm: name, displayName, enabled: true, sslRequired: 'external',
+    registrationAllowed: false, loginWithEmailAllowed: true, duplicateEmailsAllowed: false,
+    bruteForceProtected: true, failureFactor: 30,
+    accessTokenLifespan: 300, ssoSessionIdleTimeout: 1800, revokeRefreshToken: false,
+    attributes: {
+      'realm-broker.email-domains': domains.join(','),
+      'realm-broker.features.auth.password_grant_enabled': String(passwordGrant),
+    },
+    users: users.map(user),
+    clients: clients(extraClients),
+  };
+}
+function clients(extraClients) {
+  return [
+      {
+        clientId: 'connect-demo', name: 'Connect demo service', enabled: true, protocol: 'openid-connect',
+        publicClient: false, clientAuthenticatorType: 'client-secret', secret: 'connect-demo-secret',
+        serviceAccountsEnabled: true, standardFlowEnabled: false, directAccessGrantsEnabled: false,
+      },
+      {
+        clientId: 'realm-broker', name: 'realm-broker', enabled: true, protocol: 'openid-connect',
+        publicClient: false, clientAuthenticatorType: 'client-secret', secret: 'realm-broker-secret',
+        serviceAccountsEnabled: false, standardFlowEnabled: true, directAccessGrantsEnabled: true,
+        redirectUris: brokerRedirects, webOrigins: ['+'],
+        attributes: {
+          'standard.token.exchange.enabled': 'true',
+          'standard.token.exchange.enableRefreshRequestedTokenType': 'SAME_SESSION',
+          'post.logout.redirect.uris': '+',
+          'pkce.code.challenge.method': 'S256',
+        },
+      },
+      {
+        clientId: 'platform-demo', name: 'Platform demo app', enabled: true, protocol: 'openid-connect',
+        publicClient: true, standardFlowEnabled: true, directAccessGrantsEnabled: false,
+        redirectUris: brokerRedirects, webOrigins: ['+'],
+        attributes: { 'pkce.code.challenge.method': 'S256', 'post.logout.redirect.uris': '+' },
+      },
+      {
+        clientId: 'tv-demo', name: 'TV demo app', enabled: true, protocol: 'openid-connect',
+        publicClient: true, standardFlowEnabled: false, directAccessGrantsEnabled: false,
+        attributes: { 'oauth2.device.authorization.grant.enabled': 'true' },
+      },
+      ...extraClients,
+    ].map((c) => ({ ...c, protocolMappers: [brokerAudience] }));
+}
+const acme = realm({
+  id: '19340612-d99f-40e7-8f15-76f059339aba', name: 'acme', displayName: 'Acme',
+  domains: ['acme.example'], passwordGrant: true,
+  users: ['alice@acme.example', 'dave@shared.example'],
+  extraClients: [{
+    clientId: 'platform-service', name: 'Platform service', enabled: true, protocol: 'openid-connect',
+    publicClient: false, clientAuthenticatorType: 'client-secret', secret: 'platform-service-secret',
+    serviceAccountsEnabled: true, standardFlowEnabled: false, directAccessGrantsEnabled: false,
+  }],
+});
+const globex = realm({
+  id: 'a1f870e0-c3da-48ee-815c-a1c8352270a0', name: 'globex', displayName: 'Globex',
+  domains: ['globex.example'], passwordGrant: false,
+  users: ['bob@globex.example', 'carol@contractor.example', 'dave@shared.example'],
+});
+fs.writeFileSync('realms/acme-realm.json', JSON.stringify(acme, null, 2) + '\n');
+fs.writeFileSync('realms/globex-realm.json', JSON.stringify(globex, null, 2) + '\n');

@@ -1,0 +1,26 @@
+/**
+ * Builds the Koa app from its parts (no listen): cross-cutting middleware, then one
+ * route table per surface. Used by main.ts and by every test.
+ */
+import Koa from 'koa';
+import type { Deps } from './deps.js';
+import { errorHandler } from './http/error-handler.js';
+import { parseBody } from './http/body.js';
+import { requestContext } from './http/request-context.js';
+import { securityHeaders } from './http/security-headers.js';
+import { connectErrors, connectRoutes } from './surfaces/connect/routes.js';
+
+export function buildApp(deps: Deps): Koa {
+  const app = new Koa({ asyncLocalStorage: true });
+  app.silent = true; // errors are logged by the error handler, with the request id
+  const surfaces = [connectErrors];
+  app.use(requestContext(deps.log));
+  app.use(securityHeaders);
+  app.use(errorHandler(deps.log, surfaces));
+  app.use(parseBody);
+  for (const router of [connectRoutes(deps)]) {
+    app.use(router.routes());
+    app.use(router.allowedMethods({ throw: false }));
+  }
+  return app;
+}

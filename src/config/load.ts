@@ -1,0 +1,97 @@
+/**
+ * Loads the config once at start: environment over an optional JSON file, validated
+ * against the schema, with every problem listed at once (like Dex's Validate()).
+ * Secrets default only in dev mode, to the demo realms' values.
+ */
+import { readFileSync } from 'node:fs';
+import { configSchema, type Config } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The demo realms' secrets: used only when mode is dev and nothing else is set. */
+const DEV_SECRETS = {
+  admin: 'realm-broker-admin-secret',
+  broker: 'realm-broker-secret',
+};
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env, overrides: Record<string, unknown> = {}): Config {
+  const problems: string[] = [];
+  let file: Record<string, any> = {};
+  if (env.CONFIG_FILE) {
+    try {
+      file = JSON.parse(readFileSync(env.CONFIG_FILE, 'utf8'));
+    } catch (err) {
+      problems.push(`CONFIG_FILE ${env.CONFIG_FILE}: ${(err as Error).message}`);
+    }
+  }
+  const mode = env.NODE_ENV === 'production' ? 'production' : (file.mode ?? 'dev');
+  const dev = mode === 'dev';
+  const port = env.PORT ?? file.port ?? 3000;
+  const host = env.HOST ?? file.host ?? '127.0.0.1';
+
+  const upstreams: any[] = file.upstreams ?? [{ name: 'default', admin: {} }];
+  if (env.KEYCLOAK_URL || !file.upstreams) {
+    // KEYCLOAK_URL describes the first (or only) upstream.
+    upstreams[0] = { ...upstreams[0], url: env.KEYCLOAK_URL ?? upstreams[0].url ?? 'http://127.0.0.1:8080' };
+    if (env.KEYCLOAK_PUBLIC_URL) upstreams[0].publicUrl = env.KEYCLOAK_PUBLIC_URL;
+  }
+  for (const u of upstreams) {
+    u.admin = { ...(u.admin ?? {}) };
+    if (upstreams.length === 1 || u === upstreams[0]) {
+      u.admin.clientId = env.KC_ADMIN_CLIENT_ID ?? u.admin.clientId;
+      u.admin.clientSecret = env.KC_ADMIN_CLIENT_SECRET ?? u.admin.clientSecret;
+    }
+    if (!u.admin.clientSecret) {
+      if (dev) u.admin.clientSecret = DEV_SECRETS.admin;
+      else problems.push(`upstream ${u.name ?? '?'}: admin client secret is required in production (KC_ADMIN_CLIENT_SECRET)`);
+    }
+  }
+
+  const brokerClient = {
+    clientId: env.BROKER_CLIENT_ID ?? file.brokerClient?.clientId ?? 'realm-broker',
+    clientSecret: env.BROKER_CLIENT_SECRET ?? file.brokerClient?.clientSecret ?? (dev ? DEV_SECRETS.broker : undefined),
+  };
+  if (!brokerClient.clientSecret) problems.push('BROKER_CLIENT_SECRET is required in production');
+  if (!dev && !(env.PUBLIC_URL ?? file.publicUrl)) problems.push('PUBLIC_URL is required in production');
+
+  const raw = {
+    mode,
+    host,
+    port,
+    publicUrl: env.PUBLIC_URL ?? file.publicUrl ?? `http://127.0.0.1:${port}`,
+    upstreams,
+    brokerClient,
+    defaultTenant: env.DEFAULT_TENANT ?? file.defaultTenant,
+    tenants: file.tenants,
+    scaiwave: file.scaiwave,
+    store: {
+      redisUrl: env.REDIS_URL ?? file.store?.redisUrl,
+      prefix: env.STORE_PREFIX ?? file.store?.prefix,
+      timeoutMs: env.STORE_TIMEOUT_MS ?? file.store?.timeoutMs,
+    },
+    upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS ?? file.upstreamTimeoutMs ?? 5000,
+    tenantCacheTtlMs: env.TENANT_CACHE_TTL_MS ?? file.tenantCacheTtlMs ?? 30_000,
+    logLevel: env.LOG_LEVEL ?? file.logLevel ?? 'info',
+    ...overrides,
+  };
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  } else {
+    const names = new Set(parsed.data.upstreams.map((u) => u.name));
+    if (names.size !== parsed.data.upstreams.length) problems.push('upstreams: names must be unique');
+    for (const [slug, t] of Object.entries(parsed.data.tenants)) {
+      if (t.upstream && !names.has(t.upstream)) problems.push(`tenants.${slug}.upstream: no upstream named "${t.upstream}"`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return parsed.data!;
+}

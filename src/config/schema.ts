@@ -1,0 +1,69 @@
+/**
+ * The one schema for every setting. Values come from the environment and, optionally,
+ * a JSON file (CONFIG_FILE) for what does not fit in variables: several upstreams,
+ * tenant overrides, host maps. See README "Configuration" for the reference.
+ */
+import { z } from 'zod';
+
+const url = z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ''));
+const secret = z.string().min(1);
+
+export const upstreamSchema = z.object({
+  /** A name that tenant overrides refer to. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i),
+  /** Where the broker reaches Keycloak. */
+  url,
+  /** The base URL browsers (and token issuers) see, when it differs from `url`. */
+  publicUrl: url.optional(),
+  admin: z.object({
+    realm: z.string().min(1).default('master'),
+    clientId: z.string().min(1).default('realm-broker-admin'),
+    clientSecret: secret.optional(),
+  }),
+  /** Realms of this server that are not tenants (master is always skipped). */
+  ignoreRealms: z.array(z.string()).default([]),
+});
+
+const featuresSchema = z.object({
+  auth: z.object({ password_grant_enabled: z.boolean().optional() }).partial().optional(),
+}).partial();
+
+export const tenantOverrideSchema = z.object({
+  /** Serve this slug from another realm or server: the migration switch. */
+  upstream: z.string().optional(),
+  realm: z.string().optional(),
+  displayName: z.string().optional(),
+  emailDomains: z.array(z.string().toLowerCase()).optional(),
+  features: featuresSchema.optional(),
+});
+
+export const configSchema = z.object({
+  mode: z.enum(['dev', 'production']),
+  host: z.string().min(1),
+  port: z.coerce.number().int().min(0).max(65535),
+  publicUrl: url,
+  upstreams: z.array(upstreamSchema).min(1),
+  /** The broker's own confidential client, present in every tenant realm. */
+  brokerClient: z.object({ clientId: z.string().min(1), clientSecret: secret.optional() }),
+  defaultTenant: z.string().optional(),
+  tenants: z.record(z.string(), tenantOverrideSchema).default({}),
+  scaiwave: z.object({
+    /** Host name (no port) → tenant slug for /v1/auth/*. */
+    hosts: z.record(z.string(), z.string()).default({}),
+    /** Header that names the tenant explicitly (proxies, tests); empty to disable. */
+    tenantHeader: z.string().default('x-tenant'),
+  }).default({ hosts: {}, tenantHeader: 'x-tenant' }),
+  store: z.object({
+    redisUrl: z.string().optional(),
+    prefix: z.string().default('rb:'),
+    timeoutMs: z.coerce.number().int().positive().default(1000),
+  }),
+  upstreamTimeoutMs: z.coerce.number().int().positive(),
+  tenantCacheTtlMs: z.coerce.number().int().positive(),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type UpstreamConfig = z.infer<typeof upstreamSchema>;
+export type TenantOverride = z.infer<typeof tenantOverrideSchema>;
+export type Features = z.infer<typeof featuresSchema>;

@@ -1,0 +1,106 @@
+/**
+ * The broker's one error type. Everything that goes wrong inside (bad input, a refusal
+ * from Keycloak, an unreachable store) becomes a BrokerError with a stable `code`; each
+ * surface has one serializer that turns it into that surface's documented wire shape.
+ *
+ * Like Koa's own contract, `status` is the HTTP meaning and `expose` says whether the
+ * message may be shown to the caller (never for 5xx: details go to the log only).
+ */
+export type ErrorCode =
+  // the caller's input
+  | 'validation_failed' // 422, with `details` in FastAPI's shape
+  | 'invalid_request'
+  | 'unsupported_grant_type'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'not_found'
+  | 'tenant_not_found'
+  | 'rate_limited'
+  | 'feature_disabled'
+  | 'redirect_mismatch'
+  // OAuth refusals (RFC 6749 §5.2, RFC 6750 §3.1, RFC 8693 §2.2.2)
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'invalid_scope'
+  | 'invalid_token'
+  | 'invalid_target'
+  | 'access_denied'
+  // the broker's dependencies
+  | 'upstream_unavailable' // 503: Keycloak refused the connection
+  | 'upstream_timeout' // 504: Keycloak did not answer in time
+  | 'upstream_bad_response' // 502: Keycloak answered with something we cannot use
+  | 'store_unavailable' // 503: Redis down or slow
+  | 'server_error';
+
+const defaultStatus: Record<ErrorCode, number> = {
+  validation_failed: 422,
+  invalid_request: 400,
+  unsupported_grant_type: 400,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  not_found: 404,
+  tenant_not_found: 404,
+  rate_limited: 429,
+  feature_disabled: 403,
+  redirect_mismatch: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  invalid_scope: 400,
+  invalid_token: 401,
+  invalid_target: 400,
+  access_denied: 403,
+  upstream_unavailable: 503,
+  upstream_timeout: 504,
+  upstream_bad_response: 502,
+  store_unavailable: 503,
+  server_error: 500,
+};
+
+/** One entry of a FastAPI-shaped 422 body: `{"detail":[{loc,msg,type}]}`. */
+export interface ValidationIssue {
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
+export interface BrokerErrorOptions {
+  status?: number;
+  cause?: unknown;
+  details?: ValidationIssue[];
+  /** Seconds, sent as Retry-After. */
+  retryAfter?: number;
+  /** What the upstream said, for the log (never sent on 5xx). */
+  upstream?: { status?: number; error?: string; description?: string };
+}
+
+export class BrokerError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly expose: boolean;
+  readonly details?: ValidationIssue[];
+  readonly retryAfter?: number;
+  readonly upstream?: BrokerErrorOptions['upstream'];
+
+  constructor(code: ErrorCode, message: string, options: BrokerErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'BrokerError';
+    this.code = code;
+    this.status = options.status ?? defaultStatus[code];
+    this.expose = this.status < 500;
+    this.details = options.details;
+    this.retryAfter = options.retryAfter;
+    this.upstream = options.upstream;
+  }
+
+  get isUpstreamFailure(): boolean {
+    return this.code.startsWith('upstream_') || this.code === 'store_unavailable';
+  }
+}
+
+/** Anything thrown, as a BrokerError: unknown errors become an unexposed 500. */
+export function asBrokerError(err: unknown): BrokerError {
+  if (err instanceof BrokerError) return err;
+  return new BrokerError('server_error', 'Internal server error', { cause: err });
+}

@@ -1,0 +1,41 @@
+/**
+ * Catches everything below it and answers in the shape of the surface the request
+ * was for. 5xx causes are logged with the request id and never sent to the caller.
+ */
+import type Koa from 'koa';
+import { asBrokerError, BrokerError } from '../errors.js';
+import type { Logger } from './logger.js';
+
+/** Writes one error onto the response, in a surface's wire format. */
+export type ErrorSerializer = (ctx: Koa.Context, err: BrokerError) => void;
+
+export interface SurfaceErrors {
+  prefix: string;
+  serialize: ErrorSerializer;
+}
+
+/** RFC 6749 §5.2's shape: the default for paths no surface claims. */
+export const oauthErrorSerializer: ErrorSerializer = (ctx, err) => {
+  ctx.status = err.status;
+  ctx.body = { error: err.code, error_description: err.expose || err.isUpstreamFailure ? err.message : 'Internal server error' };
+};
+
+export function errorHandler(log: Logger, surfaces: SurfaceErrors[]): Koa.Middleware {
+  return async function handleErrors(ctx, next) {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new BrokerError('not_found', 'Not found');
+      }
+    } catch (thrown) {
+      const err = asBrokerError(thrown);
+      if (err.status >= 500) log.error(err.message, { code: err.code, status: err.status, err: thrown });
+      else log.debug(err.message, { code: err.code, status: err.status, upstream: err.upstream });
+      const surface = surfaces.find((s) => ctx.path.startsWith(s.prefix));
+      // Anything set before the failure (cookies, caching) no longer applies.
+      ctx.set('Cache-Control', 'no-store');
+      if (err.retryAfter) ctx.set('Retry-After', String(err.retryAfter));
+      (surface?.serialize ?? oauthErrorSerializer)(ctx, err);
+    }
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * Starts the broker: config (every problem listed, exit 1), store, app, listen.
+ * Keycloak may still be starting: the broker serves anyway and answers 503 until
+ * it can reach it. SIGTERM/SIGINT close the server and the store gracefully.
+ */
+import type Koa from 'koa';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config/load.js';
+import { createLogger } from './http/logger.js';
+import { wire } from './wire.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  let app: Koa | undefined;
+  const log = createLogger(config.logLevel, () => app);
+  const deps = await wire(config, log);
+  app = buildApp(deps);
+  const server = app.listen(config.port, config.host);
+  await new Promise((resolve) => server.once('listening', resolve));
+  log.info('realm-broker listening', { url: config.publicUrl, port: config.port, store: deps.store.kind, upstreams: config.upstreams.map((u) => u.url) });
+  deps.tenants.all().then(
+    (t) => log.info('tenants loaded', { tenants: t.map((x) => x.slug) }),
+    (err) => log.warn('tenants not loaded yet (Keycloak unreachable?)', { err }),
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    server.close(() => {
+      deps.store.close().finally(() => process.exit(0));
+    });
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`realm-broker failed to start: ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,12 @@
+import type { Config } from '../config/schema.js';
+import { MemoryStore } from './memory-store.js';
+import { RedisStore } from './redis-store.js';
+import type { Store } from './store.js';
+
+/** Redis when REDIS_URL is set (several replicas), memory otherwise (one process). */
+export async function createStore(config: Config['store']): Promise<Store> {
+  if (!config.redisUrl) return new MemoryStore();
+  const store = new RedisStore({ url: config.redisUrl, prefix: config.prefix, timeoutMs: config.timeoutMs });
+  await store.connect();
+  return store;
+}

@@ -1,0 +1,98 @@
+/**
+ * The shared backend for more than one replica. Every command races a timeout
+ * (ioredis `commandTimeout`) and fails fast while disconnected, so a stalled Redis
+ * is a 503 for the caller, never a hung request; ioredis reconnects by itself.
+ */
+import { Redis } from 'ioredis';
+import { BrokerError } from '../errors.js';
+import type { Store } from './store.js';
+
+// INCR and start the window's TTL on the first hit, atomically.
+const INCREMENT = `local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n`;
+
+export interface RedisStoreOptions {
+  url: string;
+  prefix: string;
+  timeoutMs: number;
+}
+
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const;
+  private readonly redis: Redis;
+  private readonly prefix: string;
+
+  constructor(options: RedisStoreOptions) {
+    this.prefix = options.prefix;
+    this.redis = new Redis(options.url, {
+      lazyConnect: true,
+      commandTimeout: options.timeoutMs,
+      connectTimeout: options.timeoutMs,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: (times) => Math.min(times * 200, 2000),
+    });
+    // Errors surface on each command; the connection-level event only needs a listener
+    // so that Node does not treat it as unhandled.
+    this.redis.on('error', () => {});
+  }
+
+  async connect(): Promise<void> {
+    await this.run(() => this.redis.connect());
+  }
+
+  private k(key: string): string {
+    return this.prefix + key;
+  }
+
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new BrokerError('store_unavailable', 'The session store is unavailable', { cause: err, retryAfter: 2 });
+    }
+  }
+
+  async put<T>(key: string, value: T, ttlSeconds: number): Promise<void> {
+    await this.run(() => this.redis.set(this.k(key), JSON.stringify(value), 'EX', Math.max(1, Math.ceil(ttlSeconds))));
+  }
+
+  async putIfAbsent<T>(key: string, value: T, ttlSeconds: number): Promise<boolean> {
+    const res = await this.run(() =>
+      this.redis.set(this.k(key), JSON.stringify(value), 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX'));
+    return res === 'OK';
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const raw = await this.run(() => this.redis.get(this.k(key)));
+    return raw === null ? undefined : (JSON.parse(raw) as T);
+  }
+
+  async take<T>(key: string): Promise<T | undefined> {
+    const raw = await this.run(() => this.redis.getdel(this.k(key)));
+    return raw === null ? undefined : (JSON.parse(raw) as T);
+  }
+
+  async increment(key: string, ttlSeconds: number): Promise<number> {
+    const n = await this.run(() => this.redis.eval(INCREMENT, 1, this.k(key), Math.max(1, Math.ceil(ttlSeconds))));
+    return Number(n);
+  }
+
+  async ttl(key: string): Promise<number | undefined> {
+    const t = await this.run(() => this.redis.ttl(this.k(key)));
+    return t < 0 ? undefined : t;
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.run(() => this.redis.del(this.k(key)));
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => this.redis.ping());
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}

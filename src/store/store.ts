@@ -1,0 +1,23 @@
+/**
+ * The state that two replicas must agree on (DESIGN decision 6) goes through this
+ * narrow interface. Values are JSON; every key has a TTL. Two backends implement it
+ * (memory, Redis) and one conformance suite (test/store/) holds them to the same contract.
+ */
+export interface Store {
+  /** Set `key` to `value` for `ttlSeconds`, replacing any value. */
+  put<T>(key: string, value: T, ttlSeconds: number): Promise<void>;
+  /** Set `key` only when it is absent; true when this call set it. */
+  putIfAbsent<T>(key: string, value: T, ttlSeconds: number): Promise<boolean>;
+  get<T>(key: string): Promise<T | undefined>;
+  /** Atomic get-and-delete: of two concurrent takes, one gets the value. */
+  take<T>(key: string): Promise<T | undefined>;
+  /** Add one and return the new count; the TTL starts with the first increment (a fixed window). */
+  increment(key: string, ttlSeconds: number): Promise<number>;
+  /** Seconds left before `key` expires, or undefined when absent. */
+  ttl(key: string): Promise<number | undefined>;
+  delete(key: string): Promise<void>;
+  /** Throws when the backend cannot serve (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  readonly kind: 'memory' | 'redis';
+}

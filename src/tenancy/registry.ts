@@ -1,0 +1,140 @@
+/**
+ * The tenant registry: tenants built from the upstreams' realms (admin API) and the
+ * config's overrides, with lookups by slug, realm UUID, issuer and email domain.
+ *
+ * Each upstream's realm list is cached with lru-cache for `tenantCacheTtlMs`; a lookup
+ * that misses refreshes at once (bounded to one refresh a second per upstream), so a
+ * realm created after start is found without a restart and a deleted one disappears.
+ * When an upstream cannot be reached, its last known realms stay in use.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Config } from '../config/schema.js';
+import { BrokerError } from '../errors.js';
+import type { Logger } from '../http/logger.js';
+import type { Upstreams } from '../upstream/upstreams.js';
+import { buildTenants } from './build-tenants.js';
+import type { RealmEntry, Tenant } from './tenant.js';
+
+const MISS_REFRESH_INTERVAL_MS = 1000;
+
+interface Snapshot {
+  tenants: Tenant[];
+  bySlug: Map<string, Tenant>;
+  byId: Map<string, Tenant>;
+  byIssuer: Map<string, RealmEntry>;
+  byDomain: Map<string, Tenant[]>;
+}
+
+export class TenantRegistry {
+  private readonly cache: LRUCache<string, RealmEntry[]>;
+  private readonly lastMissRefresh = new Map<string, number>();
+  private snapshot?: { sources: RealmEntry[][]; value: Snapshot };
+
+  constructor(
+    private readonly config: Config,
+    private readonly upstreams: Upstreams,
+    private readonly log: Logger,
+  ) {
+    this.cache = new LRUCache<string, RealmEntry[]>({
+      max: 100,
+      ttl: config.tenantCacheTtlMs,
+      allowStaleOnFetchRejection: true,
+      noDeleteOnFetchRejection: true,
+      fetchMethod: (name) => this.loadRealms(name),
+    });
+  }
+
+  private async loadRealms(name: string): Promise<RealmEntry[]> {
+    const upstream = this.upstreams.get(name);
+    const ignored = new Set(['master', upstream.config.admin.realm, ...upstream.config.ignoreRealms]);
+    const realms = await upstream.admin.listRealms();
+    return realms
+      .filter((r) => r.realm && r.id && !ignored.has(r.realm))
+      .map((r) => ({
+        id: r.id!,
+        realm: r.realm!,
+        upstream: name,
+        issuer: upstream.issuerOf(r.realm!),
+        displayName: r.displayName || r.realm!,
+        attributes: (r.attributes ?? {}) as Record<string, string>,
+      }));
+  }
+
+  private async current(forceRefresh = false): Promise<Snapshot> {
+    const names = this.upstreams.all().map((u) => u.name);
+    const sources = await Promise.all(names.map(async (name) => {
+      const force = forceRefresh && Date.now() - (this.lastMissRefresh.get(name) ?? 0) > MISS_REFRESH_INTERVAL_MS;
+      if (force) this.lastMissRefresh.set(name, Date.now());
+      try {
+        const realms = await this.cache.fetch(name, { forceRefresh: force });
+        if (!realms) throw new BrokerError('upstream_unavailable', `No realms from upstream ${name}`);
+        return realms;
+      } catch (err) {
+        // A stale list beats none; without one this upstream's tenants are unknown for now.
+        const stale = this.cache.get(name, { allowStale: true });
+        if (stale) return stale;
+        if (names.length === 1) throw err;
+        this.log.warn('upstream realms unavailable', { upstream: name, err });
+        return [];
+      }
+    }));
+    if (this.snapshot && this.snapshot.sources.every((s, i) => s === sources[i])) return this.snapshot.value;
+    const value = this.index(sources.flat(), names);
+    this.snapshot = { sources, value };
+    return value;
+  }
+
+  private index(realms: RealmEntry[], order: string[]): Snapshot {
+    const { tenants, warnings } = buildTenants(realms, this.config.tenants, order);
+    for (const w of warnings) this.log.warn(w);
+    const byDomain = new Map<string, Tenant[]>();
+    for (const t of tenants) for (const d of t.emailDomains) byDomain.set(d, [...(byDomain.get(d) ?? []), t]);
+    const byId = new Map<string, Tenant>();
+    for (const t of tenants) for (const id of [...t.aliasIds, t.id]) byId.set(id.toLowerCase(), t);
+    return {
+      tenants,
+      bySlug: new Map(tenants.map((t) => [t.slug, t])),
+      byId,
+      byIssuer: new Map(realms.map((r) => [r.issuer, r])),
+      byDomain,
+    };
+  }
+
+  /** Look up with the cached list, and once more after a refresh when it misses. */
+  private async find<T>(pick: (s: Snapshot) => T | undefined): Promise<T | undefined> {
+    return pick(await this.current()) ?? pick(await this.current(true));
+  }
+
+  async all(): Promise<Tenant[]> {
+    return (await this.current()).tenants;
+  }
+
+  async bySlug(slug: string): Promise<Tenant | undefined> {
+    return this.find((s) => s.bySlug.get(slug));
+  }
+
+  async byId(id: string): Promise<Tenant | undefined> {
+    return this.find((s) => s.byId.get(id.toLowerCase()));
+  }
+
+  /** The realm that issued a token (tenant or not: a tenant moved away keeps routing its old tokens). */
+  async realmByIssuer(issuer: string): Promise<RealmEntry | undefined> {
+    return this.find((s) => s.byIssuer.get(issuer));
+  }
+
+  async byIssuer(issuer: string): Promise<Tenant | undefined> {
+    return this.find((s) => s.tenants.find((t) => t.issuer === issuer));
+  }
+
+  async byEmailDomain(domain: string): Promise<Tenant[]> {
+    return (await this.current()).byDomain.get(domain.toLowerCase()) ?? [];
+  }
+
+  /** The configured default tenant, or a 404 when none is configured or it is gone. */
+  async defaultTenant(): Promise<Tenant> {
+    const slug = this.config.defaultTenant;
+    const tenant = slug ? await this.bySlug(slug) : undefined;
+    if (!tenant) throw new BrokerError('tenant_not_found', slug ? `Default tenant ${slug} not found` : 'No tenant named and no default tenant configured');
+    return tenant;
+  }
+}

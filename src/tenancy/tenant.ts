@@ -1,0 +1,30 @@
+/** A tenant is one Keycloak realm seen through the broker's config. */
+export interface Tenant {
+  /** The realm's UUID (Keycloak's realm `id`): the connect API's `realm`. */
+  id: string;
+  /** The name used in paths and config; the realm name unless overridden. */
+  slug: string;
+  /** Keycloak realm name and the server it lives on. */
+  realm: string;
+  upstream: string;
+  issuer: string;
+  displayName: string;
+  emailDomains: string[];
+  features: { passwordGrantEnabled: boolean };
+  /** Other realm ids that name this tenant (the realm it was moved from). */
+  aliasIds: string[];
+}
+
+/** A realm known to some upstream, tenant or not: what a token's `iss` routes to. */
+export interface RealmEntry {
+  id: string;
+  realm: string;
+  upstream: string;
+  issuer: string;
+  displayName: string;
+  attributes: Record<string, string>;
+}
+
+/** Realm attributes that carry the broker's per-tenant settings, so they move with the realm. */
+export const ATTR_EMAIL_DOMAINS = 'realm-broker.email-domains';
+export const ATTR_PASSWORD_GRANT = 'realm-broker.features.auth.password_grant_enabled';

@@ -1,0 +1,75 @@
+/**
+ * The admin API of one Keycloak server, through @keycloak/keycloak-admin-client.
+ * The realm is passed on every call (the client's `setConfig` mutates a shared
+ * instance, which concurrent requests must not do), and the service-account token
+ * is refreshed by a provider before it expires, and once more after a 401.
+ */
+import KcAdminClient from '@keycloak/keycloak-admin-client';
+import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
+import type UserRepresentation from '@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js';
+import type { RealmConnector } from './realm-connector.js';
+import { translateUpstreamError } from './translate-error.js';
+
+export type { RealmRepresentation, UserRepresentation };
+
+export class AdminConnector {
+  private readonly client: KcAdminClient;
+  private token?: { value: string; expiresAt: number };
+  private pending?: Promise<string>;
+
+  constructor(
+    baseUrl: string,
+    private readonly tokenRealm: RealmConnector,
+    private readonly credentials: { clientId: string; clientSecret?: string },
+    timeoutMs: number,
+  ) {
+    this.client = new KcAdminClient({ baseUrl, realmName: tokenRealm.realm, timeout: timeoutMs });
+    this.client.registerTokenProvider({ getAccessToken: () => this.accessToken() });
+  }
+
+  private accessToken(): Promise<string> {
+    if (this.token && this.token.expiresAt > Date.now()) return Promise.resolve(this.token.value);
+    // Single-flight: concurrent requests share one token request.
+    this.pending ??= this.tokenRealm.clientCredentials(this.credentials)
+      .then((res) => {
+        const lifetime = Number(res.expires_in ?? 60);
+        this.token = { value: res.access_token, expiresAt: Date.now() + Math.max(5, lifetime - 30) * 1000 };
+        return res.access_token;
+      })
+      .finally(() => { this.pending = undefined; });
+    return this.pending;
+  }
+
+  private async call<T>(what: string, fn: (c: KcAdminClient) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.client);
+    } catch (err) {
+      if ((err as { response?: Response }).response?.status === 401) {
+        // The token was revoked or the server restarted: get a new one, once.
+        this.token = undefined;
+        try {
+          return await fn(this.client);
+        } catch (again) {
+          throw translateUpstreamError(again, what);
+        }
+      }
+      throw translateUpstreamError(err, what);
+    }
+  }
+
+  listRealms(): Promise<RealmRepresentation[]> {
+    return this.call('listing realms', (c) => c.realms.find({ briefRepresentation: false }));
+  }
+
+  findUsersByEmail(realm: string, email: string): Promise<UserRepresentation[]> {
+    return this.call('user lookup', (c) => c.users.find({ realm, email, exact: true, briefRepresentation: true, max: 5 }));
+  }
+
+  getUser(realm: string, id: string): Promise<UserRepresentation | undefined> {
+    return this.call('user lookup', async (c) => (await c.users.findOne({ realm, id })) ?? undefined);
+  }
+
+  updateUser(realm: string, id: string, user: UserRepresentation): Promise<void> {
+    return this.call('user update', (c) => c.users.update({ realm, id }, user));
+  }
+}

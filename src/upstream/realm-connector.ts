@@ -1,0 +1,93 @@
+/**
+ * Every OAuth call the broker makes to one realm, through openid-client. Tokens are
+ * Keycloak's (DESIGN decision 1): responses pass through as Keycloak sent them.
+ */
+import * as oidc from 'openid-client';
+import type { RealmAddress, RealmMetadataCache } from './realm-metadata.js';
+import { translateUpstreamError } from './translate-error.js';
+
+export interface ClientCredentials {
+  clientId: string;
+  clientSecret?: string;
+}
+
+/** A token endpoint response as Keycloak sent it (all its fields, untouched). */
+export type TokenResponse = Record<string, unknown> & { access_token: string; token_type: string };
+export type IntrospectionResponse = Record<string, unknown> & { active: boolean };
+
+function params(values: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v !== '')) as Record<string, string>;
+}
+
+/**
+ * openid-client lowercases `token_type` (RFC 6749 makes it case-insensitive); Keycloak
+ * always sends "Bearer", which is what our documented responses show.
+ */
+function asSent(res: oidc.TokenEndpointResponse): TokenResponse {
+  const out = { ...res } as TokenResponse;
+  if (out.token_type === 'bearer') out.token_type = 'Bearer';
+  return out;
+}
+
+export class RealmConnector {
+  constructor(
+    readonly realm: string,
+    readonly address: RealmAddress,
+    private readonly metadata: RealmMetadataCache,
+    private readonly brokerClient: ClientCredentials,
+    private readonly timeoutMs: number,
+  ) {}
+
+  get issuer(): string {
+    return this.address.issuer;
+  }
+
+  /** An openid-client Configuration for one client of this realm (cheap: metadata is cached). */
+  async configuration(client: ClientCredentials = this.brokerClient): Promise<oidc.Configuration> {
+    const server = await this.metadata.get(this.address);
+    const auth = client.clientSecret ? oidc.ClientSecretPost(client.clientSecret) : oidc.None();
+    const config = new oidc.Configuration(server, client.clientId, undefined, auth);
+    config.timeout = Math.max(1, Math.ceil(this.timeoutMs / 1000));
+    if (!server.issuer.startsWith('https:')) oidc.allowInsecureRequests(config);
+    return config;
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw translateUpstreamError(err, what);
+    }
+  }
+
+  clientCredentials(client: ClientCredentials, scope?: string): Promise<TokenResponse> {
+    return this.call('client credentials grant', async () =>
+      asSent(await oidc.clientCredentialsGrant(await this.configuration(client), params({ scope }))));
+  }
+
+  password(username: string, password: string, scope?: string, client?: ClientCredentials): Promise<TokenResponse> {
+    return this.call('password grant', async () =>
+      asSent(await oidc.genericGrantRequest(await this.configuration(client), 'password', params({ username, password, scope }))));
+  }
+
+  authorizationCode(code: string, redirectUri: string, codeVerifier?: string, client?: ClientCredentials): Promise<TokenResponse> {
+    return this.call('authorization code grant', async () =>
+      asSent(await oidc.genericGrantRequest(await this.configuration(client), 'authorization_code',
+        params({ code, redirect_uri: redirectUri, code_verifier: codeVerifier }))));
+  }
+
+  refresh(refreshToken: string, scope?: string, client?: ClientCredentials): Promise<TokenResponse> {
+    return this.call('refresh token grant', async () =>
+      asSent(await oidc.refreshTokenGrant(await this.configuration(client), refreshToken, params({ scope }))));
+  }
+
+  introspect(token: string, client?: ClientCredentials): Promise<IntrospectionResponse> {
+    return this.call('token introspection', async () =>
+      (await oidc.tokenIntrospection(await this.configuration(client), token)) as IntrospectionResponse);
+  }
+
+  revoke(token: string, tokenTypeHint?: string, client?: ClientCredentials): Promise<void> {
+    return this.call('token revocation', async () =>
+      oidc.tokenRevocation(await this.configuration(client), token, params({ token_type_hint: tokenTypeHint })));
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The one place where what Keycloak (or the network to it) did wrong becomes one of
+ * our error codes. OAuth refusals keep their RFC meaning; transport failures become
+ * 502/503/504. The original error stays as `cause` for the log.
+ */
+import { ClientError, ResponseBodyError } from 'openid-client';
+import { BrokerError, type ErrorCode } from '../errors.js';
+
+const OAUTH_CODES: Record<string, ErrorCode> = {
+  invalid_request: 'invalid_request',
+  invalid_client: 'invalid_client',
+  invalid_grant: 'invalid_grant',
+  unauthorized_client: 'unauthorized_client',
+  unsupported_grant_type: 'unsupported_grant_type',
+  invalid_scope: 'invalid_scope',
+  invalid_token: 'invalid_token',
+  invalid_target: 'invalid_target',
+  access_denied: 'access_denied',
+};
+
+/** True for the failures that say nothing about the request, only about Keycloak's reachability. */
+function isTimeout(err: unknown): boolean {
+  return (err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError'))
+    || (err instanceof ClientError && (err.code === 'OAUTH_TIMEOUT' || err.code === 'OAUTH_ABORT'));
+}
+
+function statusOf(err: unknown): number | undefined {
+  const cause = (err as { cause?: unknown; response?: unknown })?.response ?? (err as { cause?: unknown })?.cause;
+  return cause instanceof Response ? cause.status : undefined;
+}
+
+export function translateUpstreamError(err: unknown, what: string): BrokerError {
+  if (err instanceof BrokerError) return err;
+
+  if (err instanceof ResponseBodyError) {
+    const upstream = { status: err.status, error: err.error, description: err.error_description };
+    if (err.status >= 500) {
+      return new BrokerError(err.status === 503 ? 'upstream_unavailable' : 'upstream_bad_response',
+        `Keycloak failed during ${what}`, { cause: err, upstream, retryAfter: 5 });
+    }
+    // Keycloak answers a bad client secret with 401 and either error name.
+    const code = err.status === 401 && (err.error === 'unauthorized_client' || err.error === 'invalid_client')
+      ? 'invalid_client'
+      : OAUTH_CODES[err.error] ?? 'invalid_request';
+    return new BrokerError(code, err.error_description ?? err.error, { cause: err, upstream });
+  }
+
+  if (isTimeout(err)) {
+    return new BrokerError('upstream_timeout', `Keycloak did not answer in time during ${what}`, { cause: err, retryAfter: 5 });
+  }
+
+  const status = statusOf(err);
+  if (status !== undefined) {
+    if (status === 404) return new BrokerError('not_found', `Keycloak has no such resource (${what})`, { cause: err, status: 404 });
+    if (status === 503 || status === 502) {
+      return new BrokerError('upstream_unavailable', `Keycloak is unavailable (${what})`, { cause: err, retryAfter: 5 });
+    }
+    return new BrokerError('upstream_bad_response', `Keycloak answered ${status} during ${what}`, { cause: err, upstream: { status } });
+  }
+
+  if (err instanceof TypeError) {
+    // fetch() rejects with a TypeError when the connection fails (refused, reset, DNS).
+    return new BrokerError('upstream_unavailable', `Keycloak is unreachable (${what})`, { cause: err, retryAfter: 5 });
+  }
+  if (err instanceof ClientError || err instanceof SyntaxError) {
+    return new BrokerError('upstream_bad_response', `Keycloak sent an unusable response during ${what}`, { cause: err });
+  }
+  return new BrokerError('upstream_bad_response', `Keycloak call failed during ${what}`, { cause: err });
+}
