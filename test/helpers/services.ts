@@ -1,0 +1,37 @@
+/**
+ * Root hooks: the suite needs the real Keycloak and the real Redis. When either is
+ * unreachable the whole run fails here, loudly: a test that skips on a missing
+ * service would hide a broken setup.
+ */
+import { Redis } from 'ioredis';
+
+export const KEYCLOAK_URL = process.env.KEYCLOAK_URL ?? 'http://127.0.0.1:8080';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const ADMIN = {
+  clientId: process.env.KC_ADMIN_CLIENT_ID ?? 'realm-broker-admin',
+  clientSecret: process.env.KC_ADMIN_CLIENT_SECRET ?? 'realm-broker-admin-secret',
+};
+
+export const mochaHooks = {
+  async beforeAll(this: Mocha.Context) {
+    this.timeout(20_000);
+    const problems: string[] = [];
+    try {
+      const res = await fetch(`${KEYCLOAK_URL}/realms/acme/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5000) });
+      if (!res.ok) problems.push(`Keycloak at ${KEYCLOAK_URL} answered ${res.status} for realm acme (demo realms not imported?)`);
+    } catch (err) {
+      problems.push(`Keycloak is not reachable at ${KEYCLOAK_URL}: ${(err as Error).message} (start it: npm run keycloak)`);
+    }
+    const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 3000, retryStrategy: () => null });
+    redis.on('error', () => {});
+    try {
+      await redis.connect();
+      await redis.ping();
+    } catch (err) {
+      problems.push(`Redis is not reachable at ${REDIS_URL}: ${(err as Error).message}`);
+    } finally {
+      redis.disconnect();
+    }
+    if (problems.length) throw new Error(`required services missing:\n  - ${problems.join('\n  - ')}`);
+  },
+};
