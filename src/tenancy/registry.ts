@@ -28,6 +28,8 @@ interface Snapshot {
 export class TenantRegistry {
   private readonly cache: LRUCache<string, RealmEntry[]>;
   private readonly lastMissRefresh = new Map<string, number>();
+  /** lru-cache resolves a failed fetch to undefined; keep why, to answer with it. */
+  private readonly lastError = new Map<string, unknown>();
   private snapshot?: { sources: RealmEntry[][]; value: Snapshot };
 
   constructor(
@@ -40,7 +42,10 @@ export class TenantRegistry {
       ttl: config.tenantCacheTtlMs,
       allowStaleOnFetchRejection: true,
       noDeleteOnFetchRejection: true,
-      fetchMethod: (name) => this.loadRealms(name),
+      fetchMethod: (name) => this.loadRealms(name).then(
+        (realms) => { this.lastError.delete(name); return realms; },
+        (err) => { this.lastError.set(name, err); throw err; },
+      ),
     });
   }
 
@@ -67,7 +72,7 @@ export class TenantRegistry {
       if (force) this.lastMissRefresh.set(name, Date.now());
       try {
         const realms = await this.cache.fetch(name, { forceRefresh: force });
-        if (!realms) throw new BrokerError('upstream_unavailable', `No realms from upstream ${name}`);
+        if (!realms) throw this.lastError.get(name) ?? new BrokerError('upstream_unavailable', `No realms from upstream ${name}`);
         return realms;
       } catch (err) {
         // A stale list beats none; without one this upstream's tenants are unknown for now.

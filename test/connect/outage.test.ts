@@ -1,0 +1,99 @@
+/**
+ * Keycloak down, slow or broken: the connect API answers 502/503/504 with a JSON body,
+ * within the configured timeout, and serves again once Keycloak is back. A closed port
+ * plays "down"; nock plays what a real server can't be made to do (slow, 5xx, garbage).
+ */
+import assert from 'node:assert/strict';
+import nock from 'nock';
+import { post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { KEYCLOAK_URL } from '../helpers/services.js';
+
+const TOKEN_PATH = '/realms/acme/protocol/openid-connect/token';
+
+describe('connect API when Keycloak fails', () => {
+  describe('Keycloak unreachable (nothing listens)', () => {
+    let broker: TestBroker;
+    before(async () => { broker = await startBroker({ env: { KEYCLOAK_URL: 'http://127.0.0.1:9' } }); });
+    after(() => broker.close());
+
+    it('503 with a clear body and Retry-After, and /readyz says why', async () => {
+      const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, { client_id: 'connect-demo', client_secret: 'x' });
+      assert.equal(res.status, 503);
+      assert.equal(res.body.error, 'upstream_unavailable');
+      assert.match(res.body.detail, /Keycloak is unreachable/);
+      assert.ok(res.headers.get('retry-after'));
+      const ready = await fetch(`${broker.url}/auth/api/v1/readyz`);
+      assert.equal(ready.status, 503);
+      assert.equal((await ready.json()).checks['keycloak:default'], 'down');
+      const live = await fetch(`${broker.url}/auth/api/v1/healthz`);
+      assert.equal(live.status, 200, 'liveness does not depend on Keycloak');
+    });
+  });
+
+  describe('Keycloak slow, failing or garbled (nock)', () => {
+    let broker: TestBroker;
+    const creds = { client_id: 'connect-demo', client_secret: 'connect-demo-secret' };
+    before(async () => {
+      broker = await startBroker({ env: { UPSTREAM_TIMEOUT_MS: '1000' } });
+      // Warm the tenant list and realm metadata through the real Keycloak first.
+      assert.equal((await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds)).status, 200);
+    });
+    afterEach(() => nock.cleanAll());
+    after(async () => { nock.restore(); nock.activate(); await broker.close(); });
+
+    it('504 when the token endpoint does not answer within the timeout', async () => {
+      nock(KEYCLOAK_URL, { allowUnmocked: true }).post(TOKEN_PATH).delay(5000).reply(200, {});
+      const t0 = Date.now();
+      const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
+      const took = Date.now() - t0;
+      assert.equal(res.status, 504, res.text);
+      assert.equal(res.body.error, 'upstream_timeout');
+      assert.ok(took < 3000, `answered after ${took} ms, the timeout is 1000 ms`);
+    });
+
+    it('502 when Keycloak answers 500 with HTML', async () => {
+      nock(KEYCLOAK_URL, { allowUnmocked: true }).post(TOKEN_PATH).reply(500, '<html>oops</html>', { 'content-type': 'text/html' });
+      const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
+      assert.equal(res.status, 502, res.text);
+      assert.equal(res.body.error, 'upstream_bad_response');
+      assert.ok(!res.text.includes('oops'), 'upstream bodies are not echoed');
+    });
+
+    it('503 when Keycloak itself says 503', async () => {
+      nock(KEYCLOAK_URL, { allowUnmocked: true }).post(TOKEN_PATH).reply(503, { error: 'temporarily_unavailable' });
+      const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
+      assert.equal(res.status, 503, res.text);
+    });
+
+    it('502 for a garbage 200 body', async () => {
+      nock(KEYCLOAK_URL, { allowUnmocked: true }).post(TOKEN_PATH).reply(200, 'not json', { 'content-type': 'application/json' });
+      const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
+      assert.equal(res.status, 502, res.text);
+      nock(KEYCLOAK_URL, { allowUnmocked: true }).post(TOKEN_PATH).reply(200, { no: 'token' });
+      const res2 = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
+      assert.equal(res2.status, 502, res2.text);
+    });
+
+    it('502 when the connection is reset mid-request', async () => {
+      nock(KEYCLOAK_URL, { allowUnmocked: true }).post('/realms/acme/protocol/openid-connect/token/introspect').replyWithError({ code: 'ECONNRESET', message: 'socket hang up' });
+      const res = await post(`${broker.url}/auth/api/v1/oauth/connect/introspect`, { token: 'x' });
+      assert.ok([502, 503].includes(res.status), res.text);
+      assert.ok(res.body.detail);
+    });
+
+    it('serves again at once when Keycloak is back', async () => {
+      nock(KEYCLOAK_URL, { allowUnmocked: true }).post(TOKEN_PATH).reply(500, 'down');
+      assert.equal((await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds)).status, 502);
+      nock.cleanAll();
+      const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
+      assert.equal(res.status, 200, res.text);
+    });
+
+    it('logs the 5xx with its cause and request id', () => {
+      const line = broker.logs.map((l) => JSON.parse(l)).find((l) => l.level === 'error' && l.code === 'upstream_timeout');
+      assert.ok(line, 'an error line for the timeout');
+      assert.ok(line.reqId);
+      assert.ok(line.err.cause, 'the cause is kept');
+    });
+  });
+});
