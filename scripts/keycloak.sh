@@ -67,12 +67,19 @@ start() {
     wait_ready; return
   fi
   fetch
+  # The dev-file database keeps realms across starts and --import-realm skips realms
+  # that exist: when realms/ changed since the last import, start from a clean database.
+  local digest; digest="$(cat "$root"/realms/*.json | sha256sum | cut -c1-16)"
+  if [ -z "${KC_DB_URL:-}" ] && [ -d "$home/data" ] && [ "$(cat "$home/data/realms.sha" 2>/dev/null)" != "$digest" ]; then
+    say "realms/ changed since the last import: wiping the dev database"; rm -rf "$home/data"
+  fi
   if [ "${1:-}" = "--fresh" ]; then say "wiping $home/data"; rm -rf "$home/data"; fi
   local jdk; jdk="$(pick_jdk)"
   # --import-realm reads data/import; realms that already exist are left alone.
   mkdir -p "$home/data/import"
   rm -f "$home/data/import/"*.json
   cp "$root"/realms/*.json "$home/data/import/"
+  echo "$digest" >"$home/data/realms.sha"
   if [ -n "${KC_DB_URL:-}" ]; then export KC_DB="${KC_DB:-postgres}"; say "database: $KC_DB at $KC_DB_URL"; fi
   say "starting Keycloak $version with $jdk on $url (health on :$mgmt); log: $log"
   (

@@ -50,7 +50,7 @@ export class MemoryStore implements Store {
 
   async ttl(key: string): Promise<number | undefined> {
     if (!this.cache.has(key)) return undefined;
-    return Math.ceil(this.cache.getRemainingTTL(key) / 1000);
+    return Math.round(this.cache.getRemainingTTL(key) / 1000); // as Redis TTL rounds
   }
 
   async delete(key: string): Promise<void> {

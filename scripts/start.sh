@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Starts everything for real: Keycloak with the demo tenants (fetched and started if
+# none is running), then the broker in the foreground on PORT (3000).
+# Memory store unless REDIS_URL is set; CONFIG_FILE defaults to the demo's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -d node_modules ] || npm ci --no-audit --no-fund
+bash scripts/keycloak.sh start
+export CONFIG_FILE="${CONFIG_FILE:-demo.config.json}"
+exec npx tsx src/main.ts

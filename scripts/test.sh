@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: typecheck, then mocha against the real Keycloak and Redis.
+# Reuses a running Keycloak; otherwise starts one (fetching it the first time) and
+# stops it afterwards (KEEP_KEYCLOAK=1 leaves it running for the next run).
+# Extra arguments go to mocha, e.g. `npm test -- --grep connect`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=""
+if bash scripts/keycloak.sh status; then
+  echo "[test] reusing the running Keycloak" >&2
+else
+  bash scripts/keycloak.sh start
+  started=1
+fi
+cleanup() { if [ -n "$started" ] && [ -z "${KEEP_KEYCLOAK:-}" ]; then bash scripts/keycloak.sh stop; fi; }
+trap cleanup EXIT
+npx tsc --noEmit -p .
+npx mocha "$@"

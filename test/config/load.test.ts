@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+
+describe('config', () => {
+  it('has working dev defaults', () => {
+    const c = loadConfig({});
+    assert.equal(c.mode, 'dev');
+    assert.equal(c.port, 3000);
+    assert.equal(c.publicUrl, 'http://127.0.0.1:3000');
+    assert.equal(c.upstreams[0]!.url, 'http://127.0.0.1:8080');
+    assert.equal(c.brokerClient.clientSecret, 'realm-broker-secret');
+    assert.equal(c.store.redisUrl, undefined);
+  });
+
+  it('defaults no secret in production and lists every problem at once', () => {
+    try {
+      loadConfig({ NODE_ENV: 'production', PORT: 'eighty', KEYCLOAK_URL: 'ftp://x', LOG_LEVEL: 'loud' });
+      assert.fail('should throw');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      const text = err.problems.join('\n');
+      for (const expected of ['KC_ADMIN_CLIENT_SECRET', 'BROKER_CLIENT_SECRET', 'PUBLIC_URL', 'port', 'upstreams.0.url', 'logLevel']) {
+        assert.ok(text.includes(expected), `mentions ${expected}:\n${text}`);
+      }
+    }
+  });
+
+  it('accepts a complete production config', () => {
+    const c = loadConfig({
+      NODE_ENV: 'production', PUBLIC_URL: 'https://id.example.com/', KC_ADMIN_CLIENT_SECRET: 'a', BROKER_CLIENT_SECRET: 'b',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+    });
+    assert.equal(c.publicUrl, 'https://id.example.com');
+    assert.equal(c.store.redisUrl, 'redis://127.0.0.1:6379');
+  });
+
+  it('reports a tenant override naming an unknown upstream, and a broken CONFIG_FILE', () => {
+    assert.throws(() => loadConfig({}, { tenants: { acme: { upstream: 'nope' } } }), /no upstream named "nope"/);
+    assert.throws(() => loadConfig({ CONFIG_FILE: '/nonexistent.json' }), /CONFIG_FILE/);
+  });
+});

@@ -1,0 +1,47 @@
+/** The tenant registry against the real Keycloak: realms appear and disappear without a restart. */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import KcAdminClient from '@keycloak/keycloak-admin-client';
+import { ACME_ID, GLOBEX_ID, startBroker, type TestBroker } from '../helpers/broker.js';
+import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
+
+describe('tenant registry', () => {
+  let broker: TestBroker;
+  const admin = new KcAdminClient({ baseUrl: KEYCLOAK_URL, realmName: 'master' });
+  before(async () => {
+    broker = await startBroker({ env: { TENANT_CACHE_TTL_MS: '60000' } });
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+  });
+  after(() => broker.close());
+
+  it('knows the demo tenants by slug, id, issuer and email domain', async () => {
+    const { tenants } = broker.deps;
+    const acme = await tenants.bySlug('acme');
+    assert.equal(acme?.id, ACME_ID);
+    assert.equal(acme?.features.passwordGrantEnabled, true);
+    assert.deepEqual(acme?.emailDomains, ['acme.example']);
+    assert.equal((await tenants.byId(GLOBEX_ID.toUpperCase()))?.slug, 'globex');
+    assert.equal((await tenants.byIssuer('http://127.0.0.1:8080/realms/globex'))?.slug, 'globex');
+    assert.deepEqual((await tenants.byEmailDomain('GLOBEX.example')).map((t) => t.slug), ['globex']);
+    assert.equal((await tenants.bySlug('master')), undefined, 'master is never a tenant');
+    assert.equal((await tenants.defaultTenant()).slug, 'acme');
+  });
+
+  it('finds a realm created after start, and forgets it once deleted', async () => {
+    const name = `rb-test-${randomUUID().slice(0, 8)}`;
+    const id = randomUUID();
+    assert.equal(await broker.deps.tenants.bySlug(name), undefined);
+    await admin.realms.create({ id, realm: name, enabled: true });
+    try {
+      await new Promise((r) => setTimeout(r, 1100)); // past the miss-refresh interval
+      const found = await broker.deps.tenants.byId(id);
+      assert.equal(found?.slug, name, 'a miss refreshes the list at once');
+    } finally {
+      await admin.realms.del({ realm: name });
+    }
+    await new Promise((r) => setTimeout(r, 1100));
+    // The connect API uses the same lookup: the deleted realm is a 404 now.
+    const res = await fetch(`${broker.url}/auth/api/v1/oauth/connect/introspect?token=x&realm=${id}`, { method: 'POST' });
+    assert.equal(res.status, 404);
+  });
+});
