@@ -44,7 +44,6 @@ function clients(extraClients) {
           'standard.token.exchange.enabled': 'true',
           'standard.token.exchange.enableRefreshRequestedTokenType': 'SAME_SESSION',
           'post.logout.redirect.uris': '+',
-          'pkce.code.challenge.method': 'S256',
         },
       },
       {

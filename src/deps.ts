@@ -1,5 +1,6 @@
 /** What the surfaces are built from: the parts of DESIGN.md, wired once in main.ts (or a test). */
 import type { Config } from './config/schema.js';
+import type { RealmTokenVerifier } from './keys/realm-token-verifier.js';
 import type { Logger } from './http/logger.js';
 import type { Store } from './store/store.js';
 import type { TenantRegistry } from './tenancy/registry.js';
@@ -11,4 +12,5 @@ export interface Deps {
   store: Store;
   upstreams: Upstreams;
   tenants: TenantRegistry;
+  verifier: RealmTokenVerifier;
 }

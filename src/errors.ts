@@ -73,6 +73,8 @@ export interface BrokerErrorOptions {
   retryAfter?: number;
   /** What the upstream said, for the log (never sent on 5xx). */
   upstream?: { status?: number; error?: string; description?: string };
+  /** A surface's own code for this failure, where the generic one is too coarse. */
+  surfaceCode?: string;
 }
 
 export class BrokerError extends Error {
@@ -82,6 +84,7 @@ export class BrokerError extends Error {
   readonly details?: ValidationIssue[];
   readonly retryAfter?: number;
   readonly upstream?: BrokerErrorOptions['upstream'];
+  surfaceCode?: string;
 
   constructor(code: ErrorCode, message: string, options: BrokerErrorOptions = {}) {
     super(message, { cause: options.cause });
@@ -92,6 +95,7 @@ export class BrokerError extends Error {
     this.details = options.details;
     this.retryAfter = options.retryAfter;
     this.upstream = options.upstream;
+    this.surfaceCode = options.surfaceCode;
   }
 
   get isUpstreamFailure(): boolean {
@@ -103,4 +107,15 @@ export class BrokerError extends Error {
 export function asBrokerError(err: unknown): BrokerError {
   if (err instanceof BrokerError) return err;
   return new BrokerError('server_error', 'Internal server error', { cause: err });
+}
+
+/**
+ * Gives the surface code `surfaceCode` to a BrokerError of one of `codes`, then rethrows:
+ * `.catch(relabel(['invalid_grant'], 'SW_AUTH_OIDC_FAILED'))`.
+ */
+export function relabel(codes: ErrorCode[], surfaceCode: string): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof BrokerError && codes.includes(err.code)) err.surfaceCode = surfaceCode;
+    throw err;
+  };
 }

@@ -79,6 +79,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS ?? file.upstreamTimeoutMs ?? 5000,
     tenantCacheTtlMs: env.TENANT_CACHE_TTL_MS ?? file.tenantCacheTtlMs ?? 30_000,
     logLevel: env.LOG_LEVEL ?? file.logLevel ?? 'info',
+    trustProxy: env.TRUST_PROXY ? env.TRUST_PROXY === 'true' : file.trustProxy,
     ...overrides,
   };
 

@@ -52,7 +52,20 @@ export const configSchema = z.object({
     hosts: z.record(z.string(), z.string()).default({}),
     /** Header that names the tenant explicitly (proxies, tests); empty to disable. */
     tenantHeader: z.string().default('x-tenant'),
-  }).default({ hosts: {}, tenantHeader: 'x-tenant' }),
+    /** The redirect URI of /v1/auth/login: per host, else one for all (default {publicUrl}/v1/auth/login). */
+    redirectUris: z.record(z.string(), url).default({}),
+    redirectUri: url.optional(),
+    /** Audience a bearer token must carry at /v1/auth/register (unset: not checked). */
+    audience: z.string().optional(),
+    /** Failed password-grant attempts allowed per window, per username and per client address. */
+    rateLimit: z.object({
+      perUser: z.number().int().positive().default(5),
+      perAddress: z.number().int().positive().default(20),
+      windowSeconds: z.number().int().positive().default(900),
+    }).default({ perUser: 5, perAddress: 20, windowSeconds: 900 }),
+  }).default({ hosts: {}, tenantHeader: 'x-tenant', redirectUris: {}, rateLimit: { perUser: 5, perAddress: 20, windowSeconds: 900 } }),
+  /** Trust X-Forwarded-* from a reverse proxy (client address, protocol, host). */
+  trustProxy: z.boolean().default(false),
   store: z.object({
     redisUrl: z.string().optional(),
     prefix: z.string().default('rb:'),

@@ -42,6 +42,11 @@ export class RealmConnector {
     return this.address.issuer;
   }
 
+  /** The realm's OpenID Provider metadata (cached). */
+  serverMetadata(): Promise<oidc.ServerMetadata> {
+    return this.metadata.get(this.address);
+  }
+
   /** An openid-client Configuration for one client of this realm (cheap: metadata is cached). */
   async configuration(client: ClientCredentials = this.brokerClient): Promise<oidc.Configuration> {
     const server = await this.metadata.get(this.address);

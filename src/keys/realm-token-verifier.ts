@@ -1,0 +1,109 @@
+/**
+ * Verifies Keycloak access tokens locally (DESIGN decision 2): the token's `iss` picks
+ * the realm (decoded, not trusted), which must belong to the expected tenant; jose then
+ * verifies signature, issuer, expiry and audience against that realm's JWKS. Each realm's
+ * key set is cached by jose and refetched when an unknown `kid` appears, with a cooldown.
+ */
+import * as jose from 'jose';
+import { BrokerError } from '../errors.js';
+import type { TenantRegistry } from '../tenancy/registry.js';
+import type { RealmEntry, Tenant } from '../tenancy/tenant.js';
+import type { Upstreams } from '../upstream/upstreams.js';
+
+type KeySet = ReturnType<typeof jose.createRemoteJWKSet>;
+
+const invalid = (message: string, cause?: unknown) => new BrokerError('invalid_token', message, { cause });
+
+export class RealmTokenVerifier {
+  private readonly keySets = new Map<string, KeySet>();
+
+  constructor(
+    private readonly upstreams: Upstreams,
+    private readonly tenants: TenantRegistry,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** The key set of one realm, fetched from where the broker reaches Keycloak. */
+  private keySet(realm: RealmEntry): KeySet {
+    let keys = this.keySets.get(realm.issuer);
+    if (!keys) {
+      const internal = this.upstreams.get(realm.upstream).realm(realm.realm).address.internalBase;
+      keys = jose.createRemoteJWKSet(new URL(`${internal}/protocol/openid-connect/certs`), {
+        timeoutDuration: this.timeoutMs,
+        cooldownDuration: 30_000,
+        cacheMaxAge: 10 * 60_000,
+      });
+      this.keySets.set(realm.issuer, keys);
+    }
+    return keys;
+  }
+
+  /** The realm that issued `token`, read without trusting it. */
+  async issuingRealm(token: string): Promise<RealmEntry> {
+    let iss: unknown;
+    try {
+      iss = jose.decodeJwt(token).iss;
+    } catch (err) {
+      throw invalid('The token is not a JWT', err);
+    }
+    const realm = typeof iss === 'string' ? await this.tenants.realmByIssuer(iss) : undefined;
+    if (!realm) throw invalid('The token was not issued by a known realm');
+    return realm;
+  }
+
+  /** Throws unless `realm` is the tenant's realm, or one it was moved from. */
+  static assertBelongs(realm: RealmEntry, tenant: Tenant): void {
+    if (realm.id !== tenant.id && !tenant.aliasIds.includes(realm.id)) {
+      throw invalid(`The token was issued for another tenant than ${tenant.slug}`);
+    }
+  }
+
+  /** Verifies a bearer access token of `tenant`; returns its claims. */
+  async verifyAccessToken(token: string, tenant: Tenant, audience?: string): Promise<jose.JWTPayload> {
+    const realm = await this.issuingRealm(token);
+    RealmTokenVerifier.assertBelongs(realm, tenant);
+    try {
+      const { payload } = await jose.jwtVerify(token, this.keySet(realm), {
+        issuer: realm.issuer,
+        audience,
+        algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'],
+        requiredClaims: ['sub', 'exp'],
+        clockTolerance: 5,
+      });
+      // Keycloak marks access tokens "Bearer"; ID tokens ("ID") and others are refused.
+      if (payload.typ !== undefined && payload.typ !== 'Bearer') throw invalid('Not an access token');
+      return payload;
+    } catch (err) {
+      throw translateJoseError(err);
+    }
+  }
+}
+
+function translateJoseError(err: unknown): BrokerError {
+  if (err instanceof BrokerError) return err;
+  const code = (err as { code?: string }).code;
+  switch (code) {
+    case 'ERR_JWKS_TIMEOUT':
+      return new BrokerError('upstream_timeout', 'Keycloak did not send its keys in time', { cause: err, retryAfter: 5 });
+    case 'ERR_JWT_EXPIRED':
+      return invalid('The token has expired', err);
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return invalid(`The token's ${(err as jose.errors.JWTClaimValidationFailed).claim} claim is not valid here`, err);
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID':
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return invalid('The token signature is not valid', err);
+    case 'ERR_JWKS_INVALID':
+      return new BrokerError('upstream_bad_response', 'Keycloak sent an unusable key set', { cause: err });
+    default:
+      // A failed key-set fetch (Keycloak down) is an upstream failure, not the caller's.
+      if (err instanceof TypeError || code === 'ERR_JOSE_GENERIC') {
+        return new BrokerError('upstream_unavailable', 'Keycloak keys are unreachable', { cause: err, retryAfter: 5 });
+      }
+      return invalid('The token is not valid', err);
+  }
+}

@@ -1,0 +1,118 @@
+/** The ScaiWave Auth API's actions (seeds/001): each the last step of its route's pipeline. */
+import type Koa from 'koa';
+import type { Deps } from '../../deps.js';
+import { BrokerError, relabel } from '../../errors.js';
+import { assertUnderLimit, limitKey, recordFailure, type LimitKey } from '../../http/rate-limit.js';
+import { RealmTokenVerifier } from '../../keys/realm-token-verifier.js';
+import type { Tenant } from '../../tenancy/tenant.js';
+import type { TokenResponse } from '../../upstream/realm-connector.js';
+import { registerParticipant } from './participants.js';
+import { loginRedirectUri } from './resolve-host-tenant.js';
+
+const realmOf = ({ upstreams }: Deps, tenant: Tenant) => upstreams.get(tenant.upstream).realm(tenant.realm);
+
+/** The documented token shape: four fields, wrapped in `data`. */
+function tokenData(res: TokenResponse) {
+  return {
+    data: {
+      access_token: res.access_token,
+      refresh_token: res.refresh_token,
+      token_type: res.token_type,
+      expires_in: res.expires_in,
+    },
+  };
+}
+
+/** GET /v1/auth/config: the tenant realm's OIDC endpoints, as a browser reaches them. */
+export function oidcConfig(deps: Deps): Koa.Middleware {
+  return async function oidcConfig(ctx) {
+    const meta = await realmOf(deps, ctx.state.tenant).serverMetadata();
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = {
+      data: {
+        issuer: meta.issuer,
+        authorization_endpoint: meta.authorization_endpoint,
+        token_endpoint: meta.token_endpoint,
+        jwks_uri: meta.jwks_uri,
+        scopes_supported: meta.scopes_supported ?? ['openid', 'profile', 'email'],
+        redirect_uri: loginRedirectUri(deps, ctx),
+      },
+    };
+  };
+}
+
+/** POST /v1/auth/login: server-side code exchange at the tenant realm. */
+export function codeLogin(deps: Deps): Koa.Middleware {
+  return async function codeLogin(ctx) {
+    const { code, redirect_uri, code_verifier } = ctx.state.input;
+    const expected = loginRedirectUri(deps, ctx);
+    if (redirect_uri !== undefined && redirect_uri !== expected) {
+      throw new BrokerError('redirect_mismatch', `redirect_uri does not match this deployment's (${expected})`);
+    }
+    const res = await realmOf(deps, ctx.state.tenant)
+      .authorizationCode(code, expected, code_verifier)
+      .catch(relabel(['invalid_grant', 'invalid_request'], 'SW_AUTH_OIDC_FAILED'));
+    ctx.body = tokenData(res);
+  };
+}
+
+/** Password grant is off unless the tenant turns it on (features.auth.password_grant_enabled). */
+export async function requirePasswordGrant(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  const tenant: Tenant = ctx.state.tenant;
+  if (!tenant.features.passwordGrantEnabled) {
+    throw new BrokerError('feature_disabled', `Password grant is disabled for tenant ${tenant.slug}`,
+      { surfaceCode: 'SW_AUTH_PASSWORD_GRANT_DISABLED' });
+  }
+  await next();
+}
+
+/** POST /v1/auth/token: direct password grant, failed attempts limited per user and address. */
+export function passwordLogin(deps: Deps): Koa.Middleware {
+  const { perUser, perAddress, windowSeconds } = deps.config.scaiwave.rateLimit;
+  return async function passwordLogin(ctx) {
+    const tenant: Tenant = ctx.state.tenant;
+    const { username, password, scope } = ctx.state.input;
+    const userKey: LimitKey = { key: limitKey(`pw-user:${tenant.slug}`, username), max: perUser };
+    const keys: LimitKey[] = [userKey, { key: limitKey('pw-addr', ctx.ip), max: perAddress }];
+    await assertUnderLimit(deps.store, keys, 'sign-in attempts');
+    try {
+      const res = await realmOf(deps, tenant).password(username, password, scope);
+      await deps.store.delete(userKey.key);
+      ctx.body = tokenData(res);
+    } catch (err) {
+      if (err instanceof BrokerError && err.code === 'invalid_grant') {
+        await recordFailure(deps.store, keys, windowSeconds);
+        err.surfaceCode = 'SW_AUTH_INVALID_CREDENTIALS';
+      }
+      throw err;
+    }
+  };
+}
+
+/** POST /v1/auth/refresh: at the realm that issued the token, which must be this tenant's. */
+export function refresh(deps: Deps): Koa.Middleware {
+  return async function refresh(ctx) {
+    const tenant: Tenant = ctx.state.tenant;
+    const token: string = ctx.state.input.refresh_token;
+    const relabelInvalid = relabel(['invalid_grant', 'invalid_token', 'invalid_request'], 'SW_AUTH_INVALID_REFRESH_TOKEN');
+    const realm = await deps.verifier.issuingRealm(token).catch(relabelInvalid);
+    try {
+      RealmTokenVerifier.assertBelongs(realm, tenant);
+    } catch (err) {
+      relabelInvalid(err);
+    }
+    const res = await deps.upstreams.get(realm.upstream).realm(realm.realm).refresh(token).catch(relabelInvalid);
+    ctx.body = tokenData(res);
+  };
+}
+
+/** POST /v1/auth/register: the bearer's participant, created on first call, refreshed after. */
+export function register(deps: Deps): Koa.Middleware {
+  return async function register(ctx) {
+    const tenant: Tenant = ctx.state.tenant;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
+    if (!match) throw new BrokerError('invalid_token', 'A Bearer token is required');
+    const claims = await deps.verifier.verifyAccessToken(match[1]!, tenant, deps.config.scaiwave.audience);
+    ctx.body = { data: await registerParticipant(deps.store, tenant, claims) };
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * A ScaiWave deployment serves one tenant per host. The tenant is, in order: the one
+ * the configured tenant header names (for proxies and tests), the one the Host maps to,
+ * the default tenant. A header naming an unknown tenant is an error, not a fallback.
+ */
+import type Koa from 'koa';
+import type { Deps } from '../../deps.js';
+import { BrokerError } from '../../errors.js';
+import type { Tenant } from '../../tenancy/tenant.js';
+
+export function resolveHostTenant({ config, tenants }: Deps): Koa.Middleware {
+  const header = config.scaiwave.tenantHeader.toLowerCase();
+  return async function resolveHostTenant(ctx, next) {
+    const named = header ? ctx.get(header) : '';
+    const mapped = config.scaiwave.hosts[ctx.hostname.toLowerCase()];
+    let tenant: Tenant | undefined;
+    if (named) {
+      tenant = await tenants.bySlug(named);
+      if (!tenant) throw new BrokerError('tenant_not_found', `No tenant ${named}`);
+    } else if (mapped) {
+      tenant = await tenants.bySlug(mapped);
+      if (!tenant) throw new BrokerError('tenant_not_found', `Host ${ctx.hostname} maps to ${mapped}, which is not a tenant`);
+    } else {
+      tenant = await tenants.defaultTenant().catch(() => {
+        throw new BrokerError('tenant_not_found', `No tenant serves host ${ctx.hostname}`);
+      });
+    }
+    ctx.state.tenant = tenant;
+    await next();
+  };
+}
+
+/** The redirect URI of this deployment's /v1/auth/login for the request's host. */
+export function loginRedirectUri({ config }: Deps, ctx: Koa.Context): string {
+  return config.scaiwave.redirectUris[ctx.hostname.toLowerCase()]
+    ?? config.scaiwave.redirectUri
+    ?? `${config.publicUrl}/v1/auth/login`;
+}

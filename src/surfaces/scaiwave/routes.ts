@@ -1,0 +1,24 @@
+/** The ScaiWave Auth API (seeds/001): the one route table of this surface. */
+import Router from '@koa/router';
+import type { Deps } from '../../deps.js';
+import type { SurfaceErrors } from '../../http/error-handler.js';
+import { guard } from '../../http/guard.js';
+import { codeLogin, oidcConfig, passwordLogin, refresh, register, requirePasswordGrant } from './actions.js';
+import { serializeScaiwaveError } from './errors.js';
+import { resolveHostTenant } from './resolve-host-tenant.js';
+import { loginInput, passwordInput, refreshInput } from './schemas.js';
+
+export const PREFIX = '/v1/auth';
+
+export const scaiwaveErrors: SurfaceErrors = { prefix: PREFIX, serialize: serializeScaiwaveError };
+
+export function scaiwaveRoutes(deps: Deps): Router {
+  const router = new Router({ prefix: PREFIX });
+  const tenant = resolveHostTenant(deps);
+  router.get('config', '/config', tenant, oidcConfig(deps));
+  router.post('login', '/login', tenant, guard(loginInput), codeLogin(deps));
+  router.post('token', '/token', tenant, requirePasswordGrant, guard(passwordInput), passwordLogin(deps));
+  router.post('refresh', '/refresh', tenant, guard(refreshInput), refresh(deps));
+  router.post('register', '/register', tenant, register(deps));
+  return router;
+}

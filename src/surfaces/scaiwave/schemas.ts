@@ -1,0 +1,20 @@
+/** Request schemas of the ScaiWave Auth API (seeds/001): query, form or JSON alike. */
+import { z } from 'zod';
+
+export const loginInput = {
+  code: z.string(),
+  redirect_uri: z.string().optional(),
+  /** Not in the document: for apps that used PKCE at the authorization request. */
+  code_verifier: z.string().optional(),
+};
+
+export const passwordInput = {
+  grant_type: z.literal('password', { error: 'grant_type must be "password"' }).optional(),
+  username: z.string().max(256),
+  password: z.string().max(1024),
+  scope: z.string().optional(),
+};
+
+export const refreshInput = {
+  refresh_token: z.string().max(16_384),
+};
