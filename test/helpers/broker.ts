@@ -85,3 +85,18 @@ export async function post(url: string, fields: Record<string, string | number |
 export function claims(jwt: string): Record<string, any> {
   return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8'));
 }
+
+/** GET with a given Host header (fetch does not let a caller set Host). */
+export async function getWithHost(url: string, host: string): Promise<{ status: number; body: any }> {
+  const { request } = await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { host } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -3,6 +3,7 @@
  * unreachable the whole run fails here, loudly: a test that skips on a missing
  * service would hide a broken setup.
  */
+import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { Redis } from 'ioredis';
 
 export const KEYCLOAK_URL = process.env.KEYCLOAK_URL ?? 'http://127.0.0.1:8080';
@@ -33,5 +34,21 @@ export const mochaHooks = {
       redis.disconnect();
     }
     if (problems.length) throw new Error(`required services missing:\n  - ${problems.join('\n  - ')}`);
+    await clearLockouts();
+  },
+  // Keycloak's quick-login check locks a user for a minute after two failures within a
+  // second: tests that send wrong passwords must not lock the demo users for the next test.
+  async afterEach() {
+    await clearLockouts();
   },
 };
+
+/**
+ * The demo realms keep Keycloak's brute-force protection on; the tests' wrong passwords
+ * would lock the demo users across runs. Clear the failure counts before and after.
+ */
+export async function clearLockouts(): Promise<void> {
+  const admin = new KcAdminClient({ baseUrl: KEYCLOAK_URL, realmName: 'master' });
+  await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+  await Promise.all(['acme', 'globex'].map((realm) => admin.attackDetection.delAll({ realm })));
+}

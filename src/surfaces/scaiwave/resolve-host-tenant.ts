@@ -21,8 +21,12 @@ export function resolveHostTenant({ config, tenants }: Deps): Koa.Middleware {
       tenant = await tenants.bySlug(mapped);
       if (!tenant) throw new BrokerError('tenant_not_found', `Host ${ctx.hostname} maps to ${mapped}, which is not a tenant`);
     } else {
-      tenant = await tenants.defaultTenant().catch(() => {
-        throw new BrokerError('tenant_not_found', `No tenant serves host ${ctx.hostname}`);
+      tenant = await tenants.defaultTenant().catch((err: unknown) => {
+        // Keycloak being down is its own answer (503), not "no tenant".
+        if (err instanceof BrokerError && err.code === 'tenant_not_found') {
+          throw new BrokerError('tenant_not_found', `No tenant serves host ${ctx.hostname}`, { cause: err });
+        }
+        throw err;
       });
     }
     ctx.state.tenant = tenant;
