@@ -2,7 +2,9 @@
 import type { Config } from './config/schema.js';
 import type { Deps } from './deps.js';
 import type { Logger } from './http/logger.js';
+import { AggregatedJwks } from './keys/jwks.js';
 import { RealmTokenVerifier } from './keys/realm-token-verifier.js';
+import { SigningKeys } from './keys/signing-key.js';
 import { createStore } from './store/create-store.js';
 import type { Store } from './store/store.js';
 import { TenantRegistry } from './tenancy/registry.js';
@@ -11,12 +13,16 @@ import { Upstreams } from './upstream/upstreams.js';
 export async function wire(config: Config, log: Logger, store?: Store): Promise<Deps> {
   const upstreams = new Upstreams(config);
   const tenants = new TenantRegistry(config, upstreams, log);
+  const theStore = store ?? (await createStore(config.store));
+  const signingKeys = new SigningKeys(theStore, config.platform.signingJwk);
   return {
     config,
     log,
-    store: store ?? (await createStore(config.store)),
+    store: theStore,
     upstreams,
     tenants,
     verifier: new RealmTokenVerifier(upstreams, tenants, config.upstreamTimeoutMs),
+    signingKeys,
+    jwks: new AggregatedJwks(signingKeys, upstreams, tenants, config.upstreamTimeoutMs),
   };
 }

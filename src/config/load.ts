@@ -80,6 +80,8 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     tenantCacheTtlMs: env.TENANT_CACHE_TTL_MS ?? file.tenantCacheTtlMs ?? 30_000,
     logLevel: env.LOG_LEVEL ?? file.logLevel ?? 'info',
     trustProxy: env.TRUST_PROXY ? env.TRUST_PROXY === 'true' : file.trustProxy,
+    apps: file.apps,
+    platform: { ...file.platform, ...(env.BROKER_SIGNING_JWK ? { signingJwk: env.BROKER_SIGNING_JWK } : {}) },
     ...overrides,
   };
 
@@ -89,6 +91,12 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
   } else {
     const names = new Set(parsed.data.upstreams.map((u) => u.name));
     if (names.size !== parsed.data.upstreams.length) problems.push('upstreams: names must be unique');
+    for (const [id, app] of Object.entries(parsed.data.apps)) {
+      if (!app.public && !app.clientSecret) problems.push(`apps.${id}: a confidential app needs clientSecret`);
+      for (const uri of app.redirectUris) {
+        if (!URL.canParse(uri) || uri.includes('#')) problems.push(`apps.${id}.redirectUris: ${uri} is not an absolute URI without fragment`);
+      }
+    }
     for (const [slug, t] of Object.entries(parsed.data.tenants)) {
       if (t.upstream && !names.has(t.upstream)) problems.push(`tenants.${slug}.upstream: no upstream named "${t.upstream}"`);
     }

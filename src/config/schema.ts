@@ -37,6 +37,20 @@ export const tenantOverrideSchema = z.object({
   features: featuresSchema.optional(),
 });
 
+/** An application of the app registry (DESIGN decision 4). */
+export const appSchema = z.object({
+  name: z.string().min(1),
+  /** GLOBAL: the client exists with this id in every tenant realm; served at the platform level. */
+  global: z.boolean().default(false),
+  public: z.boolean().default(true),
+  clientSecret: z.string().optional(),
+  redirectUris: z.array(z.string()).default([]),
+  postLogoutRedirectUris: z.array(z.string()).default([]),
+  grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange']))
+    .default(['authorization_code', 'refresh_token']),
+});
+export type AppConfig = z.infer<typeof appSchema>;
+
 export const configSchema = z.object({
   mode: z.enum(['dev', 'production']),
   host: z.string().min(1),
@@ -64,6 +78,14 @@ export const configSchema = z.object({
       windowSeconds: z.number().int().positive().default(900),
     }).default({ perUser: 5, perAddress: 20, windowSeconds: 900 }),
   }).default({ hosts: {}, tenantHeader: 'x-tenant', redirectUris: {}, rateLimit: { perUser: 5, perAddress: 20, windowSeconds: 900 } }),
+  apps: z.record(z.string(), appSchema).default({}),
+  platform: z.object({
+    /** The realm of platform-level client credentials (the platform's own services). */
+    homeTenant: z.string().optional(),
+    /** A signing key (private JWK, RS256) for broker-issued ID tokens; else shared through the store. */
+    signingJwk: z.string().optional(),
+    idTokenTtlSeconds: z.number().int().positive().default(300),
+  }).default({ idTokenTtlSeconds: 300 }),
   /** Trust X-Forwarded-* from a reverse proxy (client address, protocol, host). */
   trustProxy: z.boolean().default(false),
   store: z.object({

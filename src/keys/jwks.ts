@@ -1,0 +1,71 @@
+/**
+ * The aggregated JWKS the platform publishes: the broker's own key and every realm's
+ * signing keys ("the same keys used for tenant-level tokens"), so one key set verifies
+ * every token the platform hands out. Realm key sets are cached; a request for a `kid`
+ * nobody has seen refetches them, at most once per cooldown.
+ */
+import type * as jose from 'jose';
+import type { TenantRegistry } from '../tenancy/registry.js';
+import type { Upstreams } from '../upstream/upstreams.js';
+import { translateUpstreamError } from '../upstream/translate-error.js';
+import type { SigningKeys } from './signing-key.js';
+
+const TTL_MS = 5 * 60_000;
+const COOLDOWN_MS = 30_000;
+
+export class AggregatedJwks {
+  private cached?: { keys: jose.JWK[]; at: number };
+  private pending?: Promise<jose.JWK[]>;
+  private lastForced = 0;
+
+  constructor(
+    private readonly signing: SigningKeys,
+    private readonly upstreams: Upstreams,
+    private readonly tenants: TenantRegistry,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async keys(): Promise<jose.JWK[]> {
+    const own = (await this.signing.get()).publicJwk;
+    return [own, ...(await this.realmKeys(false))];
+  }
+
+  /** True when `kid` is known, refetching the realms' keys once (with a cooldown) if not. */
+  async has(kid: string): Promise<boolean> {
+    if ((await this.keys()).some((k) => k.kid === kid)) return true;
+    if (Date.now() - this.lastForced < COOLDOWN_MS) return false;
+    this.lastForced = Date.now();
+    return (await this.realmKeys(true)).some((k) => k.kid === kid);
+  }
+
+  private realmKeys(force: boolean): Promise<jose.JWK[]> {
+    if (!force && this.cached && Date.now() - this.cached.at < TTL_MS) return Promise.resolve(this.cached.keys);
+    this.pending ??= this.fetchAll().then(
+      (keys) => { this.cached = { keys, at: Date.now() }; return keys; },
+      (err) => {
+        // An outage keeps the last keys rather than unpublishing them.
+        if (this.cached) return this.cached.keys;
+        throw err;
+      },
+    ).finally(() => { this.pending = undefined; });
+    return this.pending;
+  }
+
+  private async fetchAll(): Promise<jose.JWK[]> {
+    const tenants = await this.tenants.all();
+    const sets = await Promise.all(tenants.map(async (t) => {
+      const base = this.upstreams.get(t.upstream).realm(t.realm).address.internalBase;
+      try {
+        const res = await fetch(`${base}/protocol/openid-connect/certs`, { signal: AbortSignal.timeout(this.timeoutMs) });
+        if (!res.ok) throw new Error(`certs answered ${res.status}`);
+        const body = (await res.json()) as { keys?: jose.JWK[] };
+        // Only signing keys: Keycloak also lists its encryption keys here.
+        return (body.keys ?? []).filter((k) => k.use !== 'enc');
+      } catch (err) {
+        throw translateUpstreamError(err, `keys of realm ${t.realm}`);
+      }
+    }));
+    const seen = new Set<string>();
+    return sets.flat().filter((k) => (k.kid && !seen.has(k.kid) ? (seen.add(k.kid), true) : false));
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Authenticates the client at the token endpoint (RFC 6749 §2.3): client_secret_basic
+ * (the `authorization` header), client_secret_post, or none for public clients. Only apps
+ * of the registry are known; one method per request (§2.3.1).
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type Koa from 'koa';
+import type { AppConfig } from '../../config/schema.js';
+import type { Deps } from '../../deps.js';
+import { BrokerError } from '../../errors.js';
+
+export interface AuthenticatedClient {
+  clientId: string;
+  app: AppConfig;
+  clientSecret?: string;
+}
+
+const bad = (why: string) => new BrokerError('invalid_client', why);
+
+function sameSecret(a: string, b: string): boolean {
+  // Hash first so the comparison is constant-time whatever the lengths.
+  const h = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(h(a), h(b));
+}
+
+function fromBasic(header: string): { id: string; secret: string } | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i < 0) throw bad('Malformed Basic credentials');
+  try {
+    return { id: decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' ')), secret: decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, ' ')) };
+  } catch {
+    throw bad('Malformed Basic credentials');
+  }
+}
+
+export function authenticateClient({ config }: Deps): Koa.Middleware {
+  return async function authenticateClient(ctx, next) {
+    const input = ctx.state.input as { client_id?: string; client_secret?: string };
+    const header = ctx.get('authorization');
+    const basic = header ? fromBasic(header) : undefined;
+    if (header && !basic) throw bad('Unsupported client authentication scheme');
+    if (basic && input.client_secret) throw bad('Use one client authentication method, not two');
+    if (basic && input.client_id && input.client_id !== basic.id) throw bad('client_id does not match the credentials');
+    const clientId = basic?.id ?? input.client_id;
+    const secret = basic?.secret ?? input.client_secret;
+    if (!clientId) throw bad('Client authentication is required');
+    const app = Object.hasOwn(config.apps, clientId) ? config.apps[clientId] : undefined;
+    if (!app || !app.global) throw bad('Unknown client');
+    if (app.public) {
+      if (secret) throw bad('A public client has no secret');
+    } else if (!secret || !sameSecret(secret, app.clientSecret ?? '')) {
+      throw bad('Invalid client credentials');
+    }
+    ctx.state.client = { clientId, app, clientSecret: app.public ? undefined : secret } satisfies AuthenticatedClient;
+    await next();
+  };
+}

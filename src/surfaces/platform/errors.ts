@@ -1,0 +1,24 @@
+/**
+ * The platform surface speaks OAuth: errors are RFC 6749 §5.2 `{error, error_description}`
+ * (RFC 6750 §3 for bearer failures, with WWW-Authenticate), and a missing required field
+ * is FastAPI's 422 `{"detail": [...]}` as the page's HTTPValidationError documents.
+ */
+import type { ErrorSerializer } from '../../http/error-handler.js';
+
+export const serializePlatformError: ErrorSerializer = (ctx, err) => {
+  ctx.status = err.status;
+  if (err.code === 'validation_failed' && err.details) {
+    ctx.body = { detail: err.details };
+    return;
+  }
+  if (err.code === 'invalid_client' && /^basic /i.test(ctx.get('authorization'))) {
+    ctx.set('WWW-Authenticate', 'Basic realm="realm-broker"');
+  }
+  if (err.code === 'invalid_token') ctx.set('WWW-Authenticate', `Bearer error="invalid_token", error_description="${err.message.replace(/"/g, "'")}"`);
+  const error = err.code.startsWith('upstream_') ? 'temporarily_unavailable'
+    : err.code === 'store_unavailable' ? 'temporarily_unavailable'
+      : err.code === 'tenant_not_found' || err.code === 'not_found' ? 'not_found'
+        : err.code === 'server_error' ? 'server_error'
+          : err.code;
+  ctx.body = { error, error_description: err.expose || err.isUpstreamFailure ? err.message : 'Internal server error' };
+};

@@ -1,0 +1,36 @@
+/**
+ * GET and POST /api/v1/platform/oauth/userinfo: the user's claims from their realm (the
+ * one that issued the access token, verified locally first), plus the tenant.
+ */
+import type Koa from 'koa';
+import type { Deps } from '../../deps.js';
+import { BrokerError } from '../../errors.js';
+import { translateUpstreamError } from '../../upstream/translate-error.js';
+
+export function userinfo(deps: Deps): Koa.Middleware {
+  return async function userinfo(ctx) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
+    if (!m) throw new BrokerError('invalid_token', 'A Bearer access token is required');
+    const token = m[1]!;
+    const realm = await deps.verifier.issuingRealm(token);
+    const tenant = await deps.tenants.byIssuer(realm.issuer) ?? (await deps.tenants.all()).find((t) => t.aliasIds.includes(realm.id));
+    if (!tenant) throw new BrokerError('invalid_token', 'The token belongs to no tenant');
+    await deps.verifier.verifyAccessToken(token, tenant);
+    const internal = deps.upstreams.get(realm.upstream).realm(realm.realm).address.internalBase;
+    let res: Response;
+    try {
+      res = await fetch(`${internal}/protocol/openid-connect/userinfo`, {
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(deps.config.upstreamTimeoutMs),
+      });
+    } catch (err) {
+      throw translateUpstreamError(err, 'userinfo');
+    }
+    if (res.status === 401 || res.status === 403) {
+      throw new BrokerError('invalid_token', res.status === 403 ? 'The token lacks the openid scope' : 'The token is no longer active');
+    }
+    if (!res.ok) throw translateUpstreamError(new BrokerError('upstream_bad_response', `userinfo answered ${res.status}`), 'userinfo');
+    const claims = (await res.json().catch((err) => { throw translateUpstreamError(err, 'userinfo'); })) as Record<string, unknown>;
+    ctx.body = { ...claims, tenant_id: tenant.id, tenant: tenant.slug };
+  };
+}

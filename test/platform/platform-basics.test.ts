@@ -1,0 +1,132 @@
+/**
+ * The first parts of the Platform OAuth API (seeds/004) on the real Keycloak: the
+ * aggregated JWKS, client credentials for GLOBAL confidential apps, and userinfo.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import * as jose from 'jose';
+import { GLOBEX_ID, claims, post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { KEYCLOAK_URL, REDIS_URL } from '../helpers/services.js';
+
+const basic = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}` });
+
+describe('Platform OAuth API: JWKS, client credentials, userinfo', () => {
+  let broker: TestBroker;
+  let base: string;
+  before(async () => {
+    broker = await startBroker();
+    base = `${broker.url}/api/v1/platform`;
+  });
+  after(() => broker.close());
+
+  const connectLogin = async (username: string, password: string, realm?: string) =>
+    (await post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username, password, realm, scopes: 'openid' })).body;
+
+  describe('GET /.well-known/jwks.json', () => {
+    it('publishes the broker key and every realm key, cacheable, without private parts', async () => {
+      const res = await fetch(`${base}/.well-known/jwks.json`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('cache-control')!, /max-age=\d+/);
+      const { keys } = (await res.json()) as { keys: jose.JWK[] };
+      const own = (await broker.deps.signingKeys.get()).kid;
+      assert.ok(keys.some((k) => k.kid === own), 'the broker key');
+      for (const realm of ['acme', 'globex']) {
+        const certs = (await (await fetch(`${KEYCLOAK_URL}/realms/${realm}/protocol/openid-connect/certs`)).json()) as { keys: jose.JWK[] };
+        const sig = certs.keys.filter((k) => k.use === 'sig');
+        assert.ok(sig.every((k) => keys.some((x) => x.kid === k.kid)), `${realm} keys`);
+      }
+      assert.ok(keys.every((k) => k.d === undefined && k.p === undefined), 'public keys only');
+    });
+
+    it('verifies access tokens of every tenant', async () => {
+      const jwks = jose.createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`));
+      for (const [user, realm] of [['alice@acme.example', undefined], ['bob@globex.example', GLOBEX_ID]] as const) {
+        const { access_token } = await connectLogin(user, `${user.split('@')[0]}-pass`, realm);
+        const { payload } = await jose.jwtVerify(access_token, jwks);
+        assert.equal(payload.preferred_username, user);
+      }
+    });
+
+    it('is the same broker key on two replicas sharing Redis', async () => {
+      const prefix = `rb-test:${randomUUID()}:`;
+      const [a, b] = await Promise.all([
+        startBroker({ env: { REDIS_URL, STORE_PREFIX: prefix } }),
+        startBroker({ env: { REDIS_URL, STORE_PREFIX: prefix } }),
+      ]);
+      try {
+        const [ka, kb] = await Promise.all([a.deps.signingKeys.get(), b.deps.signingKeys.get()]);
+        assert.equal(ka.kid, kb.kid);
+      } finally {
+        await a.close();
+        await b.close();
+        const redis = new Redis(REDIS_URL);
+        const keys = await redis.keys(`${prefix}*`);
+        if (keys.length) await redis.del(...keys);
+        redis.disconnect();
+      }
+    });
+  });
+
+  describe('POST /oauth/token (client_credentials)', () => {
+    it('issues a home-realm token to platform-service by client_secret_basic and client_secret_post', async () => {
+      const viaBasic = await post(`${base}/oauth/token`, { grant_type: 'client_credentials' }, { headers: basic('platform-service', 'platform-service-secret') });
+      assert.equal(viaBasic.status, 200, viaBasic.text);
+      assert.equal(claims(viaBasic.body.access_token).iss, `${KEYCLOAK_URL}/realms/acme`);
+      assert.equal(claims(viaBasic.body.access_token).azp, 'platform-service');
+      const viaPost = await post(`${base}/oauth/token`, { grant_type: 'client_credentials', client_id: 'platform-service', client_secret: 'platform-service-secret' });
+      assert.equal(viaPost.status, 200, viaPost.text);
+    });
+
+    it('refuses bad, unknown, doubled and public client authentication', async () => {
+      const wrong = await post(`${base}/oauth/token`, { grant_type: 'client_credentials' }, { headers: basic('platform-service', 'nope') });
+      assert.equal(wrong.status, 401);
+      assert.equal(wrong.body.error, 'invalid_client');
+      assert.match(wrong.headers.get('www-authenticate')!, /^Basic/);
+      const unknown = await post(`${base}/oauth/token`, { grant_type: 'client_credentials', client_id: 'connect-demo', client_secret: 'connect-demo-secret' });
+      assert.equal(unknown.status, 401, 'a realm client that is not in the app registry is unknown here');
+      const both = await post(`${base}/oauth/token`, { grant_type: 'client_credentials', client_secret: 'platform-service-secret' }, { headers: basic('platform-service', 'platform-service-secret') });
+      assert.equal(both.body.error, 'invalid_client');
+      const publicClient = await post(`${base}/oauth/token`, { grant_type: 'client_credentials', client_id: 'platform-demo' });
+      assert.equal(publicClient.status, 400);
+      assert.equal(publicClient.body.error, 'unauthorized_client');
+    });
+
+    it('unsupported_grant_type for an unknown grant, 422 without grant_type', async () => {
+      const res = await post(`${base}/oauth/token`, { grant_type: 'magic', client_id: 'platform-service', client_secret: 'platform-service-secret' });
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error, 'unsupported_grant_type');
+      const missing = await post(`${base}/oauth/token`, {});
+      assert.equal(missing.status, 422);
+      assert.deepEqual(missing.body.detail, [{ loc: ['query', 'grant_type'], msg: 'Field required', type: 'missing' }]);
+    });
+  });
+
+  describe('GET and POST /oauth/userinfo', () => {
+    it('returns the realm claims plus the tenant, for users of any tenant', async () => {
+      const alice = await connectLogin('alice@acme.example', 'alice-pass');
+      const res = await fetch(`${base}/oauth/userinfo`, { headers: { authorization: `Bearer ${alice.access_token}` } });
+      assert.equal(res.status, 200);
+      const body = await res.json();
+      assert.equal(body.email, 'alice@acme.example');
+      assert.equal(body.sub, claims(alice.access_token).sub);
+      assert.equal(body.tenant, 'acme');
+      const bob = await connectLogin('bob@globex.example', 'bob-pass', GLOBEX_ID);
+      const viaPost = await fetch(`${base}/oauth/userinfo`, { method: 'POST', headers: { authorization: `Bearer ${bob.access_token}` } });
+      const pb = await viaPost.json();
+      assert.equal(pb.tenant, 'globex');
+      assert.equal(pb.tenant_id, GLOBEX_ID);
+    });
+
+    it('401 with WWW-Authenticate for no token, garbage, or a forged one', async () => {
+      const alice = await connectLogin('alice@acme.example', 'alice-pass');
+      const [h, p] = alice.access_token.split('.');
+      for (const auth of [undefined, 'Bearer garbage', `Bearer ${h}.${p}.AAAA`]) {
+        const res = await fetch(`${base}/oauth/userinfo`, { headers: auth ? { authorization: auth } : {} });
+        assert.equal(res.status, 401, String(auth));
+        assert.match(res.headers.get('www-authenticate')!, /^Bearer error="invalid_token"/);
+        assert.equal((await res.json()).error, 'invalid_token');
+      }
+    });
+  });
+});
