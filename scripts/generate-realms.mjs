@@ -2,7 +2,9 @@
 // The JSON files are committed (Keycloak and docker-compose read them as they are);
 // edit this script and run `node scripts/generate-realms.mjs` to change them.
 import fs from 'node:fs';
-const brokerRedirects = ['http://127.0.0.1:3000/*', 'http://localhost:3000/*', 'http://acme.localhost:3000/*', 'http://globex.localhost:3000/*'];
+// The broker's callbacks. The loopback wildcard (any port) lets tests run brokers on
+// ephemeral ports; it is for these demo realms only: register exact URIs in production.
+const brokerRedirects = ['http://127.0.0.1:3000/*', 'http://localhost:3000/*', 'http://acme.localhost:3000/*', 'http://globex.localhost:3000/*', 'http://127.0.0.1:*'];
 // Keycloak 26 introspects a token only for a client in its audience: the broker's own
 // client introspects every tenant token, so every client's tokens name it.
 const brokerAudience = {

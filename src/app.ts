@@ -11,16 +11,17 @@ import { securityHeaders } from './http/security-headers.js';
 import { connectErrors, connectRoutes } from './surfaces/connect/routes.js';
 import { platformErrors, platformRoutes } from './surfaces/platform/routes.js';
 import { scaiwaveErrors, scaiwaveRoutes } from './surfaces/scaiwave/routes.js';
+import { tenantErrors, tenantRoutes } from './surfaces/tenant/routes.js';
 
 export function buildApp(deps: Deps): Koa {
   const app = new Koa({ asyncLocalStorage: true, proxy: deps.config.trustProxy });
   app.silent = true; // errors are logged by the error handler, with the request id
-  const surfaces = [connectErrors, scaiwaveErrors, platformErrors];
+  const surfaces = [connectErrors, scaiwaveErrors, platformErrors, tenantErrors];
   app.use(requestContext(deps.log));
   app.use(securityHeaders);
   app.use(errorHandler(deps.log, surfaces));
   app.use(parseBody);
-  for (const router of [connectRoutes(deps), scaiwaveRoutes(deps), platformRoutes(deps)]) {
+  for (const router of [connectRoutes(deps), scaiwaveRoutes(deps), platformRoutes(deps), tenantRoutes(deps)]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));
   }

@@ -5,6 +5,7 @@ import type { RealmTokenVerifier } from './keys/realm-token-verifier.js';
 import type { SigningKeys } from './keys/signing-key.js';
 import type { Logger } from './http/logger.js';
 import type { Store } from './store/store.js';
+import type { EmailDiscovery } from './tenancy/email-discovery.js';
 import type { TenantRegistry } from './tenancy/registry.js';
 import type { Upstreams } from './upstream/upstreams.js';
 
@@ -17,4 +18,5 @@ export interface Deps {
   verifier: RealmTokenVerifier;
   signingKeys: SigningKeys;
   jwks: AggregatedJwks;
+  discovery: EmailDiscovery;
 }

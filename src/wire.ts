@@ -7,6 +7,7 @@ import { RealmTokenVerifier } from './keys/realm-token-verifier.js';
 import { SigningKeys } from './keys/signing-key.js';
 import { createStore } from './store/create-store.js';
 import type { Store } from './store/store.js';
+import { EmailDiscovery } from './tenancy/email-discovery.js';
 import { TenantRegistry } from './tenancy/registry.js';
 import { Upstreams } from './upstream/upstreams.js';
 
@@ -24,5 +25,6 @@ export async function wire(config: Config, log: Logger, store?: Store): Promise<
     verifier: new RealmTokenVerifier(upstreams, tenants, config.upstreamTimeoutMs),
     signingKeys,
     jwks: new AggregatedJwks(signingKeys, upstreams, tenants, config.upstreamTimeoutMs),
+    discovery: new EmailDiscovery(tenants, upstreams),
   };
 }

@@ -12,6 +12,7 @@ export interface SigningKey {
   kid: string;
   alg: 'RS256';
   privateKey: CryptoKey;
+  publicKey: CryptoKey;
   publicJwk: jose.JWK;
 }
 
@@ -22,7 +23,9 @@ async function fromJwk(jwk: jose.JWK): Promise<SigningKey> {
   const privateKey = (await jose.importJWK(jwk, 'RS256')) as CryptoKey;
   const { d, p, q, dp, dq, qi, ...pub } = jwk;
   const kid = jwk.kid ?? (await jose.calculateJwkThumbprint(pub));
-  return { kid, alg: 'RS256', privateKey, publicJwk: { ...pub, kid, alg: 'RS256', use: 'sig' } };
+  const publicJwk = { ...pub, kid, alg: 'RS256', use: 'sig' };
+  const publicKey = (await jose.importJWK(publicJwk, 'RS256')) as CryptoKey;
+  return { kid, alg: 'RS256', privateKey, publicKey, publicJwk };
 }
 
 export class SigningKeys {

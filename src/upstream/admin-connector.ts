@@ -69,6 +69,11 @@ export class AdminConnector {
     return this.call('user lookup', async (c) => (await c.users.findOne({ realm, id })) ?? undefined);
   }
 
+  /** Ends one user session of a realm (404: already gone, which is fine). */
+  async endSession(realm: string, sessionId: string): Promise<void> {
+    await this.call('ending a session', (c) => c.realms.removeSession({ realm, sessionId }, { catchNotFound: true }));
+  }
+
   updateUser(realm: string, id: string, user: UserRepresentation): Promise<void> {
     return this.call('user update', (c) => c.users.update({ realm, id }, user));
   }

@@ -48,7 +48,8 @@ export function authenticateClient({ config }: Deps): Koa.Middleware {
     const secret = basic?.secret ?? input.client_secret;
     if (!clientId) throw bad('Client authentication is required');
     const app = Object.hasOwn(config.apps, clientId) ? config.apps[clientId] : undefined;
-    if (!app || !app.global) throw bad('Unknown client');
+    // The platform serves GLOBAL apps only; a tenant issuer serves any app of the registry.
+    if (!app || (!ctx.state.issuer?.tenant && !app.global)) throw bad('Unknown client');
     if (app.public) {
       if (secret) throw bad('A public client has no secret');
     } else if (!secret || !sameSecret(secret, app.clientSecret ?? '')) {

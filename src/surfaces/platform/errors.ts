@@ -4,8 +4,13 @@
  * is FastAPI's 422 `{"detail": [...]}` as the page's HTTPValidationError documents.
  */
 import type { ErrorSerializer } from '../../http/error-handler.js';
+import { errorPage } from '../../ui/pages.js';
 
 export const serializePlatformError: ErrorSerializer = (ctx, err) => {
+  if (ctx.state.page) {
+    // A person is reading: a page, with nothing technical that helps an attacker.
+    return errorPage(ctx, err.status, err.expose ? err.message : 'Sign-in is unavailable right now. Try again in a moment.');
+  }
   ctx.status = err.status;
   if (err.code === 'validation_failed' && err.details) {
     ctx.body = { detail: err.details };

@@ -1,15 +1,21 @@
 /**
  * The ScaiKey Platform OAuth API (seeds/004): the one route table of this surface.
- * Present so far: the JWKS, the token endpoint (client credentials) and userinfo; the
- * authorization-code flow, discovery, logout and the device flow come next (issues 4, 5).
+ * The device endpoints and token exchange come with issue 5.
  */
 import Router from '@koa/router';
+import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
+import { cookieJar } from '../../http/cookies.js';
 import type { SurfaceErrors } from '../../http/error-handler.js';
 import { guard } from '../../http/guard.js';
+import { authorize, showEmailPage, submitChoice, submitEmail } from './authorize.js';
+import { callback } from './callback.js';
 import { authenticateClient } from './client-auth.js';
+import { discoveryDocument } from './discovery.js';
 import { serializePlatformError } from './errors.js';
+import { platformIssuer } from './issuer.js';
 import { jwksDocument } from './jwks.js';
+import { logout } from './logout.js';
 import { tokenInput } from './schemas.js';
 import { platformToken } from './token.js';
 import { userinfo } from './userinfo.js';
@@ -18,11 +24,32 @@ export const PREFIX = '/api/v1/platform';
 
 export const platformErrors: SurfaceErrors = { prefix: PREFIX, serialize: serializePlatformError };
 
+/** Routes a person's browser lands on: their errors are pages, not JSON. */
+export async function asPage(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  ctx.state.page = true;
+  await next();
+}
+
+/** The OAuth endpoints of one issuer, shared by the platform and the tenant-level surface. */
+export function mountIssuerRoutes(router: Router, deps: Deps, issuer: Koa.Middleware): void {
+  const jar = cookieJar(deps.config.publicUrl);
+  router.get('discovery', '/.well-known/openid-configuration', issuer, discoveryDocument);
+  router.get('authorize', '/authorize', asPage, issuer, authorize(deps, jar));
+  router.get('email-page', '/login', asPage, issuer, showEmailPage(deps, jar));
+  router.post('email-submit', '/login', asPage, issuer, submitEmail(deps, jar));
+  router.post('tenant-choice', '/choose', asPage, issuer, submitChoice(deps, jar));
+  router.get('callback', '/callback', asPage, issuer, callback(deps, jar));
+  router.post('token', '/token', issuer, guard(tokenInput), authenticateClient(deps), platformToken(deps));
+  router.get('userinfo', '/userinfo', issuer, userinfo(deps));
+  router.post('userinfo-post', '/userinfo', issuer, userinfo(deps));
+  router.get('logout', '/logout', asPage, issuer, logout(deps, jar));
+}
+
 export function platformRoutes(deps: Deps): Router {
   const router = new Router({ prefix: PREFIX });
   router.get('jwks', '/.well-known/jwks.json', jwksDocument(deps.jwks));
-  router.post('token', '/oauth/token', guard(tokenInput), authenticateClient(deps), platformToken(deps));
-  router.get('userinfo', '/oauth/userinfo', userinfo(deps));
-  router.post('userinfo-post', '/oauth/userinfo', userinfo(deps));
+  const oauth = new Router({ prefix: '/oauth' });
+  mountIssuerRoutes(oauth, deps, platformIssuer(deps));
+  router.use(oauth.routes(), oauth.allowedMethods({ throw: false }));
   return router;
 }

@@ -1,27 +1,120 @@
 /**
- * POST /api/v1/platform/oauth/token. Grants are added one by one as the platform grows;
- * each is a function of the authenticated client and the input.
+ * POST …/oauth/token (RFC 6749 §3.2) for the platform and tenant issuers. The client is
+ * authenticated first (client-auth.ts); each grant is one function. Access and refresh
+ * tokens are the realm's (DESIGN decision 1); the ID token is the broker's, under the
+ * issuer the app discovered (decision 3).
  */
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { issueIdToken } from '../../keys/id-token.js';
+import { RealmTokenVerifier } from '../../keys/realm-token-verifier.js';
+import type { Tenant } from '../../tenancy/tenant.js';
+import type { TokenResponse } from '../../upstream/realm-connector.js';
+import { s256 } from './authorize.js';
 import type { AuthenticatedClient } from './client-auth.js';
+import type { IssuerContext } from './issuer.js';
+import type { AuthorizationCode } from './transactions.js';
 
-type Grant = (deps: Deps, client: AuthenticatedClient, input: Record<string, string | undefined>) => Promise<unknown>;
+interface GrantRequest {
+  deps: Deps;
+  client: AuthenticatedClient;
+  input: Record<string, string | undefined>;
+  issuer: IssuerContext;
+}
+type Grant = (req: GrantRequest) => Promise<unknown>;
 
-/** client_credentials: a confidential GLOBAL client, at the platform's home realm. */
-const clientCredentials: Grant = async (deps, client, input) => {
+const invalidGrant = (why: string) => new BrokerError('invalid_grant', why);
+const realmOf = (deps: Deps, t: Tenant) => deps.upstreams.get(t.upstream).realm(t.realm);
+const credentials = (c: AuthenticatedClient) => ({ clientId: c.clientId, clientSecret: c.clientSecret });
+const USED_CODE_TTL = 600;
+
+/** The realm's tokens, with the broker's ID token in place of the realm's. */
+async function withBrokerIdToken(deps: Deps, issuer: IssuerContext, clientId: string, tenant: Tenant, tokens: TokenResponse, nonce?: string) {
+  const { id_token: realmIdToken, session_state: _s, ...rest } = tokens;
+  if (typeof realmIdToken !== 'string') return rest;
+  const id_token = await issueIdToken(deps.signingKeys, {
+    issuer: issuer.issuer, clientId, realmIdToken, tenant, nonce, accessToken: tokens.access_token, ttlSeconds: deps.config.platform.idTokenTtlSeconds,
+  });
+  return { ...rest, id_token };
+}
+
+/** authorization_code (+ PKCE): redeems a broker code, once. */
+const authorizationCode: Grant = async ({ deps, client, input, issuer }) => {
+  if (!input.code) throw new BrokerError('invalid_request', 'code is required');
+  const record = await deps.store.take<AuthorizationCode>(`code:${input.code}`);
+  if (!record) {
+    // A code seen again: revoke what its first use issued (RFC 6749 §4.1.2).
+    const used = await deps.store.take<{ tenant: string; refreshToken?: string }>(`code-used:${input.code}`);
+    if (used?.refreshToken) {
+      const tenant = await deps.tenants.bySlug(used.tenant);
+      if (tenant) await realmOf(deps, tenant).revoke(used.refreshToken, 'refresh_token', credentials(client)).catch(() => {});
+    }
+    throw invalidGrant('The code is invalid, expired or already used');
+  }
+  const tenant = await deps.tenants.bySlug(record.tenant);
+  const refuse = async (why: string) => {
+    // The tokens behind a code that fails here were never handed out: end them.
+    if (tenant && typeof record.tokens.refresh_token === 'string') {
+      const app = deps.config.apps[record.clientId];
+      await realmOf(deps, tenant).revoke(record.tokens.refresh_token, 'refresh_token',
+        { clientId: record.clientId, clientSecret: app?.public ? undefined : app?.clientSecret }).catch(() => {});
+    }
+    throw invalidGrant(why);
+  };
+  if (!tenant) return refuse('The organisation is no longer available');
+  if (record.issuer !== issuer.issuer) return refuse('The code was issued by another issuer');
+  if (record.clientId !== client.clientId) return refuse('The code was issued to another client');
+  if (input.redirect_uri !== record.redirectUri) return refuse('redirect_uri does not match the authorization request');
+  if (record.codeChallenge) {
+    if (!input.code_verifier) return refuse('code_verifier is required');
+    if (s256(input.code_verifier) !== record.codeChallenge) return refuse('code_verifier does not match the code_challenge');
+  } else if (input.code_verifier) {
+    return refuse('code_verifier given but no code_challenge was');
+  }
+  await deps.store.put(`code-used:${input.code}`, { tenant: tenant.slug, refreshToken: record.tokens.refresh_token }, USED_CODE_TTL);
+  return withBrokerIdToken(deps, issuer, client.clientId, tenant, record.tokens, record.nonce);
+};
+
+/** refresh_token: at the realm that issued it (DESIGN decision 2), which a tenant issuer checks is its own. */
+const refreshToken: Grant = async ({ deps, client, input, issuer }) => {
+  if (!input.refresh_token) throw new BrokerError('invalid_request', 'refresh_token is required');
+  const realm = await deps.verifier.issuingRealm(input.refresh_token).catch(() => {
+    throw invalidGrant('The refresh token is not valid');
+  });
+  const tenant = await deps.tenants.byRealm(realm);
+  if (!tenant) throw invalidGrant('The refresh token belongs to no tenant');
+  if (issuer.tenant) {
+    try {
+      RealmTokenVerifier.assertBelongs(realm, issuer.tenant);
+    } catch {
+      throw invalidGrant('The refresh token was issued for another tenant');
+    }
+  }
+  const tokens = await deps.upstreams.get(realm.upstream).realm(realm.realm).refresh(input.refresh_token, input.scope, credentials(client))
+    .catch((err: unknown) => {
+      if (err instanceof BrokerError && err.code === 'invalid_token') throw invalidGrant(err.message);
+      throw err;
+    });
+  return withBrokerIdToken(deps, issuer, client.clientId, tenant, tokens);
+};
+
+/** client_credentials: a confidential client, at the platform's home realm (or the issuer's tenant). */
+const clientCredentials: Grant = async ({ deps, client, input, issuer }) => {
   if (client.app.public) throw new BrokerError('unauthorized_client', 'A public client cannot use client_credentials');
   const home = deps.config.platform.homeTenant ?? deps.config.defaultTenant;
-  const tenant = home ? await deps.tenants.bySlug(home) : undefined;
+  const tenant = issuer.tenant ?? (home ? await deps.tenants.bySlug(home) : undefined);
   if (!tenant) throw new BrokerError('server_error', 'No platform home tenant is configured');
-  return deps.upstreams.get(tenant.upstream).realm(tenant.realm)
-    .clientCredentials({ clientId: client.clientId, clientSecret: client.clientSecret }, input.scope);
+  return realmOf(deps, tenant).clientCredentials(credentials(client), input.scope);
 };
 
 const GRANTS: Record<string, Grant> = {
+  authorization_code: authorizationCode,
+  refresh_token: refreshToken,
   client_credentials: clientCredentials,
 };
+
+export const SUPPORTED_GRANTS = Object.keys(GRANTS);
 
 export function platformToken(deps: Deps): Koa.Middleware {
   return async function platformToken(ctx) {
@@ -32,6 +125,6 @@ export function platformToken(deps: Deps): Koa.Middleware {
     if (!(client.app.grantTypes as string[]).includes(grant_type)) {
       throw new BrokerError('unauthorized_client', `${client.clientId} may not use ${grant_type}`);
     }
-    ctx.body = await grant(deps, client, ctx.state.input);
+    ctx.body = await grant({ deps, client, input: ctx.state.input, issuer: ctx.state.issuer });
   };
 }

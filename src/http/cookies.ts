@@ -1,0 +1,27 @@
+/**
+ * The broker's cookies: HttpOnly, SameSite=Lax, and where the broker is served over TLS,
+ * Secure with the `__Host-` prefix (which also pins them to this host and path /).
+ */
+import type Koa from 'koa';
+
+export interface CookieJar {
+  get(ctx: Koa.Context, name: string): string | undefined;
+  set(ctx: Koa.Context, name: string, value: string, maxAgeSeconds: number): void;
+  clear(ctx: Koa.Context, name: string): void;
+}
+
+export function cookieJar(publicUrl: string): CookieJar {
+  const tls = publicUrl.startsWith('https:');
+  const full = (name: string) => (tls ? `__Host-${name}` : name);
+  return {
+    get: (ctx, name) => ctx.cookies.get(full(name)) || undefined,
+    set: (ctx, name, value, maxAgeSeconds) => {
+      ctx.cookies.set(full(name), value, {
+        httpOnly: true, sameSite: 'lax', secure: tls, path: '/', maxAge: maxAgeSeconds * 1000, overwrite: true,
+      });
+    },
+    clear: (ctx, name) => {
+      ctx.cookies.set(full(name), '', { httpOnly: true, sameSite: 'lax', secure: tls, path: '/', maxAge: 0, overwrite: true });
+    },
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * GET …/oauth/.well-known/openid-configuration: the issuer's metadata (OIDC Discovery,
+ * RFC 8414). It lists only what works: every endpoint here is served, every grant and
+ * authentication method is supported.
+ */
+import type Koa from 'koa';
+import type { IssuerContext } from './issuer.js';
+import { SUPPORTED_GRANTS } from './token.js';
+
+export async function discoveryDocument(ctx: Koa.Context): Promise<void> {
+  const { issuer, jwksUri }: IssuerContext = ctx.state.issuer;
+  ctx.set('Cache-Control', 'public, max-age=300');
+  ctx.body = {
+    issuer,
+    authorization_endpoint: `${issuer}/authorize`,
+    token_endpoint: `${issuer}/token`,
+    userinfo_endpoint: `${issuer}/userinfo`,
+    jwks_uri: jwksUri,
+    end_session_endpoint: `${issuer}/logout`,
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: SUPPORTED_GRANTS,
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    code_challenge_methods_supported: ['S256'],
+    scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'sid', 'at_hash', 'email', 'email_verified',
+      'name', 'given_name', 'family_name', 'preferred_username', 'tenant_id', 'tenant'],
+    prompt_values_supported: ['none', 'login'],
+    authorization_response_iss_parameter_supported: true,
+  };
+}

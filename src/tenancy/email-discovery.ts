@@ -1,0 +1,39 @@
+/**
+ * Finds the tenants of an email address (DESIGN decision 5): the tenants whose email
+ * domains contain its domain; otherwise an exact-email user lookup across the tenant
+ * realms through the admin API, in parallel and bounded. Results are cached briefly.
+ * The caller must answer "none" exactly as "found", so nobody learns who has an account.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Upstreams } from '../upstream/upstreams.js';
+import type { TenantRegistry } from './registry.js';
+import type { Tenant } from './tenant.js';
+
+const PARALLEL = 8;
+
+export class EmailDiscovery {
+  private readonly cache = new LRUCache<string, Tenant[]>({ max: 10_000, ttl: 60_000 });
+
+  constructor(private readonly tenants: TenantRegistry, private readonly upstreams: Upstreams) {}
+
+  async find(email: string): Promise<Tenant[]> {
+    const address = email.trim().toLowerCase();
+    const domain = address.slice(address.lastIndexOf('@') + 1);
+    const byDomain = await this.tenants.byEmailDomain(domain);
+    if (byDomain.length) return byDomain;
+    const cached = this.cache.get(address);
+    if (cached) return cached;
+    const all = await this.tenants.all();
+    const found: Tenant[] = [];
+    for (let i = 0; i < all.length; i += PARALLEL) {
+      const batch = all.slice(i, i + PARALLEL);
+      const hits = await Promise.all(batch.map(async (t) => {
+        const users = await this.upstreams.get(t.upstream).admin.findUsersByEmail(t.realm, address);
+        return users.some((u) => u.email?.toLowerCase() === address && u.enabled !== false) ? t : undefined;
+      }));
+      found.push(...hits.filter((t): t is Tenant => t !== undefined));
+    }
+    this.cache.set(address, found);
+    return found;
+  }
+}
