@@ -14,11 +14,16 @@ const STYLE = `body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem
 label{display:block;margin:.5rem 0 .25rem}input[type=email]{width:100%;padding:.5rem;font-size:1rem}
 button{margin-top:1rem;padding:.5rem 1rem;font-size:1rem}.error{color:#a00}`;
 
-export function renderPage(ctx: Koa.Context, status: number, title: string, body: string): void {
+/**
+ * `formTargets`: origins a form may end up at. Browsers apply CSP form-action to the
+ * redirects that follow a submission too, and the email form's answer is a redirect to
+ * the tenant realm's login page.
+ */
+export function renderPage(ctx: Koa.Context, status: number, title: string, body: string, formTargets: string[] = []): void {
   const nonce = randomBytes(16).toString('base64');
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
-  ctx.set('Content-Security-Policy', `default-src 'none'; style-src 'nonce-${nonce}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`);
+  ctx.set('Content-Security-Policy', `default-src 'none'; style-src 'nonce-${nonce}'; form-action ${["'self'", ...formTargets].join(' ')}; frame-ancestors 'none'; base-uri 'none'`);
   ctx.body = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(title)}</title><style nonce="${nonce}">${STYLE}</style></head>
@@ -29,7 +34,7 @@ export function errorPage(ctx: Koa.Context, status: number, message: string): vo
   renderPage(ctx, status, 'Sign-in error', `<h1>Sign-in error</h1><p class="error" role="alert">${escapeHtml(message)}</p>`);
 }
 
-export function emailPage(ctx: Koa.Context, o: { appName: string; action: string; tx: string; csrf: string; error?: string }): void {
+export function emailPage(ctx: Koa.Context, o: { appName: string; action: string; tx: string; csrf: string; error?: string; formTargets: string[] }): void {
   renderPage(ctx, o.error ? 400 : 200, `Sign in to ${o.appName}`, `<h1>Sign in to ${escapeHtml(o.appName)}</h1>
 ${o.error ? `<p class="error" role="alert">${escapeHtml(o.error)}</p>` : ''}
 <form method="post" action="${escapeHtml(o.action)}">
@@ -37,15 +42,15 @@ ${o.error ? `<p class="error" role="alert">${escapeHtml(o.error)}</p>` : ''}
 <label for="email">Email address</label>
 <input id="email" name="email" type="email" autocomplete="username" required autofocus>
 <button type="submit">Continue</button>
-</form>`);
+</form>`, o.formTargets);
 }
 
-export function chooserPage(ctx: Koa.Context, o: { appName: string; action: string; tx: string; csrf: string; tenants: { slug: string; name: string }[] }): void {
+export function chooserPage(ctx: Koa.Context, o: { appName: string; action: string; tx: string; csrf: string; tenants: { slug: string; name: string }[]; formTargets: string[] }): void {
   const options = o.tenants.map((t) => `<li><button type="submit" name="tenant" value="${escapeHtml(t.slug)}">${escapeHtml(t.name)}</button></li>`).join('\n');
   renderPage(ctx, 200, `Choose your organisation`, `<h1>Choose your organisation</h1>
 <p>Your address belongs to several organisations. Which one do you want to use with ${escapeHtml(o.appName)}?</p>
 <form method="post" action="${escapeHtml(o.action)}">
 <input type="hidden" name="tx" value="${escapeHtml(o.tx)}"><input type="hidden" name="csrf" value="${escapeHtml(o.csrf)}">
 <ul>${options}</ul>
-</form>`);
+</form>`, o.formTargets);
 }

@@ -30,6 +30,11 @@ export function findApp({ config }: Deps, clientId: unknown): AppConfig | undefi
   return config.apps[clientId];
 }
 
+/** The Keycloak origins browsers are sent to (for the pages' CSP form-action). */
+export function realmOrigins({ config }: Deps): string[] {
+  return config.upstreams.map((u) => new URL(u.publicUrl ?? u.url).origin);
+}
+
 /** The app's redirect URI with an RFC 6749 §4.1.2.1 error (and RFC 9207 `iss`). */
 export function errorRedirect(ctx: Koa.Context, o: { redirectUri: string; issuer: string; state?: string }, error: string, description: string): void {
   const url = new URL(o.redirectUri);
@@ -123,6 +128,7 @@ async function continueWithEmail(deps: Deps, ctx: Koa.Context, txId: string, tx:
       tx: txId,
       csrf: tx.csrf,
       tenants: found.map((t) => ({ slug: t.slug, name: t.displayName })),
+      formTargets: realmOrigins(deps),
     });
   }
   // No account anywhere: go on to the default tenant's login, which will refuse the
@@ -170,7 +176,7 @@ export function showEmailPage(deps: Deps, jar: CookieJar): Koa.Middleware {
   return async function showEmailPage(ctx) {
     const txId = ctx.query.tx;
     const tx = await loadTx(deps, jar, ctx, txId);
-    emailPage(ctx, { appName: findApp(deps, tx.clientId)!.name, action: `${tx.issuerPath}/login`, tx: String(txId), csrf: tx.csrf });
+    emailPage(ctx, { appName: findApp(deps, tx.clientId)!.name, action: `${tx.issuerPath}/login`, tx: String(txId), csrf: tx.csrf, formTargets: realmOrigins(deps) });
   };
 }
 
@@ -181,7 +187,7 @@ export function submitEmail(deps: Deps, jar: CookieJar): Koa.Middleware {
     const tx = await loadTx(deps, jar, ctx, body.tx, body.csrf ?? '');
     const email = typeof body.email === 'string' ? body.email.trim() : '';
     if (!EMAIL.test(email)) {
-      return emailPage(ctx, { appName: findApp(deps, tx.clientId)!.name, action: `${tx.issuerPath}/login`, tx: String(body.tx), csrf: tx.csrf, error: 'Enter an email address.' });
+      return emailPage(ctx, { appName: findApp(deps, tx.clientId)!.name, action: `${tx.issuerPath}/login`, tx: String(body.tx), csrf: tx.csrf, error: 'Enter an email address.', formTargets: realmOrigins(deps) });
     }
     await continueWithEmail(deps, ctx, String(body.tx), tx, email);
   };
