@@ -130,3 +130,31 @@ describe('Platform OAuth API: JWKS, client credentials, userinfo', () => {
     });
   });
 });
+
+describe('Platform JWKS after a realm key rotation', () => {
+  it('publishes the new key as soon as a token signed with it is handed out', async () => {
+    const KcAdminClient = (await import('@keycloak/keycloak-admin-client')).default;
+    const { ADMIN } = await import('../helpers/services.js');
+    const broker = await startBroker();
+    const admin = new KcAdminClient({ baseUrl: KEYCLOAK_URL, realmName: 'master' });
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+    const realm = await admin.realms.findOne({ realm: 'acme' });
+    const jwksUrl = `${broker.url}/api/v1/platform/.well-known/jwks.json`;
+    const kids = async () => ((await (await fetch(jwksUrl)).json()) as { keys: jose.JWK[] }).keys.map((k) => k.kid);
+    const before = await kids(); // cached now
+    const { id } = await admin.components.create({
+      realm: 'acme', name: `rb-test-rotation-${randomUUID().slice(0, 8)}`, providerId: 'rsa-generated', providerType: 'org.keycloak.keys.KeyProvider',
+      parentId: realm!.id, config: { priority: ['500'], keySize: ['2048'], active: ['true'], enabled: ['true'], algorithm: ['RS256'] },
+    });
+    try {
+      const res = await post(`${broker.url}/api/v1/platform/oauth/token`, { grant_type: 'client_credentials', client_id: 'platform-service', client_secret: 'platform-service-secret' });
+      assert.equal(res.status, 200, res.text);
+      const kid = jose.decodeProtectedHeader(res.body.access_token).kid!;
+      assert.ok(!before.includes(kid), 'the token is signed with the new key');
+      assert.ok((await kids()).includes(kid), 'and the platform JWKS lists it at once');
+    } finally {
+      await admin.components.del({ realm: 'acme', id });
+      await broker.close();
+    }
+  });
+});

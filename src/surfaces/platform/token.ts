@@ -4,6 +4,7 @@
  * tokens are the realm's (DESIGN decision 1); the ID token is the broker's, under the
  * issuer the app discovered (decision 3).
  */
+import * as jose from 'jose';
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
@@ -31,12 +32,22 @@ const USED_CODE_TTL = 600;
 
 /** The realm's tokens, with the broker's ID token in place of the realm's. */
 async function withBrokerIdToken(deps: Deps, issuer: IssuerContext, clientId: string, tenant: Tenant, tokens: TokenResponse, nonce?: string) {
+  await publishKeyOf(deps, tokens.access_token);
   const { id_token: realmIdToken, session_state: _s, ...rest } = tokens;
   if (typeof realmIdToken !== 'string') return rest;
   const id_token = await issueIdToken(deps.signingKeys, {
     issuer: issuer.issuer, clientId, realmIdToken, tenant, nonce, accessToken: tokens.access_token, ttlSeconds: deps.config.platform.idTokenTtlSeconds,
   });
   return { ...rest, id_token };
+}
+
+/**
+ * Before handing out a realm token, make sure the platform JWKS lists its key: a realm
+ * that rotated its keys gets them refetched (at most once per cooldown).
+ */
+async function publishKeyOf(deps: Deps, token: string): Promise<void> {
+  const kid = jose.decodeProtectedHeader(token).kid;
+  if (kid && !(await deps.jwks.has(kid))) deps.log.warn('a realm token key is not in the platform JWKS yet', { kid });
 }
 
 /** authorization_code (+ PKCE): redeems a broker code, once. */
@@ -105,7 +116,9 @@ const clientCredentials: Grant = async ({ deps, client, input, issuer }) => {
   const home = deps.config.platform.homeTenant ?? deps.config.defaultTenant;
   const tenant = issuer.tenant ?? (home ? await deps.tenants.bySlug(home) : undefined);
   if (!tenant) throw new BrokerError('server_error', 'No platform home tenant is configured');
-  return realmOf(deps, tenant).clientCredentials(credentials(client), input.scope);
+  const tokens = await realmOf(deps, tenant).clientCredentials(credentials(client), input.scope);
+  await publishKeyOf(deps, tokens.access_token);
+  return tokens;
 };
 
 const GRANTS: Record<string, Grant> = {
