@@ -11,6 +11,11 @@ const brokerAudience = {
   name: 'realm-broker audience', protocol: 'openid-connect', protocolMapper: 'oidc-audience-mapper',
   config: { 'included.client.audience': 'realm-broker', 'access.token.claim': 'true', 'introspection.token.claim': 'true', 'id.token.claim': 'false' },
 };
+// Standard token exchange requires the requesting client in the subject token's audience.
+const exchangeAudience = {
+  ...brokerAudience, name: 'exchange-demo audience',
+  config: { ...brokerAudience.config, 'included.client.audience': 'exchange-demo' },
+};
 const user = (email) => ({
   username: email, email, emailVerified: true, enabled: true,
   firstName: email.split('@')[0].replace(/^./, c => c.toUpperCase()), lastName: 'Demo',
@@ -55,12 +60,25 @@ function clients(extraClients) {
         attributes: { 'pkce.code.challenge.method': 'S256', 'post.logout.redirect.uris': '+' },
       },
       {
+        // Device flow. Standard flow too, but only towards the broker's callbacks: the broker
+        // obtains the device's tokens with the approving user's realm session (see README).
         clientId: 'tv-demo', name: 'TV demo app', enabled: true, protocol: 'openid-connect',
-        publicClient: true, standardFlowEnabled: false, directAccessGrantsEnabled: false,
-        attributes: { 'oauth2.device.authorization.grant.enabled': 'true' },
+        publicClient: true, standardFlowEnabled: true, directAccessGrantsEnabled: false,
+        redirectUris: brokerRedirects,
+        attributes: { 'oauth2.device.authorization.grant.enabled': 'true', 'pkce.code.challenge.method': 'S256' },
+      },
+      {
+        // Standard token exchange (RFC 8693, Keycloak 26.2+): confidential and enabled for it.
+        clientId: 'exchange-demo', name: 'Token exchange demo service', enabled: true, protocol: 'openid-connect',
+        publicClient: false, clientAuthenticatorType: 'client-secret', secret: 'exchange-demo-secret',
+        serviceAccountsEnabled: false, standardFlowEnabled: false, directAccessGrantsEnabled: false,
+        attributes: {
+          'standard.token.exchange.enabled': 'true',
+          'standard.token.exchange.enableRefreshRequestedTokenType': 'SAME_SESSION',
+        },
       },
       ...extraClients,
-    ].map((c) => ({ ...c, protocolMappers: [brokerAudience] }));
+    ].map((c) => ({ ...c, protocolMappers: [brokerAudience, exchangeAudience] }));
 }
 const acme = realm({
   id: '19340612-d99f-40e7-8f15-76f059339aba', name: 'acme', displayName: 'Acme',

@@ -26,6 +26,10 @@ export type ErrorCode =
   | 'invalid_token'
   | 'invalid_target'
   | 'access_denied'
+  // RFC 8628 §3.5 (device flow polling)
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
   // the broker's dependencies
   | 'upstream_unavailable' // 503: Keycloak refused the connection
   | 'upstream_timeout' // 504: Keycloak did not answer in time
@@ -51,6 +55,9 @@ const defaultStatus: Record<ErrorCode, number> = {
   invalid_token: 401,
   invalid_target: 400,
   access_denied: 403,
+  authorization_pending: 400,
+  slow_down: 400,
+  expired_token: 400,
   upstream_unavailable: 503,
   upstream_timeout: 504,
   upstream_bad_response: 502,

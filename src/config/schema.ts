@@ -85,7 +85,12 @@ export const configSchema = z.object({
     /** A signing key (private JWK, RS256) for broker-issued ID tokens; else shared through the store. */
     signingJwk: z.string().optional(),
     idTokenTtlSeconds: z.number().int().positive().default(300),
-  }).default({ idTokenTtlSeconds: 300 }),
+    /** RFC 8628: how long a device code lives, and the polling interval it asks for. */
+    deviceCodeTtlSeconds: z.number().int().positive().default(600),
+    deviceIntervalSeconds: z.number().int().positive().default(5),
+    /** Wrong user codes allowed per client address per 5 minutes (RFC 8628 §5.1). */
+    userCodeAttempts: z.number().int().positive().default(10),
+  }).default({ idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10 }),
   /** Trust X-Forwarded-* from a reverse proxy (client address, protocol, host). */
   trustProxy: z.boolean().default(false),
   store: z.object({

@@ -54,3 +54,33 @@ export function chooserPage(ctx: Koa.Context, o: { appName: string; action: stri
 <ul>${options}</ul>
 </form>`, o.formTargets);
 }
+
+export function deviceEntryPage(ctx: Koa.Context, o: { action: string; csrf: string; userCode?: string; error?: string }): void {
+  renderPage(ctx, o.error ? 400 : 200, 'Connect a device', `<h1>Connect a device</h1>
+<p>Enter the code shown on your device.</p>
+${o.error ? `<p class="error" role="alert">${escapeHtml(o.error)}</p>` : ''}
+<form method="post" action="${escapeHtml(o.action)}">
+<input type="hidden" name="csrf" value="${escapeHtml(o.csrf)}">
+<label for="user_code">Code</label>
+<input id="user_code" name="user_code" type="text" autocomplete="off" autocapitalize="characters" spellcheck="false" required value="${escapeHtml(o.userCode ?? '')}">
+<button type="submit">Continue</button>
+</form>`);
+}
+
+export function deviceApprovePage(ctx: Koa.Context, o: { action: string; csrf: string; userCode: string; appName: string; scopes: string[]; formTargets: string[] }): void {
+  const scopes = o.scopes.map((s) => `<li>${escapeHtml(s)}</li>`).join('');
+  renderPage(ctx, 200, `Allow ${o.appName}?`, `<h1>Allow ${escapeHtml(o.appName)}?</h1>
+<p>The device showing the code <strong>${escapeHtml(o.userCode)}</strong> asks to sign in as you, with access to:</p>
+<ul>${scopes}</ul>
+<form method="post" action="${escapeHtml(o.action)}">
+<input type="hidden" name="csrf" value="${escapeHtml(o.csrf)}"><input type="hidden" name="user_code" value="${escapeHtml(o.userCode)}">
+<button type="submit" name="action" value="approve">Allow</button>
+<button type="submit" name="action" value="deny">Deny</button>
+</form>`, o.formTargets);
+}
+
+export function deviceResultPage(ctx: Koa.Context, approved: boolean, appName: string): void {
+  renderPage(ctx, 200, approved ? 'Device connected' : 'Device not connected', approved
+    ? `<h1>Device connected</h1><p>${escapeHtml(appName)} is signed in. You can return to your device.</p>`
+    : `<h1>Device not connected</h1><p>You denied ${escapeHtml(appName)}. Nothing was shared with it.</p>`);
+}

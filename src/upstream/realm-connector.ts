@@ -86,6 +86,12 @@ export class RealmConnector {
       asSent(await oidc.refreshTokenGrant(await this.configuration(client), refreshToken, params({ scope }))));
   }
 
+  /** RFC 8693 standard token exchange (Keycloak 26.2+), as `client`. */
+  tokenExchange(fields: Record<string, string | undefined>, client: ClientCredentials): Promise<TokenResponse> {
+    return this.call('token exchange', async () =>
+      asSent(await oidc.genericGrantRequest(await this.configuration(client), 'urn:ietf:params:oauth:grant-type:token-exchange', params(fields))));
+  }
+
   introspect(token: string, client?: ClientCredentials): Promise<IntrospectionResponse> {
     return this.call('token introspection', async () =>
       (await oidc.tokenIntrospection(await this.configuration(client), token)) as IntrospectionResponse);

@@ -66,7 +66,7 @@ export class HttpBrowser {
     throw new Error('too many redirects');
   }
 
-  /** Submits the form of `page` matched by `formPattern` (a regex on the <form> tag), with `fields` over its hidden inputs. */
+  /** Submits the form of `page` matched by `formPattern` (a regex on the <form> tag), with `fields` over its inputs' values. */
   async submit(page: Page, fields: Record<string, string>, formPattern = /<form[^>]*>/): Promise<Page> {
     const tag = formPattern.exec(page.html)?.[0];
     if (!tag) throw new Error(`no form on ${page.url} (${page.status}): ${page.html.slice(0, 300)}`);
@@ -74,7 +74,8 @@ export class HttpBrowser {
     const body = page.html.slice(start, page.html.indexOf('</form>', start));
     const action = decode(/action="([^"]*)"/.exec(tag)?.[1] ?? page.url.href);
     const hidden: Record<string, string> = {};
-    for (const m of body.matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
+    // Every input that has a value, as a browser would send it (hidden and pre-filled ones).
+    for (const m of body.matchAll(/<input[^>]*value="[^"]*"[^>]*>/g)) {
       const name = /name="([^"]*)"/.exec(m[0])?.[1];
       const value = /value="([^"]*)"/.exec(m[0])?.[1] ?? '';
       if (name) hidden[name] = decode(value);

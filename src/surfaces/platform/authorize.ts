@@ -117,7 +117,7 @@ export async function currentSso(deps: Deps, jar: CookieJar, ctx: Koa.Context): 
 }
 
 /** Discovery, then the realm or the chooser. "Nobody" looks like "somebody" from outside. */
-async function continueWithEmail(deps: Deps, ctx: Koa.Context, txId: string, tx: LoginTransaction, email: string): Promise<void> {
+export async function continueWithEmail(deps: Deps, ctx: Koa.Context, txId: string, tx: LoginTransaction, email: string): Promise<void> {
   const found = await deps.discovery.find(email);
   if (found.length > 1) {
     tx.tenant = undefined;
@@ -138,7 +138,7 @@ async function continueWithEmail(deps: Deps, ctx: Koa.Context, txId: string, tx:
 }
 
 /** Sends the browser to the tenant realm's authorization endpoint with the broker's callback. */
-async function toRealm(deps: Deps, ctx: Koa.Context, txId: string, tx: LoginTransaction, tenant: Tenant, loginHint?: string): Promise<void> {
+export async function toRealm(deps: Deps, ctx: Koa.Context, txId: string, tx: LoginTransaction, tenant: Tenant, loginHint?: string): Promise<void> {
   tx.tenant = tenant.slug;
   await deps.store.put(`tx:${txId}`, tx, TX_TTL);
   const meta = await deps.upstreams.get(tenant.upstream).realm(tenant.realm).serverMetadata();

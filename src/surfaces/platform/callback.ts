@@ -11,6 +11,7 @@ import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import type { CookieJar } from '../../http/cookies.js';
 import { errorRedirect, findApp } from './authorize.js';
+import { completeDeviceSignIn } from './device.js';
 import { CODE_TTL, randomId, SSO_TTL, type AuthorizationCode, type LoginTransaction, type SsoSession } from './transactions.js';
 
 export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
@@ -20,7 +21,11 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
     // take: a callback URL replayed (or raced) finds nothing the second time.
     const tx = txId ? await deps.store.take<LoginTransaction>(`tx:${txId}`) : undefined;
     if (!tx || !tx.tenant) throw new BrokerError('invalid_request', 'This sign-in has expired. Go back to the application and start again.');
-    const back = (error: string, description: string) => errorRedirect(ctx, { redirectUri: tx.redirectUri, issuer: tx.issuer, state: tx.state }, error, description);
+    // A device approval has no app to go back to: its errors are pages.
+    const back = (error: string, description: string) => {
+      if (tx.device) throw new BrokerError(error === 'server_error' ? 'upstream_bad_response' : 'access_denied', `${description}.`, { status: error === 'server_error' ? 502 : 403 });
+      errorRedirect(ctx, { redirectUri: tx.redirectUri, issuer: tx.issuer, state: tx.state }, error, description);
+    };
     if (q.error) return back(q.error === 'login_required' || q.error === 'access_denied' ? q.error : 'access_denied', 'The sign-in did not complete');
     if (typeof q.code !== 'string' || !q.code) return back('server_error', 'The identity provider sent no code');
 
@@ -49,6 +54,7 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
     await deps.store.put(`sso:${ssoId}`, sso, SSO_TTL);
     jar.set(ctx, 'rb_sso', ssoId, SSO_TTL);
     jar.clear(ctx, 'rb_csrf');
+    if (tx.device) return completeDeviceSignIn(deps, ctx, tx.device, tenant.slug, tokens);
 
     const code = randomId();
     const record: AuthorizationCode = {

@@ -17,6 +17,7 @@ export async function discoveryDocument(ctx: Koa.Context): Promise<void> {
     userinfo_endpoint: `${issuer}/userinfo`,
     jwks_uri: jwksUri,
     end_session_endpoint: `${issuer}/logout`,
+    device_authorization_endpoint: `${issuer}/device/authorize`,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
     grant_types_supported: SUPPORTED_GRANTS,

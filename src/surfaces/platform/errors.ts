@@ -16,6 +16,8 @@ export const serializePlatformError: ErrorSerializer = (ctx, err) => {
     ctx.body = { detail: err.details };
     return;
   }
+  // Keycloak says access_denied with 403 for a refused exchange; RFC 6749 §5.2 errors are 400.
+  if (err.code === 'access_denied') ctx.status = 400;
   if (err.code === 'invalid_client' && /^basic /i.test(ctx.get('authorization'))) {
     ctx.set('WWW-Authenticate', 'Basic realm="realm-broker"');
   }

@@ -1,6 +1,5 @@
 /**
  * The ScaiKey Platform OAuth API (seeds/004): the one route table of this surface.
- * The device endpoints and token exchange come with issue 5.
  */
 import Router from '@koa/router';
 import type Koa from 'koa';
@@ -11,12 +10,13 @@ import { guard } from '../../http/guard.js';
 import { authorize, showEmailPage, submitChoice, submitEmail } from './authorize.js';
 import { callback } from './callback.js';
 import { authenticateClient } from './client-auth.js';
+import { deviceAuthorize, deviceEntry, deviceEntrySubmit, deviceVerifyComplete, deviceVerifyInfo } from './device.js';
 import { discoveryDocument } from './discovery.js';
 import { serializePlatformError } from './errors.js';
 import { platformIssuer } from './issuer.js';
 import { jwksDocument } from './jwks.js';
 import { logout } from './logout.js';
-import { tokenInput } from './schemas.js';
+import { deviceAuthorizeInput, deviceVerifyInput, tokenInput } from './schemas.js';
 import { platformToken } from './token.js';
 import { userinfo } from './userinfo.js';
 
@@ -27,6 +27,12 @@ export const platformErrors: SurfaceErrors = { prefix: PREFIX, serialize: serial
 /** Routes a person's browser lands on: their errors are pages, not JSON. */
 export async function asPage(ctx: Koa.Context, next: Koa.Next): Promise<void> {
   ctx.state.page = true;
+  await next();
+}
+
+/** POST device/verify serves the page's form (errors as pages) and JSON callers alike. */
+async function asPageForForms(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  ctx.state.page = ctx.state.bodyKind === 'form';
   await next();
 }
 
@@ -43,6 +49,11 @@ export function mountIssuerRoutes(router: Router, deps: Deps, issuer: Koa.Middle
   router.get('userinfo', '/userinfo', issuer, userinfo(deps));
   router.post('userinfo-post', '/userinfo', issuer, userinfo(deps));
   router.get('logout', '/logout', asPage, issuer, logout(deps, jar));
+  router.post('device-authorize', '/device/authorize', issuer, guard(deviceAuthorizeInput), authenticateClient(deps), deviceAuthorize(deps));
+  router.get('device-verify-info', '/device/verify', issuer, guard(deviceVerifyInput), deviceVerifyInfo(deps));
+  router.post('device-verify', '/device/verify', asPageForForms, issuer, deviceVerifyComplete(deps, jar));
+  router.get('device-page', '/device', asPage, issuer, deviceEntry(deps, jar));
+  router.post('device-page-submit', '/device', asPage, issuer, deviceEntrySubmit(deps, jar));
 }
 
 export function platformRoutes(deps: Deps): Router {

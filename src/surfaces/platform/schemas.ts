@@ -19,3 +19,14 @@ export const tokenInput = {
   audience: opt,
   requested_token_type: opt,
 };
+
+/** Body_device_authorize_api_v1_platform_oauth_device_authorize_post */
+export const deviceAuthorizeInput = {
+  client_id: opt,
+  client_secret: opt,
+  scope: opt,
+};
+
+export const deviceVerifyInput = {
+  user_code: z.string().max(64),
+};

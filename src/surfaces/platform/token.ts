@@ -14,6 +14,7 @@ import type { Tenant } from '../../tenancy/tenant.js';
 import type { TokenResponse } from '../../upstream/realm-connector.js';
 import { s256 } from './authorize.js';
 import type { AuthenticatedClient } from './client-auth.js';
+import { pollDeviceCode } from './device.js';
 import type { IssuerContext } from './issuer.js';
 import type { AuthorizationCode } from './transactions.js';
 
@@ -121,10 +122,70 @@ const clientCredentials: Grant = async ({ deps, client, input, issuer }) => {
   return tokens;
 };
 
+/** The device_code grant (RFC 8628): the tokens the approving user's realm issued for the device. */
+const deviceCode: Grant = async ({ deps, client, input, issuer }) => {
+  const { grant } = await pollDeviceCode(deps, client.clientId, input.device_code);
+  if (grant.issuer !== issuer.issuer) throw invalidGrant('The device code was issued by another issuer');
+  const tenant = await deps.tenants.bySlug(grant.tenant!);
+  if (!tenant) throw invalidGrant('The organisation is no longer available');
+  return withBrokerIdToken(deps, issuer, client.clientId, tenant, grant.tokens!);
+};
+
+const TOKEN_TYPES = new Set([
+  'urn:ietf:params:oauth:token-type:access_token',
+  'urn:ietf:params:oauth:token-type:refresh_token',
+  'urn:ietf:params:oauth:token-type:id_token',
+  'urn:ietf:params:oauth:token-type:jwt',
+]);
+
+/**
+ * Token exchange (RFC 8693), performed by Keycloak's standard token exchange at the realm
+ * that issued the subject token (Keycloak exchanges only within one realm). The client
+ * must be confidential; Keycloak decides the rest, and its refusals come back as RFC 8693
+ * errors. An audience that names another tenant is refused here: no cross-tenant exchange.
+ */
+const tokenExchange: Grant = async ({ deps, client, input, issuer }) => {
+  if (client.app.public) throw new BrokerError('unauthorized_client', 'Token exchange needs a confidential client');
+  if (!input.subject_token || !input.subject_token_type) throw new BrokerError('invalid_request', 'subject_token and subject_token_type are required');
+  if (!TOKEN_TYPES.has(input.subject_token_type)) throw new BrokerError('invalid_request', 'Unsupported subject_token_type');
+  if (input.requested_token_type && !TOKEN_TYPES.has(input.requested_token_type)) throw new BrokerError('invalid_request', 'Unsupported requested_token_type');
+  const realm = await deps.verifier.issuingRealm(input.subject_token).catch(() => {
+    throw new BrokerError('invalid_request', 'The subject token was not issued by a known realm');
+  });
+  const tenant = await deps.tenants.byRealm(realm);
+  if (!tenant) throw new BrokerError('invalid_request', 'The subject token belongs to no tenant');
+  if (issuer.tenant && issuer.tenant.slug !== tenant.slug) {
+    throw new BrokerError('invalid_request', `The subject token belongs to tenant ${tenant.slug}, not ${issuer.tenant.slug}`);
+  }
+  if (input.audience) {
+    // A tenant's issuer (or realm) as the audience: that is an exchange across tenants.
+    const target = (await deps.tenants.all()).find((t) => t.slug !== tenant.slug
+      && [t.issuer, `${deps.config.publicUrl}/api/v1/auth/tenants/${t.slug}/oauth`, `tenant:${t.slug}`].includes(input.audience!));
+    if (target) throw new BrokerError('invalid_target', `Token exchange across tenants (${tenant.slug} → ${target.slug}) is not supported`);
+  }
+  const fields = {
+    subject_token: input.subject_token,
+    subject_token_type: input.subject_token_type,
+    requested_token_type: input.requested_token_type,
+    audience: input.audience,
+    scope: input.scope,
+  };
+  return deps.upstreams.get(realm.upstream).realm(realm.realm).tokenExchange(fields, credentials(client))
+    .catch((err: unknown) => {
+      // Keycloak names an unknown audience as a bad request: RFC 8693 calls it invalid_target.
+      if (err instanceof BrokerError && /audience/i.test(err.message) && /not found|invalid/i.test(err.message)) {
+        throw new BrokerError('invalid_target', err.message, { cause: err });
+      }
+      throw err;
+    });
+};
+
 const GRANTS: Record<string, Grant> = {
   authorization_code: authorizationCode,
   refresh_token: refreshToken,
   client_credentials: clientCredentials,
+  'urn:ietf:params:oauth:grant-type:device_code': deviceCode,
+  'urn:ietf:params:oauth:grant-type:token-exchange': tokenExchange,
 };
 
 export const SUPPORTED_GRANTS = Object.keys(GRANTS);

@@ -30,6 +30,21 @@ export interface LoginTransaction {
   /** The broker's own PKCE and nonce towards the realm. */
   realmVerifier: string;
   realmNonce: string;
+  /** Set when the sign-in approves a device: its device code. */
+  device?: string;
+}
+
+/** A device authorization (RFC 8628), from device/authorize to the device's last poll. */
+export interface DeviceGrant {
+  issuer: string;
+  clientId: string;
+  scope: string;
+  userCode: string;
+  status: 'pending' | 'approved' | 'denied';
+  expiresAt: number;
+  interval: number;
+  tenant?: string;
+  tokens?: TokenResponse;
 }
 
 export interface AuthorizationCode {

@@ -1,0 +1,161 @@
+/**
+ * Device authorization (RFC 8628) on the platform, against the real Keycloak: the device
+ * polls while a person approves in a browser (played over HTTP here; in Chromium in
+ * device-browser.test.ts), and every RFC error along the way.
+ */
+import assert from 'node:assert/strict';
+import * as jose from 'jose';
+import { claims, post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { HttpBrowser } from '../helpers/http-browser.js';
+import { KEYCLOAK_URL } from '../helpers/services.js';
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const deviceOverrides = (extra: Record<string, number> = {}) => ({
+  platform: { homeTenant: 'acme', idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 1, userCodeAttempts: 5, ...extra },
+});
+
+describe('Platform device flow (RFC 8628)', () => {
+  let broker: TestBroker;
+  let oauth: string;
+  before(async () => {
+    broker = await startBroker({ overrides: deviceOverrides() });
+    oauth = `${broker.url}/api/v1/platform/oauth`;
+  });
+  after(() => broker.close());
+
+  const start = async (scope?: string) => {
+    const res = await post(`${oauth}/device/authorize`, { client_id: 'tv-demo', scope });
+    assert.equal(res.status, 200, res.text);
+    return res.body as { device_code: string; user_code: string; verification_uri: string; verification_uri_complete: string; expires_in: number; interval: number };
+  };
+  const poll = (deviceCode: string, clientId = 'tv-demo') => post(`${oauth}/token`, { grant_type: DEVICE_GRANT, client_id: clientId, device_code: deviceCode });
+
+  /** A person at a browser: the code page, the approval page, then the given choice. */
+  async function userAt(verification: string, choice: 'approve' | 'deny', user = 'alice@acme.example') {
+    const browser = new HttpBrowser('http://127.0.0.1:8765/');
+    let page = await browser.go(verification);
+    assert.equal(page.status, 200);
+    page = await browser.submit(page, {});
+    assert.match(page.html, /Allow TV demo app\?/);
+    page = await browser.submit(page, { action: choice });
+    if (choice === 'deny') return page;
+    assert.match(page.html, /Email address/);
+    page = await browser.submit(page, { email: user });
+    assert.ok(page.url.href.startsWith(KEYCLOAK_URL), String(page.url));
+    page = await browser.keycloakLogin(page, user, `${user.split('@')[0]}-pass`);
+    return page;
+  }
+
+  it('issues codes as RFC 8628 §3.2 says', async () => {
+    const d = await start();
+    assert.match(d.user_code, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
+    assert.equal(d.verification_uri, `${oauth}/device`);
+    assert.equal(d.verification_uri_complete, `${oauth}/device?user_code=${d.user_code}`);
+    assert.equal(d.expires_in, 600);
+    assert.equal(d.interval, 1);
+    assert.ok(d.device_code.length >= 43);
+  });
+
+  it('approved by alice: pending, slow_down, then her acme tokens for tv-demo', async () => {
+    const d = await start('openid email');
+    const pending = await poll(d.device_code);
+    assert.equal(pending.status, 400);
+    assert.equal(pending.body.error, 'authorization_pending');
+    const fast = await poll(d.device_code);
+    assert.equal(fast.body.error, 'slow_down');
+
+    const done = await userAt(d.verification_uri_complete, 'approve');
+    assert.match(done.html, /Device connected/);
+
+    await sleep(6100); // the interval grew by 5 s after slow_down
+    const tokens = await poll(d.device_code);
+    assert.equal(tokens.status, 200, tokens.text);
+    const at = claims(tokens.body.access_token);
+    assert.equal(at.iss, `${KEYCLOAK_URL}/realms/acme`);
+    assert.equal(at.azp, 'tv-demo');
+    assert.equal(at.preferred_username, 'alice@acme.example');
+    const jwks = jose.createRemoteJWKSet(new URL(`${broker.url}/api/v1/platform/.well-known/jwks.json`));
+    const { payload } = await jose.jwtVerify(tokens.body.id_token, jwks, { issuer: oauth, audience: 'tv-demo' });
+    assert.equal(payload.tenant, 'acme');
+    assert.equal(payload.sub, at.sub);
+    await jose.jwtVerify(tokens.body.access_token, jwks);
+    const introspection = await post(`${broker.url}/auth/api/v1/oauth/connect/introspect`, { token: tokens.body.access_token });
+    assert.equal(introspection.body.active, true);
+
+    await sleep(1100);
+    const again = await poll(d.device_code);
+    assert.equal(again.body.error, 'invalid_grant', 'a device code gives tokens once');
+  });
+
+  it('denied: access_denied', async () => {
+    const d = await start();
+    const page = await userAt(d.verification_uri_complete, 'deny');
+    assert.match(page.html, /Device not connected/);
+    const res = await poll(d.device_code);
+    assert.equal(res.body.error, 'access_denied');
+  });
+
+  it('the verification info (JSON) names the app and scopes; the code is read case- and dash-insensitively', async () => {
+    const d = await start('openid profile');
+    const typed = d.user_code.replace('-', '').toLowerCase();
+    const res = await fetch(`${oauth}/device/verify?user_code=${typed}`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { client_id: 'tv-demo', application_name: 'TV demo app', scopes: ['openid', 'profile'], expires_in: 600 });
+  });
+
+  it('a wrong user code gets a clear answer, and guessing is limited per address', async () => {
+    const limited = await startBroker({ overrides: deviceOverrides({ userCodeAttempts: 3 }) });
+    try {
+      const url = `${limited.url}/api/v1/platform/oauth/device/verify?user_code=BBBB-BBBB`;
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(url);
+        assert.equal(res.status, 400);
+        assert.match((await res.json()).error_description, /not valid/);
+      }
+      const blocked = await fetch(url);
+      assert.equal(blocked.status, 429);
+      assert.ok(blocked.headers.get('retry-after'));
+      const page = new HttpBrowser('http://127.0.0.1:8765/');
+      const entry = await page.go(`${broker.url}/api/v1/platform/oauth/device?user_code=ZZZZ-ZZZZ`);
+      const wrong = await page.submit(entry, {});
+      assert.equal(wrong.status, 400);
+      assert.match(wrong.html, /not valid/);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('expired: expired_token', async () => {
+    const short = await startBroker({ overrides: deviceOverrides({ deviceCodeTtlSeconds: 1 }) });
+    try {
+      const d = (await post(`${short.url}/api/v1/platform/oauth/device/authorize`, { client_id: 'tv-demo' })).body;
+      await sleep(1200);
+      const res = await post(`${short.url}/api/v1/platform/oauth/token`, { grant_type: DEVICE_GRANT, client_id: 'tv-demo', device_code: d.device_code });
+      assert.equal(res.body.error, 'expired_token');
+      const info = await fetch(`${short.url}/api/v1/platform/oauth/device/verify?user_code=${d.user_code}`);
+      assert.equal(info.status, 400, 'an expired code is not offered for approval');
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('refuses other clients: no device grant, a foreign device code, an unknown client', async () => {
+    const noGrant = await post(`${oauth}/device/authorize`, { client_id: 'platform-demo' });
+    assert.equal(noGrant.body.error, 'unauthorized_client');
+    const unknown = await post(`${oauth}/device/authorize`, { client_id: 'nobody' });
+    assert.equal(unknown.status, 401);
+    const d = await start();
+    const foreign = await post(`${oauth}/token`, { grant_type: DEVICE_GRANT, client_id: 'platform-demo', device_code: d.device_code });
+    assert.equal(foreign.body.error, 'unauthorized_client');
+    const missing = await post(`${oauth}/device/authorize`, {});
+    assert.equal(missing.status, 401);
+  });
+
+  it('the approval form needs its CSRF token', async () => {
+    const d = await start();
+    const res = await post(`${oauth}/device/verify`, { user_code: d.user_code, action: 'approve', csrf: 'forged' });
+    assert.equal(res.status, 403);
+  });
+});
