@@ -5,16 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
-import { claims, post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { claims, deviceOverrides, post, startBroker, type TestBroker } from '../helpers/broker.js';
 import { HttpBrowser } from '../helpers/http-browser.js';
 import { KEYCLOAK_URL } from '../helpers/services.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export const deviceOverrides = (extra: Record<string, number> = {}) => ({
-  platform: { homeTenant: 'acme', idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 1, userCodeAttempts: 5, ...extra },
-});
 
 describe('Platform device flow (RFC 8628)', () => {
   let broker: TestBroker;

@@ -173,7 +173,7 @@ const tokenExchange: Grant = async ({ deps, client, input, issuer }) => {
   return deps.upstreams.get(realm.upstream).realm(realm.realm).tokenExchange(fields, credentials(client))
     .catch((err: unknown) => {
       // Keycloak names an unknown audience as a bad request: RFC 8693 calls it invalid_target.
-      if (err instanceof BrokerError && /audience/i.test(err.message) && /not found|invalid/i.test(err.message)) {
+      if (err instanceof BrokerError && /audience/i.test(err.message) && /not found|not available|invalid/i.test(err.message)) {
         throw new BrokerError('invalid_target', err.message, { cause: err });
       }
       throw err;
