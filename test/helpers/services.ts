@@ -52,3 +52,14 @@ export async function clearLockouts(): Promise<void> {
   await admin.auth({ grantType: 'client_credentials', ...ADMIN });
   await Promise.all(['acme', 'globex'].map((realm) => admin.attackDetection.delAll({ realm })));
 }
+
+/** Deletes every key a test wrote under its own prefix in the shared Redis. */
+export async function cleanRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}

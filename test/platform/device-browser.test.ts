@@ -4,11 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import * as jose from 'jose';
 import { chromium, type Browser } from 'playwright-core';
 import { claims, deviceOverrides, post, startBroker, type TestBroker } from '../helpers/broker.js';
-import { KEYCLOAK_URL, REDIS_URL } from '../helpers/services.js';
+import { KEYCLOAK_URL, REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -31,10 +30,7 @@ describe('Platform device flow in headless Chromium, two replicas', function () 
     await browser?.close();
     await a?.close();
     await b?.close();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+    await cleanRedisPrefix(prefix);
   });
 
   it('tv-demo gets alice\'s acme tokens: she approves on A, the device polls B', async () => {

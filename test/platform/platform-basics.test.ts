@@ -4,10 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import * as jose from 'jose';
 import { GLOBEX_ID, claims, post, startBroker, type TestBroker } from '../helpers/broker.js';
-import { KEYCLOAK_URL, REDIS_URL } from '../helpers/services.js';
+import { KEYCLOAK_URL, REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 
 const basic = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}` });
 
@@ -60,10 +59,7 @@ describe('Platform OAuth API: JWKS, client credentials, userinfo', () => {
       } finally {
         await a.close();
         await b.close();
-        const redis = new Redis(REDIS_URL);
-        const keys = await redis.keys(`${prefix}*`);
-        if (keys.length) await redis.del(...keys);
-        redis.disconnect();
+        await cleanRedisPrefix(prefix);
       }
     });
   });

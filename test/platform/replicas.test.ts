@@ -5,11 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import * as oidc from 'openid-client';
 import { post, startBroker, type TestBroker } from '../helpers/broker.js';
 import { HttpBrowser } from '../helpers/http-browser.js';
-import { KEYCLOAK_URL, REDIS_URL } from '../helpers/services.js';
+import { KEYCLOAK_URL, REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 
 const APP = 'http://127.0.0.1:8765/';
 const REDIRECT = `${APP}callback`;
@@ -27,10 +26,7 @@ describe('Platform across two replicas (shared Redis)', () => {
   after(async () => {
     await a.close();
     await b.close();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+    await cleanRedisPrefix(prefix);
   });
 
   /** Rewrites a URL of replica A to replica B (the load balancer picking the other one). */

@@ -5,10 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { claims, post, startBroker, type TestBroker } from '../helpers/broker.js';
-import { REDIS_URL } from '../helpers/services.js';
+import { REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 
 describe('ScaiWave across replicas (shared Redis)', () => {
   const prefix = `rb-test:${randomUUID()}:`;
@@ -25,10 +24,7 @@ describe('ScaiWave across replicas (shared Redis)', () => {
   after(async () => {
     await a.close();
     await b.close();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+    await cleanRedisPrefix(prefix);
   });
 
   const token = async (broker: TestBroker) =>

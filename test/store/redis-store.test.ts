@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { BrokerError } from '../../src/errors.js';
 import { RedisStore } from '../../src/store/redis-store.js';
-import { REDIS_URL } from '../helpers/services.js';
+import { REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 import { runStoreConformance } from './conformance.js';
 
 const prefix = `rb-test:${randomUUID()}:`;
@@ -17,10 +17,7 @@ runStoreConformance('redis', async () => {
 describe('RedisStore', () => {
   after(async () => {
     // Leave nothing behind in the shared Redis.
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
+    await cleanRedisPrefix(prefix);
   });
 
   it('keeps its keys under its prefix', async () => {
