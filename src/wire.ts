@@ -14,7 +14,7 @@ import { Upstreams } from './upstream/upstreams.js';
 export async function wire(config: Config, log: Logger, store?: Store): Promise<Deps> {
   const upstreams = new Upstreams(config);
   const tenants = new TenantRegistry(config, upstreams, log);
-  const theStore = store ?? (await createStore(config.store));
+  const theStore = store ?? (await createStore(config.store, (err) => log.warn('Redis is unreachable; retrying in the background', { err })));
   const signingKeys = new SigningKeys(theStore, config.platform.signingJwk);
   return {
     config,

@@ -89,7 +89,7 @@ describe('ScaiWave when a dependency is down', () => {
     }
   });
 
-  it('Redis unreachable: SW_AUTH_STORE_UNAVAILABLE (503) where the store is needed, and back when it returns', async () => {
+  it('Redis unreachable: SW_AUTH_STORE_UNAVAILABLE (503) where the store is needed; routes without it still work', async () => {
     const down = new RedisStore({ url: 'redis://127.0.0.1:9', prefix: 'rb-test:', timeoutMs: 300 });
     const broker = await startBroker({ store: down });
     try {

@@ -39,3 +39,27 @@ describe('RedisStore', () => {
     await store.close();
   });
 });
+
+describe('RedisStore recovery', () => {
+  it('serves again by itself once a Redis that was down at start comes up', async function () {
+    this.timeout(20_000);
+    const { spawn } = await import('node:child_process');
+    const port = 6390 + Math.floor(Math.random() * 50);
+    const store = new RedisStore({ url: `redis://127.0.0.1:${port}`, prefix, timeoutMs: 300 });
+    await assert.rejects(store.connect(), (err: BrokerError) => err.code === 'store_unavailable');
+    await assert.rejects(store.put('k', 1, 10), (err: BrokerError) => err.status === 503);
+    const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    try {
+      let ok = false;
+      for (let i = 0; i < 40 && !ok; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        ok = await store.put('k', 1, 10).then(() => true, () => false);
+      }
+      assert.ok(ok, 'the store reconnected without being told to');
+      assert.equal(await store.get('k'), 1);
+    } finally {
+      await store.close();
+      server.kill();
+    }
+  });
+});
