@@ -3,6 +3,7 @@
  * Keycloak may still be starting: the broker serves anyway and answers 503 until
  * it can reach it. SIGTERM/SIGINT close the server and the store gracefully.
  */
+import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/load.js';
@@ -26,7 +27,8 @@ async function main(): Promise<void> {
   app = buildApp(deps);
   const server = app.listen(config.port, config.host);
   await new Promise((resolve) => server.once('listening', resolve));
-  log.info('realm-broker listening', { url: config.publicUrl, port: config.port, store: deps.store.kind, upstreams: config.upstreams.map((u) => u.url) });
+  const { port } = server.address() as AddressInfo;
+  log.info('realm-broker listening', { url: config.publicUrl, port, store: deps.store.kind, upstreams: config.upstreams.map((u) => u.url) });
   deps.tenants.all().then(
     (t) => log.info('tenants loaded', { tenants: t.map((x) => x.slug) }),
     (err) => log.warn('tenants not loaded yet (Keycloak unreachable?)', { err }),

@@ -1,0 +1,42 @@
+/** The broker as a process: it refuses a bad config with every problem, serves, and stops cleanly on SIGTERM. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { KEYCLOAK_URL } from '../helpers/services.js';
+
+function run(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => { stdout += c; });
+  child.stderr.on('data', (c) => { stderr += c; });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+describe('the broker process', function () {
+  this.timeout(30_000);
+
+  it('exits 1 on a bad config, listing every problem', async () => {
+    const p = run({ NODE_ENV: 'production', PORT: 'x' });
+    assert.equal(await p.exited, 1);
+    for (const word of ['KC_ADMIN_CLIENT_SECRET', 'BROKER_CLIENT_SECRET', 'PUBLIC_URL', 'port']) assert.match(p.err(), new RegExp(word));
+  });
+
+  it('serves, then shuts down gracefully on SIGTERM', async () => {
+    const p = run({ PORT: '0', CONFIG_FILE: 'demo.config.json', KEYCLOAK_URL, LOG_LEVEL: 'info' });
+    let port: number | undefined;
+    for (let i = 0; i < 100 && !port; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const line = p.out().split('\n').find((l) => l.includes('realm-broker listening'));
+      if (line) port = JSON.parse(line).port;
+    }
+    assert.ok(port, `started: ${p.out()} ${p.err()}`);
+    const res = await fetch(`http://127.0.0.1:${port}/auth/api/v1/readyz`);
+    assert.equal(res.status, 200);
+    p.child.kill('SIGTERM');
+    assert.equal(await p.exited, 0);
+    assert.match(p.out(), /shutting down/);
+  });
+});
