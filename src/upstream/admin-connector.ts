@@ -7,10 +7,11 @@
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
 import type UserRepresentation from '@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js';
+import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
 import type { RealmConnector } from './realm-connector.js';
 import { translateUpstreamError } from './translate-error.js';
 
-export type { RealmRepresentation, UserRepresentation };
+export type { ClientRepresentation, RealmRepresentation, UserRepresentation };
 
 export class AdminConnector {
   private readonly client: KcAdminClient;
@@ -72,6 +73,19 @@ export class AdminConnector {
   /** Ends one user session of a realm (404: already gone, which is fine). */
   async endSession(realm: string, sessionId: string): Promise<void> {
     await this.call('ending a session', (c) => c.realms.removeSession({ realm, sessionId }, { catchNotFound: true }));
+  }
+
+  async findClient(realm: string, clientId: string): Promise<ClientRepresentation | undefined> {
+    const found = await this.call('client lookup', (c) => c.clients.find({ realm, clientId }));
+    return found.find((x) => x.clientId === clientId);
+  }
+
+  async createClient(realm: string, client: ClientRepresentation): Promise<void> {
+    await this.call('client creation', (c) => c.clients.create({ realm, ...client }));
+  }
+
+  async updateClient(realm: string, id: string, client: ClientRepresentation): Promise<void> {
+    await this.call('client update', (c) => c.clients.update({ realm, id }, client));
   }
 
   updateUser(realm: string, id: string, user: UserRepresentation): Promise<void> {

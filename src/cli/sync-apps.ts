@@ -1,0 +1,85 @@
+/**
+ * Syncs the GLOBAL apps of the registry into every tenant realm (DESIGN decision 4):
+ * each app must exist with the same client_id everywhere, with the broker's callbacks as
+ * redirect URIs and the realm settings its grants need. Creates what is missing, updates
+ * what differs, never deletes. Idempotent.
+ *
+ *   npm run sync-apps                 (with the broker's usual environment / CONFIG_FILE)
+ *   npm run sync-apps -- --dry-run    (only says what it would do)
+ */
+import type { AppConfig, Config } from '../config/schema.js';
+import type { Deps } from '../deps.js';
+import type { ClientRepresentation } from '../upstream/admin-connector.js';
+
+export interface SyncResult {
+  tenant: string;
+  clientId: string;
+  action: 'created' | 'updated' | 'unchanged';
+}
+
+/** The realm client an app needs, in the realm of tenant `slug`. */
+export function desiredClient(config: Config, clientId: string, app: AppConfig, slug: string): ClientRepresentation {
+  const grants = new Set<string>(app.grantTypes);
+  const device = grants.has('urn:ietf:params:oauth:grant-type:device_code');
+  const attributes: Record<string, string> = {};
+  if (app.public) attributes['pkce.code.challenge.method'] = 'S256';
+  if (device) attributes['oauth2.device.authorization.grant.enabled'] = 'true';
+  if (grants.has('urn:ietf:params:oauth:grant-type:token-exchange')) attributes['standard.token.exchange.enabled'] = 'true';
+  if (app.postLogoutRedirectUris.length) attributes['post.logout.redirect.uris'] = '+';
+  // The broker signs users in as this client (device approval too) and returns to its callbacks.
+  const interactive = grants.has('authorization_code') || device;
+  return {
+    clientId,
+    name: app.name,
+    enabled: true,
+    protocol: 'openid-connect',
+    publicClient: app.public,
+    ...(app.public ? {} : { clientAuthenticatorType: 'client-secret', secret: app.clientSecret }),
+    standardFlowEnabled: interactive,
+    directAccessGrantsEnabled: false,
+    serviceAccountsEnabled: grants.has('client_credentials'),
+    redirectUris: interactive ? [
+      `${config.publicUrl}/api/v1/platform/oauth/callback`,
+      `${config.publicUrl}/api/v1/auth/tenants/${slug}/oauth/callback`,
+    ] : [],
+    attributes,
+  };
+}
+
+/** What differs between the realm's client and the desired one (only the fields we own). */
+function differs(current: ClientRepresentation, want: ClientRepresentation): boolean {
+  const missingUris = (want.redirectUris ?? []).some((u) => !(current.redirectUris ?? []).includes(u));
+  const attrs = Object.entries(want.attributes ?? {}).some(([k, v]) => current.attributes?.[k] !== v);
+  const flags = (['publicClient', 'standardFlowEnabled', 'serviceAccountsEnabled', 'enabled'] as const).some((k) => current[k] !== want[k]);
+  return missingUris || attrs || flags || (!want.publicClient && want.secret !== undefined && current.secret !== want.secret);
+}
+
+export async function syncApps(deps: Pick<Deps, 'config' | 'tenants' | 'upstreams'>, dryRun = false): Promise<SyncResult[]> {
+  const results: SyncResult[] = [];
+  const apps = Object.entries(deps.config.apps).filter(([, app]) => app.global);
+  const home = deps.config.platform.homeTenant ?? deps.config.defaultTenant;
+  // A client-credentials-only app acts at the platform's home realm alone.
+  const needed = (app: AppConfig, slug: string) => slug === home || app.grantTypes.some((g) => g !== 'client_credentials');
+  for (const tenant of await deps.tenants.all()) {
+    const admin = deps.upstreams.get(tenant.upstream).admin;
+    for (const [clientId, app] of apps.filter(([, a]) => needed(a, tenant.slug))) {
+      const want = desiredClient(deps.config, clientId, app, tenant.slug);
+      const current = await admin.findClient(tenant.realm, clientId);
+      if (!current) {
+        if (!dryRun) await admin.createClient(tenant.realm, want);
+        results.push({ tenant: tenant.slug, clientId, action: 'created' });
+      } else if (differs(current, want)) {
+        const merged = {
+          ...current, ...want,
+          redirectUris: [...new Set([...(current.redirectUris ?? []), ...(want.redirectUris ?? [])])],
+          attributes: { ...current.attributes, ...want.attributes },
+        };
+        if (!dryRun) await admin.updateClient(tenant.realm, current.id!, merged);
+        results.push({ tenant: tenant.slug, clientId, action: 'updated' });
+      } else {
+        results.push({ tenant: tenant.slug, clientId, action: 'unchanged' });
+      }
+    }
+  }
+  return results;
+}

@@ -1,0 +1,48 @@
+/** The sync-apps CLI's work against the real Keycloak: a new realm gets every GLOBAL app, idempotently. */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import KcAdminClient from '@keycloak/keycloak-admin-client';
+import { syncApps } from '../../src/cli/sync-apps.js';
+import { startBroker, type TestBroker } from '../helpers/broker.js';
+import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
+
+describe('sync-apps', () => {
+  let broker: TestBroker;
+  const admin = new KcAdminClient({ baseUrl: KEYCLOAK_URL, realmName: 'master' });
+  const realm = `rb-sync-${randomUUID().slice(0, 8)}`;
+  before(async () => {
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+    await admin.realms.create({ realm, enabled: true });
+    // Only the new realm is a tenant here, so the demo realms stay as they are.
+    broker = await startBroker({ overrides: { platform: { homeTenant: realm, idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10 }, upstreams: [{ name: 'default', url: KEYCLOAK_URL, admin: { realm: 'master', ...ADMIN }, ignoreRealms: ['acme', 'globex'] }] } });
+  });
+  after(async () => {
+    await broker.close();
+    await admin.realms.del({ realm });
+  });
+
+  it('creates every GLOBAL app in a new tenant realm, then finds nothing to do', async () => {
+    const first = await syncApps(broker.deps);
+    const mine = first.filter((r) => r.tenant === realm);
+    assert.deepEqual(mine.map((r) => r.action).sort(), ['created', 'created', 'created', 'created']);
+    const [demo] = await admin.clients.find({ realm, clientId: 'platform-demo' });
+    assert.equal(demo?.publicClient, true);
+    assert.ok(demo?.redirectUris?.includes(`${broker.url}/api/v1/platform/oauth/callback`));
+    assert.equal(demo?.attributes?.['pkce.code.challenge.method'], 'S256');
+    const [tv] = await admin.clients.find({ realm, clientId: 'tv-demo' });
+    assert.equal(tv?.attributes?.['oauth2.device.authorization.grant.enabled'], 'true');
+    const [svc] = await admin.clients.find({ realm, clientId: 'platform-service' });
+    assert.equal(svc?.serviceAccountsEnabled, true);
+    assert.equal(svc?.publicClient, false);
+
+    const again = await syncApps(broker.deps);
+    assert.ok(again.filter((r) => r.tenant === realm).every((r) => r.action === 'unchanged'));
+
+    await admin.clients.update({ realm, id: demo!.id! }, { ...demo, redirectUris: ['https://app.example/cb'] });
+    const repaired = await syncApps(broker.deps);
+    assert.equal(repaired.find((r) => r.tenant === realm && r.clientId === 'platform-demo')?.action, 'updated');
+    const [after] = await admin.clients.find({ realm, clientId: 'platform-demo' });
+    assert.ok(after?.redirectUris?.includes('https://app.example/cb'), 'keeps what the realm had');
+    assert.ok(after?.redirectUris?.includes(`${broker.url}/api/v1/platform/oauth/callback`));
+  });
+});
