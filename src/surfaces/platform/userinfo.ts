@@ -5,17 +5,19 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { bearerToken } from '../../http/bearer.js';
 import { translateUpstreamError } from '../../upstream/translate-error.js';
 
 export function userinfo(deps: Deps): Koa.Middleware {
   return async function userinfo(ctx) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
-    if (!m) throw new BrokerError('invalid_token', 'A Bearer access token is required');
-    const token = m[1]!;
+    const token = bearerToken(ctx);
     const realm = await deps.verifier.issuingRealm(token);
-    const tenant = await deps.tenants.byIssuer(realm.issuer) ?? (await deps.tenants.all()).find((t) => t.aliasIds.includes(realm.id));
+    const tenant = await deps.tenants.byRealm(realm);
     if (!tenant) throw new BrokerError('invalid_token', 'The token belongs to no tenant');
     await deps.verifier.verifyAccessToken(token, tenant);
+    // A tenant-level issuer serves its own tenant's users only.
+    const issuer = ctx.state.issuer as { tenant?: { slug: string } } | undefined;
+    if (issuer?.tenant && issuer.tenant.slug !== tenant.slug) throw new BrokerError('invalid_token', 'The token belongs to another tenant');
     const internal = deps.upstreams.get(realm.upstream).realm(realm.realm).address.internalBase;
     let res: Response;
     try {

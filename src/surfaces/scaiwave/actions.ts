@@ -2,6 +2,7 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError, relabel } from '../../errors.js';
+import { bearerToken } from '../../http/bearer.js';
 import { assertUnderLimit, limitKey, recordFailure, type LimitKey } from '../../http/rate-limit.js';
 import { RealmTokenVerifier } from '../../keys/realm-token-verifier.js';
 import type { Tenant } from '../../tenancy/tenant.js';
@@ -110,9 +111,7 @@ export function refresh(deps: Deps): Koa.Middleware {
 export function register(deps: Deps): Koa.Middleware {
   return async function register(ctx) {
     const tenant: Tenant = ctx.state.tenant;
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
-    if (!match) throw new BrokerError('invalid_token', 'A Bearer token is required');
-    const claims = await deps.verifier.verifyAccessToken(match[1]!, tenant, deps.config.scaiwave.audience);
+    const claims = await deps.verifier.verifyAccessToken(bearerToken(ctx), tenant, deps.config.scaiwave.audience);
     ctx.body = { data: await registerParticipant(deps.store, tenant, claims) };
   };
 }
