@@ -90,7 +90,9 @@ export const configSchema = z.object({
     deviceIntervalSeconds: z.number().int().positive().default(5),
     /** Wrong user codes allowed per client address per 5 minutes (RFC 8628 §5.1). */
     userCodeAttempts: z.number().int().positive().default(10),
-  }).default({ idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10 }),
+    /** Email discoveries (each may query every realm) allowed per client address per 5 minutes. */
+    discoveryAttempts: z.number().int().positive().default(30),
+  }).default({ idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10, discoveryAttempts: 30 }),
   /** Trust X-Forwarded-* from a reverse proxy (client address, protocol, host). */
   trustProxy: z.boolean().default(false),
   store: z.object({

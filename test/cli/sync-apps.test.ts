@@ -14,7 +14,7 @@ describe('sync-apps', () => {
     await admin.auth({ grantType: 'client_credentials', ...ADMIN });
     await admin.realms.create({ realm, enabled: true });
     // Only the new realm is a tenant here, so the demo realms stay as they are.
-    broker = await startBroker({ overrides: { platform: { homeTenant: realm, idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10 }, upstreams: [{ name: 'default', url: KEYCLOAK_URL, admin: { realm: 'master', ...ADMIN }, ignoreRealms: ['acme', 'globex'] }] } });
+    broker = await startBroker({ overrides: { platform: { homeTenant: realm, idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10, discoveryAttempts: 30 }, upstreams: [{ name: 'default', url: KEYCLOAK_URL, admin: { realm: 'master', ...ADMIN }, ignoreRealms: ['acme', 'globex'] }] } });
   });
   after(async () => {
     await broker.close();

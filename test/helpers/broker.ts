@@ -19,7 +19,7 @@ export const GLOBEX_ID = 'a1f870e0-c3da-48ee-815c-a1c8352270a0';
 
 /** Platform settings for device-flow tests: a 1 s polling interval keeps them quick. */
 export const deviceOverrides = (extra: Record<string, number> = {}) => ({
-  platform: { homeTenant: 'acme', idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 1, userCodeAttempts: 5, ...extra },
+  platform: { homeTenant: 'acme', idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 1, userCodeAttempts: 5, discoveryAttempts: 1000, ...extra },
 });
 
 export interface TestBroker {

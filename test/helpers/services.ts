@@ -3,11 +3,13 @@
  * unreachable the whole run fails here, loudly: a test that skips on a missing
  * service would hide a broken setup.
  */
+import { existsSync } from 'node:fs';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { Redis } from 'ioredis';
 
 export const KEYCLOAK_URL = process.env.KEYCLOAK_URL ?? 'http://127.0.0.1:8080';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ADMIN = {
   clientId: process.env.KC_ADMIN_CLIENT_ID ?? 'realm-broker-admin',
   clientSecret: process.env.KC_ADMIN_CLIENT_SECRET ?? 'realm-broker-admin-secret',
@@ -33,6 +35,7 @@ export const mochaHooks = {
     } finally {
       redis.disconnect();
     }
+    if (!existsSync(CHROMIUM)) problems.push(`Chromium is not at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
     if (problems.length) throw new Error(`required services missing:\n  - ${problems.join('\n  - ')}`);
     await clearLockouts();
   },

@@ -9,12 +9,11 @@ import { createServer, type Server } from 'node:http';
 import * as oidc from 'openid-client';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
-import { KEYCLOAK_URL } from '../helpers/services.js';
+import { CHROMIUM, KEYCLOAK_URL } from '../helpers/services.js';
 
 const APP_PORT = 8765;
 const APP = `http://127.0.0.1:${APP_PORT}/`;
 const REDIRECT = `${APP}callback`;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 describe('Platform sign-in in headless Chromium', function () {
   this.timeout(60_000);

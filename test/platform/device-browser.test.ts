@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import { chromium, type Browser } from 'playwright-core';
 import { claims, deviceOverrides, post, startBroker, type TestBroker } from '../helpers/broker.js';
-import { KEYCLOAK_URL, REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
+import { CHROMIUM, KEYCLOAK_URL, REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -22,7 +22,7 @@ describe('Platform device flow in headless Chromium, two replicas', function () 
     [a, b] = await Promise.all([startBroker({ env, overrides: deviceOverrides() }), startBroker({ env, overrides: deviceOverrides() })]);
     b.deps.config.publicUrl = a.url; // one public URL for both, as behind a load balancer
     browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
   });

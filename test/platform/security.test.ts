@@ -168,6 +168,25 @@ describe('Platform OAuth security', () => {
       assert.equal(forged.status, 403);
     });
 
+    it('limits email discoveries per client address (429 page with Retry-After)', async () => {
+      const limited = await startBroker({ overrides: { platform: { homeTenant: 'acme', idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10, discoveryAttempts: 2 } } });
+      try {
+        const statuses: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const u = new URL(authorizeUrl({ login_hint: `someone${i}@nowhere.example`, code_challenge: challenge(verifier()), code_challenge_method: 'S256' }).href.replace(broker.url, limited.url));
+          const res = await fetch(u, { redirect: 'manual' });
+          statuses.push(res.status);
+          if (res.status === 429) {
+            assert.ok(res.headers.get('retry-after'));
+            assert.match(res.headers.get('content-type')!, /text\/html/);
+          }
+        }
+        assert.deepEqual(statuses, [302, 302, 429]);
+      } finally {
+        await limited.close();
+      }
+    });
+
     it('answers an unknown email like a known one (no enumeration)', async () => {
       const known = await emailPage();
       const a = await known.browser.submit(known.page, { email: 'alice@acme.example' });

@@ -15,6 +15,7 @@ import type { AppConfig } from '../../config/schema.js';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import type { CookieJar } from '../../http/cookies.js';
+import { assertUnderLimit, limitKey, recordFailure } from '../../http/rate-limit.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 import { chooserPage, emailPage, errorPage } from '../../ui/pages.js';
 import type { IssuerContext } from './issuer.js';
@@ -118,6 +119,10 @@ export async function currentSso(deps: Deps, jar: CookieJar, ctx: Koa.Context): 
 
 /** Discovery, then the realm or the chooser. "Nobody" looks like "somebody" from outside. */
 export async function continueWithEmail(deps: Deps, ctx: Koa.Context, txId: string, tx: LoginTransaction, email: string): Promise<void> {
+  // Each discovery may query every realm's admin API: bounded per client address.
+  const limit = [{ key: limitKey('discovery', ctx.ip), max: deps.config.platform.discoveryAttempts }];
+  await assertUnderLimit(deps.store, limit, 'sign-in attempts');
+  await recordFailure(deps.store, limit, 300);
   const found = await deps.discovery.find(email);
   if (found.length > 1) {
     tx.tenant = undefined;
