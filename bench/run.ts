@@ -74,6 +74,8 @@ async function main() {
     (await fetch(`${direct}/token`, form({ ...cc, grant_type: 'client_credentials' }))).ok));
   results.push(await run('broker    connect/token (client_credentials)', async () =>
     (await fetch(`${broker}/auth/api/v1/oauth/connect/token`, form(cc))).ok));
+  results.push(await run('broker    platform token (client_credentials)', async () =>
+    (await fetch(`${broker}/api/v1/platform/oauth/token`, form({ grant_type: 'client_credentials', client_id: 'platform-service', client_secret: 'platform-service-secret' }))).ok));
   results.push(await run('keycloak  introspect (direct)', async () =>
     (await fetch(`${direct}/token/introspect`, form({ client_id: 'realm-broker', client_secret: 'realm-broker-secret', token: at }))).ok));
   results.push(await run('broker    connect/introspect', async () =>
@@ -84,6 +86,10 @@ async function main() {
     (await fetch(`${broker}/v1/auth/register`, { method: 'POST', headers: { authorization: `Bearer ${at}` } })).ok));
   results.push(await run('broker    /v1/auth/config (cached metadata)', async () =>
     (await fetch(`${broker}/v1/auth/config`)).ok));
+  results.push(await run('broker    platform JWKS (aggregated, cached)', async () =>
+    (await fetch(`${broker}/api/v1/platform/.well-known/jwks.json`)).ok));
+  results.push(await run('broker    platform discovery', async () =>
+    (await fetch(`${broker}/api/v1/platform/oauth/.well-known/openid-configuration`)).ok));
   results.push(await run('broker    validation error (422, no upstream)', async () =>
     (await fetch(`${broker}/auth/api/v1/oauth/connect/token`, form({}))).status === 422));
   results.push(await run('store     memory put+take', await storeOps(new MemoryStore())));
@@ -100,8 +106,9 @@ async function main() {
   const ratio = (a: number, b: number) => (results[a]!.rps / results[b]!.rps).toFixed(2);
   console.log(`\nratios (req/s, broker / direct Keycloak):`);
   console.log(`  client_credentials through the broker: ${ratio(1, 0)}`);
-  console.log(`  introspection through the broker:      ${ratio(3, 2)}`);
-  console.log(`  local JWT check (register) vs Keycloak userinfo: ${ratio(5, 4)}`);
+  console.log(`  platform client_credentials:          ${ratio(2, 0)}`);
+  console.log(`  introspection through the broker:      ${ratio(4, 3)}`);
+  console.log(`  local JWT check (register) vs Keycloak userinfo: ${ratio(6, 5)}`);
   server.closeAllConnections();
   server.close();
   process.exit(0);
