@@ -127,10 +127,6 @@ export class TenantRegistry {
     return this.find((s) => s.byIssuer.get(issuer));
   }
 
-  async byIssuer(issuer: string): Promise<Tenant | undefined> {
-    return this.find((s) => s.tenants.find((t) => t.issuer === issuer));
-  }
-
   /** The tenant a realm serves, or served before it moved (its id is then an alias). */
   async byRealm(realm: RealmEntry): Promise<Tenant | undefined> {
     return this.find((s) => s.byId.get(realm.id.toLowerCase()));

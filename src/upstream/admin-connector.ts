@@ -66,10 +66,6 @@ export class AdminConnector {
     return this.call('user lookup', (c) => c.users.find({ realm, email, exact: true, briefRepresentation: true, max: 5 }));
   }
 
-  getUser(realm: string, id: string): Promise<UserRepresentation | undefined> {
-    return this.call('user lookup', async (c) => (await c.users.findOne({ realm, id })) ?? undefined);
-  }
-
   /** Ends one user session of a realm (404: already gone, which is fine). */
   async endSession(realm: string, sessionId: string): Promise<void> {
     await this.call('ending a session', (c) => c.realms.removeSession({ realm, sessionId }, { catchNotFound: true }));
@@ -88,7 +84,4 @@ export class AdminConnector {
     await this.call('client update', (c) => c.clients.update({ realm, id }, client));
   }
 
-  updateUser(realm: string, id: string, user: UserRepresentation): Promise<void> {
-    return this.call('user update', (c) => c.users.update({ realm, id }, user));
-  }
 }

@@ -33,11 +33,6 @@ export class RealmMetadataCache {
     return metadata;
   }
 
-  /** Forget a realm's metadata (after a failure that suggests it changed). */
-  forget(address: RealmAddress): void {
-    this.cache.delete(address.internalBase);
-  }
-
   private async load(address: RealmAddress): Promise<ServerMetadata> {
     const where = `${address.internalBase}/.well-known/openid-configuration`;
     let res: Response;

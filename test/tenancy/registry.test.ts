@@ -21,7 +21,9 @@ describe('tenant registry', () => {
     assert.equal(acme?.features.passwordGrantEnabled, true);
     assert.deepEqual(acme?.emailDomains, ['acme.example']);
     assert.equal((await tenants.byId(GLOBEX_ID.toUpperCase()))?.slug, 'globex');
-    assert.equal((await tenants.byIssuer('http://127.0.0.1:8080/realms/globex'))?.slug, 'globex');
+    const globexRealm = await tenants.realmByIssuer('http://127.0.0.1:8080/realms/globex');
+    assert.equal(globexRealm?.id, GLOBEX_ID);
+    assert.equal((await tenants.byRealm(globexRealm!))?.slug, 'globex');
     assert.deepEqual((await tenants.byEmailDomain('GLOBEX.example')).map((t) => t.slug), ['globex']);
     assert.equal((await tenants.bySlug('master')), undefined, 'master is never a tenant');
     assert.equal((await tenants.defaultTenant()).slug, 'acme');
