@@ -1,0 +1,41 @@
+/**
+ * Drop-in realm migration: a tenant moves to another realm by a change of the broker's
+ * mapping only. Here tenant "acme" is pointed at the globex realm (standing in for its new
+ * home): clients keep using the same tenant names and UUID, new sign-ins happen at the new
+ * realm, and tokens issued before the move still refresh at the realm that issued them.
+ */
+import assert from 'node:assert/strict';
+import { ACME_ID, claims, post, startBroker } from '../helpers/broker.js';
+import { KEYCLOAK_URL } from '../helpers/services.js';
+
+describe('moving a tenant to another realm', () => {
+  it('keeps the API stable and routes old tokens home', async () => {
+    const before = await startBroker();
+    const old = await post(`${before.url}/v1/auth/token`, { username: 'alice@acme.example', password: 'alice-pass' });
+    assert.equal(old.status, 200, old.text);
+    await before.close();
+
+    // The move: one line of config. (The new realm has acme's settings through the override.)
+    const after = await startBroker({
+      overrides: { tenants: { acme: { realm: 'globex', features: { auth: { password_grant_enabled: true } } } } },
+    });
+    try {
+      // The connect API still knows the tenant by its old UUID, and signs in at the new realm.
+      const login = await post(`${after.url}/auth/api/v1/oauth/connect/user/login`, { username: 'bob@globex.example', password: 'bob-pass', realm: ACME_ID });
+      assert.equal(login.status, 200, login.text);
+      assert.equal(claims(login.body.access_token).iss, `${KEYCLOAK_URL}/realms/globex`);
+      // ScaiWave's acme host now signs in at the new realm…
+      const fresh = await post(`${after.url}/v1/auth/token`, { username: 'bob@globex.example', password: 'bob-pass' }, { headers: { 'x-tenant': 'acme' } });
+      assert.equal(fresh.status, 200, fresh.text);
+      // …and a refresh token from before the move still refreshes, at the realm that issued it.
+      const refreshed = await post(`${after.url}/v1/auth/refresh`, { refresh_token: old.body.data.refresh_token }, { headers: { 'x-tenant': 'acme' } });
+      assert.equal(refreshed.status, 200, refreshed.text);
+      assert.equal(claims(refreshed.body.data.access_token).iss, `${KEYCLOAK_URL}/realms/acme`);
+      // The old realm is no longer a tenant of its own.
+      const config = await fetch(`${after.url}/v1/auth/config`, { headers: { 'x-tenant': 'acme' } });
+      assert.equal((await config.json()).data.issuer, `${KEYCLOAK_URL}/realms/globex`);
+    } finally {
+      await after.close();
+    }
+  });
+});
