@@ -4,7 +4,7 @@
 # Memory store unless REDIS_URL is set; CONFIG_FILE defaults to the demo's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -d node_modules ] || npm ci --no-audit --no-fund
+if [ ! -x node_modules/.bin/tsx ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then npm ci --no-audit --no-fund; fi
 bash scripts/keycloak.sh start
 export CONFIG_FILE="${CONFIG_FILE:-demo.config.json}"
-exec npx tsx src/main.ts
+exec node_modules/.bin/tsx src/main.ts

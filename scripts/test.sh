@@ -5,6 +5,10 @@
 # Extra arguments go to mocha, e.g. `npm test -- --grep connect`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Alone after `git clone`: install what the suite needs (lockfile, exact versions).
+if [ ! -x node_modules/.bin/mocha ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
 started=""
 if bash scripts/keycloak.sh status; then
   echo "[test] reusing the running Keycloak" >&2
@@ -14,5 +18,5 @@ else
 fi
 cleanup() { if [ -n "$started" ] && [ -z "${KEEP_KEYCLOAK:-}" ]; then bash scripts/keycloak.sh stop; fi; }
 trap cleanup EXIT
-npx tsc --noEmit -p .
-npx mocha "$@"
+node_modules/.bin/tsc --noEmit -p .
+node_modules/.bin/mocha "$@"
