@@ -1,10 +1,11 @@
-// Writes realms/*.json, the demo tenants of FIXTURES.md, for Keycloak's --import-realm.
-// The JSON files are committed (Keycloak and docker-compose read them as they are);
-// edit this script and run `node scripts/generate-realms.mjs` to change them.
+// Writes realms/server<N>/*.json, the demo tenants of FIXTURES.md, for Keycloak's
+// --import-realm: one folder per Keycloak server (scripts/keycloak.sh starts server N with
+// the files of realms/serverN). The JSON files are committed (Keycloak and docker-compose
+// read them as they are); edit this script and run `node scripts/generate-realms.mjs`.
 import fs from 'node:fs';
 // The broker's callbacks. The loopback wildcard (any port) lets tests run brokers on
 // ephemeral ports; it is for these demo realms only: register exact URIs in production.
-const brokerRedirects = ['http://127.0.0.1:3000/*', 'http://localhost:3000/*', 'http://acme.localhost:3000/*', 'http://globex.localhost:3000/*', 'http://127.0.0.1:*'];
+const brokerRedirects = ['http://127.0.0.1:3000/*', 'http://localhost:3000/*', 'http://acme.localhost:3000/*', 'http://globex.localhost:3000/*', 'http://initech.localhost:3000/*', 'http://127.0.0.1:*'];
 // Keycloak 26 introspects a token only for a client in its audience: the broker's own
 // client introspects every tenant token, so every client's tokens name it.
 const brokerAudience = {
@@ -95,5 +96,14 @@ const globex = realm({
   domains: ['globex.example'], passwordGrant: false,
   users: ['bob@globex.example', 'carol@contractor.example', 'dave@shared.example'],
 });
-fs.writeFileSync('realms/acme-realm.json', JSON.stringify(acme, null, 2) + '\n');
-fs.writeFileSync('realms/globex-realm.json', JSON.stringify(globex, null, 2) + '\n');
+// On server 2 only: the demo of one API over two Keycloak servers.
+const initech = realm({
+  id: '7d5a4a0e-3f62-4c1b-9e8f-2b6c5d1e0f47', name: 'initech', displayName: 'Initech',
+  domains: ['initech.example'], passwordGrant: false,
+  users: ['erin@initech.example', 'frank@contractor.example', 'dave@shared.example'],
+});
+const servers = { server1: [acme, globex], server2: [initech] };
+for (const [server, realms] of Object.entries(servers)) {
+  fs.mkdirSync(`realms/${server}`, { recursive: true });
+  for (const r of realms) fs.writeFileSync(`realms/${server}/${r.realm}-realm.json`, JSON.stringify(r, null, 2) + '\n');
+}

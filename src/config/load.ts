@@ -36,23 +36,31 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
   const port = env.PORT ?? file.port ?? 3000;
   const host = env.HOST ?? file.host ?? '127.0.0.1';
 
-  const upstreams: any[] = file.upstreams ?? [{ name: 'default', admin: {} }];
+  const upstreams: any[] = (file.upstreams ?? [{ name: 'default', admin: {} }]).map((u: any) => ({ ...u }));
   if (env.KEYCLOAK_URL || !file.upstreams) {
     // KEYCLOAK_URL describes the first (or only) upstream.
     upstreams[0] = { ...upstreams[0], url: env.KEYCLOAK_URL ?? upstreams[0].url ?? 'http://127.0.0.1:8080' };
-    if (env.KEYCLOAK_PUBLIC_URL) upstreams[0].publicUrl = env.KEYCLOAK_PUBLIC_URL;
   }
-  for (const u of upstreams) {
+  // KEYCLOAK2_URL and friends describe the second upstream, when the file names one
+  // (FIXTURES: server 2), so that both servers move together in tests and deployments.
+  const envOf = [
+    { url: 'KEYCLOAK_URL', publicUrl: 'KEYCLOAK_PUBLIC_URL', adminId: 'KC_ADMIN_CLIENT_ID', adminSecret: 'KC_ADMIN_CLIENT_SECRET' },
+    { url: 'KEYCLOAK2_URL', publicUrl: 'KEYCLOAK2_PUBLIC_URL', adminId: 'KC2_ADMIN_CLIENT_ID', adminSecret: 'KC2_ADMIN_CLIENT_SECRET' },
+  ];
+  upstreams.forEach((u, i) => {
+    const names = envOf[i];
     u.admin = { ...(u.admin ?? {}) };
-    if (upstreams.length === 1 || u === upstreams[0]) {
-      u.admin.clientId = env.KC_ADMIN_CLIENT_ID ?? u.admin.clientId;
-      u.admin.clientSecret = env.KC_ADMIN_CLIENT_SECRET ?? u.admin.clientSecret;
+    if (names) {
+      if (i > 0 && env[names.url]) u.url = env[names.url];
+      if (env[names.publicUrl]) u.publicUrl = env[names.publicUrl];
+      u.admin.clientId = env[names.adminId] ?? u.admin.clientId;
+      u.admin.clientSecret = env[names.adminSecret] ?? u.admin.clientSecret;
     }
     if (!u.admin.clientSecret) {
       if (dev) u.admin.clientSecret = DEV_SECRETS.admin;
-      else problems.push(`upstream ${u.name ?? '?'}: admin client secret is required in production (KC_ADMIN_CLIENT_SECRET)`);
+      else problems.push(`upstream ${u.name ?? '?'}: admin client secret is required in production (${names?.adminSecret ?? 'upstreams[].admin.clientSecret'})`);
     }
-  }
+  });
 
   const brokerClient = {
     clientId: env.BROKER_CLIENT_ID ?? file.brokerClient?.clientId ?? 'realm-broker',

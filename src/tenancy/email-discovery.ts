@@ -1,14 +1,22 @@
 /**
  * Finds the tenants of an email address (DESIGN decision 5): the tenants whose email
  * domains contain its domain; otherwise an exact-email user lookup across the tenant
- * realms through the admin API, in parallel and bounded. Results are cached briefly.
- * The caller must answer "none" exactly as "found", so nobody learns who has an account.
+ * realms of every upstream through the admin API, in parallel and bounded. Results are
+ * cached briefly. The caller must answer "none" exactly as "found", so nobody learns
+ * who has an account.
+ *
+ * One upstream down must not take discovery down for the others' users, nor make it
+ * say something wrong about users it cannot see: the realms that answered count; a
+ * partial answer is not cached; and "none found" while some realm could not be asked
+ * is not "none" but the outage (503), since the user may well live there.
  */
 import { LRUCache } from 'lru-cache';
+import { BrokerError } from '../errors.js';
 import type { Upstreams } from '../upstream/upstreams.js';
 import type { TenantRegistry } from './registry.js';
 import type { Tenant } from './tenant.js';
 
+/** At most this many admin lookups in flight per discovery, across all upstreams. */
 const PARALLEL = 8;
 
 export class EmailDiscovery {
@@ -23,17 +31,41 @@ export class EmailDiscovery {
     if (byDomain.length) return byDomain;
     const cached = this.cache.get(address);
     if (cached) return cached;
-    const all = await this.tenants.all();
-    const found: Tenant[] = [];
-    for (let i = 0; i < all.length; i += PARALLEL) {
-      const batch = all.slice(i, i + PARALLEL);
-      const hits = await Promise.all(batch.map(async (t) => {
-        const users = await this.upstreams.get(t.upstream).admin.findUsersByEmail(t.realm, address);
-        return users.some((u) => u.email?.toLowerCase() === address && u.enabled !== false) ? t : undefined;
-      }));
-      found.push(...hits.filter((t): t is Tenant => t !== undefined));
-    }
-    this.cache.set(address, found);
+    const { tenants, unavailable } = await this.tenants.coverage();
+    const results = await mapBounded(tenants, PARALLEL, (t) => this.holds(t, address));
+    const found = results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
+    // An upstream whose realms are unknown right now could not be asked either.
+    const failures = [...unavailable.values(), ...results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))];
+    if (!failures.length) this.cache.set(address, found);
+    else if (!found.length) throw outage(failures[0]);
     return found;
   }
+
+  private async holds(t: Tenant, address: string): Promise<Tenant | undefined> {
+    const users = await this.upstreams.get(t.upstream).admin.findUsersByEmail(t.realm, address);
+    return users.some((u) => u.email?.toLowerCase() === address && u.enabled !== false) ? t : undefined;
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` at a time; settles every one, in order. */
+async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        results[i] = { status: 'fulfilled', value: await fn(items[i]!) };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+function outage(cause: unknown): BrokerError {
+  if (cause instanceof BrokerError && cause.isUpstreamFailure) return cause;
+  return new BrokerError('upstream_unavailable', 'A Keycloak server could not be asked about this address', { cause, retryAfter: 5 });
 }

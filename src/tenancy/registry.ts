@@ -5,7 +5,9 @@
  * Each upstream's realm list is cached with lru-cache for `tenantCacheTtlMs`; a lookup
  * that misses refreshes at once (bounded to one refresh a second per upstream), so a
  * realm created after start is found without a restart and a deleted one disappears.
- * When an upstream cannot be reached, its last known realms stay in use.
+ * When an upstream cannot be reached, its last known realms stay in use; without any,
+ * a lookup that misses while it is down answers 503 (its tenants are unknown for now,
+ * not gone), and the other upstreams' tenants keep being served.
  */
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config/schema.js';
@@ -23,6 +25,8 @@ interface Snapshot {
   byId: Map<string, Tenant>;
   byIssuer: Map<string, RealmEntry>;
   byDomain: Map<string, Tenant[]>;
+  /** Upstreams whose realms are unknown right now (unreachable, no stale list), with why. */
+  unavailable: Map<string, unknown>;
 }
 
 export class TenantRegistry {
@@ -67,6 +71,7 @@ export class TenantRegistry {
 
   private async current(forceRefresh = false): Promise<Snapshot> {
     const names = this.upstreams.all().map((u) => u.name);
+    const unavailable = new Map<string, unknown>();
     const sources = await Promise.all(names.map(async (name) => {
       const force = forceRefresh && Date.now() - (this.lastMissRefresh.get(name) ?? 0) > MISS_REFRESH_INTERVAL_MS;
       if (force) this.lastMissRefresh.set(name, Date.now());
@@ -80,16 +85,17 @@ export class TenantRegistry {
         if (stale) return stale;
         if (names.length === 1) throw err;
         this.log.warn('upstream realms unavailable', { upstream: name, err });
+        unavailable.set(name, err);
         return [];
       }
     }));
     if (this.snapshot && this.snapshot.sources.every((s, i) => s === sources[i])) return this.snapshot.value;
-    const value = this.index(sources.flat(), names);
+    const value = { ...this.index(sources.flat(), names), unavailable };
     this.snapshot = { sources, value };
     return value;
   }
 
-  private index(realms: RealmEntry[], order: string[]): Snapshot {
+  private index(realms: RealmEntry[], order: string[]): Omit<Snapshot, 'unavailable'> {
     const { tenants, warnings } = buildTenants(realms, this.config.tenants, order);
     for (const w of warnings) this.log.warn(w);
     const byDomain = new Map<string, Tenant[]>();
@@ -105,13 +111,30 @@ export class TenantRegistry {
     };
   }
 
-  /** Look up with the cached list, and once more after a refresh when it misses. */
-  private async find<T>(pick: (s: Snapshot) => T | undefined): Promise<T | undefined> {
-    return pick(await this.current()) ?? pick(await this.current(true));
+  /**
+   * Look up with the cached list, and once more after a refresh when it misses. A miss
+   * while an upstream that could hold the answer is unreachable is that upstream's
+   * outage (503 with Retry-After), not an unknown tenant (404).
+   */
+  private async find<T>(pick: (s: Snapshot) => T | undefined, couldHold: (upstream: string) => boolean = () => true): Promise<T | undefined> {
+    const cached = pick(await this.current());
+    if (cached !== undefined) return cached;
+    const fresh = await this.current(true);
+    const found = pick(fresh);
+    if (found !== undefined) return found;
+    const down = [...fresh.unavailable.keys()].filter(couldHold);
+    if (down.length) throw unavailableError(down, fresh.unavailable.get(down[0]!));
+    return undefined;
   }
 
   async all(): Promise<Tenant[]> {
     return (await this.current()).tenants;
+  }
+
+  /** Every tenant known now, and the upstreams whose tenants are unknown for now (with why). */
+  async coverage(): Promise<{ tenants: Tenant[]; unavailable: Map<string, unknown> }> {
+    const { tenants, unavailable } = await this.current();
+    return { tenants, unavailable };
   }
 
   async bySlug(slug: string): Promise<Tenant | undefined> {
@@ -124,7 +147,8 @@ export class TenantRegistry {
 
   /** The realm that issued a token (tenant or not: a tenant moved away keeps routing its old tokens). */
   async realmByIssuer(issuer: string): Promise<RealmEntry | undefined> {
-    return this.find((s) => s.byIssuer.get(issuer));
+    // Only the upstream whose issuers look like this one could know it.
+    return this.find((s) => s.byIssuer.get(issuer), (name) => issuer.startsWith(this.upstreams.get(name).issuerOf('')));
   }
 
   /** The tenant a realm serves, or served before it moved (its id is then an alias). */
@@ -143,4 +167,10 @@ export class TenantRegistry {
     if (!tenant) throw new BrokerError('tenant_not_found', slug ? `Default tenant ${slug} not found` : 'No tenant named and no default tenant configured');
     return tenant;
   }
+}
+
+function unavailableError(upstreams: string[], cause: unknown): BrokerError {
+  // The upstream's own translated failure ("Keycloak is unreachable …") says it best.
+  if (cause instanceof BrokerError && cause.isUpstreamFailure) return cause;
+  return new BrokerError('upstream_unavailable', `Keycloak upstream ${upstreams.join(', ')} is unavailable`, { cause, retryAfter: 5 });
 }

@@ -12,10 +12,11 @@ import type { Deps } from '../../src/deps.js';
 import { createLogger, type Level } from '../../src/http/logger.js';
 import type { Store } from '../../src/store/store.js';
 import { wire } from '../../src/wire.js';
-import { KEYCLOAK_URL } from './services.js';
+import { KEYCLOAK2_URL, KEYCLOAK_URL } from './services.js';
 
 export const ACME_ID = '19340612-d99f-40e7-8f15-76f059339aba';
 export const GLOBEX_ID = 'a1f870e0-c3da-48ee-815c-a1c8352270a0';
+export const INITECH_ID = '7d5a4a0e-3f62-4c1b-9e8f-2b6c5d1e0f47';
 
 /** Platform settings for device-flow tests: a 1 s polling interval keeps them quick. */
 export const deviceOverrides = (extra: Record<string, number> = {}) => ({
@@ -33,6 +34,7 @@ export interface TestBroker {
 export async function startBroker(options: { env?: Record<string, string>; overrides?: Record<string, unknown>; store?: Store } = {}): Promise<TestBroker> {
   const config = loadConfig({
     KEYCLOAK_URL,
+    KEYCLOAK2_URL,
     CONFIG_FILE: 'demo.config.json',
     PORT: '0',
     UPSTREAM_TIMEOUT_MS: '3000',

@@ -205,7 +205,7 @@ describe('ScaiWave Auth API', () => {
       const rt = (await password('alice@acme.example', 'alice-pass')).body.data.refresh_token;
       const foreign = await post(`${base}/refresh`, { refresh_token: rt }, { headers: GLOBEX });
       assert.equal(foreign.body.error.code, 'SW_AUTH_INVALID_REFRESH_TOKEN');
-      await broker.deps.upstreams.get('default').realm('acme').revoke(rt, 'refresh_token');
+      await broker.deps.upstreams.get('server1').realm('acme').revoke(rt, 'refresh_token');
       const revoked = await post(`${base}/refresh`, { refresh_token: rt });
       assert.equal(revoked.status, 401);
       assert.equal(revoked.body.error.code, 'SW_AUTH_INVALID_REFRESH_TOKEN');

@@ -45,7 +45,12 @@ export async function health(ctx: Koa.Context): Promise<void> {
   ctx.body = { msg: 'OK' };
 }
 
-/** GET /readyz: the store answers and every upstream lists its realms. */
+/**
+ * GET /readyz: the store answers and the upstreams list their realms. One Keycloak server
+ * down among several is "DEGRADED" but still 200: every replica shares that outage, and
+ * taking them all out of a load balancer would take the other servers' tenants down too
+ * (their requests answer 503 on their own). Not ready: the store, or every server, down.
+ */
 export function readiness({ store, upstreams, tenants }: Deps): Koa.Middleware {
   return async function readiness(ctx) {
     const checks: Record<string, string> = {};
@@ -55,10 +60,11 @@ export function readiness({ store, upstreams, tenants }: Deps): Koa.Middleware {
     ]);
     checks.store = results[0]!.status === 'fulfilled' ? 'up' : 'down';
     upstreams.all().forEach((u, i) => { checks[`keycloak:${u.name}`] = results[i + 1]!.status === 'fulfilled' ? 'up' : 'down'; });
-    const ready = Object.values(checks).every((c) => c === 'up');
+    const upstreamsUp = results.slice(1).filter((r) => r.status === 'fulfilled').length;
+    const ready = checks.store === 'up' && upstreamsUp > 0;
     if (ready) await tenants.all();
     ctx.status = ready ? 200 : 503;
     if (!ready) ctx.set('Retry-After', '5');
-    ctx.body = { msg: ready ? 'OK' : 'NOT READY', checks };
+    ctx.body = { msg: !ready ? 'NOT READY' : upstreamsUp < results.length - 1 ? 'DEGRADED' : 'OK', checks };
   };
 }
