@@ -95,15 +95,21 @@ export function claims(jwt: string): Record<string, any> {
 
 /** GET with a given Host header (fetch does not let a caller set Host). */
 export async function getWithHost(url: string, host: string): Promise<{ status: number; body: any }> {
+  return withHost('GET', url, host);
+}
+
+/** A request with a given Host header, and a form body when `form` is given; status, headers, parsed body. */
+export async function withHost(method: string, url: string, host: string, form?: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Record<string, string | string[] | undefined> }> {
   const { request } = await import('node:http');
+  const body = form ? new URLSearchParams(form).toString() : undefined;
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { host } }, (res) => {
+    const req = request(url, { method, headers: { ...headers, host, ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c) => { text += c; });
-      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : undefined, headers: res.headers }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }

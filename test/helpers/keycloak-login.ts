@@ -13,6 +13,8 @@ export interface AuthorizeParams {
   scope?: string;
   state?: string;
   codeChallenge?: string;
+  /** The Keycloak server of the realm (default: server 1). */
+  baseUrl?: string;
 }
 
 class CookieJar {
@@ -34,7 +36,7 @@ const decodeHtml = (s: string) => s.replace(/&amp;/g, '&').replace(/&#x3D;/g, '=
 /** Signs in at the realm's login page; returns the URL Keycloak redirects to. */
 export async function loginAtKeycloak(p: AuthorizeParams, username: string, password: string): Promise<URL> {
   const jar = new CookieJar();
-  const auth = new URL(`${KEYCLOAK_URL}/realms/${p.realm}/protocol/openid-connect/auth`);
+  const auth = new URL(`${p.baseUrl ?? KEYCLOAK_URL}/realms/${p.realm}/protocol/openid-connect/auth`);
   auth.search = new URLSearchParams({
     response_type: 'code',
     client_id: p.clientId,

@@ -8,43 +8,15 @@ import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
-import { HttpBrowser } from '../helpers/http-browser.js';
+import { APP, APP_REDIRECT, signIn as signInAt, type SignInOptions } from '../helpers/platform-rp.js';
 import { KEYCLOAK_URL } from '../helpers/services.js';
-
-const APP = 'http://127.0.0.1:8765/';
-const APP_REDIRECT = `${APP}callback`;
 
 describe('Platform authorization-code flow (openid-client as the app)', () => {
   let broker: TestBroker;
   before(async () => { broker = await startBroker(); });
   after(() => broker.close());
 
-  async function rp(issuer: string) {
-    // http:// only because the test broker has no TLS; every OIDC check stays on.
-    return oidc.discovery(new URL(issuer), 'platform-demo', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
-  }
-
-  async function signIn(issuer: string, user: string, opts: { email?: boolean; choose?: string; browser?: HttpBrowser } = {}) {
-    const config = await rp(issuer);
-    const verifier = oidc.randomPKCECodeVerifier();
-    const nonce = oidc.randomNonce();
-    const state = oidc.randomState();
-    const url = oidc.buildAuthorizationUrl(config, {
-      redirect_uri: APP_REDIRECT, scope: 'openid email profile', state, nonce,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-      ...(opts.email === false ? {} : { login_hint: user }),
-    });
-    const browser = opts.browser ?? new HttpBrowser(APP);
-    let page = await browser.go(url);
-    if (opts.email === false && !page.url.href.startsWith(APP_REDIRECT) && page.url.href.startsWith(broker.url)) {
-      page = await browser.submit(page, { email: user });
-    }
-    if (opts.choose) page = await browser.submit(page, { tenant: opts.choose });
-    if (page.url.href.startsWith(KEYCLOAK_URL)) page = await browser.keycloakLogin(page, user, `${user.split('@')[0]}-pass`);
-    assert.ok(page.url.href.startsWith(APP_REDIRECT), `back at the app, not ${page.url} (${page.status}): ${page.html.slice(0, 200)}`);
-    const tokens = await oidc.authorizationCodeGrant(config, page.url, { pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state });
-    return { config, tokens, browser, back: page.url };
-  }
+  const signIn = (issuer: string, user: string, opts: Omit<SignInOptions, 'brokerUrl'> = {}) => signInAt(issuer, user, { ...opts, brokerUrl: broker.url });
 
   const platform = () => `${broker.url}/api/v1/platform/oauth`;
 
