@@ -91,7 +91,9 @@ const authorizationCode: Grant = async ({ deps, client, input, issuer }) => {
 /** refresh_token: at the realm that issued it (DESIGN decision 2), which a tenant issuer checks is its own. */
 const refreshToken: Grant = async ({ deps, client, input, issuer }) => {
   if (!input.refresh_token) throw new BrokerError('invalid_request', 'refresh_token is required');
-  const realm = await deps.verifier.issuingRealm(input.refresh_token).catch(() => {
+  const realm = await deps.verifier.issuingRealm(input.refresh_token).catch((err: unknown) => {
+    // Its server being unreachable says nothing against the token.
+    if (err instanceof BrokerError && err.isUpstreamFailure) throw err;
     throw invalidGrant('The refresh token is not valid');
   });
   const tenant = await deps.tenants.byRealm(realm);
@@ -149,7 +151,8 @@ const tokenExchange: Grant = async ({ deps, client, input, issuer }) => {
   if (!input.subject_token || !input.subject_token_type) throw new BrokerError('invalid_request', 'subject_token and subject_token_type are required');
   if (!TOKEN_TYPES.has(input.subject_token_type)) throw new BrokerError('invalid_request', 'Unsupported subject_token_type');
   if (input.requested_token_type && !TOKEN_TYPES.has(input.requested_token_type)) throw new BrokerError('invalid_request', 'Unsupported requested_token_type');
-  const realm = await deps.verifier.issuingRealm(input.subject_token).catch(() => {
+  const realm = await deps.verifier.issuingRealm(input.subject_token).catch((err: unknown) => {
+    if (err instanceof BrokerError && err.isUpstreamFailure) throw err;
     throw new BrokerError('invalid_request', 'The subject token was not issued by a known realm');
   });
   const tenant = await deps.tenants.byRealm(realm);
