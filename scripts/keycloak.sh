@@ -21,7 +21,8 @@
 #   KEYCLOAK<N>_URL, KEYCLOAK<N>_MGMT_PORT  server N >= 2, e.g. KEYCLOAK2_URL
 #   KEYCLOAK_DB           postgres | dev-file. Default: postgres when PostgreSQL answers on
 #                         KEYCLOAK_PG_HOST:KEYCLOAK_PG_PORT (127.0.0.1:5432, user postgres, trust
-#                         auth), one database per server (realm_broker_kc<N>, created if missing);
+#                         auth), one database per server (realm_broker_kc<N>, created if missing;
+#                         KEYCLOAK_DB_PREFIX changes the prefix, e.g. for a second checkout);
 #                         else Keycloak's dev-file H2 database under the server's folder.
 #   KC_ADMIN_CLIENT_ID / KC_ADMIN_CLIENT_SECRET  the master-realm service account the broker uses
 #   JAVA_HOME             a JDK 21+; otherwise the newest one under /usr/lib/jvm
@@ -56,7 +57,7 @@ mgmt_of() {
 home_of() { echo "$cache/server$1/keycloak-$version"; }
 pidfile_of() { echo "$cache/server$1.pid"; }
 log_of() { echo "$cache/server$1.log"; }
-db_name_of() { echo "realm_broker_kc$1"; }
+db_name_of() { echo "${KEYCLOAK_DB_PREFIX:-realm_broker_kc}$1"; }
 ready_url_of() { echo "http://127.0.0.1:$(mgmt_of "$1")/health/ready"; }
 
 is_ready() { curl -fsS -m 2 "$(ready_url_of "$1")" >/dev/null 2>&1; }
