@@ -97,8 +97,8 @@ fetch() {
   mkdir -p "$cache"
   if [ ! -f "$zip" ]; then
     say "fetching org.keycloak:keycloak-quarkus-dist:$version (zip) with Maven"
-    MAVEN_OPTS="${MAVEN_OPTS:-} -Djansi.force=false" mvn -q -B -Dstyle.color=never dependency:copy -Dartifact="org.keycloak:keycloak-quarkus-dist:$version:zip" \
-      -DoutputDirectory="$cache" -Dmdep.overWriteReleases=false >&2
+    mvn -q -B -Dstyle.color=never dependency:copy -Dartifact="org.keycloak:keycloak-quarkus-dist:$version:zip" \
+      -DoutputDirectory="$cache" -Dmdep.overWriteReleases=false 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2
   fi
   local part="$cache/server$n.partial"
   rm -rf "$part" && mkdir -p "$part"
@@ -131,8 +131,10 @@ launch() {
   local digest shafile="$cache/server$n.realms.sha"
   digest="$( (cat "$root/realms/server$n/"*.json; echo "$kind") | sha256sum | cut -c1-16)"
   if [ "$fresh" = 1 ]; then say "server $n: --fresh: wiping its database"; wipe "$n" "$kind"
-  elif [ "$(cat "$shafile" 2>/dev/null)" != "$digest" ]; then
-    say "server $n: realms/server$n changed since its last import: wiping its database"; wipe "$n" "$kind"
+  elif [ ! -f "$shafile" ]; then
+    say "server $n: first start here: importing into an empty database"; wipe "$n" "$kind"
+  elif [ "$(cat "$shafile")" != "$digest" ]; then
+    say "server $n: realms/server$n (or the database kind) changed since its last import: wiping its database"; wipe "$n" "$kind"
   fi
   local db_args=()
   if [ "$kind" = postgres ]; then
