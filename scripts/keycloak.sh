@@ -220,10 +220,17 @@ stop() {
   for n in $list; do stop_one "$n"; done
 }
 
+# Resident memory of the process listening on server N's port (whoever started it), in MiB.
+rss_of() {
+  local pid
+  pid="$(ss -ltnpH "sport = :$(port_of "$1")" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1)"
+  [ -n "$pid" ] && ps -o rss= -p "$pid" 2>/dev/null | awk '{printf "pid %d, RSS %d MiB", '"$pid"', $1 / 1024}'
+}
+
 status() {
   local n rc=0 list; list="$(select_servers "$@")"
   for n in $list; do
-    if is_ready "$n"; then echo "server $n: ready  $(url_of "$n") (health :$(mgmt_of "$n"))"
+    if is_ready "$n"; then echo "server $n: ready  $(url_of "$n") (health :$(mgmt_of "$n")) $(rss_of "$n")"
     else echo "server $n: down   $(url_of "$n") (health :$(mgmt_of "$n"))"; rc=1; fi
   done
   return $rc
