@@ -12,9 +12,13 @@ import type { SigningKeys } from './signing-key.js';
 
 const TTL_MS = 5 * 60_000;
 const COOLDOWN_MS = 30_000;
+/** A key set fetched while some realm was unreachable is refetched this soon. */
+const PARTIAL_TTL_MS = 5_000;
 
 export class AggregatedJwks {
-  private cached?: { keys: jose.JWK[]; at: number };
+  private cached?: { keys: jose.JWK[]; at: number; ttl: number };
+  /** Each realm's keys as last fetched (by issuer): an unreachable server does not unpublish them. */
+  private readonly lastByRealm = new Map<string, jose.JWK[]>();
   private pending?: Promise<jose.JWK[]>;
   private lastForced = 0;
 
@@ -39,9 +43,9 @@ export class AggregatedJwks {
   }
 
   private realmKeys(force: boolean): Promise<jose.JWK[]> {
-    if (!force && this.cached && Date.now() - this.cached.at < TTL_MS) return Promise.resolve(this.cached.keys);
+    if (!force && this.cached && Date.now() - this.cached.at < this.cached.ttl) return Promise.resolve(this.cached.keys);
     this.pending ??= this.fetchAll().then(
-      (keys) => { this.cached = { keys, at: Date.now() }; return keys; },
+      ({ keys, complete }) => { this.cached = { keys, at: Date.now(), ttl: complete ? TTL_MS : PARTIAL_TTL_MS }; return keys; },
       (err) => {
         // An outage keeps the last keys rather than unpublishing them.
         if (this.cached) return this.cached.keys;
@@ -51,21 +55,28 @@ export class AggregatedJwks {
     return this.pending;
   }
 
-  private async fetchAll(): Promise<jose.JWK[]> {
+  /** Every realm's keys; one server down keeps its realms' last keys and fails only when all do. */
+  private async fetchAll(): Promise<{ keys: jose.JWK[]; complete: boolean }> {
     const tenants = await this.tenants.all();
-    const sets = await Promise.all(tenants.map(async (t) => {
+    const results = await Promise.allSettled(tenants.map(async (t) => {
       const base = this.upstreams.get(t.upstream).realm(t.realm).address.internalBase;
       try {
         const res = await fetch(`${base}/protocol/openid-connect/certs`, { signal: AbortSignal.timeout(this.timeoutMs) });
         if (!res.ok) throw new Error(`certs answered ${res.status}`);
         const body = (await res.json()) as { keys?: jose.JWK[] };
         // Only signing keys: Keycloak also lists its encryption keys here.
-        return (body.keys ?? []).filter((k) => k.use !== 'enc');
+        const keys = (body.keys ?? []).filter((k) => k.use !== 'enc');
+        this.lastByRealm.set(t.issuer, keys);
+        return keys;
       } catch (err) {
         throw translateUpstreamError(err, `keys of realm ${t.realm}`);
       }
     }));
+    const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failed.length && failed.length === results.length) throw failed[0];
+    const sets = results.map((r, i) => (r.status === 'fulfilled' ? r.value : this.lastByRealm.get(tenants[i]!.issuer) ?? []));
     const seen = new Set<string>();
-    return sets.flat().filter((k) => (k.kid && !seen.has(k.kid) ? (seen.add(k.kid), true) : false));
+    const keys = sets.flat().filter((k) => (k.kid && !seen.has(k.kid) ? (seen.add(k.kid), true) : false));
+    return { keys, complete: !failed.length };
   }
 }

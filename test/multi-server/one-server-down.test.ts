@@ -51,6 +51,8 @@ describe('One Keycloak server down (server 2 behind a proxy the test cuts)', fun
 
   describe('a broker that knew server 2 before it went down', () => {
     let broker: TestBroker;
+    /** Knows initech too, but has published no JWKS yet. */
+    let noKeysYet: TestBroker;
     let connectLogin: { access_token: string; refresh_token: string };
     let platformRefresh: string;
     before(async () => {
@@ -60,9 +62,11 @@ describe('One Keycloak server down (server 2 behind a proxy the test cuts)', fun
       // Tokens issued through the proxy carry its address as issuer, and route back to it.
       assert.equal(claims(connectLogin.access_token).iss, `${proxy.url}/realms/initech`);
       platformRefresh = (await signIn(`${broker.url}/api/v1/platform/oauth`, 'erin@initech.example', { brokerUrl: broker.url })).tokens.refresh_token!;
+      noKeysYet = await start();
+      assert.equal((await initechToken(noKeysYet)).status, 200);
       await proxy.close();
     });
-    after(async () => { await proxy.open(); await broker.close(); });
+    after(async () => { await proxy.open(); await broker.close(); await noKeysYet.close(); });
 
     it('connect: 503 upstream_unavailable with Retry-After for initech', async () => {
       for (const res of [
@@ -95,6 +99,16 @@ describe('One Keycloak server down (server 2 behind a proxy the test cuts)', fun
       const ready = await fetch(`${broker.url}/auth/api/v1/readyz`);
       assert.equal(ready.status, 200);
       assert.deepEqual(await ready.json(), { msg: 'DEGRADED', checks: { store: 'up', 'keycloak:server1': 'up', 'keycloak:server2': 'down' } });
+    });
+
+    it('the platform JWKS still publishes server 1 realms\' keys, even when first asked during the outage', async () => {
+      for (const b of [broker, noKeysYet]) {
+        const res = await fetch(`${b.url}/api/v1/platform/.well-known/jwks.json`);
+        assert.equal(res.status, 200);
+        const kids = ((await res.json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+        const acme = (await (await fetch(`${KEYCLOAK_URL}/realms/acme/protocol/openid-connect/certs`)).json()) as { keys: { kid: string; use: string }[] };
+        for (const k of acme.keys.filter((x) => x.use !== 'enc')) assert.ok(kids.includes(k.kid), `acme key ${k.kid}`);
+      }
     });
 
     it('discovery: dave chooses among what server 1 knows; frank, only on server 2, is an outage, not "nobody"', async () => {
