@@ -34,6 +34,21 @@ describe('config', () => {
     assert.equal(c.store.redisUrl, 'redis://127.0.0.1:6379');
   });
 
+  it('applies KEYCLOAK_URL to the first upstream of the file and KEYCLOAK2_URL to the second', () => {
+    const c = loadConfig({
+      CONFIG_FILE: 'demo.config.json', KEYCLOAK_URL: 'http://kc1:8080', KEYCLOAK2_URL: 'http://kc2:8180',
+      KEYCLOAK2_PUBLIC_URL: 'https://id2.example.com', KC2_ADMIN_CLIENT_SECRET: 's2',
+    });
+    assert.deepEqual(c.upstreams.map((u) => [u.name, u.url, u.publicUrl]), [
+      ['server1', 'http://kc1:8080', undefined],
+      ['server2', 'http://kc2:8180', 'https://id2.example.com'],
+    ]);
+    assert.equal(c.upstreams[1]!.admin.clientSecret, 's2');
+    const demo = loadConfig({ CONFIG_FILE: 'demo.config.json' });
+    assert.deepEqual(demo.upstreams.map((u) => u.url), ['http://127.0.0.1:8080', 'http://127.0.0.1:8180']);
+    assert.equal(demo.scaiwave.hosts['initech.localhost'], 'initech');
+  });
+
   it('reports a tenant override naming an unknown upstream, and a broken CONFIG_FILE', () => {
     assert.throws(() => loadConfig({}, { tenants: { acme: { upstream: 'nope' } } }), /no upstream named "nope"/);
     assert.throws(() => loadConfig({ CONFIG_FILE: '/nonexistent.json' }), /CONFIG_FILE/);
