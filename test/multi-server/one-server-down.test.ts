@@ -144,6 +144,14 @@ describe('One Keycloak server down (server 2 behind a proxy the test cuts)', fun
       }
     });
 
+    it('a token of an issuer that is no server\'s is still invalid, not an outage', async () => {
+      const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const foreign = `${b64({ alg: 'RS256' })}.${b64({ iss: 'https://elsewhere.example/realms/initech', sub: 'x' })}.c2ln`;
+      const res = await post(`${broker.url}/api/v1/platform/oauth/token`, { grant_type: 'refresh_token', client_id: 'platform-demo', refresh_token: foreign });
+      assert.equal(res.status, 400, res.text);
+      assert.equal(res.body.error, 'invalid_grant');
+    });
+
     it('acme and globex serve; dave sees their two tenants', async () => {
       await assertServesServer1(broker);
       assert.deepEqual(choices((await discover(broker, 'dave@shared.example')).html).sort(), ['acme', 'globex']);
