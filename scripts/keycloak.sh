@@ -28,7 +28,7 @@
 #   JAVA_HOME             a JDK 21+; otherwise the newest one under /usr/lib/jvm
 set -euo pipefail
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
+root="$(cd "$(dirname "$0")/.." && pwd -P)"
 version="${KEYCLOAK_VERSION:-26.7.3}"
 cache="$root/.keycloak"
 zip="$cache/keycloak-quarkus-dist-$version.zip"
@@ -206,7 +206,11 @@ stop_one() {
   local n="$1" pidfile pid; pidfile="$(pidfile_of "$1")"
   [ -f "$pidfile" ] || { say "server $n: none started by this script"; return; }
   pid="$(cat "$pidfile")"
-  if kill -0 "$pid" 2>/dev/null; then
+  # A stale pid file may name a process that reused the number: kill only a process that
+  # runs in this server's folder (kc.sh is started there, as its own process group).
+  if kill -0 "$pid" 2>/dev/null && [ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" != "$(home_of "$n")" ]; then
+    say "server $n: pid $pid is not the Keycloak of $(home_of "$n") (stale pid file): left alone"
+  elif kill -0 "$pid" 2>/dev/null; then
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill -0 "$pid" 2>/dev/null && { kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"; }
