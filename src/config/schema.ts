@@ -99,11 +99,18 @@ export const configSchema = z.object({
     userCodeAttempts: z.number().int().positive().default(10),
     /** Email discoveries (each may query every realm) allowed per client address per 5 minutes. */
     discoveryAttempts: z.number().int().positive().default(30),
+    /**
+     * How an address with no domain rule finds its tenant: `lookup` searches every realm
+     * for that exact email (convenient; the redirect target then tells whoever types an
+     * address whether, and where, it has an account), `ask` shows every such address the
+     * same page asking for the organisation's name (nothing about accounts shows).
+     */
+    emailWithoutDomainRule: z.enum(['lookup', 'ask']).default('lookup'),
     /** Sign-ins started (each stores a transaction) per client address per minute. */
     signInsPerAddress: z.number().int().positive().default(60),
     /** Device codes issued per client address per 5 minutes. */
     deviceCodesPerAddress: z.number().int().positive().default(30),
-  }).default({ idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10, discoveryAttempts: 30, signInsPerAddress: 60, deviceCodesPerAddress: 30, keyPublishSeconds: 120 }),
+  }).default({ idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10, discoveryAttempts: 30, signInsPerAddress: 60, deviceCodesPerAddress: 30, keyPublishSeconds: 120, emailWithoutDomainRule: 'lookup' }),
   /**
    * How many reverse proxies in front of the broker append to X-Forwarded-For (0: none;
    * the socket's address is the client's). The client address is the entry that many

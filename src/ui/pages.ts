@@ -100,3 +100,16 @@ export function logoutConfirmPage(ctx: Koa.Context, o: { action: string; csrf: s
 <button type="submit">Sign out</button>
 </form>`);
 }
+
+/** `emailWithoutDomainRule: ask`: the same page for every address that no domain rule covers. */
+export function organisationPage(ctx: Koa.Context, o: { appName: string; action: string; tx: string; csrf: string; error?: string; formTargets: string[] }): void {
+  renderPage(ctx, o.error ? 400 : 200, `Sign in to ${o.appName}`, `<h1>Sign in to ${escapeHtml(o.appName)}</h1>
+${o.error ? `<p class="error" role="alert">${escapeHtml(o.error)}</p>` : ''}
+<p>Which organisation do you sign in with?</p>
+<form method="post" action="${escapeHtml(o.action)}">
+<input type="hidden" name="tx" value="${escapeHtml(o.tx)}"><input type="hidden" name="csrf" value="${escapeHtml(o.csrf)}">
+<label for="organisation">Organisation</label>
+<input id="organisation" name="organisation" type="text" autocomplete="organization" required autofocus>
+<button type="submit">Continue</button>
+</form>`, o.formTargets);
+}

@@ -13,9 +13,9 @@ import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import type { CookieJar } from '../../http/cookies.js';
-import { emailPage, errorPage } from '../../ui/pages.js';
+import { emailPage, errorPage, organisationPage } from '../../ui/pages.js';
 import type { IssuerContext } from './issuer.js';
-import { continueWithEmail, currentSso, errorRedirect, findApp, loadTx, realmOrigins, routeSignIn, startTransaction, toRealm } from './sign-in.js';
+import { appName, continueWithEmail, currentSso, errorRedirect, findApp, loadTx, realmOrigins, routeSignIn, startTransaction, toRealm } from './sign-in.js';
 import { records } from './transactions.js';
 
 const PKCE_VALUE = /^[A-Za-z0-9._~-]{43,128}$/;
@@ -106,6 +106,26 @@ export function submitChoice(deps: Deps, jar: CookieJar): Koa.Middleware {
     const slug = typeof body.tenant === 'string' ? body.tenant : '';
     const tenant = tx.choices?.includes(slug) ? await deps.tenants.bySlug(slug) : undefined;
     if (!tenant) throw new BrokerError('invalid_request', 'Choose one of the organisations offered.');
+    await toRealm(deps, ctx, String(body.tx), tx, tenant, tx.email);
+  };
+}
+
+/**
+ * POST …/organisation (`emailWithoutDomainRule: ask`): the organisation typed, by its
+ * slug or display name. Only tenant names can be probed here, never accounts.
+ */
+export function submitOrganisation(deps: Deps, jar: CookieJar): Koa.Middleware {
+  return async function submitOrganisation(ctx) {
+    const body = ctx.state.body as Record<string, unknown>;
+    const tx = await loadTx(deps, jar, ctx, body.tx, body.csrf);
+    const typed = typeof body.organisation === 'string' ? body.organisation.trim().toLowerCase() : '';
+    const tenant = typed ? (await deps.tenants.all()).find((t) => t.slug === typed || t.displayName.toLowerCase() === typed) : undefined;
+    if (!tenant) {
+      return organisationPage(ctx, {
+        appName: appName(deps, tx.clientId), action: `${tx.issuerPath}/organisation`, tx: String(body.tx), csrf: tx.csrf,
+        error: 'No organisation of that name. Check its spelling, or ask your administrator.', formTargets: realmOrigins(deps),
+      });
+    }
     await toRealm(deps, ctx, String(body.tx), tx, tenant, tx.email);
   };
 }

@@ -7,7 +7,7 @@ import type { Deps } from '../../deps.js';
 import { cookieJar } from '../../http/cookies.js';
 import type { SurfaceErrors } from '../../http/error-handler.js';
 import { guard } from '../../http/guard.js';
-import { authorize, showEmailPage, submitChoice, submitEmail } from './authorize.js';
+import { authorize, showEmailPage, submitChoice, submitEmail, submitOrganisation } from './authorize.js';
 import { callback } from './callback.js';
 import { authenticateClient } from './client-auth.js';
 import { deviceAuthorize, deviceEntry, deviceEntrySubmit, deviceVerifyComplete, deviceVerifyInfo } from './device.js';
@@ -45,6 +45,7 @@ export function mountIssuerRoutes(router: Router, deps: Deps, issuer: Koa.Middle
   router.get('email-page', '/login', asPage, issuer, showEmailPage(deps));
   router.post('email-submit', '/login', asPage, issuer, submitEmail(deps, jar));
   router.post('tenant-choice', '/choose', asPage, issuer, submitChoice(deps, jar));
+  router.post('organisation', '/organisation', asPage, issuer, submitOrganisation(deps, jar));
   router.get('callback', '/callback', asPage, issuer, callback(deps, jar));
   router.post('token', '/token', issuer, guard(tokenInput, ['body']), authenticateClient(deps), platformToken(deps));
   router.get('userinfo', '/userinfo', issuer, userinfo(deps));

@@ -12,7 +12,7 @@ import { BrokerError } from '../../errors.js';
 import type { CookieJar } from '../../http/cookies.js';
 import { sameSecret } from '../../http/same-secret.js';
 import type { Tenant } from '../../tenancy/tenant.js';
-import { chooserPage } from '../../ui/pages.js';
+import { chooserPage, organisationPage } from '../../ui/pages.js';
 import { bindToBrowser, isSameBrowser } from './browser-binding.js';
 import { randomId, records, type LoginTransaction, type SsoSession } from './transactions.js';
 
@@ -85,6 +85,15 @@ export async function takeTxForCallback(deps: Deps, jar: CookieJar, ctx: Koa.Con
 /** Discovery, then the realm or the chooser. "Nobody" looks like "somebody" from outside. */
 export async function continueWithEmail(deps: Deps, ctx: Koa.Context, txId: string, tx: LoginTransaction, email: string): Promise<void> {
   await deps.limits.discovery.consume(ctx.ip);
+  if (deps.config.platform.emailWithoutDomainRule === 'ask') {
+    // Domain rules are public knowledge; anything beyond them is asked, never looked up.
+    const byDomain = await deps.tenants.byEmailDomain(email.slice(email.lastIndexOf('@') + 1));
+    if (byDomain.length !== 1) {
+      await records.tx.put(deps.store, txId, { ...tx, tenant: undefined, email });
+      return organisationPage(ctx, { appName: appName(deps, tx.clientId), action: `${tx.issuerPath}/organisation`, tx: txId, csrf: tx.csrf, formTargets: realmOrigins(deps) });
+    }
+    return toRealm(deps, ctx, txId, tx, byDomain[0]!, email);
+  }
   const found = await deps.discovery.find(email);
   if (found.length > 1) {
     await records.tx.put(deps.store, txId, { ...tx, tenant: undefined, email, choices: found.map((t) => t.slug) });
