@@ -14,11 +14,14 @@ import { scaiwaveErrors, scaiwaveRoutes } from './surfaces/scaiwave/routes.js';
 import { tenantErrors, tenantRoutes } from './surfaces/tenant/routes.js';
 
 export function buildApp(deps: Deps): Koa {
-  const app = new Koa({ asyncLocalStorage: true, proxy: deps.config.trustProxy });
+  // Trusted proxies: the client address is read that many hops from the right of
+  // X-Forwarded-For, never from what the client itself put on the left.
+  const hops = deps.config.trustProxy;
+  const app = new Koa({ asyncLocalStorage: true, proxy: hops > 0, maxIpsCount: hops });
   app.silent = true; // errors are logged by the error handler, with the request id
   const surfaces = [connectErrors, scaiwaveErrors, platformErrors, tenantErrors];
   app.use(requestContext(deps.log));
-  app.use(securityHeaders);
+  app.use(securityHeaders(deps.config.publicUrl));
   app.use(errorHandler(deps.log, surfaces));
   app.use(parseBody);
   for (const router of [connectRoutes(deps), scaiwaveRoutes(deps), platformRoutes(deps), tenantRoutes(deps)]) {

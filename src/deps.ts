@@ -1,8 +1,9 @@
 /** What the surfaces are built from: the parts of DESIGN.md, wired once in main.ts (or a test). */
 import type { Config } from './config/schema.js';
-import type { AggregatedJwks } from './keys/jwks.js';
+import type { RealmJwks } from './keys/jwks.js';
 import type { RealmTokenVerifier } from './keys/realm-token-verifier.js';
 import type { SigningKeys } from './keys/signing-key.js';
+import type { Limits } from './http/limits.js';
 import type { Logger } from './http/logger.js';
 import type { Store } from './store/store.js';
 import type { EmailDiscovery } from './tenancy/email-discovery.js';
@@ -17,6 +18,7 @@ export interface Deps {
   tenants: TenantRegistry;
   verifier: RealmTokenVerifier;
   signingKeys: SigningKeys;
-  jwks: AggregatedJwks;
+  jwks: RealmJwks;
   discovery: EmailDiscovery;
+  limits: Limits;
 }

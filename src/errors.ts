@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'not_found'
+  | 'method_not_allowed'
+  | 'not_implemented'
   | 'tenant_not_found'
   | 'rate_limited'
   | 'feature_disabled'
@@ -26,6 +28,7 @@ export type ErrorCode =
   | 'invalid_token'
   | 'invalid_target'
   | 'access_denied'
+  | 'login_required' // OIDC Core §3.1.2.6: the action needs a signed-in user
   // RFC 8628 §3.5 (device flow polling)
   | 'authorization_pending'
   | 'slow_down'
@@ -44,6 +47,8 @@ const defaultStatus: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   payload_too_large: 413,
   not_found: 404,
+  method_not_allowed: 405,
+  not_implemented: 501,
   tenant_not_found: 404,
   rate_limited: 429,
   feature_disabled: 403,
@@ -55,6 +60,7 @@ const defaultStatus: Record<ErrorCode, number> = {
   invalid_token: 401,
   invalid_target: 400,
   access_denied: 403,
+  login_required: 401,
   authorization_pending: 400,
   slow_down: 400,
   expired_token: 400,
@@ -108,6 +114,38 @@ export class BrokerError extends Error {
   get isUpstreamFailure(): boolean {
     return this.code.startsWith('upstream_') || this.code === 'store_unavailable';
   }
+}
+
+/**
+ * What a caller may read of an error: the one rule, for every surface (Dex's way).
+ * - 5xx: a fixed sentence per code. What failed inside (Keycloak's answer, its internal
+ *   URL, a config hint) goes to the log with the request id, never to the caller.
+ * - A refusal that came from Keycloak (`upstream` set): a fixed sentence per code too.
+ *   Keycloak's descriptions can name internal issuers, say "Account disabled" where we
+ *   answer "invalid credentials", or hint at its configuration.
+ * - The broker's own 4xx messages: as written, they are written for the caller.
+ */
+const PUBLIC_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  upstream_unavailable: 'The identity service is unavailable; try again shortly',
+  upstream_timeout: 'The identity service did not answer in time; try again shortly',
+  upstream_bad_response: 'The identity service sent an answer the broker cannot use',
+  store_unavailable: 'The session store is unavailable; try again shortly',
+  not_implemented: 'This method is not supported',
+  server_error: 'Internal server error',
+  invalid_request: 'The identity service refused the request as malformed',
+  invalid_client: 'Client authentication failed',
+  invalid_grant: 'The credentials or grant are invalid, expired or revoked',
+  unauthorized_client: 'The client may not use this grant',
+  unsupported_grant_type: 'This grant type is not supported',
+  invalid_scope: 'The requested scope is invalid',
+  invalid_token: 'The token is invalid or expired',
+  invalid_target: 'The requested audience is not available',
+  access_denied: 'Access denied',
+};
+
+export function publicMessage(err: BrokerError): string {
+  if (err.status >= 500 || err.upstream) return PUBLIC_MESSAGES[err.code] ?? 'The request was refused';
+  return err.message;
 }
 
 /** Anything thrown, as a BrokerError: unknown errors become an unexposed 500. */

@@ -28,6 +28,10 @@ async function main(): Promise<void> {
   const server = app.listen(config.port, config.host);
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
+  if (config.mode === 'dev') {
+    log.warn('DEV MODE: demo secrets fill every unset secret, and the tenant header is on. Never expose this broker; production is the default without "mode": "dev".');
+  }
+  if (deps.signingKeys.storesPlaintext) log.warn('DEV MODE: the broker signing keys are kept unencrypted in the store (set BROKER_KEY_ENCRYPTION_KEY)');
   log.info('realm-broker listening', { url: config.publicUrl, port, store: deps.store.kind, upstreams: config.upstreams.map((u) => u.url) });
   deps.tenants.all().then(
     (t) => log.info('tenants loaded', { tenants: t.map((x) => x.slug) }),

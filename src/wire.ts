@@ -1,11 +1,14 @@
 /** Wires the parts into Deps: used by main.ts and by tests, so both run the same assembly. */
 import type { Config } from './config/schema.js';
 import type { Deps } from './deps.js';
+import { buildLimits } from './http/limits.js';
 import type { Logger } from './http/logger.js';
-import { AggregatedJwks } from './keys/jwks.js';
+import { RateLimits } from './http/rate-limit.js';
+import { RealmJwks } from './keys/jwks.js';
 import { RealmTokenVerifier } from './keys/realm-token-verifier.js';
 import { SigningKeys } from './keys/signing-key.js';
 import { createStore } from './store/create-store.js';
+import { RedisStore } from './store/redis-store.js';
 import type { Store } from './store/store.js';
 import { EmailDiscovery } from './tenancy/email-discovery.js';
 import { TenantRegistry } from './tenancy/registry.js';
@@ -15,7 +18,16 @@ export async function wire(config: Config, log: Logger, store?: Store): Promise<
   const upstreams = new Upstreams(config);
   const tenants = new TenantRegistry(config, upstreams, log);
   const theStore = store ?? (await createStore(config.store, (err) => log.warn('Redis is unreachable; retrying in the background', { err })));
-  const signingKeys = new SigningKeys(theStore, config.platform.signingJwk);
+  const signingKeys = new SigningKeys(theStore, {
+    configured: config.platform.signingJwk,
+    encryptionKey: config.platform.keyEncryptionKey,
+    publishSeconds: config.platform.keyPublishSeconds,
+    idTokenTtlSeconds: config.platform.idTokenTtlSeconds,
+  });
+  // Limits count where the state lives: in Redis for replicas, else in this process.
+  const rateLimits = new RateLimits(theStore instanceof RedisStore
+    ? { redis: theStore.client, prefix: theStore.prefix }
+    : { prefix: config.store.prefix });
   return {
     config,
     log,
@@ -24,7 +36,8 @@ export async function wire(config: Config, log: Logger, store?: Store): Promise<
     tenants,
     verifier: new RealmTokenVerifier(upstreams, tenants, config.upstreamTimeoutMs),
     signingKeys,
-    jwks: new AggregatedJwks(signingKeys, upstreams, tenants, config.upstreamTimeoutMs),
+    jwks: new RealmJwks(upstreams, tenants, config.upstreamTimeoutMs),
     discovery: new EmailDiscovery(tenants, upstreams),
+    limits: buildLimits(config, rateLimits),
   };
 }

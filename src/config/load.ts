@@ -1,7 +1,9 @@
 /**
  * Loads the config once at start: environment over an optional JSON file, validated
  * against the schema, with every problem listed at once (like Dex's Validate()).
- * Secrets default only in dev mode, to the demo realms' values.
+ * Strict by default: the mode is `production` unless the config file (the demo's) or
+ * REALM_BROKER_MODE says `dev`, and only dev mode fills in the demo realms' secrets
+ * (main.ts says so loudly at start). NODE_ENV=production always means production.
  */
 import { readFileSync } from 'node:fs';
 import { configSchema, type Config } from './schema.js';
@@ -21,6 +23,13 @@ const DEV_SECRETS = {
 
 type Env = Record<string, string | undefined>;
 
+/** TRUST_PROXY: a number of hops; `true` is one proxy, `false` none. */
+function proxyHops(value: unknown): unknown {
+  if (value === undefined || value === false || value === 'false') return 0;
+  if (value === true || value === 'true') return 1;
+  return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+}
+
 export function loadConfig(env: Env = process.env, overrides: Record<string, unknown> = {}): Config {
   const problems: string[] = [];
   let file: Record<string, any> = {};
@@ -31,7 +40,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
       problems.push(`CONFIG_FILE ${env.CONFIG_FILE}: ${(err as Error).message}`);
     }
   }
-  const mode = env.NODE_ENV === 'production' ? 'production' : (file.mode ?? 'dev');
+  const mode = env.NODE_ENV === 'production' ? 'production' : (env.REALM_BROKER_MODE ?? file.mode ?? 'production');
   const dev = mode === 'dev';
   const port = env.PORT ?? file.port ?? 3000;
   const host = env.HOST ?? file.host ?? '127.0.0.1';
@@ -78,7 +87,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     brokerClient,
     defaultTenant: env.DEFAULT_TENANT ?? file.defaultTenant,
     tenants: file.tenants,
-    scaiwave: file.scaiwave,
+    scaiwave: { ...file.scaiwave, tenantHeader: env.TENANT_HEADER ?? file.scaiwave?.tenantHeader ?? (dev ? 'x-tenant' : '') },
     store: {
       redisUrl: env.REDIS_URL ?? file.store?.redisUrl,
       prefix: env.STORE_PREFIX ?? file.store?.prefix,
@@ -87,9 +96,13 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS ?? file.upstreamTimeoutMs ?? 5000,
     tenantCacheTtlMs: env.TENANT_CACHE_TTL_MS ?? file.tenantCacheTtlMs ?? 30_000,
     logLevel: env.LOG_LEVEL ?? file.logLevel ?? 'info',
-    trustProxy: env.TRUST_PROXY ? env.TRUST_PROXY === 'true' : file.trustProxy,
+    trustProxy: proxyHops(env.TRUST_PROXY ?? file.trustProxy),
     apps: file.apps,
-    platform: { ...file.platform, ...(env.BROKER_SIGNING_JWK ? { signingJwk: env.BROKER_SIGNING_JWK } : {}) },
+    platform: {
+      ...file.platform,
+      ...(env.BROKER_SIGNING_JWK ? { signingJwk: env.BROKER_SIGNING_JWK } : {}),
+      ...(env.BROKER_KEY_ENCRYPTION_KEY ? { keyEncryptionKey: env.BROKER_KEY_ENCRYPTION_KEY } : {}),
+    },
     ...overrides,
   };
 
@@ -104,6 +117,10 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
       for (const uri of app.redirectUris) {
         if (!URL.canParse(uri) || uri.includes('#')) problems.push(`apps.${id}.redirectUris: ${uri} is not an absolute URI without fragment`);
       }
+    }
+    const p = parsed.data.platform;
+    if (!dev && !p.signingJwk && !p.keyEncryptionKey) {
+      problems.push('production needs BROKER_KEY_ENCRYPTION_KEY (encrypts the signing keys kept in the store) or BROKER_SIGNING_JWK');
     }
     for (const [slug, t] of Object.entries(parsed.data.tenants)) {
       if (t.upstream && !names.has(t.upstream)) problems.push(`tenants.${slug}.upstream: no upstream named "${t.upstream}"`);

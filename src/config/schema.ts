@@ -64,8 +64,11 @@ export const configSchema = z.object({
   scaiwave: z.object({
     /** Host name (no port) → tenant slug for /v1/auth/*. */
     hosts: z.record(z.string(), z.string()).default({}),
-    /** Header that names the tenant explicitly (proxies, tests); empty to disable. */
-    tenantHeader: z.string().default('x-tenant'),
+    /**
+     * Header that names the tenant explicitly (a proxy that knows the tenant, tests); empty
+     * disables it. Opt-in: off unless configured (dev mode turns on x-tenant).
+     */
+    tenantHeader: z.string().default(''),
     /** The redirect URI of /v1/auth/login: per host, else one for all (default {publicUrl}/v1/auth/login). */
     redirectUris: z.record(z.string(), url).default({}),
     redirectUri: url.optional(),
@@ -77,13 +80,17 @@ export const configSchema = z.object({
       perAddress: z.number().int().positive().default(20),
       windowSeconds: z.number().int().positive().default(900),
     }).default({ perUser: 5, perAddress: 20, windowSeconds: 900 }),
-  }).default({ hosts: {}, tenantHeader: 'x-tenant', redirectUris: {}, rateLimit: { perUser: 5, perAddress: 20, windowSeconds: 900 } }),
+  }).default({ hosts: {}, tenantHeader: '', redirectUris: {}, rateLimit: { perUser: 5, perAddress: 20, windowSeconds: 900 } }),
   apps: z.record(z.string(), appSchema).default({}),
   platform: z.object({
     /** The realm of platform-level client credentials (the platform's own services). */
     homeTenant: z.string().optional(),
     /** A signing key (private JWK, RS256) for broker-issued ID tokens; else shared through the store. */
     signingJwk: z.string().optional(),
+    /** base64url of 32 random bytes: encrypts the signing keys kept in the store (BROKER_KEY_ENCRYPTION_KEY). */
+    keyEncryptionKey: z.string().refine((v) => Buffer.from(v, 'base64url').length === 32, 'must be base64url of exactly 32 bytes').optional(),
+    /** How long a rotated-in signing key is published before it signs (longer than the JWKS max-age, 60 s). */
+    keyPublishSeconds: z.number().int().positive().default(120),
     idTokenTtlSeconds: z.number().int().positive().default(300),
     /** RFC 8628: how long a device code lives, and the polling interval it asks for. */
     deviceCodeTtlSeconds: z.number().int().positive().default(600),
@@ -92,9 +99,24 @@ export const configSchema = z.object({
     userCodeAttempts: z.number().int().positive().default(10),
     /** Email discoveries (each may query every realm) allowed per client address per 5 minutes. */
     discoveryAttempts: z.number().int().positive().default(30),
-  }).default({ idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10, discoveryAttempts: 30 }),
-  /** Trust X-Forwarded-* from a reverse proxy (client address, protocol, host). */
-  trustProxy: z.boolean().default(false),
+    /**
+     * How an address with no domain rule finds its tenant: `lookup` searches every realm
+     * for that exact email (convenient; the redirect target then tells whoever types an
+     * address whether, and where, it has an account), `ask` shows every such address the
+     * same page asking for the organisation's name (nothing about accounts shows).
+     */
+    emailWithoutDomainRule: z.enum(['lookup', 'ask']).default('lookup'),
+    /** Sign-ins started (each stores a transaction) per client address per minute. */
+    signInsPerAddress: z.number().int().positive().default(60),
+    /** Device codes issued per client address per 5 minutes. */
+    deviceCodesPerAddress: z.number().int().positive().default(30),
+  }).default({ idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10, discoveryAttempts: 30, signInsPerAddress: 60, deviceCodesPerAddress: 30, keyPublishSeconds: 120, emailWithoutDomainRule: 'lookup' }),
+  /**
+   * How many reverse proxies in front of the broker append to X-Forwarded-For (0: none;
+   * the socket's address is the client's). The client address is the entry that many
+   * hops from the right: entries further left are the client's own say and are ignored.
+   */
+  trustProxy: z.number().int().min(0).max(10).default(0),
   store: z.object({
     redisUrl: z.string().optional(),
     prefix: z.string().default('rb:'),

@@ -1,7 +1,13 @@
 /**
- * A zod guard per route: reads each field of the schema from the body (form or JSON)
- * or else the query string, validates, and puts the typed result in `ctx.state.input`.
- * Failures become one 422 BrokerError whose details are FastAPI's `{loc, msg, type}`.
+ * A zod guard per route: reads each field of the schema from where the route allows it
+ * (the body, form or JSON, and/or the query string), validates, and puts the typed result
+ * in `ctx.state.input`. Failures become one 422 BrokerError whose details are FastAPI's
+ * `{loc, msg, type}`.
+ *
+ * Where inputs may come from is the route's declaration, not a guess: OAuth token
+ * endpoints take credentials, codes and tokens in the body only (RFC 6749 §2.3.1, §3.2:
+ * URLs end up in logs and histories), and such a field sent in the URL is refused, not
+ * ignored; the connect API takes query parameters, as its document says.
  */
 import type Koa from 'koa';
 import { z } from 'zod';
@@ -17,11 +23,19 @@ function fastApiIssue(issue: z.core.$ZodIssue, where: Record<string, string>, pr
   return { loc, msg: issue.message, type: issue.code };
 }
 
-export function guard<S extends Shape>(shape: S): Koa.Middleware {
+export type InputSource = 'body' | 'query';
+
+export function guard<S extends Shape>(shape: S, sources: InputSource[] = ['body', 'query']): Koa.Middleware {
   const schema = z.object(shape);
+  const fromBody = sources.includes('body');
+  const fromQuery = sources.includes('query');
   return async function guardInput(ctx, next) {
-    const body = ctx.state.body as Record<string, unknown>;
+    const body = (fromBody ? ctx.state.body : {}) as Record<string, unknown>;
     const query = ctx.query as Record<string, unknown>;
+    if (!fromQuery) {
+      const inUrl = Object.keys(shape).filter((f) => query[f] !== undefined);
+      if (inUrl.length) throw new BrokerError('invalid_request', `Send ${inUrl.join(', ')} in the request body, not in the URL`);
+    }
     const candidate: Record<string, unknown> = {};
     const where: Record<string, string> = {};
     const present = new Set<string>();
@@ -30,11 +44,11 @@ export function guard<S extends Shape>(shape: S): Koa.Middleware {
       if (body[field] !== undefined) {
         value = body[field];
         where[field] = 'body';
-      } else if (query[field] !== undefined) {
+      } else if (fromQuery && query[field] !== undefined) {
         value = query[field];
         where[field] = 'query';
       } else {
-        where[field] = ctx.state.bodyKind === 'json' ? 'body' : 'query';
+        where[field] = fromBody && (ctx.state.bodyKind === 'json' || !fromQuery) ? 'body' : 'query';
       }
       // An empty form field is as good as absent (FastAPI treats "" as given, but an
       // empty secret or username is never meaningful here).

@@ -1,31 +1,110 @@
 /**
- * Limits on guessable things (passwords, user codes): failed attempts are counted in the
- * store, so every replica sees the same counts, in fixed windows. A key over its limit is
- * refused with 429 and Retry-After before anything is sent upstream.
+ * Limits on guessable or costly things (passwords, user codes, email discovery, sign-in
+ * transactions), with rate-limiter-flexible: every attempt is **counted first, atomically,
+ * then decided** (a Lua INCR+PEXPIRE in Redis, a synchronous map update in memory), so a
+ * burst of parallel requests cannot all read "under the limit" before any of them counts.
+ * A caller that succeeds may give its point back (`reward`) or clear the key (`reset`).
+ *
+ * Backends follow the store: Redis when the broker shares state across replicas, else
+ * rate-limiter-flexible's own in-process map, which the memory store's LRU cannot evict
+ * (a flood of sign-in transactions must not push the counters out).
  */
 import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { BrokerError } from '../errors.js';
-import type { Store } from '../store/store.js';
 
-export interface LimitKey {
-  key: string;
-  max: number;
+export interface LimitRule {
+  /** Names the counter family, e.g. `pw-user`; part of every key. */
+  name: string;
+  /** Attempts allowed per window. */
+  points: number;
+  windowSeconds: number;
+  /** What is being limited, for the 429 message ("sign-in attempts"). */
+  what: string;
 }
 
 /** Keys carry no personal data: usernames and addresses are hashed. */
-export function limitKey(scope: string, value: string): string {
-  return `rl:${scope}:${createHash('sha256').update(value.toLowerCase()).digest('base64url').slice(0, 22)}`;
+export function hashed(value: string): string {
+  return createHash('sha256').update(value.toLowerCase()).digest('base64url').slice(0, 22);
 }
 
-export async function assertUnderLimit(store: Store, keys: LimitKey[], what: string): Promise<void> {
-  const counts = await Promise.all(keys.map((k) => store.get<number>(k.key)));
-  const over = keys.filter((k, i) => (counts[i] ?? 0) >= k.max);
-  if (over.length === 0) return;
-  const waits = await Promise.all(over.map((k) => store.ttl(k.key)));
-  const retryAfter = Math.max(1, ...waits.map((w) => w ?? 1));
-  throw new BrokerError('rate_limited', `Too many failed ${what}; try again in ${retryAfter} s`, { retryAfter });
+export class Limiter {
+  constructor(readonly rule: LimitRule, private readonly backend: RateLimiterAbstract) {}
+
+  /**
+   * Counts one attempt for `key` and throws 429 (with Retry-After) when that attempt is
+   * over the limit. The count happens before the decision, in one atomic step.
+   */
+  async consume(key: string): Promise<void> {
+    await consumeAll([[this, key]]);
+  }
+
+  /** Gives back the point of an attempt that turned out fine (a right password). */
+  async reward(key: string): Promise<void> {
+    await this.call(() => this.backend.reward(hashed(key), 1));
+  }
+
+  /** Forgets every attempt for `key`. */
+  async reset(key: string): Promise<void> {
+    await this.call(() => this.backend.delete(hashed(key)));
+  }
+
+  /** @internal the raw consume, its rejection a RateLimiterRes or a store failure. */
+  rawConsume(key: string): Promise<RateLimiterRes> {
+    return this.backend.consume(hashed(key), 1);
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw storeFailure(err);
+    }
+  }
 }
 
-export async function recordFailure(store: Store, keys: LimitKey[], windowSeconds: number): Promise<void> {
-  await Promise.all(keys.map((k) => store.increment(k.key, windowSeconds)));
+function storeFailure(err: unknown): BrokerError {
+  if (err instanceof BrokerError) return err;
+  return new BrokerError('store_unavailable', 'The session store is unavailable', { cause: err, retryAfter: 2 });
+}
+
+/**
+ * Counts one attempt on each (limiter, key) pair, all of them (every attempt counts
+ * against the user and the address alike), then refuses when any is over.
+ */
+export async function consumeAll(pairs: [Limiter, string][]): Promise<void> {
+  const results = await Promise.allSettled(pairs.map(([limiter, key]) => limiter.rawConsume(key)));
+  let retryAfterMs = 0;
+  let what = '';
+  for (const [i, r] of results.entries()) {
+    if (r.status === 'fulfilled') continue;
+    if (!(r.reason instanceof RateLimiterRes)) throw storeFailure(r.reason);
+    retryAfterMs = Math.max(retryAfterMs, r.reason.msBeforeNext);
+    what ||= pairs[i]![0].rule.what;
+  }
+  if (!what) return;
+  const retryAfter = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  throw new BrokerError('rate_limited', `Too many ${what}; try again in ${retryAfter} s`, { retryAfter });
+}
+
+/** Builds the limiters of one broker, on Redis (shared by replicas) or in process memory. */
+export class RateLimits {
+  private readonly limiters = new Map<string, Limiter>();
+
+  constructor(private readonly backend: { redis?: Redis; prefix: string }) {}
+
+  get(rule: LimitRule): Limiter {
+    const id = `${rule.name}/${rule.points}/${rule.windowSeconds}`;
+    let limiter = this.limiters.get(id);
+    if (!limiter) {
+      const opts = { keyPrefix: `${this.backend.prefix}rl:${rule.name}`, points: rule.points, duration: rule.windowSeconds };
+      const impl = this.backend.redis
+        ? new RateLimiterRedis({ ...opts, storeClient: this.backend.redis, rejectIfRedisNotReady: true })
+        : new RateLimiterMemory(opts);
+      limiter = new Limiter(rule, impl);
+      this.limiters.set(id, limiter);
+    }
+    return limiter;
+  }
 }

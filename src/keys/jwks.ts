@@ -1,21 +1,22 @@
 /**
- * The aggregated JWKS the platform publishes: the broker's own key and every realm's
- * signing keys ("the same keys used for tenant-level tokens"), so one key set verifies
- * every token the platform hands out. Realm key sets are cached; a request for a `kid`
- * nobody has seen refetches them, at most once per cooldown.
+ * Every realm's signing keys, for the documented platform JWKS: what resource servers use
+ * to verify the realms' access tokens. Each key carries `iss`, the realm issuer it belongs
+ * to, so a verifier can bind key to issuer. The broker's own key is NOT here (see
+ * surfaces/platform/jwks.ts: realm keys must never vouch for a broker-issued ID token).
+ * Realm key sets are cached; a request for a `kid` nobody has seen refetches them, at most
+ * once per cooldown.
  */
 import type * as jose from 'jose';
 import type { TenantRegistry } from '../tenancy/registry.js';
 import type { Upstreams } from '../upstream/upstreams.js';
 import { translateUpstreamError } from '../upstream/translate-error.js';
-import type { SigningKeys } from './signing-key.js';
 
 const TTL_MS = 5 * 60_000;
 const COOLDOWN_MS = 30_000;
 /** A key set fetched while some realm was unreachable is refetched this soon. */
 const PARTIAL_TTL_MS = 5_000;
 
-export class AggregatedJwks {
+export class RealmJwks {
   private cached?: { keys: jose.JWK[]; at: number; ttl: number };
   /** Each realm's keys as last fetched (by issuer): an unreachable server does not unpublish them. */
   private readonly lastByRealm = new Map<string, jose.JWK[]>();
@@ -23,15 +24,13 @@ export class AggregatedJwks {
   private lastForced = 0;
 
   constructor(
-    private readonly signing: SigningKeys,
     private readonly upstreams: Upstreams,
     private readonly tenants: TenantRegistry,
     private readonly timeoutMs: number,
   ) {}
 
-  async keys(): Promise<jose.JWK[]> {
-    const own = (await this.signing.get()).publicJwk;
-    return [own, ...(await this.realmKeys(false))];
+  keys(): Promise<jose.JWK[]> {
+    return this.realmKeys(false);
   }
 
   /** True when `kid` is known, refetching the realms' keys once (with a cooldown) if not. */
@@ -65,7 +64,7 @@ export class AggregatedJwks {
         if (!res.ok) throw new Error(`certs answered ${res.status}`);
         const body = (await res.json()) as { keys?: jose.JWK[] };
         // Only signing keys: Keycloak also lists its encryption keys here.
-        const keys = (body.keys ?? []).filter((k) => k.use !== 'enc');
+        const keys = (body.keys ?? []).filter((k) => k.use !== 'enc').map((k) => ({ ...k, iss: t.issuer }));
         this.lastByRealm.set(t.issuer, keys);
         return keys;
       } catch (err) {

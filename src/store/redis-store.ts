@@ -21,7 +21,7 @@ export interface RedisStoreOptions {
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
   private readonly redis: Redis;
-  private readonly prefix: string;
+  readonly prefix: string;
 
   constructor(options: RedisStoreOptions) {
     this.prefix = options.prefix;
@@ -36,6 +36,11 @@ export class RedisStore implements Store {
     // Errors surface on each command; the connection-level event only needs a listener
     // so that Node does not treat it as unhandled.
     this.redis.on('error', () => {});
+  }
+
+  /** The connection, for rate-limiter-flexible's atomic counters (same client, same timeouts). */
+  get client(): Redis {
+    return this.redis;
   }
 
   async connect(): Promise<void> {

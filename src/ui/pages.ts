@@ -67,20 +67,49 @@ ${o.error ? `<p class="error" role="alert">${escapeHtml(o.error)}</p>` : ''}
 </form>`);
 }
 
-export function deviceApprovePage(ctx: Koa.Context, o: { action: string; csrf: string; userCode: string; appName: string; scopes: string[]; formTargets: string[] }): void {
+/** The approval page: the code, the app, the scopes and who is signed in, then the user's own click. */
+export function deviceApprovePage(ctx: Koa.Context, o: { action: string; csrf: string; consent: string; userCode: string; appName: string; scopes: string[]; signedInAs: string }): void {
   const scopes = o.scopes.map((s) => `<li>${escapeHtml(s)}</li>`).join('');
   renderPage(ctx, 200, `Allow ${o.appName}?`, `<h1>Allow ${escapeHtml(o.appName)}?</h1>
+<p>You are signed in as <strong>${escapeHtml(o.signedInAs)}</strong>.</p>
 <p>The device showing the code <strong>${escapeHtml(o.userCode)}</strong> asks to sign in as you, with access to:</p>
 <ul>${scopes}</ul>
+<p>Allow it only if you started this on your own device and it shows this code.</p>
 <form method="post" action="${escapeHtml(o.action)}">
-<input type="hidden" name="csrf" value="${escapeHtml(o.csrf)}"><input type="hidden" name="user_code" value="${escapeHtml(o.userCode)}">
+<input type="hidden" name="csrf" value="${escapeHtml(o.csrf)}"><input type="hidden" name="consent" value="${escapeHtml(o.consent)}">
 <button type="submit" name="action" value="approve">Allow</button>
 <button type="submit" name="action" value="deny">Deny</button>
-</form>`, o.formTargets);
+</form>`);
 }
 
 export function deviceResultPage(ctx: Koa.Context, approved: boolean, appName: string): void {
   renderPage(ctx, 200, approved ? 'Device connected' : 'Device not connected', approved
     ? `<h1>Device connected</h1><p>${escapeHtml(appName)} is signed in. You can return to your device.</p>`
     : `<h1>Device not connected</h1><p>You denied ${escapeHtml(appName)}. Nothing was shared with it.</p>`);
+}
+
+/** RP-Initiated Logout without a valid id_token_hint: the user confirms (the request's parameters ride along). */
+export function logoutConfirmPage(ctx: Koa.Context, o: { action: string; csrf: string; appName?: string; fields: Record<string, string | undefined> }): void {
+  const hidden = Object.entries(o.fields)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v!)}">`).join('');
+  renderPage(ctx, 200, 'Sign out?', `<h1>Sign out?</h1>
+<p>${o.appName ? `${escapeHtml(o.appName)} asks to sign you out.` : 'A request asks to sign you out.'} Do you want to sign out of every application that uses this sign-in?</p>
+<form method="post" action="${escapeHtml(o.action)}">
+<input type="hidden" name="csrf" value="${escapeHtml(o.csrf)}"><input type="hidden" name="confirm" value="yes">${hidden}
+<button type="submit">Sign out</button>
+</form>`);
+}
+
+/** `emailWithoutDomainRule: ask`: the same page for every address that no domain rule covers. */
+export function organisationPage(ctx: Koa.Context, o: { appName: string; action: string; tx: string; csrf: string; error?: string; formTargets: string[] }): void {
+  renderPage(ctx, o.error ? 400 : 200, `Sign in to ${o.appName}`, `<h1>Sign in to ${escapeHtml(o.appName)}</h1>
+${o.error ? `<p class="error" role="alert">${escapeHtml(o.error)}</p>` : ''}
+<p>Which organisation do you sign in with?</p>
+<form method="post" action="${escapeHtml(o.action)}">
+<input type="hidden" name="tx" value="${escapeHtml(o.tx)}"><input type="hidden" name="csrf" value="${escapeHtml(o.csrf)}">
+<label for="organisation">Organisation</label>
+<input id="organisation" name="organisation" type="text" autocomplete="organization" required autofocus>
+<button type="submit">Continue</button>
+</form>`, o.formTargets);
 }

@@ -2,9 +2,15 @@ import assert from 'node:assert/strict';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 
 describe('config', () => {
-  it('has working dev defaults', () => {
-    const c = loadConfig({});
+  it('is strict by default: without a mode, it is production and fills in no demo secret', () => {
+    assert.throws(() => loadConfig({}), (err: unknown) => err instanceof ConfigError
+      && ['KC_ADMIN_CLIENT_SECRET', 'BROKER_CLIENT_SECRET', 'PUBLIC_URL', 'BROKER_KEY_ENCRYPTION_KEY'].every((w) => err.message.includes(w)));
+  });
+
+  it('has working dev defaults when dev mode is asked for', () => {
+    const c = loadConfig({ REALM_BROKER_MODE: 'dev' });
     assert.equal(c.mode, 'dev');
+    assert.equal(c.scaiwave.tenantHeader, 'x-tenant', 'the tenant header is a dev convenience');
     assert.equal(c.port, 3000);
     assert.equal(c.publicUrl, 'http://127.0.0.1:3000');
     assert.equal(c.upstreams[0]!.url, 'http://127.0.0.1:8080');
@@ -28,9 +34,11 @@ describe('config', () => {
   it('accepts a complete production config', () => {
     const c = loadConfig({
       NODE_ENV: 'production', PUBLIC_URL: 'https://id.example.com/', KC_ADMIN_CLIENT_SECRET: 'a', BROKER_CLIENT_SECRET: 'b',
-      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_URL: 'redis://127.0.0.1:6379', BROKER_KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64url'), TRUST_PROXY: '2',
     });
     assert.equal(c.publicUrl, 'https://id.example.com');
+    assert.equal(c.scaiwave.tenantHeader, '', 'the tenant header is opt-in in production');
+    assert.equal(c.trustProxy, 2);
     assert.equal(c.store.redisUrl, 'redis://127.0.0.1:6379');
   });
 
@@ -50,7 +58,13 @@ describe('config', () => {
   });
 
   it('reports a tenant override naming an unknown upstream, and a broken CONFIG_FILE', () => {
-    assert.throws(() => loadConfig({}, { tenants: { acme: { upstream: 'nope' } } }), /no upstream named "nope"/);
+    assert.throws(() => loadConfig({ REALM_BROKER_MODE: 'dev' }, { tenants: { acme: { upstream: 'nope' } } }), /no upstream named "nope"/);
     assert.throws(() => loadConfig({ CONFIG_FILE: '/nonexistent.json' }), /CONFIG_FILE/);
+  });
+
+  it('reads TRUST_PROXY as a number of hops (true: one, false: none) and refuses a short encryption key', () => {
+    assert.equal(loadConfig({ REALM_BROKER_MODE: 'dev', TRUST_PROXY: 'true' }).trustProxy, 1);
+    assert.equal(loadConfig({ REALM_BROKER_MODE: 'dev', TRUST_PROXY: 'false' }).trustProxy, 0);
+    assert.throws(() => loadConfig({ REALM_BROKER_MODE: 'dev', BROKER_KEY_ENCRYPTION_KEY: 'c2hvcnQ' }), /32 bytes/);
   });
 });

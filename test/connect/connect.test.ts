@@ -115,12 +115,19 @@ describe('connect API', () => {
       assert.equal(c.azp, 'realm-broker');
     });
 
-    it('logs dave in at globex by realm UUID, with scopes and grant_type=password', async () => {
+    it('logs dave in at acme by realm UUID, with scopes and grant_type=password', async () => {
       const res = await post(`${base}/oauth/connect/user/login`,
-        { username: 'dave@shared.example', password: 'dave-pass', realm: GLOBEX_ID, grant_type: 'password', scopes: 'openid email' }, { query: true });
+        { username: 'dave@shared.example', password: 'dave-pass', realm: ACME_ID, grant_type: 'password', scopes: 'openid email' }, { query: true });
       assert.equal(res.status, 200, res.text);
       assert.ok(res.body.id_token, 'openid scope gives an id_token');
-      assert.equal(claims(res.body.access_token).iss, 'http://127.0.0.1:8080/realms/globex');
+      assert.equal(claims(res.body.access_token).iss, 'http://127.0.0.1:8080/realms/acme');
+    });
+
+    it('keeps the tenant\'s password-grant policy: globex has it off, so bob gets 403 here as on ScaiWave', async () => {
+      const res = await post(`${base}/oauth/connect/user/login`, { username: 'bob@globex.example', password: 'bob-pass', realm: GLOBEX_ID });
+      assert.equal(res.status, 403, res.text);
+      assert.equal(res.body.error, 'feature_disabled');
+      assert.equal(typeof res.body.detail, 'string');
     });
 
     it('401 for a wrong password or an unknown user, the same answer', async () => {

@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import * as jose from 'jose';
 import type Koa from 'koa';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -112,4 +113,19 @@ export async function withHost(method: string, url: string, host: string, form?:
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/**
+ * How a resource server verifies a realm access token with the documented platform JWKS
+ * (README "Verifying tokens"): the key must be one that carries the token's own issuer.
+ */
+export function realmKeyOf(brokerUrl: string): jose.JWTVerifyGetKey {
+  return async (header, token) => {
+    const { keys } = (await (await fetch(`${brokerUrl}/api/v1/platform/.well-known/jwks.json`)).json()) as { keys: (jose.JWK & { iss?: string })[] };
+    const encoded = typeof token.payload === 'string' ? token.payload : new TextDecoder().decode(token.payload);
+    const iss = (JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as { iss?: string }).iss;
+    const jwk = keys.find((k) => k.kid === header.kid && k.iss === iss);
+    if (!jwk) throw new Error(`no key ${header.kid} of issuer ${iss}`);
+    return jose.importJWK(jwk, header.alg);
+  };
 }

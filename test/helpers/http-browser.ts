@@ -37,6 +37,13 @@ export class HttpBrowser {
     }
   }
 
+  /** Puts a cookie in the jar, as a load balancer's one host would share it across replicas. */
+  setCookie(host: string, name: string, value: string): void {
+    const jar = this.jars.get(host) ?? new Map<string, string>();
+    jar.set(name, value);
+    this.jars.set(host, jar);
+  }
+
   cookies(host: string): Map<string, string> {
     return this.jars.get(host) ?? new Map();
   }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
-import { startBroker, type TestBroker } from '../helpers/broker.js';
+import { realmKeyOf, startBroker, type TestBroker } from '../helpers/broker.js';
 import { APP, APP_REDIRECT, signIn as signInAt, type SignInOptions } from '../helpers/platform-rp.js';
 import { KEYCLOAK_URL } from '../helpers/services.js';
 
@@ -23,7 +23,7 @@ describe('Platform authorization-code flow (openid-client as the app)', () => {
   it('discovery is true: every listed endpoint answers', async () => {
     const meta = await (await fetch(`${platform()}/.well-known/openid-configuration`)).json();
     assert.equal(meta.issuer, platform());
-    assert.equal(meta.jwks_uri, `${broker.url}/api/v1/platform/.well-known/jwks.json`);
+    assert.equal(meta.jwks_uri, `${platform()}/.well-known/jwks.json`, 'the broker\'s own keys, not the realms\'');
     for (const k of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri', 'end_session_endpoint']) {
       const res = await fetch(meta[k], { redirect: 'manual' });
       assert.notEqual(res.status, 404, k);
@@ -39,10 +39,12 @@ describe('Platform authorization-code flow (openid-client as the app)', () => {
       assert.equal(claims.aud, 'platform-demo');
       assert.equal(claims.email, user);
       assert.equal(claims.tenant, tenant);
-      // Every token verifies against the platform JWKS.
-      const jwks = jose.createRemoteJWKSet(new URL(`${broker.url}/api/v1/platform/.well-known/jwks.json`));
-      await jose.jwtVerify(tokens.id_token!, jwks, { issuer: platform(), audience: 'platform-demo' });
-      const { payload } = await jose.jwtVerify(tokens.access_token, jwks);
+      // The ID token verifies against the issuer's keys; the access token against the
+      // documented platform JWKS, with the key bound to the token's realm issuer.
+      const issuerKeys = jose.createRemoteJWKSet(new URL(`${platform()}/.well-known/jwks.json`));
+      await jose.jwtVerify(tokens.id_token!, issuerKeys, { issuer: platform(), audience: 'platform-demo' });
+      await assert.rejects(jose.jwtVerify(tokens.access_token, issuerKeys), 'no realm key among the issuer\'s keys');
+      const { payload } = await jose.jwtVerify(tokens.access_token, realmKeyOf(broker.url), { issuer: `${KEYCLOAK_URL}/realms/${tenant}` });
       assert.equal(payload.iss, `${KEYCLOAK_URL}/realms/${tenant}`);
 
       const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
-import { claims, deviceOverrides, post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { claims, deviceOverrides, post, realmKeyOf, startBroker, type TestBroker } from '../helpers/broker.js';
 import { HttpBrowser } from '../helpers/http-browser.js';
 import { KEYCLOAK_URL } from '../helpers/services.js';
 
@@ -29,20 +29,21 @@ describe('Platform device flow (RFC 8628)', () => {
   };
   const poll = (deviceCode: string, clientId = 'tv-demo') => post(`${oauth}/token`, { grant_type: DEVICE_GRANT, client_id: clientId, device_code: deviceCode });
 
-  /** A person at a browser: the code page, the approval page, then the given choice. */
+  /** A person at a browser: the code page, sign-in, the approval page (code, app, who), then their choice. */
   async function userAt(verification: string, choice: 'approve' | 'deny', user = 'alice@acme.example') {
     const browser = new HttpBrowser('http://127.0.0.1:8765/');
     let page = await browser.go(verification);
     assert.equal(page.status, 200);
     page = await browser.submit(page, {});
-    assert.match(page.html, /Allow TV demo app\?/);
-    page = await browser.submit(page, { action: choice });
-    if (choice === 'deny') return page;
     assert.match(page.html, /Email address/);
     page = await browser.submit(page, { email: user });
     assert.ok(page.url.href.startsWith(KEYCLOAK_URL), String(page.url));
     page = await browser.keycloakLogin(page, user, `${user.split('@')[0]}-pass`);
-    return page;
+    assert.match(page.html, /Allow TV demo app\?/);
+    assert.ok(page.html.includes(user), 'says who is signed in');
+    const code = new URL(verification).searchParams.get('user_code')!;
+    assert.ok(page.html.includes(code), 'shows the code');
+    return browser.submit(page, { action: choice });
   }
 
   it('issues codes as RFC 8628 §3.2 says', async () => {
@@ -73,11 +74,11 @@ describe('Platform device flow (RFC 8628)', () => {
     assert.equal(at.iss, `${KEYCLOAK_URL}/realms/acme`);
     assert.equal(at.azp, 'tv-demo');
     assert.equal(at.preferred_username, 'alice@acme.example');
-    const jwks = jose.createRemoteJWKSet(new URL(`${broker.url}/api/v1/platform/.well-known/jwks.json`));
+    const jwks = jose.createRemoteJWKSet(new URL(`${oauth}/.well-known/jwks.json`));
     const { payload } = await jose.jwtVerify(tokens.body.id_token, jwks, { issuer: oauth, audience: 'tv-demo' });
     assert.equal(payload.tenant, 'acme');
     assert.equal(payload.sub, at.sub);
-    await jose.jwtVerify(tokens.body.access_token, jwks);
+    await jose.jwtVerify(tokens.body.access_token, realmKeyOf(broker.url), { issuer: at.iss });
     const introspection = await post(`${broker.url}/auth/api/v1/oauth/connect/introspect`, { token: tokens.body.access_token });
     assert.equal(introspection.body.active, true);
 
@@ -150,9 +151,69 @@ describe('Platform device flow (RFC 8628)', () => {
     assert.equal(missing.status, 401);
   });
 
-  it('the approval form needs its CSRF token', async () => {
+  it('approval and denial need a signed-in user: without an SSO session, 401 login_required (form or JSON)', async () => {
     const d = await start();
-    const res = await post(`${oauth}/device/verify`, { user_code: d.user_code, action: 'approve', csrf: 'forged' });
-    assert.equal(res.status, 403);
+    const form = await post(`${oauth}/device/verify`, { user_code: d.user_code, action: 'approve', csrf: 'forged' });
+    assert.equal(form.status, 401);
+    const json = await post(`${oauth}/device/verify`, { user_code: d.user_code, action: 'approve' }, { json: true });
+    assert.equal(json.status, 401);
+    assert.equal(json.body.error, 'login_required');
+    const deny = await post(`${oauth}/device/verify`, { user_code: d.user_code, action: 'deny' }, { json: true });
+    assert.equal(deny.status, 401);
+    assert.equal((await poll(d.device_code)).body.error, 'authorization_pending', 'the grant is untouched');
+  });
+
+  /**
+   * The review's attack (issue 8, defect 1): the attacker starts a device code and the
+   * sign-in for it in their own browser, then has a victim who is signed in at Keycloak
+   * open the realm URL of that sign-in. Keycloak's SSO sends the victim's browser to the
+   * broker's callback with a code for the victim; the broker must refuse it there.
+   */
+  it('an attacker cannot have a victim\'s browser finish their device sign-in (callback bound to the browser)', async () => {
+    const d = await start();
+    const attacker = new HttpBrowser('http://127.0.0.1:8765/');
+    let page = await attacker.go(d.verification_uri_complete);
+    page = await attacker.submit(page, {});
+    page = await attacker.submit(page, { email: 'alice@acme.example' });
+    const realmUrl = page.url; // the realm login of the attacker's transaction
+    assert.ok(realmUrl.href.startsWith(KEYCLOAK_URL));
+
+    // The victim, alice, is signed in at Keycloak (her own platform sign-in in her browser).
+    const victim = new HttpBrowser('http://127.0.0.1:8765/');
+    const own = await start();
+    let vp = await victim.go(own.verification_uri_complete);
+    vp = await victim.submit(vp, {});
+    vp = await victim.submit(vp, { email: 'alice@acme.example' });
+    vp = await victim.keycloakLogin(vp, 'alice@acme.example', 'alice-pass');
+    assert.match(vp.html, /Allow TV demo app\?/);
+
+    // She opens the attacker's link: Keycloak's SSO answers at once, the broker refuses.
+    const lured = await victim.go(realmUrl);
+    assert.equal(lured.status, 403, lured.html.slice(0, 400));
+    assert.match(lured.html, /started in another browser/);
+    assert.doesNotMatch(lured.html, /Device connected|Allow TV demo app/);
+    await sleep(1100);
+    assert.equal((await poll(d.device_code)).body.error, 'authorization_pending', 'the attacker\'s device gets nothing');
+  });
+
+  it('the approval page answers once, only in the browser and for the user that signed in', async () => {
+    const d = await start();
+    const browser = new HttpBrowser('http://127.0.0.1:8765/');
+    let page = await browser.go(d.verification_uri_complete);
+    page = await browser.submit(page, {});
+    page = await browser.submit(page, { email: 'alice@acme.example' });
+    page = await browser.keycloakLogin(page, 'alice@acme.example', 'alice-pass');
+    assert.match(page.html, /Allow TV demo app\?/);
+    const field = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(page.html)![1]!;
+    // Another browser with the form's fields (stolen page) but no SSO session or binding.
+    const stolen = await post(`${oauth}/device/verify`, { consent: field('consent'), csrf: field('csrf'), action: 'approve' });
+    assert.equal(stolen.status, 401);
+    // The form without its CSRF token, in the right browser.
+    const forged = await browser.go(`${oauth}/device/verify`, { consent: field('consent'), csrf: 'x', action: 'approve' });
+    assert.equal(forged.status, 403);
+    const ok = await browser.submit(page, { action: 'approve' });
+    assert.match(ok.html, /Device connected/);
+    const again = await browser.submit(page, { action: 'approve' });
+    assert.equal(again.status, 403, 'once');
   });
 });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
-import { GLOBEX_ID, claims, post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { GLOBEX_ID, claims, post, realmKeyOf, startBroker, type TestBroker } from '../helpers/broker.js';
 import { KEYCLOAK_URL, REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 
 const basic = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}` });
@@ -14,7 +14,8 @@ describe('Platform OAuth API: JWKS, client credentials, userinfo', () => {
   let broker: TestBroker;
   let base: string;
   before(async () => {
-    broker = await startBroker();
+    // globex keeps the password grant off; these tests log bob in through connect.
+    broker = await startBroker({ overrides: { tenants: { globex: { features: { auth: { password_grant_enabled: true } } } } } });
     base = `${broker.url}/api/v1/platform`;
   });
   after(() => broker.close());
@@ -23,26 +24,25 @@ describe('Platform OAuth API: JWKS, client credentials, userinfo', () => {
     (await post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username, password, realm, scopes: 'openid' })).body;
 
   describe('GET /.well-known/jwks.json', () => {
-    it('publishes the broker key and every realm key, cacheable, without private parts', async () => {
+    it('publishes every realm key with its issuer, and not the broker key, cacheable, without private parts', async () => {
       const res = await fetch(`${base}/.well-known/jwks.json`);
       assert.equal(res.status, 200);
       assert.match(res.headers.get('cache-control')!, /max-age=\d+/);
-      const { keys } = (await res.json()) as { keys: jose.JWK[] };
+      const { keys } = (await res.json()) as { keys: (jose.JWK & { iss?: string })[] };
       const own = (await broker.deps.signingKeys.get()).kid;
-      assert.ok(keys.some((k) => k.kid === own), 'the broker key');
+      assert.ok(!keys.some((k) => k.kid === own), 'not the broker key: ID tokens do not verify against realm keys\' set');
       for (const realm of ['acme', 'globex']) {
         const certs = (await (await fetch(`${KEYCLOAK_URL}/realms/${realm}/protocol/openid-connect/certs`)).json()) as { keys: jose.JWK[] };
         const sig = certs.keys.filter((k) => k.use === 'sig');
-        assert.ok(sig.every((k) => keys.some((x) => x.kid === k.kid)), `${realm} keys`);
+        assert.ok(sig.every((k) => keys.some((x) => x.kid === k.kid && x.iss === `${KEYCLOAK_URL}/realms/${realm}`)), `${realm} keys, each naming its issuer`);
       }
       assert.ok(keys.every((k) => k.d === undefined && k.p === undefined), 'public keys only');
     });
 
     it('verifies access tokens of every tenant', async () => {
-      const jwks = jose.createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`));
       for (const [user, realm] of [['alice@acme.example', undefined], ['bob@globex.example', GLOBEX_ID]] as const) {
         const { access_token } = await connectLogin(user, `${user.split('@')[0]}-pass`, realm);
-        const { payload } = await jose.jwtVerify(access_token, jwks);
+        const { payload } = await jose.jwtVerify(access_token, realmKeyOf(broker.url), { issuer: claims(access_token).iss });
         assert.equal(payload.preferred_username, user);
       }
     });
@@ -94,7 +94,7 @@ describe('Platform OAuth API: JWKS, client credentials, userinfo', () => {
       assert.equal(res.body.error, 'unsupported_grant_type');
       const missing = await post(`${base}/oauth/token`, {});
       assert.equal(missing.status, 422);
-      assert.deepEqual(missing.body.detail, [{ loc: ['query', 'grant_type'], msg: 'Field required', type: 'missing' }]);
+      assert.deepEqual(missing.body.detail, [{ loc: ['body', 'grant_type'], msg: 'Field required', type: 'missing' }]);
     });
   });
 

@@ -45,13 +45,15 @@ describe('Platform across two replicas (shared Redis)', () => {
     const emailPage = await browser.go(url); // served by A
     assert.equal(emailPage.status, 200);
     // The email form is posted to B: same host for the cookie jar? No: B is another port,
-    // so carry A's CSRF cookie over as a load balancer's shared host would.
-    const csrf = browser.cookies(new URL(a.url).host).get('rb_csrf')!;
+    // so carry A's browser-binding cookie over as a load balancer's shared host would.
+    const bind = browser.cookies(new URL(a.url).host).get('rb_bind')!;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(emailPage.html)![1]!;
     const bBrowser = new HttpBrowser(APP);
+    bBrowser.setCookie(new URL(b.url).host, 'rb_bind', bind);
     const txId = /name="tx" value="([^"]+)"/.exec(emailPage.html)![1]!;
     const res = await fetch(`${b.url}/api/v1/platform/oauth/login`, {
       method: 'POST', redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `rb_csrf=${csrf}` },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `rb_bind=${bind}` },
       body: new URLSearchParams({ tx: txId, csrf, email: 'alice@acme.example' }),
     });
     assert.equal(res.status, 302, await res.text());

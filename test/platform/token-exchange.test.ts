@@ -16,7 +16,8 @@ describe('Platform token exchange (RFC 8693)', () => {
   let broker: TestBroker;
   let token: string;
   before(async () => {
-    broker = await startBroker();
+    // bob's subject tokens come from a connect password login: globex keeps that grant off by default.
+    broker = await startBroker({ overrides: { tenants: { globex: { features: { auth: { password_grant_enabled: true } } } } } });
     token = `${broker.url}/api/v1/platform/oauth/token`;
   });
   after(() => broker.close());

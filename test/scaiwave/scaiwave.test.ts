@@ -27,6 +27,14 @@ describe('ScaiWave Auth API', () => {
   });
   after(() => broker.close());
 
+  /** A globex user's access token, by the realm's login form (globex keeps the password grant off on every surface). */
+  const globexToken = async (user: string, pass: string) => {
+    const back = await loginAtKeycloak({ realm: 'globex', clientId: 'realm-broker', redirectUri: REDIRECT }, user, pass);
+    const res = await post(`${base}/login`, { code: back.searchParams.get('code')! }, { headers: GLOBEX });
+    assert.equal(res.status, 200, res.text);
+    return res.body.data.access_token as string;
+  };
+
   const password = (user: string, pass: string, headers?: Record<string, string>) =>
     post(`${base}/token`, { grant_type: 'password', username: user, password: pass }, { headers });
 
@@ -91,9 +99,13 @@ describe('ScaiWave Auth API', () => {
       assert.equal(replay.body.error.code, 'SW_AUTH_OIDC_FAILED', 'a code works once');
     });
 
-    it('takes the code from the query too, and the configured redirect URI when none is given', async () => {
+    it('refuses the code in the URL (body only, RFC 6749 §3.2), and uses the configured redirect URI when none is given', async () => {
       const back = await signIn('globex', 'bob@globex.example', 'bob-pass');
-      const res = await post(`${base}/login?code=${back.searchParams.get('code')}`, {}, { headers: GLOBEX });
+      const inUrl = await post(`${base}/login?code=${back.searchParams.get('code')}`, {}, { headers: GLOBEX });
+      assert.equal(inUrl.status, 400, inUrl.text);
+      assert.equal(inUrl.body.error.code, 'SW_AUTH_BAD_REQUEST');
+      assert.match(inUrl.body.error.message, /request body, not in the URL/);
+      const res = await post(`${base}/login`, { code: back.searchParams.get('code')! }, { headers: GLOBEX });
       assert.equal(res.status, 200, res.text);
       assert.equal(claims(res.body.data.access_token).iss, `${KEYCLOAK_URL}/realms/globex`);
     });
@@ -118,7 +130,7 @@ describe('ScaiWave Auth API', () => {
       const res = await post(`${base}/login`, {});
       assert.equal(res.status, 422);
       assert.equal(res.body.error.code, 'SW_AUTH_VALIDATION_FAILED');
-      assert.deepEqual(res.body.detail, [{ loc: ['query', 'code'], msg: 'Field required', type: 'missing' }]);
+      assert.deepEqual(res.body.detail, [{ loc: ['body', 'code'], msg: 'Field required', type: 'missing' }]);
     });
   });
 
@@ -237,7 +249,7 @@ describe('ScaiWave Auth API', () => {
     });
 
     it('twenty parallel first calls agree', async () => {
-      const at = (await post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username: 'dave@shared.example', password: 'dave-pass', realm: GLOBEX_ID })).body.access_token;
+      const at = await globexToken('dave@shared.example', 'dave-pass');
       const all = await Promise.all(Array.from({ length: 20 }, () => post(`${base}/register`, {}, { headers: { ...bearer(at), ...GLOBEX } })));
       assert.ok(all.every((r) => r.status === 200), all.map((r) => r.status).join());
       assert.equal(new Set(all.map((r) => r.body.data.participant_id)).size, 1);
@@ -273,7 +285,7 @@ describe('ScaiWave Auth API', () => {
       await admin.auth({ grantType: 'client_credentials', ...ADMIN });
       await admin.realms.update({ realm: 'globex' }, { accessTokenLifespan: 1 });
       try {
-        const at = (await post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username: 'bob@globex.example', password: 'bob-pass', realm: GLOBEX_ID })).body.access_token;
+        const at = await globexToken('bob@globex.example', 'bob-pass');
         await new Promise((r) => setTimeout(r, 7000)); // past exp + the 5 s clock tolerance
         const res = await post(`${base}/register`, {}, { headers: { ...bearer(at), ...GLOBEX } });
         assert.equal(res.status, 401);

@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import type { Tenant } from '../../tenancy/tenant.js';
+import { passwordGrant } from '../shared/password-grant.js';
 import { toScope } from './schemas.js';
 
 function requireGrant(given: string | undefined, expected: string): void {
@@ -22,13 +23,16 @@ export function clientCredentialsToken({ upstreams }: Deps): Koa.Middleware {
   };
 }
 
-/** POST /oauth/connect/user/login: password grant through the broker's own client. */
-export function userPasswordLogin({ upstreams }: Deps): Koa.Middleware {
+/**
+ * POST /oauth/connect/user/login: password grant through the broker's own client, under
+ * the same tenant policy and limits as ScaiWave's /token (a tenant that turned the
+ * password grant off has it off on every surface).
+ */
+export function userPasswordLogin(deps: Deps): Koa.Middleware {
   return async function userPasswordLogin(ctx) {
     const { username, password, grant_type, scopes } = ctx.state.input;
     requireGrant(grant_type, 'password');
-    const tenant: Tenant = ctx.state.tenant;
-    ctx.body = await upstreams.get(tenant.upstream).realm(tenant.realm).password(username, password, toScope(scopes));
+    ctx.body = await passwordGrant(deps, ctx, ctx.state.tenant, { username, password, scope: toScope(scopes) });
   };
 }
 

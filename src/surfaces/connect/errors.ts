@@ -4,6 +4,7 @@
  * We add `error`, the stable code, for programs. OAuth refusals map onto the page's
  * statuses: bad client or user credentials are 401, an unknown realm is 404.
  */
+import { publicMessage } from '../../errors.js';
 import type { ErrorSerializer } from '../../http/error-handler.js';
 
 const STATUS: Partial<Record<string, number>> = {
@@ -26,6 +27,6 @@ export const serializeConnectError: ErrorSerializer = (ctx, err) => {
     ctx.body = { detail: err.details };
     return;
   }
-  const detail = err.expose || err.isUpstreamFailure ? MESSAGE[err.code] ?? err.message : 'Internal server error';
+  const detail = MESSAGE[err.code] ?? publicMessage(err);
   ctx.body = { detail, error: err.code };
 };

@@ -1,26 +1,28 @@
 /**
- * GET …/oauth/callback: the tenant realm sends the browser back here. The broker
- * redeems the realm's code (its own PKCE verifier, as the app's client in that realm),
- * checks the realm's nonce, opens its SSO session (cookie) and sends the browser to the
- * app with a broker code of its own: single-use, 60 s, bound to client, redirect URI
- * and the app's PKCE challenge.
+ * GET …/oauth/callback: the tenant realm sends the browser back here. Only the browser
+ * that started the sign-in may finish it (browser-binding.ts): a callback URL replayed in
+ * another browser (login CSRF, or a victim lured into approving an attacker's device) is
+ * refused before anything happens. Then the broker redeems the realm's code (its own PKCE
+ * verifier, as the app's client in that realm), checks the realm's nonce, opens its SSO
+ * session (cookie) and either
+ * - sends the browser to the app with a broker code of its own: single-use, 60 s, bound
+ *   to client, redirect URI and the app's PKCE challenge; or
+ * - for a device, shows the signed-in user the approval page (device.ts).
  */
 import * as jose from 'jose';
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import type { CookieJar } from '../../http/cookies.js';
-import { errorRedirect, findApp } from './authorize.js';
-import { completeDeviceSignIn } from './device.js';
-import { CODE_TTL, randomId, SSO_TTL, type AuthorizationCode, type LoginTransaction, type SsoSession } from './transactions.js';
+import { askDeviceConsent } from './device.js';
+import { errorRedirect, findApp, takeTxForCallback } from './sign-in.js';
+import { randomId, records, SSO_TTL, type SsoSession } from './transactions.js';
 
 export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
   return async function callback(ctx) {
     const q = ctx.query as Record<string, string | undefined>;
-    const txId = typeof q.state === 'string' ? q.state : '';
-    // take: a callback URL replayed (or raced) finds nothing the second time.
-    const tx = txId ? await deps.store.take<LoginTransaction>(`tx:${txId}`) : undefined;
-    if (!tx || !tx.tenant) throw new BrokerError('invalid_request', 'This sign-in has expired. Go back to the application and start again.');
+    const tx = await takeTxForCallback(deps, jar, ctx, typeof q.state === 'string' ? q.state : '');
+    if (!tx.tenant) throw new BrokerError('invalid_request', 'This sign-in has expired. Go back to the application and start again.');
     // A device approval has no app to go back to: its errors are pages.
     const back = (error: string, description: string) => {
       if (tx.device) throw new BrokerError(error === 'server_error' ? 'upstream_bad_response' : 'access_denied', `${description}.`, { status: error === 'server_error' ? 502 : 403 });
@@ -51,13 +53,12 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
       realmIdToken: tokens.id_token as string,
     };
     const ssoId = randomId();
-    await deps.store.put(`sso:${ssoId}`, sso, SSO_TTL);
+    await records.sso.put(deps.store, ssoId, sso);
     jar.set(ctx, 'rb_sso', ssoId, SSO_TTL);
-    jar.clear(ctx, 'rb_csrf');
-    if (tx.device) return completeDeviceSignIn(deps, ctx, tx.device, tenant.slug, tokens);
+    if (tx.device) return askDeviceConsent(deps, ctx, { deviceCode: tx.device, tenant: tenant.slug, sub: sso.sub, email: sso.email, browser: tx.browser, tokens, issuerPath: tx.issuerPath });
 
     const code = randomId();
-    const record: AuthorizationCode = {
+    await records.code.put(deps.store, code, {
       issuer: tx.issuer,
       clientId: tx.clientId,
       redirectUri: tx.redirectUri,
@@ -65,8 +66,7 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
       nonce: tx.nonce,
       tenant: tenant.slug,
       tokens,
-    };
-    await deps.store.put(`code:${code}`, record, CODE_TTL);
+    });
     const url = new URL(tx.redirectUri);
     url.searchParams.set('code', code);
     if (tx.state) url.searchParams.set('state', tx.state);

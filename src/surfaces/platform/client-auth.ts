@@ -3,11 +3,11 @@
  * (the `authorization` header), client_secret_post, or none for public clients. Only apps
  * of the registry are known; one method per request (§2.3.1).
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type Koa from 'koa';
 import type { AppConfig } from '../../config/schema.js';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { sameSecret } from '../../http/same-secret.js';
 
 export interface AuthenticatedClient {
   clientId: string;
@@ -16,12 +16,6 @@ export interface AuthenticatedClient {
 }
 
 const bad = (why: string) => new BrokerError('invalid_client', why);
-
-function sameSecret(a: string, b: string): boolean {
-  // Hash first so the comparison is constant-time whatever the lengths.
-  const h = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(h(a), h(b));
-}
 
 function fromBasic(header: string): { id: string; secret: string } | undefined {
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);

@@ -2,33 +2,39 @@
  * Device authorization (RFC 8628) for GLOBAL apps, whose user's tenant is unknown until
  * they sign in.
  *
- * The broker issues the device and user codes itself. The user enters the code on the
- * broker's page, sees the app and scopes, and approves; approving signs them in through
- * the platform sign-in (email discovery, their realm's login) as the device's client, so
- * the tokens come from the user's tenant realm for the device's client (`azp` = device
- * client, `sub` = the user). We use the realm's authorization-code flow (with PKCE and
- * the user's realm session) rather than Keycloak's own device grant: the latter would put
- * a second consent page of Keycloak's after ours and end the flow on Keycloak's page.
+ * The broker issues the device and user codes itself. The person's path, in one browser:
+ *   1. the code page (…/device): they type the code (CSRF-checked, counted per address);
+ *   2. they sign in (email discovery, their realm's login; an SSO session skips the
+ *      password), as the device's client, in a transaction bound to this browser;
+ *   3. the callback holds the realm's tokens and shows the approval page: the code, the
+ *      app, the scopes and who they are signed in as;
+ *   4. their click on Allow or Deny (POST …/device/verify) answers the device, and only
+ *      from the same browser, with the same signed-in user, once.
+ * Nothing an attacker can send someone (a link, a realm URL) approves a device: the
+ * approval needs that person's session and click on a page that shows the code
+ * (RFC 8628 §5.4), and the sign-in cannot be finished in another browser (RFC 9700 §4.7).
  *
- * Everything lives in the store, so the device may poll any replica; `slow_down` is
- * enforced there too. Wrong user codes are limited per client address (RFC 8628 §5.1).
+ * We use the realm's authorization-code flow (PKCE, the user's realm session) rather than
+ * Keycloak's device grant: that would add Keycloak's own consent page and end there.
+ * Everything lives in the store, so the device may poll any replica.
  */
 import { randomInt } from 'node:crypto';
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import type { CookieJar } from '../../http/cookies.js';
-import { assertUnderLimit, limitKey, recordFailure } from '../../http/rate-limit.js';
+import { checkFormCsrf, formCsrfToken } from '../../http/form-csrf.js';
+import { sameSecret } from '../../http/same-secret.js';
 import { deviceApprovePage, deviceEntryPage, deviceResultPage } from '../../ui/pages.js';
-import { continueWithEmail, currentSso, findApp, realmOrigins, toRealm } from './authorize.js';
+import { isSameBrowser } from './browser-binding.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { IssuerContext } from './issuer.js';
-import { randomId, TX_TTL, type DeviceGrant, type LoginTransaction } from './transactions.js';
+import { appName, currentSso, routeSignIn, startTransaction } from './sign-in.js';
+import { CONSENT_TTL, randomId, records, type DeviceGrant } from './transactions.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 /** 20 consonants (no vowels: no words; no look-alikes such as I/1, O/0). RFC 8628 §6.1. */
 const ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
-const USER_CODE_WINDOW = 300;
 
 export function newUserCode(): string {
   let code = '';
@@ -41,8 +47,7 @@ export function normalizeUserCode(input: string): string {
   return input.toUpperCase().replace(/[^A-Z]/g, '');
 }
 
-const deviceKey = (code: string) => `device:${code}`;
-const userCodeKey = (code: string) => `user-code:${normalizeUserCode(code)}`;
+const secondsLeft = (grant: DeviceGrant) => Math.max(1, Math.ceil((grant.expiresAt - Date.now()) / 1000));
 
 /** POST …/device/authorize (RFC 8628 §3.1, §3.2). */
 export function deviceAuthorize(deps: Deps): Koa.Middleware {
@@ -53,14 +58,16 @@ export function deviceAuthorize(deps: Deps): Koa.Middleware {
     if (!client.app.grantTypes.includes(DEVICE_GRANT)) throw new BrokerError('unauthorized_client', `${client.clientId} may not use the device flow`);
     const scope = ctx.state.input.scope ?? 'openid';
     if (!scope.split(' ').includes('openid')) throw new BrokerError('invalid_scope', 'The openid scope is required');
+    // Each device code is state kept for anyone who asks: counted per address first.
+    await deps.limits.deviceStart.consume(ctx.ip);
     const deviceCode = randomId();
     let userCode = newUserCode();
     // A clash of user codes is unlikely (20^8); take another rather than share one.
-    for (let i = 0; !(await deps.store.putIfAbsent(userCodeKey(userCode), deviceCode, ttl)) && i < 5; i++) userCode = newUserCode();
+    for (let i = 0; !(await records.userCode.putIfAbsent(deps.store, normalizeUserCode(userCode), deviceCode, ttl)) && i < 5; i++) userCode = newUserCode();
     const grant: DeviceGrant = {
       issuer: iss.issuer, clientId: client.clientId, scope, userCode, status: 'pending', expiresAt: Date.now() + ttl * 1000, interval,
     };
-    await deps.store.put(deviceKey(deviceCode), grant, ttl + 60);
+    await records.device.put(deps.store, deviceCode, grant, ttl + 60);
     const verificationUri = `${iss.issuer}/device`;
     ctx.body = {
       device_code: deviceCode,
@@ -73,20 +80,22 @@ export function deviceAuthorize(deps: Deps): Koa.Middleware {
   };
 }
 
-/** The pending grant a user code names, or a clear error; failures count against the address. */
+/**
+ * The pending grant a user code names, or a clear error. Every entry is counted per
+ * address before it is looked up (a right one is given back), so parallel guesses
+ * cannot outrun the limit.
+ */
 async function grantOfUserCode(deps: Deps, ctx: Koa.Context, userCode: string): Promise<{ deviceCode: string; grant: DeviceGrant }> {
-  const limit = [{ key: limitKey('user-code', ctx.ip), max: deps.config.platform.userCodeAttempts }];
-  await assertUnderLimit(deps.store, limit, 'code entries');
-  const deviceCode = normalizeUserCode(userCode).length === 8 ? await deps.store.get<string>(userCodeKey(userCode)) : undefined;
-  const grant = deviceCode ? await deps.store.get<DeviceGrant>(deviceKey(deviceCode)) : undefined;
+  await deps.limits.userCode.consume(ctx.ip);
+  const normalized = normalizeUserCode(userCode);
+  const deviceCode = normalized.length === 8 ? await records.userCode.get(deps.store, normalized) : undefined;
+  const grant = deviceCode ? await records.device.get(deps.store, deviceCode) : undefined;
   if (!deviceCode || !grant || grant.status !== 'pending' || Date.now() > grant.expiresAt) {
-    await recordFailure(deps.store, limit, USER_CODE_WINDOW);
     throw new BrokerError('invalid_grant', 'This code is not valid: it may be mistyped, used or expired. Check the code on your device.');
   }
+  await deps.limits.userCode.reward(ctx.ip);
   return { deviceCode, grant };
 }
-
-const appName = (deps: Deps, clientId: string) => findApp(deps, clientId)?.name ?? clientId;
 
 /** GET …/device/verify?user_code=: what the verification page shows (JSON). */
 export function deviceVerifyInfo(deps: Deps): Koa.Middleware {
@@ -101,138 +110,147 @@ export function deviceVerifyInfo(deps: Deps): Koa.Middleware {
   };
 }
 
-/** Denies: the device's next poll gets access_denied. */
-async function deny(deps: Deps, deviceCode: string, grant: DeviceGrant): Promise<void> {
-  await deps.store.put(deviceKey(deviceCode), { ...grant, status: 'denied' }, 120);
-  await deps.store.delete(userCodeKey(grant.userCode));
-}
-
-/**
- * Approves: the user signs in (SSO session → straight to their realm; else the email
- * page), as the device's client; the callback stores the realm's tokens on the grant.
- */
-async function approve(deps: Deps, jar: CookieJar, ctx: Koa.Context, deviceCode: string, grant: DeviceGrant): Promise<void> {
-  const iss: IssuerContext = ctx.state.issuer;
-  const tx: LoginTransaction = {
-    issuer: iss.issuer, issuerPath: iss.path, clientId: grant.clientId, redirectUri: '', scope: grant.scope,
-    csrf: randomId(), realmVerifier: randomId(), realmNonce: randomId(), device: deviceCode,
-  };
-  const txId = randomId();
-  await deps.store.put(`tx:${txId}`, tx, TX_TTL);
-  jar.set(ctx, 'rb_csrf', tx.csrf, TX_TTL);
-  const sso = await currentSso(deps, jar, ctx);
-  if (iss.tenant) return toRealm(deps, ctx, txId, tx, iss.tenant, sso?.tenant === iss.tenant.slug ? sso.email : undefined);
-  const tenant = sso ? await deps.tenants.bySlug(sso.tenant) : undefined;
-  if (tenant) return toRealm(deps, ctx, txId, tx, tenant, sso!.email);
-  if (sso?.email) return continueWithEmail(deps, ctx, txId, tx, sso.email);
-  ctx.redirect(`${iss.path}/login?tx=${encodeURIComponent(txId)}`);
-}
-
-/** Device pages' CSRF: one token per browser (cookie) echoed by every form. */
-function deviceCsrf(jar: CookieJar, ctx: Koa.Context): string {
-  let token = jar.get(ctx, 'rb_dcsrf');
-  if (!token) {
-    token = randomId();
-    jar.set(ctx, 'rb_dcsrf', token, 3600);
-  }
-  return token;
-}
-
-function checkDeviceCsrf(jar: CookieJar, ctx: Koa.Context): void {
-  const sent = (ctx.state.body as Record<string, unknown>).csrf;
-  const cookie = jar.get(ctx, 'rb_dcsrf');
-  if (typeof sent !== 'string' || !cookie || sent !== cookie) {
-    throw new BrokerError('access_denied', 'The form expired or did not come from this site. Go back and try again.', { status: 403 });
-  }
-}
-
 /** GET …/device: the code entry page (pre-filled from verification_uri_complete). */
-export function deviceEntry(deps: Deps, jar: CookieJar): Koa.Middleware {
+export function deviceEntry(jar: CookieJar): Koa.Middleware {
   return async function deviceEntry(ctx) {
     const iss: IssuerContext = ctx.state.issuer;
     const userCode = typeof ctx.query.user_code === 'string' ? ctx.query.user_code : undefined;
-    deviceEntryPage(ctx, { action: `${iss.path}/device`, csrf: deviceCsrf(jar, ctx), userCode });
+    deviceEntryPage(ctx, { action: `${iss.path}/device`, csrf: formCsrfToken(jar, ctx), userCode });
   };
 }
 
-/** POST …/device: the code typed, then the approval page. */
+/** POST …/device: the code typed, then the sign-in (as the device's client) that leads to the approval page. */
 export function deviceEntrySubmit(deps: Deps, jar: CookieJar): Koa.Middleware {
   return async function deviceEntrySubmit(ctx) {
-    checkDeviceCsrf(jar, ctx);
+    checkFormCsrf(jar, ctx);
     const iss: IssuerContext = ctx.state.issuer;
     const typed = String((ctx.state.body as Record<string, unknown>).user_code ?? '');
+    let found: { deviceCode: string; grant: DeviceGrant };
     try {
-      const { grant } = await grantOfUserCode(deps, ctx, typed);
-      deviceApprovePage(ctx, {
-        action: `${iss.path}/device/verify`, csrf: deviceCsrf(jar, ctx), userCode: grant.userCode,
-        appName: appName(deps, grant.clientId), scopes: grant.scope.split(' '), formTargets: realmOrigins(deps),
-      });
+      found = await grantOfUserCode(deps, ctx, typed);
     } catch (err) {
       if (!(err instanceof BrokerError) || err.code !== 'invalid_grant') throw err;
-      deviceEntryPage(ctx, { action: `${iss.path}/device`, csrf: deviceCsrf(jar, ctx), userCode: typed, error: err.message });
+      return deviceEntryPage(ctx, { action: `${iss.path}/device`, csrf: formCsrfToken(jar, ctx), userCode: typed, error: err.message });
     }
+    const { txId, tx } = await startTransaction(deps, jar, ctx, {
+      issuer: iss.issuer, issuerPath: iss.path, clientId: found.grant.clientId, redirectUri: '', scope: found.grant.scope,
+      tenant: iss.tenant?.slug, device: found.deviceCode,
+    });
+    const sso = await currentSso(deps, jar, ctx);
+    await routeSignIn(deps, ctx, txId, tx, {
+      issuerTenant: iss.tenant,
+      sso,
+      email: sso?.email,
+      loginHint: iss.tenant && sso?.tenant === iss.tenant.slug ? sso.email : undefined,
+    });
   };
 }
 
+/** The callback's last step for a device sign-in: hold the tokens, ask the signed-in user. */
+export async function askDeviceConsent(deps: Deps, ctx: Koa.Context, o: { deviceCode: string; tenant: string; sub: string; email?: string; browser: string; tokens: DeviceGrant['tokens'] & object; issuerPath: string }): Promise<void> {
+  const grant = await records.device.get(deps.store, o.deviceCode);
+  if (!grant || grant.status !== 'pending' || Date.now() > grant.expiresAt) {
+    throw new BrokerError('invalid_grant', 'This device code expired before it was approved. Start again on your device.');
+  }
+  const consentId = randomId();
+  const csrf = randomId();
+  await records.deviceConsent.put(deps.store, consentId, { deviceCode: o.deviceCode, tenant: o.tenant, sub: o.sub, browser: o.browser, csrf, tokens: o.tokens }, Math.min(CONSENT_TTL, secondsLeft(grant)));
+  deviceApprovePage(ctx, {
+    action: `${o.issuerPath}/device/verify`, csrf, consent: consentId, userCode: grant.userCode,
+    appName: appName(deps, grant.clientId), scopes: grant.scope.split(' '), signedInAs: o.email ?? o.sub,
+  });
+}
+
+/** Writes the user's answer on the grant; the device's next poll reads it. */
+async function answerDevice(deps: Deps, deviceCode: string, tenant: string, approved: boolean, tokens: DeviceGrant['tokens']): Promise<DeviceGrant> {
+  const grant = await records.device.get(deps.store, deviceCode);
+  if (!grant || grant.status !== 'pending' || Date.now() > grant.expiresAt) {
+    throw new BrokerError('invalid_grant', 'This device code expired or was already answered. Start again on your device.');
+  }
+  const answered: DeviceGrant = approved ? { ...grant, status: 'approved', tenant, tokens } : { ...grant, status: 'denied' };
+  await records.device.put(deps.store, deviceCode, answered, secondsLeft(grant) + 60);
+  await records.userCode.delete(deps.store, normalizeUserCode(grant.userCode));
+  return grant;
+}
+
+const notSignedIn = () => new BrokerError('login_required', 'Sign in first: open the device page, enter the code and sign in.');
+
 /**
- * POST …/device/verify: approve or deny. From the page (form) it continues in the browser;
- * as JSON it answers `{"status": "denied"}` or `{"status": "sign_in", "redirect_to": …}`.
+ * POST …/device/verify: the signed-in user's Allow or Deny.
+ * - From the approval page (form): the consent it names, from the same browser, with the
+ *   same SSO user, once.
+ * - As JSON (`{user_code, action}`), which the API documents for an authenticated user:
+ *   `deny` denies with the SSO session; `approve` cannot approve without the page, and
+ *   answers where to go: the broker's own device page, which shows the code.
  */
 export function deviceVerifyComplete(deps: Deps, jar: CookieJar): Koa.Middleware {
   return async function deviceVerifyComplete(ctx) {
     const body = ctx.state.body as Record<string, unknown>;
-    const fromPage = ctx.state.bodyKind === 'form';
-    if (fromPage) checkDeviceCsrf(jar, ctx);
     const action = body.action;
     if (action !== 'approve' && action !== 'deny') throw new BrokerError('invalid_request', 'action must be approve or deny');
+    const sso = await currentSso(deps, jar, ctx);
+    if (!sso) throw notSignedIn();
+
+    if (ctx.state.bodyKind === 'form') {
+      const consentId = typeof body.consent === 'string' ? body.consent : '';
+      const pending = consentId ? await records.deviceConsent.get(deps.store, consentId) : undefined;
+      if (!pending || typeof body.csrf !== 'string' || !sameSecret(body.csrf, pending.csrf) || !isSameBrowser(jar, ctx, pending.browser)) {
+        throw new BrokerError('access_denied', 'This approval expired or did not come from this browser. Start again on your device.', { status: 403 });
+      }
+      if (pending.sub !== sso.sub || pending.tenant !== sso.tenant) throw notSignedIn();
+      if (!(await records.deviceConsent.take(deps.store, consentId))) {
+        throw new BrokerError('access_denied', 'This approval was already answered.', { status: 403 });
+      }
+      const grant = await answerDevice(deps, pending.deviceCode, pending.tenant, action === 'approve', pending.tokens);
+      if (action === 'deny') await endHeldTokens(deps, pending.tenant, grant.clientId, pending.tokens);
+      return deviceResultPage(ctx, action === 'approve', appName(deps, grant.clientId));
+    }
+
     const { deviceCode, grant } = await grantOfUserCode(deps, ctx, String(body.user_code ?? ''));
     if (action === 'deny') {
-      await deny(deps, deviceCode, grant);
-      if (fromPage) return deviceResultPage(ctx, false, appName(deps, grant.clientId));
+      await answerDevice(deps, deviceCode, sso.tenant, false, undefined);
       ctx.body = { status: 'denied' };
       return;
     }
-    await approve(deps, jar, ctx, deviceCode, grant);
-    if (!fromPage) {
-      const location = ctx.response.get('location');
-      ctx.status = 200;
-      ctx.remove('location');
-      ctx.body = { status: 'sign_in', redirect_to: location };
-    }
+    const iss: IssuerContext = ctx.state.issuer;
+    ctx.body = { status: 'confirm_in_browser', redirect_to: `${iss.issuer}/device?user_code=${encodeURIComponent(grant.userCode)}` };
   };
 }
 
-/** The callback's last step for a device sign-in: the tokens go on the grant. */
-export async function completeDeviceSignIn(deps: Deps, ctx: Koa.Context, deviceCode: string, tenant: string, tokens: DeviceGrant['tokens']): Promise<void> {
-  const grant = await deps.store.get<DeviceGrant>(deviceKey(deviceCode));
-  if (!grant || grant.status !== 'pending' || Date.now() > grant.expiresAt) {
-    throw new BrokerError('invalid_grant', 'This device code expired before it was approved. Start again on your device.');
-  }
-  await deps.store.put(deviceKey(deviceCode), { ...grant, status: 'approved', tenant, tokens }, Math.ceil((grant.expiresAt - Date.now()) / 1000) + 60);
-  await deps.store.delete(userCodeKey(grant.userCode));
-  deviceResultPage(ctx, true, appName(deps, grant.clientId));
+/** A denied device's tokens were never handed out: end them at the realm. */
+async function endHeldTokens(deps: Deps, slug: string, clientId: string, tokens: DeviceGrant['tokens']): Promise<void> {
+  const tenant = await deps.tenants.bySlug(slug);
+  const refresh = tokens?.refresh_token;
+  if (!tenant || typeof refresh !== 'string') return;
+  await deps.upstreams.get(tenant.upstream).realm(tenant.realm).revoke(refresh, 'refresh_token', { clientId }).catch((err: unknown) => {
+    deps.log.warn('could not revoke the tokens of a denied device', { err });
+  });
 }
 
 /** The token endpoint's device_code grant (RFC 8628 §3.4, §3.5). */
 export async function pollDeviceCode(deps: Deps, clientId: string, deviceCode: string | undefined): Promise<{ grant: DeviceGrant }> {
   if (!deviceCode) throw new BrokerError('invalid_request', 'device_code is required');
-  const grant = await deps.store.get<DeviceGrant>(deviceKey(deviceCode));
+  const grant = await records.device.get(deps.store, deviceCode);
   if (!grant || grant.clientId !== clientId) throw new BrokerError('invalid_grant', 'Unknown device code');
   if (Date.now() > grant.expiresAt) {
-    await deps.store.delete(deviceKey(deviceCode));
+    await records.device.delete(deps.store, deviceCode);
     throw new BrokerError('expired_token', 'The device code has expired; start again');
   }
-  // At most one poll per interval, across replicas; too fast adds 5 s (§3.5).
-  if (!(await deps.store.putIfAbsent(`device-poll:${deviceCode}`, 1, grant.interval))) {
-    await deps.store.put(deviceKey(deviceCode), { ...grant, interval: grant.interval + 5 }, Math.ceil((grant.expiresAt - Date.now()) / 1000) + 60);
-    throw new BrokerError('slow_down', `Polling too fast; wait ${grant.interval + 5} s between requests`);
+  // At most one poll per interval, across replicas; each too-fast poll adds 5 s (§3.5).
+  // The slow-downs are a counter of their own: a poll never writes the grant back, so it
+  // cannot undo an approval that lands at the same moment.
+  const slowDowns = (await records.deviceSlowDowns.get(deps.store, deviceCode)) ?? 0;
+  const interval = grant.interval + 5 * slowDowns;
+  if (!(await records.devicePoll.putIfAbsent(deps.store, deviceCode, 1, interval))) {
+    const n = await records.deviceSlowDowns.increment(deps.store, deviceCode, secondsLeft(grant) + 60);
+    throw new BrokerError('slow_down', `Polling too fast; wait ${grant.interval + 5 * n} s between requests`);
   }
   if (grant.status === 'denied') {
-    await deps.store.delete(deviceKey(deviceCode));
+    await records.device.delete(deps.store, deviceCode);
     throw new BrokerError('access_denied', 'The user denied the request');
   }
   if (grant.status === 'pending') throw new BrokerError('authorization_pending', 'The user has not approved the request yet');
-  const taken = await deps.store.take<DeviceGrant>(deviceKey(deviceCode));
+  const taken = await records.device.take(deps.store, deviceCode);
   if (!taken?.tokens) throw new BrokerError('invalid_grant', 'The device code was already used');
   return { grant: taken };
 }

@@ -27,7 +27,8 @@ export function platformIssuer({ config }: Deps): Koa.Middleware {
     ctx.state.issuer = {
       issuer: `${config.publicUrl}${PLATFORM_PATH}`,
       path: PLATFORM_PATH,
-      jwksUri: `${config.publicUrl}/api/v1/platform/.well-known/jwks.json`,
+      // The broker's keys only; the documented /api/v1/platform/.well-known/jwks.json has the realms'.
+      jwksUri: `${config.publicUrl}${PLATFORM_PATH}/.well-known/jwks.json`,
     } satisfies IssuerContext;
     await next();
   };

@@ -1,38 +1,53 @@
 /**
- * GET …/oauth/logout: RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
- * Ends the broker's SSO session (by its cookie) and the user's session in their realm,
- * then returns to a registered post-logout URI of the client (exact match) with `state`,
- * or shows a signed-out page. An unregistered URI gets an error page, never a redirect.
+ * …/oauth/logout, GET or POST (OpenID Connect RP-Initiated Logout 1.0 §2, §3): ends the
+ * broker's SSO session (by its cookie) and the user's session in their realm, then returns
+ * to a registered post-logout URI of the client (exact match) with `state`, or shows a
+ * signed-out page. An unregistered URI gets an error page, never a redirect.
+ *
+ * Only a request that proves it comes from an RP of this issuer (a valid `id_token_hint`,
+ * signed by the broker) ends a session straight away. Without one, anyone could end a
+ * user's sessions with a link or an image (logout CSRF): the user is asked first, on a
+ * page whose form carries a CSRF token (§3: "the OP SHOULD ask the End-User").
  */
 import * as jose from 'jose';
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import type { CookieJar } from '../../http/cookies.js';
-import { errorPage, renderPage } from '../../ui/pages.js';
-import { findApp } from './authorize.js';
+import { checkFormCsrf, formCsrfToken } from '../../http/form-csrf.js';
+import { errorPage, logoutConfirmPage, renderPage } from '../../ui/pages.js';
 import type { IssuerContext } from './issuer.js';
-import type { SsoSession } from './transactions.js';
+import { currentSso, findApp } from './sign-in.js';
+import { records } from './transactions.js';
+
+const INVALID = 'The sign-out request is not valid.';
+const FIELDS = ['id_token_hint', 'post_logout_redirect_uri', 'state', 'client_id'] as const;
+
+/** The hint's claims when the broker signed it for this issuer (expired hints still name the session). */
+async function verifiedHint(deps: Deps, token: string, issuer: string): Promise<jose.JWTPayload | undefined> {
+  try {
+    const key = await deps.signingKeys.verificationKey(jose.decodeProtectedHeader(token).kid);
+    if (!key) return undefined;
+    const { payload } = await jose.compactVerify(token, key);
+    const claims = JSON.parse(new TextDecoder().decode(payload)) as jose.JWTPayload;
+    return claims.iss === issuer ? claims : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export function logout(deps: Deps, jar: CookieJar): Koa.Middleware {
   return async function logout(ctx) {
-    const q = ctx.query as Record<string, string | undefined>;
+    const source = (ctx.method === 'POST' ? ctx.state.body : ctx.query) as Record<string, unknown>;
+    const q: Partial<Record<(typeof FIELDS)[number], string>> = {};
+    for (const f of FIELDS) if (typeof source[f] === 'string' && source[f]) q[f] = source[f] as string;
     const iss: IssuerContext = ctx.state.issuer;
-    let hint: jose.JWTPayload | undefined;
-    if (typeof q.id_token_hint === 'string' && q.id_token_hint) {
-      try {
-        // An expired hint still names the session (the spec allows it): check the
-        // signature and the issuer, not the expiry.
-        const { payload } = await jose.compactVerify(q.id_token_hint, (await deps.signingKeys.get()).publicKey);
-        hint = JSON.parse(new TextDecoder().decode(payload)) as jose.JWTPayload;
-        if (hint.iss !== iss.issuer) throw new Error('issuer');
-      } catch {
-        return errorPage(ctx, 400, 'The sign-out request is not valid.');
-      }
-    }
+
+    const hint = q.id_token_hint ? await verifiedHint(deps, q.id_token_hint, iss.issuer) : undefined;
+    if (q.id_token_hint && !hint) return errorPage(ctx, 400, INVALID);
     const hintAud = typeof hint?.aud === 'string' ? hint.aud : Array.isArray(hint?.aud) ? hint!.aud[0] : undefined;
-    const clientId = typeof q.client_id === 'string' ? q.client_id : hintAud;
-    if (q.client_id && hintAud && q.client_id !== hintAud) return errorPage(ctx, 400, 'The sign-out request is not valid.');
-    const target = typeof q.post_logout_redirect_uri === 'string' ? q.post_logout_redirect_uri : undefined;
+    const clientId = q.client_id ?? hintAud;
+    if (q.client_id && hintAud && q.client_id !== hintAud) return errorPage(ctx, 400, INVALID);
+    const target = q.post_logout_redirect_uri;
     if (target) {
       const app = findApp(deps, clientId);
       if (!app || !app.postLogoutRedirectUris.includes(target)) {
@@ -40,16 +55,26 @@ export function logout(deps: Deps, jar: CookieJar): Koa.Middleware {
       }
     }
 
+    const sso = await currentSso(deps, jar, ctx);
+    const confirmed = ctx.method === 'POST' && source.confirm === 'yes';
+    if (confirmed) checkFormCsrf(jar, ctx);
+    if (sso && !hint && !confirmed) {
+      const app = clientId ? findApp(deps, clientId) : undefined;
+      return logoutConfirmPage(ctx, {
+        action: `${iss.path}/logout`, csrf: formCsrfToken(jar, ctx), appName: app?.name, fields: { ...q },
+      });
+    }
+
     const ssoId = jar.get(ctx, 'rb_sso');
-    const sso = ssoId ? await deps.store.take<SsoSession>(`sso:${ssoId}`) : undefined;
+    const ended = ssoId ? await records.sso.take(deps.store, ssoId) : undefined;
     jar.clear(ctx, 'rb_sso');
     const ends: Promise<void>[] = [];
     const end = async (slug: string, sid: string) => {
       const tenant = await deps.tenants.bySlug(slug);
       if (tenant) await deps.upstreams.get(tenant.upstream).admin.endSession(tenant.realm, sid);
     };
-    if (sso?.realmSessionId) ends.push(end(sso.tenant, sso.realmSessionId));
-    if (hint && typeof hint.sid === 'string' && typeof hint.tenant === 'string' && hint.sid !== sso?.realmSessionId) ends.push(end(hint.tenant, hint.sid));
+    if (ended?.realmSessionId) ends.push(end(ended.tenant, ended.realmSessionId));
+    if (hint && typeof hint.sid === 'string' && typeof hint.tenant === 'string' && hint.sid !== ended?.realmSessionId) ends.push(end(hint.tenant, hint.sid));
     const results = await Promise.allSettled(ends);
     for (const r of results) if (r.status === 'rejected') deps.log.warn('could not end a realm session at logout', { err: r.reason });
 

@@ -7,14 +7,14 @@ import type { Deps } from '../../deps.js';
 import { cookieJar } from '../../http/cookies.js';
 import type { SurfaceErrors } from '../../http/error-handler.js';
 import { guard } from '../../http/guard.js';
-import { authorize, showEmailPage, submitChoice, submitEmail } from './authorize.js';
+import { authorize, showEmailPage, submitChoice, submitEmail, submitOrganisation } from './authorize.js';
 import { callback } from './callback.js';
 import { authenticateClient } from './client-auth.js';
 import { deviceAuthorize, deviceEntry, deviceEntrySubmit, deviceVerifyComplete, deviceVerifyInfo } from './device.js';
 import { discoveryDocument } from './discovery.js';
 import { serializePlatformError } from './errors.js';
 import { platformIssuer } from './issuer.js';
-import { jwksDocument } from './jwks.js';
+import { issuerKeysDocument, realmKeysDocument } from './jwks.js';
 import { logout } from './logout.js';
 import { deviceAuthorizeInput, deviceVerifyInput, tokenInput } from './schemas.js';
 import { platformToken } from './token.js';
@@ -40,25 +40,28 @@ async function asPageForForms(ctx: Koa.Context, next: Koa.Next): Promise<void> {
 export function mountIssuerRoutes(router: Router, deps: Deps, issuer: Koa.Middleware): void {
   const jar = cookieJar(deps.config.publicUrl);
   router.get('discovery', '/.well-known/openid-configuration', issuer, discoveryDocument);
+  router.get('issuer-jwks', '/.well-known/jwks.json', issuer, issuerKeysDocument(deps.signingKeys));
   router.get('authorize', '/authorize', asPage, issuer, authorize(deps, jar));
-  router.get('email-page', '/login', asPage, issuer, showEmailPage(deps, jar));
+  router.get('email-page', '/login', asPage, issuer, showEmailPage(deps));
   router.post('email-submit', '/login', asPage, issuer, submitEmail(deps, jar));
   router.post('tenant-choice', '/choose', asPage, issuer, submitChoice(deps, jar));
+  router.post('organisation', '/organisation', asPage, issuer, submitOrganisation(deps, jar));
   router.get('callback', '/callback', asPage, issuer, callback(deps, jar));
-  router.post('token', '/token', issuer, guard(tokenInput), authenticateClient(deps), platformToken(deps));
+  router.post('token', '/token', issuer, guard(tokenInput, ['body']), authenticateClient(deps), platformToken(deps));
   router.get('userinfo', '/userinfo', issuer, userinfo(deps));
   router.post('userinfo-post', '/userinfo', issuer, userinfo(deps));
   router.get('logout', '/logout', asPage, issuer, logout(deps, jar));
-  router.post('device-authorize', '/device/authorize', issuer, guard(deviceAuthorizeInput), authenticateClient(deps), deviceAuthorize(deps));
-  router.get('device-verify-info', '/device/verify', issuer, guard(deviceVerifyInput), deviceVerifyInfo(deps));
+  router.post('logout-post', '/logout', asPage, issuer, logout(deps, jar));
+  router.post('device-authorize', '/device/authorize', issuer, guard(deviceAuthorizeInput, ['body']), authenticateClient(deps), deviceAuthorize(deps));
+  router.get('device-verify-info', '/device/verify', issuer, guard(deviceVerifyInput, ['query']), deviceVerifyInfo(deps));
   router.post('device-verify', '/device/verify', asPageForForms, issuer, deviceVerifyComplete(deps, jar));
-  router.get('device-page', '/device', asPage, issuer, deviceEntry(deps, jar));
+  router.get('device-page', '/device', asPage, issuer, deviceEntry(jar));
   router.post('device-page-submit', '/device', asPage, issuer, deviceEntrySubmit(deps, jar));
 }
 
 export function platformRoutes(deps: Deps): Router {
   const router = new Router({ prefix: PREFIX });
-  router.get('jwks', '/.well-known/jwks.json', jwksDocument(deps.jwks));
+  router.get('jwks', '/.well-known/jwks.json', realmKeysDocument(deps.jwks));
   const oauth = new Router({ prefix: '/oauth' });
   mountIssuerRoutes(oauth, deps, platformIssuer(deps));
   router.use(oauth.routes(), oauth.allowedMethods({ throw: false }));

@@ -12,11 +12,11 @@ import { issueIdToken } from '../../keys/id-token.js';
 import { RealmTokenVerifier } from '../../keys/realm-token-verifier.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 import type { TokenResponse } from '../../upstream/realm-connector.js';
-import { s256 } from './authorize.js';
+import { s256 } from './sign-in.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import { pollDeviceCode } from './device.js';
 import type { IssuerContext } from './issuer.js';
-import type { AuthorizationCode } from './transactions.js';
+import { records } from './transactions.js';
 
 interface GrantRequest {
   deps: Deps;
@@ -29,7 +29,6 @@ type Grant = (req: GrantRequest) => Promise<unknown>;
 const invalidGrant = (why: string) => new BrokerError('invalid_grant', why);
 const realmOf = (deps: Deps, t: Tenant) => deps.upstreams.get(t.upstream).realm(t.realm);
 const credentials = (c: AuthenticatedClient) => ({ clientId: c.clientId, clientSecret: c.clientSecret });
-const USED_CODE_TTL = 600;
 
 /** The realm's tokens, with the broker's ID token in place of the realm's. */
 async function withBrokerIdToken(deps: Deps, issuer: IssuerContext, clientId: string, tenant: Tenant, tokens: TokenResponse, nonce?: string) {
@@ -54,10 +53,10 @@ async function publishKeyOf(deps: Deps, token: string): Promise<void> {
 /** authorization_code (+ PKCE): redeems a broker code, once. */
 const authorizationCode: Grant = async ({ deps, client, input, issuer }) => {
   if (!input.code) throw new BrokerError('invalid_request', 'code is required');
-  const record = await deps.store.take<AuthorizationCode>(`code:${input.code}`);
+  const record = await records.code.take(deps.store, input.code);
   if (!record) {
     // A code seen again: revoke what its first use issued (RFC 6749 §4.1.2).
-    const used = await deps.store.take<{ tenant: string; refreshToken?: string }>(`code-used:${input.code}`);
+    const used = await records.codeUsed.take(deps.store, input.code);
     if (used?.refreshToken) {
       const tenant = await deps.tenants.bySlug(used.tenant);
       if (tenant) await realmOf(deps, tenant).revoke(used.refreshToken, 'refresh_token', credentials(client)).catch(() => {});
@@ -84,7 +83,7 @@ const authorizationCode: Grant = async ({ deps, client, input, issuer }) => {
   } else if (input.code_verifier) {
     return refuse('code_verifier given but no code_challenge was');
   }
-  await deps.store.put(`code-used:${input.code}`, { tenant: tenant.slug, refreshToken: record.tokens.refresh_token }, USED_CODE_TTL);
+  await records.codeUsed.put(deps.store, input.code, { tenant: tenant.slug, refreshToken: typeof record.tokens.refresh_token === 'string' ? record.tokens.refresh_token : undefined });
   return withBrokerIdToken(deps, issuer, client.clientId, tenant, record.tokens, record.nonce);
 };
 
@@ -107,7 +106,7 @@ const refreshToken: Grant = async ({ deps, client, input, issuer }) => {
   }
   const tokens = await deps.upstreams.get(realm.upstream).realm(realm.realm).refresh(input.refresh_token, input.scope, credentials(client))
     .catch((err: unknown) => {
-      if (err instanceof BrokerError && err.code === 'invalid_token') throw invalidGrant(err.message);
+      if (err instanceof BrokerError && err.code === 'invalid_token') throw new BrokerError('invalid_grant', err.message, { cause: err, upstream: err.upstream });
       throw err;
     });
   return withBrokerIdToken(deps, issuer, client.clientId, tenant, tokens);
@@ -177,7 +176,7 @@ const tokenExchange: Grant = async ({ deps, client, input, issuer }) => {
     .catch((err: unknown) => {
       // Keycloak names an unknown audience as a bad request: RFC 8693 calls it invalid_target.
       if (err instanceof BrokerError && /audience/i.test(err.message) && /not found|not available|invalid/i.test(err.message)) {
-        throw new BrokerError('invalid_target', err.message, { cause: err });
+        throw new BrokerError('invalid_target', err.message, { cause: err, upstream: err.upstream });
       }
       throw err;
     });

@@ -1,16 +1,23 @@
 /**
- * The records of a sign-in, all in the store so that any replica can continue it:
- * - a login transaction (`tx:`), from authorize to the realm's callback (10 minutes);
+ * The records of a sign-in, all in the store so that any replica can continue it, each
+ * a typed record kind with its own key prefix and lifetime:
+ * - a login transaction (`tx:`), from authorize to the realm's callback (10 minutes),
+ *   bound to the browser that started it (browser-binding.ts);
  * - a broker authorization code (`code:`), single-use, 60 seconds, bound to the client,
- *   the redirect URI and the PKCE challenge;
- * - an SSO session (`sso:`), named by the broker's cookie.
+ *   the redirect URI and the PKCE challenge; `code-used:` remembers a redeemed one;
+ * - an SSO session (`sso:`), named by the broker's cookie;
+ * - a device grant (`device:`), its user code (`user-code:`), its poll pacing, and the
+ *   signed-in user's pending consent (`device-consent:`).
  */
 import { randomBytes } from 'node:crypto';
+import { RecordKind } from '../../store/record.js';
 import type { TokenResponse } from '../../upstream/realm-connector.js';
 
 export const TX_TTL = 600;
 export const CODE_TTL = 60;
 export const SSO_TTL = 8 * 3600;
+/** How long a signed-in user has to click Allow or Deny for a device. */
+export const CONSENT_TTL = 300;
 
 export const randomId = (bytes = 32) => randomBytes(bytes).toString('base64url');
 
@@ -26,12 +33,18 @@ export interface LoginTransaction {
   prompt?: string;
   /** Fixed for a tenant issuer; chosen by email discovery for the platform. */
   tenant?: string;
+  /** The form token of the sign-in pages (email, chooser). */
   csrf: string;
+  /** Hash of the binding cookie of the browser that started the sign-in. */
+  browser: string;
   /** The broker's own PKCE and nonce towards the realm. */
   realmVerifier: string;
   realmNonce: string;
-  /** Set when the sign-in approves a device: its device code. */
+  /** Set when the sign-in is for approving a device: its device code. */
   device?: string;
+  /** Set by email discovery: the address typed and the tenants offered. */
+  email?: string;
+  choices?: string[];
 }
 
 /** A device authorization (RFC 8628), from device/authorize to the device's last poll. */
@@ -45,6 +58,20 @@ export interface DeviceGrant {
   interval: number;
   tenant?: string;
   tokens?: TokenResponse;
+}
+
+/**
+ * A signed-in user's sign-in for a device, waiting for their click on the page that shows
+ * the code, the app and the scopes. Only the same browser and the same SSO user may
+ * answer it, once.
+ */
+export interface DeviceConsent {
+  deviceCode: string;
+  tenant: string;
+  sub: string;
+  browser: string;
+  csrf: string;
+  tokens: TokenResponse;
 }
 
 export interface AuthorizationCode {
@@ -65,3 +92,18 @@ export interface SsoSession {
   realmSessionId?: string;
   realmIdToken?: string;
 }
+
+export const records = {
+  tx: new RecordKind<LoginTransaction>('tx', TX_TTL),
+  code: new RecordKind<AuthorizationCode>('code', CODE_TTL),
+  /** A redeemed code: seen again, what it issued is revoked (RFC 6749 §4.1.2). */
+  codeUsed: new RecordKind<{ tenant: string; refreshToken?: string }>('code-used', 600),
+  sso: new RecordKind<SsoSession>('sso', SSO_TTL),
+  device: new RecordKind<DeviceGrant>('device'),
+  userCode: new RecordKind<string>('user-code'),
+  /** Present while a device must wait before polling again. */
+  devicePoll: new RecordKind<number>('device-poll'),
+  /** How many times a device polled too fast: each adds 5 s to its interval (RFC 8628 §3.5). */
+  deviceSlowDowns: new RecordKind<number>('device-slow'),
+  deviceConsent: new RecordKind<DeviceConsent>('device-consent', CONSENT_TTL),
+};

@@ -3,10 +3,10 @@ import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError, relabel } from '../../errors.js';
 import { bearerToken } from '../../http/bearer.js';
-import { assertUnderLimit, limitKey, recordFailure, type LimitKey } from '../../http/rate-limit.js';
 import { RealmTokenVerifier } from '../../keys/realm-token-verifier.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 import type { TokenResponse } from '../../upstream/realm-connector.js';
+import { assertPasswordGrantAllowed, passwordGrant } from '../shared/password-grant.js';
 import { registerParticipant } from './participants.js';
 import { loginRedirectUri } from './resolve-host-tenant.js';
 
@@ -28,7 +28,11 @@ function tokenData(res: TokenResponse) {
 export function oidcConfig(deps: Deps): Koa.Middleware {
   return async function oidcConfig(ctx) {
     const meta = await realmOf(deps, ctx.state.tenant).serverMetadata();
+    // The body depends on the tenant, chosen by Host (and the tenant header when enabled):
+    // a shared cache must key on them, or one tenant's config is served to another's host.
     ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.vary('Host');
+    if (deps.config.scaiwave.tenantHeader) ctx.vary(deps.config.scaiwave.tenantHeader);
     ctx.body = {
       data: {
         issuer: meta.issuer,
@@ -57,36 +61,19 @@ export function codeLogin(deps: Deps): Koa.Middleware {
   };
 }
 
-/** Password grant is off unless the tenant turns it on (features.auth.password_grant_enabled). */
+/** Password grant is off unless the tenant turns it on (before input validation, as documented). */
 export async function requirePasswordGrant(ctx: Koa.Context, next: Koa.Next): Promise<void> {
-  const tenant: Tenant = ctx.state.tenant;
-  if (!tenant.features.passwordGrantEnabled) {
-    throw new BrokerError('feature_disabled', `Password grant is disabled for tenant ${tenant.slug}`,
-      { surfaceCode: 'SW_AUTH_PASSWORD_GRANT_DISABLED' });
-  }
+  assertPasswordGrantAllowed(ctx.state.tenant);
   await next();
 }
 
-/** POST /v1/auth/token: direct password grant, failed attempts limited per user and address. */
+/** POST /v1/auth/token: direct password grant, every attempt limited per user and address. */
 export function passwordLogin(deps: Deps): Koa.Middleware {
-  const { perUser, perAddress, windowSeconds } = deps.config.scaiwave.rateLimit;
   return async function passwordLogin(ctx) {
-    const tenant: Tenant = ctx.state.tenant;
     const { username, password, scope } = ctx.state.input;
-    const userKey: LimitKey = { key: limitKey(`pw-user:${tenant.slug}`, username), max: perUser };
-    const keys: LimitKey[] = [userKey, { key: limitKey('pw-addr', ctx.ip), max: perAddress }];
-    await assertUnderLimit(deps.store, keys, 'sign-in attempts');
-    try {
-      const res = await realmOf(deps, tenant).password(username, password, scope);
-      await deps.store.delete(userKey.key);
-      ctx.body = tokenData(res);
-    } catch (err) {
-      if (err instanceof BrokerError && err.code === 'invalid_grant') {
-        await recordFailure(deps.store, keys, windowSeconds);
-        err.surfaceCode = 'SW_AUTH_INVALID_CREDENTIALS';
-      }
-      throw err;
-    }
+    const res = await passwordGrant(deps, ctx, ctx.state.tenant, { username, password, scope })
+      .catch(relabel(['invalid_grant'], 'SW_AUTH_INVALID_CREDENTIALS'));
+    ctx.body = tokenData(res);
   };
 }
 

@@ -3,7 +3,7 @@
  * Validation failures also carry FastAPI's `detail` list (and `error.details`), so that
  * clients of either convention read them. Every code is listed in the README.
  */
-import type { BrokerError, ErrorCode } from '../../errors.js';
+import { publicMessage, type BrokerError, type ErrorCode } from '../../errors.js';
 import type { ErrorSerializer } from '../../http/error-handler.js';
 
 /** Our generic codes as this surface names them, with the status it gives them. */
@@ -14,6 +14,8 @@ const CODES: Record<ErrorCode, [string, number]> = {
   unsupported_media_type: ['SW_AUTH_UNSUPPORTED_MEDIA_TYPE', 415],
   payload_too_large: ['SW_AUTH_PAYLOAD_TOO_LARGE', 413],
   not_found: ['SW_AUTH_NOT_FOUND', 404],
+  method_not_allowed: ['SW_AUTH_METHOD_NOT_ALLOWED', 405],
+  not_implemented: ['SW_AUTH_NOT_IMPLEMENTED', 501],
   tenant_not_found: ['SW_AUTH_TENANT_NOT_FOUND', 404],
   rate_limited: ['SW_AUTH_RATE_LIMITED', 429],
   feature_disabled: ['SW_AUTH_FEATURE_DISABLED', 403],
@@ -26,6 +28,7 @@ const CODES: Record<ErrorCode, [string, number]> = {
   invalid_token: ['SW_AUTH_INVALID_TOKEN', 401],
   invalid_target: ['SW_AUTH_BAD_REQUEST', 400],
   access_denied: ['SW_AUTH_ACCESS_DENIED', 403],
+  login_required: ['SW_AUTH_LOGIN_REQUIRED', 401],
   authorization_pending: ['SW_AUTH_BAD_REQUEST', 400],
   slow_down: ['SW_AUTH_BAD_REQUEST', 400],
   expired_token: ['SW_AUTH_BAD_REQUEST', 400],
@@ -55,7 +58,7 @@ function codeAndStatus(err: BrokerError): [string, number] {
 export const serializeScaiwaveError: ErrorSerializer = (ctx, err) => {
   const [code, status] = codeAndStatus(err);
   ctx.status = status;
-  const message = err.expose || err.isUpstreamFailure ? err.message : 'Internal server error';
+  const message = publicMessage(err);
   if (err.code === 'invalid_token') ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
   if (err.code === 'validation_failed' && err.details) {
     ctx.body = { error: { code, message, details: err.details }, detail: err.details };

@@ -16,9 +16,9 @@ export function scaiwaveRoutes(deps: Deps): Router {
   const router = new Router({ prefix: PREFIX });
   const tenant = resolveHostTenant(deps);
   router.get('config', '/config', tenant, oidcConfig(deps));
-  router.post('login', '/login', tenant, guard(loginInput), codeLogin(deps));
-  router.post('token', '/token', tenant, requirePasswordGrant, guard(passwordInput), passwordLogin(deps));
-  router.post('refresh', '/refresh', tenant, guard(refreshInput), refresh(deps));
+  router.post('login', '/login', tenant, guard(loginInput, ['body']), codeLogin(deps));
+  router.post('token', '/token', tenant, requirePasswordGrant, guard(passwordInput, ['body']), passwordLogin(deps));
+  router.post('refresh', '/refresh', tenant, guard(refreshInput, ['body']), refresh(deps));
   router.post('register', '/register', tenant, register(deps));
   return router;
 }

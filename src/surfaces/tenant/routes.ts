@@ -8,7 +8,6 @@ import type { Deps } from '../../deps.js';
 import type { SurfaceErrors } from '../../http/error-handler.js';
 import { serializePlatformError } from '../platform/errors.js';
 import { tenantIssuer } from '../platform/issuer.js';
-import { jwksDocument } from '../platform/jwks.js';
 import { mountIssuerRoutes } from '../platform/routes.js';
 
 export const PREFIX = '/api/v1/auth/tenants';
@@ -18,7 +17,6 @@ export const tenantErrors: SurfaceErrors = { prefix: PREFIX, serialize: serializ
 export function tenantRoutes(deps: Deps): Router {
   const router = new Router({ prefix: `${PREFIX}/:slug/oauth` });
   const issuer = tenantIssuer(deps);
-  router.get('tenant-jwks', '/.well-known/jwks.json', issuer, jwksDocument(deps.jwks));
   mountIssuerRoutes(router, deps, issuer);
   return router;
 }

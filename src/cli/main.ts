@@ -1,0 +1,144 @@
+/**
+ * `realm-broker`: the operator's commands, on commander (a maintained parser with
+ * generated --help for every command). Every command reads the broker's configuration
+ * the way the broker does (environment and CONFIG_FILE).
+ *
+ * Exit codes: 0 done; 1 failed (a problem the output names); 2 bad usage;
+ * 3 not found (`tenants show`, `discover` with no tenant). `--json` prints one JSON
+ * document on stdout for scripts.
+ */
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import type { Deps } from '../deps.js';
+import { createLogger } from '../http/logger.js';
+import { createStore } from '../store/create-store.js';
+import { MemoryStore } from '../store/memory-store.js';
+import type { Tenant } from '../tenancy/tenant.js';
+import { wire } from '../wire.js';
+import { syncApps } from './sync-apps.js';
+
+class Exit extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+/** The broker's parts; `shared` uses the configured store (Redis), for commands that change shared state. */
+async function parts(opts: { shared?: boolean } = {}): Promise<Deps> {
+  const config = loadConfig();
+  const store = opts.shared ? await createStore(config.store) : new MemoryStore();
+  return wire(config, createLogger('error'), store);
+}
+
+function print(json: boolean, value: unknown, text: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}
+
+const tenantView = (t: Tenant) => ({
+  slug: t.slug, id: t.id, realm: t.realm, upstream: t.upstream, issuer: t.issuer, displayName: t.displayName,
+  emailDomains: t.emailDomains, passwordGrantEnabled: t.features.passwordGrantEnabled, aliasIds: t.aliasIds,
+});
+
+export function buildCli(): Command {
+  const program = new Command('realm-broker')
+    .description('One stable identity API in front of Keycloak realms: operator commands')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const tenants = program.command('tenants').description('the tenants the broker serves (from every upstream, with config overrides)');
+  tenants.command('list').description('list every tenant').option('--json', 'JSON output').action(async (o: { json?: boolean }) => {
+    const deps = await parts();
+    const all = (await deps.tenants.all()).map(tenantView);
+    print(!!o.json, all, () => all.map((t) => `${t.slug.padEnd(16)} ${t.id}  ${t.upstream}/${t.realm}  ${t.emailDomains.join(',')}`).join('\n'));
+  });
+  tenants.command('show').description('one tenant, by slug or realm UUID').argument('<slug-or-uuid>').option('--json', 'JSON output')
+    .action(async (key: string, o: { json?: boolean }) => {
+      const deps = await parts();
+      const t = (await deps.tenants.bySlug(key)) ?? (await deps.tenants.byId(key));
+      if (!t) throw new Exit(3, `no tenant ${key}`);
+      const v = tenantView(t);
+      print(!!o.json, v, () => Object.entries(v).map(([k, x]) => `${k.padEnd(20)} ${Array.isArray(x) ? x.join(', ') : String(x)}`).join('\n'));
+    });
+
+  program.command('discover').description('which tenant(s) the platform sign-in would offer for an email address (for support staff)')
+    .argument('<email>').option('--json', 'JSON output')
+    .action(async (email: string, o: { json?: boolean }) => {
+      const deps = await parts();
+      const found = (await deps.discovery.find(email)).map((t) => ({ slug: t.slug, displayName: t.displayName, upstream: t.upstream }));
+      const mode = deps.config.platform.emailWithoutDomainRule;
+      print(!!o.json, { email, tenants: found, emailWithoutDomainRule: mode }, () => found.length
+        ? found.map((t) => `${t.slug} (${t.displayName}) on ${t.upstream}`).join('\n') + (found.length > 1 ? '\n→ the user gets the chooser' : '')
+        : `no tenant: the sign-in goes on to the default tenant${mode === 'ask' ? ' (or the organisation page, in "ask" mode)' : ''}`);
+      if (!found.length) throw new Exit(3, '');
+    });
+
+  program.command('sync-apps').description('create or update the GLOBAL apps of the registry in every tenant realm')
+    .option('--dry-run', 'say what would change, change nothing').option('--json', 'JSON output')
+    .action(async (o: { dryRun?: boolean; json?: boolean }) => {
+      const results = await syncApps(await parts(), !!o.dryRun);
+      print(!!o.json, results, () => results.map((r) => `${o.dryRun ? '(dry run) ' : ''}${r.action.padEnd(9)} ${r.clientId} in ${r.tenant}`).join('\n') || 'no GLOBAL apps');
+    });
+
+  const config = program.command('config').description('the configuration');
+  config.command('check').description('validate the configuration (environment and CONFIG_FILE), listing every problem')
+    .option('--json', 'JSON output')
+    .action(async (o: { json?: boolean }) => {
+      let parsed: Config;
+      try {
+        parsed = loadConfig();
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        print(!!o.json, { ok: false, problems: err.problems }, () => err.message);
+        throw new Exit(1, '');
+      }
+      const summary = { ok: true, mode: parsed.mode, publicUrl: parsed.publicUrl, upstreams: parsed.upstreams.map((u) => u.name), store: parsed.store.redisUrl ? 'redis' : 'memory' };
+      print(!!o.json, summary, () => `configuration is valid (${parsed.mode} mode, ${summary.upstreams.length} upstream(s), ${summary.store} store)`);
+    });
+
+  const keys = program.command('keys').description('the broker\'s ID-token signing keys (in the shared store)');
+  keys.command('list').description('the keys, when each signs and retires').option('--json', 'JSON output').action(async (o: { json?: boolean }) => {
+    const deps = await parts({ shared: true });
+    try {
+      const list = await deps.signingKeys.list();
+      print(!!o.json, list, () => list.map((k) => `${k.kid}  signs from ${k.activeFrom.toISOString()}${k.retireAt ? `  retires ${k.retireAt.toISOString()}` : ''}${k.encrypted ? '' : '  (unencrypted)'}`).join('\n'));
+    } finally {
+      await deps.store.close();
+    }
+  });
+  keys.command('rotate').description('add a new signing key: published now, signing after the publish delay; the old one retires after the last ID token it signed')
+    .option('--json', 'JSON output')
+    .action(async (o: { json?: boolean }) => {
+      const deps = await parts({ shared: true });
+      try {
+        const r = await deps.signingKeys.rotate();
+        print(!!o.json, r, () => `new key ${r.newKid} signs from ${r.activeFrom.toISOString()}\n${r.retiring.map((k) => `${k.kid} retires ${k.retireAt.toISOString()}`).join('\n')}`);
+      } finally {
+        await deps.store.close();
+      }
+    });
+  return program;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    await buildCli().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof Exit) {
+      if (err.message) process.stderr.write(`${err.message}\n`);
+      return err.code;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`realm-broker: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+

@@ -1,0 +1,148 @@
+/**
+ * The steps of a platform (or tenant-level) sign-in that several endpoints share: start a
+ * transaction bound to this browser, load it back from a form, find the user's tenant
+ * from their email, send the browser to the tenant realm. authorize.ts, device.ts and
+ * callback.ts call these; they do not call each other.
+ */
+import { createHash } from 'node:crypto';
+import type Koa from 'koa';
+import type { AppConfig } from '../../config/schema.js';
+import type { Deps } from '../../deps.js';
+import { BrokerError } from '../../errors.js';
+import type { CookieJar } from '../../http/cookies.js';
+import { sameSecret } from '../../http/same-secret.js';
+import type { Tenant } from '../../tenancy/tenant.js';
+import { chooserPage, organisationPage } from '../../ui/pages.js';
+import { bindToBrowser, isSameBrowser } from './browser-binding.js';
+import { randomId, records, type LoginTransaction, type SsoSession } from './transactions.js';
+
+export const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
+
+export function findApp({ config }: Deps, clientId: unknown): AppConfig | undefined {
+  if (typeof clientId !== 'string' || !Object.hasOwn(config.apps, clientId)) return undefined;
+  return config.apps[clientId];
+}
+
+export const appName = (deps: Deps, clientId: string) => findApp(deps, clientId)?.name ?? clientId;
+
+/** The Keycloak origins browsers are sent to (for the pages' CSP form-action). */
+export function realmOrigins({ config }: Deps): string[] {
+  return config.upstreams.map((u) => new URL(u.publicUrl ?? u.url).origin);
+}
+
+/** The app's redirect URI with an RFC 6749 §4.1.2.1 error (and RFC 9207 `iss`). */
+export function errorRedirect(ctx: Koa.Context, o: { redirectUri: string; issuer: string; state?: string }, error: string, description: string): void {
+  const url = new URL(o.redirectUri);
+  url.searchParams.set('error', error);
+  url.searchParams.set('error_description', description);
+  if (o.state) url.searchParams.set('state', o.state);
+  url.searchParams.set('iss', o.issuer);
+  ctx.redirect(url.href);
+}
+
+export async function currentSso(deps: Deps, jar: CookieJar, ctx: Koa.Context): Promise<SsoSession | undefined> {
+  const id = jar.get(ctx, 'rb_sso');
+  return id ? records.sso.get(deps.store, id) : undefined;
+}
+
+/**
+ * Stores a new transaction, bound to this browser. Each one is state that an anonymous
+ * caller makes the broker keep: counted per client address first.
+ */
+export async function startTransaction(deps: Deps, jar: CookieJar, ctx: Koa.Context, fields: Omit<LoginTransaction, 'csrf' | 'browser' | 'realmVerifier' | 'realmNonce'>): Promise<{ txId: string; tx: LoginTransaction }> {
+  await deps.limits.signInStart.consume(ctx.ip);
+  const tx: LoginTransaction = { ...fields, csrf: randomId(), browser: bindToBrowser(jar, ctx), realmVerifier: randomId(), realmNonce: randomId() };
+  const txId = randomId();
+  await records.tx.put(deps.store, txId, tx);
+  return { txId, tx };
+}
+
+const EXPIRED = 'This sign-in has expired. Go back to the application and start again.';
+const OTHER_BROWSER = 'This sign-in was started in another browser or tab that is gone. Go back to the application and start again.';
+
+/** The transaction of a sign-in page's form: its token and this browser must both match. */
+export async function loadTx(deps: Deps, jar: CookieJar, ctx: Koa.Context, txId: unknown, csrf: unknown): Promise<LoginTransaction> {
+  const tx = typeof txId === 'string' && txId ? await records.tx.get(deps.store, txId) : undefined;
+  if (!tx) throw new BrokerError('invalid_request', EXPIRED);
+  if (typeof csrf !== 'string' || !sameSecret(csrf, tx.csrf) || !isSameBrowser(jar, ctx, tx.browser)) {
+    throw new BrokerError('access_denied', 'The form expired or did not come from this site. Go back and try again.', { status: 403 });
+  }
+  return tx;
+}
+
+/** The transaction a realm callback names by `state`, taken (single use) only from the browser that started it. */
+export async function takeTxForCallback(deps: Deps, jar: CookieJar, ctx: Koa.Context, txId: string): Promise<LoginTransaction> {
+  const tx = txId ? await records.tx.get(deps.store, txId) : undefined;
+  if (!tx) throw new BrokerError('invalid_request', EXPIRED);
+  // Checked before taking: a callback URL sent to someone else's browser must not end the
+  // sign-in of the person who started it (and cannot complete it).
+  if (!isSameBrowser(jar, ctx, tx.browser)) throw new BrokerError('access_denied', OTHER_BROWSER, { status: 403 });
+  const taken = await records.tx.take(deps.store, txId);
+  if (!taken) throw new BrokerError('invalid_request', EXPIRED);
+  return taken;
+}
+
+/** Discovery, then the realm or the chooser. "Nobody" looks like "somebody" from outside. */
+export async function continueWithEmail(deps: Deps, ctx: Koa.Context, txId: string, tx: LoginTransaction, email: string): Promise<void> {
+  await deps.limits.discovery.consume(ctx.ip);
+  if (deps.config.platform.emailWithoutDomainRule === 'ask') {
+    // Domain rules are public knowledge; anything beyond them is asked, never looked up.
+    const byDomain = await deps.tenants.byEmailDomain(email.slice(email.lastIndexOf('@') + 1));
+    if (byDomain.length !== 1) {
+      await records.tx.put(deps.store, txId, { ...tx, tenant: undefined, email });
+      return organisationPage(ctx, { appName: appName(deps, tx.clientId), action: `${tx.issuerPath}/organisation`, tx: txId, csrf: tx.csrf, formTargets: realmOrigins(deps) });
+    }
+    return toRealm(deps, ctx, txId, tx, byDomain[0]!, email);
+  }
+  const found = await deps.discovery.find(email);
+  if (found.length > 1) {
+    await records.tx.put(deps.store, txId, { ...tx, tenant: undefined, email, choices: found.map((t) => t.slug) });
+    return chooserPage(ctx, {
+      appName: appName(deps, tx.clientId),
+      action: `${tx.issuerPath}/choose`,
+      tx: txId,
+      csrf: tx.csrf,
+      tenants: found.map((t) => ({ slug: t.slug, name: t.displayName })),
+      formTargets: realmOrigins(deps),
+    });
+  }
+  // No account anywhere: go on to the default tenant's login, which will refuse the
+  // password like any wrong one (README "What email discovery reveals" says what still shows).
+  const tenant = found[0] ?? (await deps.tenants.defaultTenant());
+  return toRealm(deps, ctx, txId, tx, tenant, email);
+}
+
+/** Sends the browser to the tenant realm's authorization endpoint with the broker's callback. */
+export async function toRealm(deps: Deps, ctx: Koa.Context, txId: string, tx: LoginTransaction, tenant: Tenant, loginHint?: string): Promise<void> {
+  await records.tx.put(deps.store, txId, { ...tx, tenant: tenant.slug });
+  const meta = await deps.upstreams.get(tenant.upstream).realm(tenant.realm).serverMetadata();
+  const url = new URL(meta.authorization_endpoint!);
+  const params: Record<string, string | undefined> = {
+    response_type: 'code',
+    client_id: tx.clientId,
+    redirect_uri: `${deps.config.publicUrl}${tx.issuerPath}/callback`,
+    scope: tx.scope,
+    state: txId,
+    nonce: tx.realmNonce,
+    code_challenge: s256(tx.realmVerifier),
+    code_challenge_method: 'S256',
+    login_hint: loginHint,
+    prompt: tx.prompt,
+  };
+  for (const [k, v] of Object.entries(params)) if (v) url.searchParams.set(k, v);
+  ctx.redirect(url.href);
+}
+
+/**
+ * Where a new sign-in goes first: a tenant issuer's realm; the realm of the SSO session
+ * (whose own session spares the password); discovery from a known email; else the email page.
+ */
+export async function routeSignIn(deps: Deps, ctx: Koa.Context, txId: string, tx: LoginTransaction, o: { issuerTenant?: Tenant; sso?: SsoSession; email?: string; loginHint?: string }): Promise<void> {
+  if (o.issuerTenant) return toRealm(deps, ctx, txId, tx, o.issuerTenant, o.loginHint);
+  if (o.sso && !o.loginHint) {
+    const tenant = await deps.tenants.bySlug(o.sso.tenant);
+    if (tenant) return toRealm(deps, ctx, txId, tx, tenant, o.sso.email);
+  }
+  if (o.email) return continueWithEmail(deps, ctx, txId, tx, o.email);
+  ctx.redirect(`${tx.issuerPath}/login?tx=${encodeURIComponent(txId)}`);
+}

@@ -1,0 +1,37 @@
+/**
+ * The one password-grant policy, for every surface that takes a user's password
+ * (ScaiWave POST /v1/auth/token, connect POST /oauth/connect/user/login):
+ *  - the tenant must allow it (`features.auth.password_grant_enabled`, off by default);
+ *  - every attempt is counted per tenant+username and per client address **before** the
+ *    password goes to Keycloak; a right password clears the user's count and gives the
+ *    address its point back; an upstream failure gives both back (no guess was made).
+ */
+import type Koa from 'koa';
+import type { Deps } from '../../deps.js';
+import { BrokerError } from '../../errors.js';
+import { consumeAll } from '../../http/rate-limit.js';
+import type { Tenant } from '../../tenancy/tenant.js';
+import type { TokenResponse } from '../../upstream/realm-connector.js';
+
+export function assertPasswordGrantAllowed(tenant: Tenant): void {
+  if (!tenant.features.passwordGrantEnabled) {
+    throw new BrokerError('feature_disabled', `Password grant is disabled for tenant ${tenant.slug}`,
+      { surfaceCode: 'SW_AUTH_PASSWORD_GRANT_DISABLED' });
+  }
+}
+
+export async function passwordGrant(deps: Deps, ctx: Koa.Context, tenant: Tenant, input: { username: string; password: string; scope?: string }): Promise<TokenResponse> {
+  assertPasswordGrantAllowed(tenant);
+  const { passwordPerUser: perUser, passwordPerAddress: perAddress } = deps.limits;
+  const userKey = `${tenant.slug}:${input.username}`;
+  await consumeAll([[perUser, userKey], [perAddress, ctx.ip]]);
+  try {
+    const tokens = await deps.upstreams.get(tenant.upstream).realm(tenant.realm).password(input.username, input.password, input.scope);
+    await Promise.all([perUser.reset(userKey), perAddress.reward(ctx.ip)]);
+    return tokens;
+  } catch (err) {
+    const guessed = err instanceof BrokerError && err.code === 'invalid_grant';
+    if (!guessed) await Promise.all([perUser.reward(userKey), perAddress.reward(ctx.ip)]).catch(() => {});
+    throw err;
+  }
+}

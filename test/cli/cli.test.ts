@@ -1,0 +1,68 @@
+/** The `realm-broker` CLI as an operator runs it: a real process, exit codes, --json, against the real Keycloak and Redis. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { ACME_ID } from '../helpers/broker.js';
+import { KEYCLOAK_URL, REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
+
+const run = async (args: string[], env: Record<string, string> = {}) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)('node', ['bin/realm-broker.mjs', ...args], {
+      env: { PATH: process.env.PATH!, CONFIG_FILE: 'demo.config.json', KEYCLOAK_URL, ...env },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+};
+
+describe('realm-broker CLI', function () {
+  this.timeout(60_000);
+
+  it('tenants list / show, JSON for scripts, 3 for an unknown tenant', async () => {
+    const list = await run(['tenants', 'list', '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    const slugs = (JSON.parse(list.stdout) as { slug: string }[]).map((t) => t.slug);
+    assert.ok(slugs.includes('acme') && slugs.includes('globex'));
+    const show = await run(['tenants', 'show', ACME_ID, '--json']);
+    assert.equal(JSON.parse(show.stdout).slug, 'acme');
+    assert.equal((await run(['tenants', 'show', 'nope'])).code, 3);
+  });
+
+  it('discover tells support staff which tenants an address gets', async () => {
+    const dave = await run(['discover', 'dave@shared.example', '--json']);
+    assert.deepEqual(JSON.parse(dave.stdout).tenants.map((t: { slug: string }) => t.slug).sort(), ['acme', 'globex']);
+    assert.equal((await run(['discover', 'nobody@nowhere.example'])).code, 3);
+  });
+
+  it('config check: 0 when valid, 1 with every problem listed; 2 for bad usage; --help everywhere', async () => {
+    assert.equal((await run(['config', 'check'])).code, 0);
+    const bad = await run(['config', 'check', '--json'], { CONFIG_FILE: '', NODE_ENV: 'production' });
+    assert.equal(bad.code, 1);
+    assert.ok(JSON.parse(bad.stdout).problems.length >= 3);
+    assert.equal((await run(['no-such-command'])).code, 2);
+    for (const cmd of [[], ['tenants'], ['tenants', 'show'], ['discover'], ['sync-apps'], ['config', 'check'], ['keys', 'rotate']]) {
+      const help = await run([...cmd, '--help']);
+      assert.equal(help.code, 0, cmd.join(' '));
+      assert.match(help.stdout, /Usage: realm-broker/);
+    }
+  });
+
+  it('keys rotate and list, on the shared store, encrypted', async () => {
+    const prefix = `rb-test:${randomUUID()}:`;
+    const env = { REDIS_URL, STORE_PREFIX: prefix, BROKER_KEY_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64url') };
+    try {
+      const rotated = await run(['keys', 'rotate', '--json'], env);
+      assert.equal(rotated.code, 0, rotated.stderr);
+      const { newKid } = JSON.parse(rotated.stdout);
+      const list = JSON.parse((await run(['keys', 'list', '--json'], env)).stdout) as { kid: string; encrypted: boolean }[];
+      assert.equal(list.length, 2);
+      assert.ok(list.some((k) => k.kid === newKid));
+      assert.ok(list.every((k) => k.encrypted));
+    } finally {
+      await cleanRedisPrefix(prefix);
+    }
+  });
+});
