@@ -33,7 +33,7 @@ describe('realm-broker CLI', function () {
 
   it('discover tells support staff which tenants an address gets', async () => {
     const dave = await run(['discover', 'dave@shared.example', '--json']);
-    assert.deepEqual(JSON.parse(dave.stdout).tenants.map((t: { slug: string }) => t.slug).sort(), ['acme', 'globex']);
+    assert.deepEqual(JSON.parse(dave.stdout).tenants.map((t: { slug: string }) => t.slug).sort(), ['acme', 'globex', 'initech']);
     assert.equal((await run(['discover', 'nobody@nowhere.example'])).code, 3);
   });
 

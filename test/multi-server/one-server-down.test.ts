@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { INITECH_ID, claims, deviceOverrides, getWithHost, post, startBroker, withHost, type TestBroker } from '../helpers/broker.js';
 import { HttpBrowser } from '../helpers/http-browser.js';
 import { APP, signIn } from '../helpers/platform-rp.js';
+import { scaiwaveLogin } from '../helpers/scaiwave-login.js';
 import { KEYCLOAK2_URL, KEYCLOAK_URL } from '../helpers/services.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -53,14 +54,14 @@ describe('One Keycloak server down (server 2 behind a proxy the test cuts)', fun
     let broker: TestBroker;
     /** Knows initech too, but has published no JWKS yet. */
     let noKeysYet: TestBroker;
-    let connectLogin: { access_token: string; refresh_token: string };
+    let erin: { access_token: string; refresh_token: string };
     let platformRefresh: string;
     before(async () => {
       broker = await start();
       assert.equal((await initechToken(broker)).status, 200);
-      connectLogin = (await connect(broker, 'user/login', { username: 'erin@initech.example', password: 'erin-pass', realm: INITECH_ID })).body;
+      erin = await scaiwaveLogin(broker.url, { host: HOST, redirectUri: 'http://initech.localhost:3000/v1/auth/login', realm: 'initech', keycloakUrl: proxy.url }, 'erin@initech.example');
       // Tokens issued through the proxy carry its address as issuer, and route back to it.
-      assert.equal(claims(connectLogin.access_token).iss, `${proxy.url}/realms/initech`);
+      assert.equal(claims(erin.access_token).iss, `${proxy.url}/realms/initech`);
       platformRefresh = (await signIn(`${broker.url}/api/v1/platform/oauth`, 'erin@initech.example', { brokerUrl: broker.url })).tokens.refresh_token!;
       noKeysYet = await start();
       assert.equal((await initechToken(noKeysYet)).status, 200);
@@ -71,7 +72,7 @@ describe('One Keycloak server down (server 2 behind a proxy the test cuts)', fun
     it('connect: 503 upstream_unavailable with Retry-After for initech', async () => {
       for (const res of [
         await initechToken(broker),
-        await connect(broker, 'introspect', { token: connectLogin.access_token, realm: INITECH_ID }),
+        await connect(broker, 'introspect', { token: erin.access_token, realm: INITECH_ID }),
       ]) {
         assert.equal(res.status, 503, res.text);
         assert.equal(res.body.error, 'upstream_unavailable');
@@ -81,7 +82,7 @@ describe('One Keycloak server down (server 2 behind a proxy the test cuts)', fun
     });
 
     it('ScaiWave: erin refresh at initech.localhost is SW_AUTH_UPSTREAM_UNAVAILABLE (503)', async () => {
-      const res = await withHost('POST', `${broker.url}/v1/auth/refresh`, HOST, { refresh_token: connectLogin.refresh_token });
+      const res = await withHost('POST', `${broker.url}/v1/auth/refresh`, HOST, { refresh_token: erin.refresh_token });
       assert.equal(res.status, 503);
       assert.equal(res.body.error.code, 'SW_AUTH_UPSTREAM_UNAVAILABLE');
       assert.ok(res.headers['retry-after']);
@@ -162,8 +163,8 @@ describe('One Keycloak server down (server 2 behind a proxy the test cuts)', fun
       const res = await initechToken(broker);
       assert.equal(res.status, 200, res.text);
       assert.deepEqual(choices((await discover(broker, 'dave@shared.example')).html).sort(), ['acme', 'globex', 'initech']);
-      const erin = await discover(broker, 'erin@initech.example');
-      assert.ok(erin.url.href.startsWith(`${proxy.url}/realms/initech/`), String(erin.url));
+      const erinPage = await discover(broker, 'erin@initech.example');
+      assert.ok(erinPage.url.href.startsWith(`${proxy.url}/realms/initech/`), String(erinPage.url));
     });
   });
 });
