@@ -8,6 +8,7 @@ import { errorHandler } from './http/error-handler.js';
 import { parseBody } from './http/body.js';
 import { requestContext } from './http/request-context.js';
 import { securityHeaders } from './http/security-headers.js';
+import { openApiRoutes } from './openapi/routes.js';
 import { connectErrors, connectRoutes } from './surfaces/connect/routes.js';
 import { platformErrors, platformRoutes } from './surfaces/platform/routes.js';
 import { scaiwaveErrors, scaiwaveRoutes } from './surfaces/scaiwave/routes.js';
@@ -24,7 +25,7 @@ export function buildApp(deps: Deps): Koa {
   app.use(securityHeaders(deps.config.publicUrl));
   app.use(errorHandler(deps.log, surfaces));
   app.use(parseBody);
-  for (const router of [connectRoutes(deps), scaiwaveRoutes(deps), platformRoutes(deps), tenantRoutes(deps)]) {
+  for (const router of [connectRoutes(deps), scaiwaveRoutes(deps), platformRoutes(deps), tenantRoutes(deps), openApiRoutes(deps)]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));
   }

@@ -48,6 +48,9 @@ export const SURFACE_CODES = {
 } as const;
 export type SurfaceCode = keyof typeof SURFACE_CODES;
 
+/** Every code this surface can answer with (for the OpenAPI document and the README's table). */
+export const ALL_CODES = [...new Set([...Object.values(CODES).map(([c]) => c), ...Object.keys(SURFACE_CODES)])].sort() as [string, ...string[]];
+
 function codeAndStatus(err: BrokerError): [string, number] {
   if (err.surfaceCode && err.surfaceCode in SURFACE_CODES) {
     return [err.surfaceCode, SURFACE_CODES[err.surfaceCode as SurfaceCode]];

@@ -1,0 +1,41 @@
+import { BrokerError } from '../../../errors.js';
+import { s256 } from '../sign-in.js';
+import { records } from '../transactions.js';
+import { credentials, invalidGrant, realmOf, withBrokerIdToken, type Grant } from './grant.js';
+
+/** authorization_code (+ PKCE): redeems a broker code, once. */
+export const authorizationCode: Grant = async ({ deps, client, input, issuer }) => {
+  if (!input.code) throw new BrokerError('invalid_request', 'code is required');
+  const record = await records.code.take(deps.store, input.code);
+  if (!record) {
+    // A code seen again: revoke what its first use issued (RFC 6749 §4.1.2).
+    const used = await records.codeUsed.take(deps.store, input.code);
+    if (used?.refreshToken) {
+      const tenant = await deps.tenants.bySlug(used.tenant);
+      if (tenant) await realmOf(deps, tenant).revoke(used.refreshToken, 'refresh_token', credentials(client)).catch(() => {});
+    }
+    throw invalidGrant('The code is invalid, expired or already used');
+  }
+  const tenant = await deps.tenants.bySlug(record.tenant);
+  const refuse = async (why: string) => {
+    // The tokens behind a code that fails here were never handed out: end them.
+    if (tenant && typeof record.tokens.refresh_token === 'string') {
+      const app = deps.config.apps[record.clientId];
+      await realmOf(deps, tenant).revoke(record.tokens.refresh_token, 'refresh_token',
+        { clientId: record.clientId, clientSecret: app?.public ? undefined : app?.clientSecret }).catch(() => {});
+    }
+    throw invalidGrant(why);
+  };
+  if (!tenant) return refuse('The organisation is no longer available');
+  if (record.issuer !== issuer.issuer) return refuse('The code was issued by another issuer');
+  if (record.clientId !== client.clientId) return refuse('The code was issued to another client');
+  if (input.redirect_uri !== record.redirectUri) return refuse('redirect_uri does not match the authorization request');
+  if (record.codeChallenge) {
+    if (!input.code_verifier) return refuse('code_verifier is required');
+    if (s256(input.code_verifier) !== record.codeChallenge) return refuse('code_verifier does not match the code_challenge');
+  } else if (input.code_verifier) {
+    return refuse('code_verifier given but no code_challenge was');
+  }
+  await records.codeUsed.put(deps.store, input.code, { tenant: tenant.slug, refreshToken: typeof record.tokens.refresh_token === 'string' ? record.tokens.refresh_token : undefined });
+  return withBrokerIdToken(deps, issuer, client.clientId, tenant, record.tokens, record.nonce);
+};

@@ -1,0 +1,44 @@
+/**
+ * What every grant of the platform and tenant token endpoints shares: the request it
+ * gets, and the answer it builds (the realm's tokens with the broker's ID token).
+ */
+import * as jose from 'jose';
+import type { Deps } from '../../../deps.js';
+import { BrokerError } from '../../../errors.js';
+import { issueIdToken } from '../../../keys/id-token.js';
+import type { Tenant } from '../../../tenancy/tenant.js';
+import type { TokenResponse } from '../../../upstream/realm-connector.js';
+import type { AuthenticatedClient } from '../client-auth.js';
+import type { IssuerContext } from '../issuer.js';
+
+export interface GrantRequest {
+  deps: Deps;
+  client: AuthenticatedClient;
+  input: Record<string, string | undefined>;
+  issuer: IssuerContext;
+}
+export type Grant = (req: GrantRequest) => Promise<unknown>;
+
+export const invalidGrant = (why: string) => new BrokerError('invalid_grant', why);
+export const realmOf = (deps: Deps, t: Tenant) => deps.upstreams.get(t.upstream).realm(t.realm);
+export const credentials = (c: AuthenticatedClient) => ({ clientId: c.clientId, clientSecret: c.clientSecret });
+
+/** The realm's tokens, with the broker's ID token in place of the realm's. */
+export async function withBrokerIdToken(deps: Deps, issuer: IssuerContext, clientId: string, tenant: Tenant, tokens: TokenResponse, nonce?: string) {
+  await publishKeyOf(deps, tokens.access_token);
+  const { id_token: realmIdToken, session_state: _s, ...rest } = tokens;
+  if (typeof realmIdToken !== 'string') return rest;
+  const id_token = await issueIdToken(deps.signingKeys, {
+    issuer: issuer.issuer, clientId, realmIdToken, tenant, nonce, accessToken: tokens.access_token, ttlSeconds: deps.config.platform.idTokenTtlSeconds,
+  });
+  return { ...rest, id_token };
+}
+
+/**
+ * Before handing out a realm token, make sure the platform JWKS lists its key: a realm
+ * that rotated its keys gets them refetched (at most once per cooldown).
+ */
+export async function publishKeyOf(deps: Deps, token: string): Promise<void> {
+  const kid = jose.decodeProtectedHeader(token).kid;
+  if (kid && !(await deps.jwks.has(kid))) deps.log.warn('a realm token key is not in the platform JWKS yet', { kid });
+}

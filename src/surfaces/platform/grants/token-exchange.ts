@@ -1,0 +1,52 @@
+import { BrokerError } from '../../../errors.js';
+import { credentials, type Grant } from './grant.js';
+
+const TOKEN_TYPES = new Set([
+  'urn:ietf:params:oauth:token-type:access_token',
+  'urn:ietf:params:oauth:token-type:refresh_token',
+  'urn:ietf:params:oauth:token-type:id_token',
+  'urn:ietf:params:oauth:token-type:jwt',
+]);
+
+/**
+ * Token exchange (RFC 8693), performed by Keycloak's standard token exchange at the realm
+ * that issued the subject token (Keycloak exchanges only within one realm). The client
+ * must be confidential; Keycloak decides the rest, and its refusals come back as RFC 8693
+ * errors. An audience that names another tenant is refused here: no cross-tenant exchange.
+ */
+export const tokenExchange: Grant = async ({ deps, client, input, issuer }) => {
+  if (client.app.public) throw new BrokerError('unauthorized_client', 'Token exchange needs a confidential client');
+  if (!input.subject_token || !input.subject_token_type) throw new BrokerError('invalid_request', 'subject_token and subject_token_type are required');
+  if (!TOKEN_TYPES.has(input.subject_token_type)) throw new BrokerError('invalid_request', 'Unsupported subject_token_type');
+  if (input.requested_token_type && !TOKEN_TYPES.has(input.requested_token_type)) throw new BrokerError('invalid_request', 'Unsupported requested_token_type');
+  const realm = await deps.verifier.issuingRealm(input.subject_token).catch((err: unknown) => {
+    if (err instanceof BrokerError && err.isUpstreamFailure) throw err;
+    throw new BrokerError('invalid_request', 'The subject token was not issued by a known realm');
+  });
+  const tenant = await deps.tenants.byRealm(realm);
+  if (!tenant) throw new BrokerError('invalid_request', 'The subject token belongs to no tenant');
+  if (issuer.tenant && issuer.tenant.slug !== tenant.slug) {
+    throw new BrokerError('invalid_request', `The subject token belongs to tenant ${tenant.slug}, not ${issuer.tenant.slug}`);
+  }
+  if (input.audience) {
+    // A tenant's issuer (or realm) as the audience: that is an exchange across tenants.
+    const target = (await deps.tenants.all()).find((t) => t.slug !== tenant.slug
+      && [t.issuer, `${deps.config.publicUrl}/api/v1/auth/tenants/${t.slug}/oauth`, `tenant:${t.slug}`].includes(input.audience!));
+    if (target) throw new BrokerError('invalid_target', `Token exchange across tenants (${tenant.slug} → ${target.slug}) is not supported`);
+  }
+  const fields = {
+    subject_token: input.subject_token,
+    subject_token_type: input.subject_token_type,
+    requested_token_type: input.requested_token_type,
+    audience: input.audience,
+    scope: input.scope,
+  };
+  return deps.upstreams.get(realm.upstream).realm(realm.realm).tokenExchange(fields, credentials(client))
+    .catch((err: unknown) => {
+      // Keycloak names an unknown audience as a bad request: RFC 8693 calls it invalid_target.
+      if (err instanceof BrokerError && /audience/i.test(err.message) && /not found|not available|invalid/i.test(err.message)) {
+        throw new BrokerError('invalid_target', err.message, { cause: err, upstream: err.upstream });
+      }
+      throw err;
+    });
+};
