@@ -42,7 +42,11 @@ export class EmailDiscovery {
   }
 
   private async holds(t: Tenant, address: string): Promise<Tenant | undefined> {
-    const users = await this.upstreams.get(t.upstream).admin.findUsersByEmail(t.realm, address);
+    const users = await this.upstreams.get(t.upstream).admin.findUsersByEmail(t.realm, address).catch((err: unknown) => {
+      // A realm deleted since the tenant list was cached holds nobody: an answer, not an outage.
+      if (err instanceof BrokerError && err.code === 'not_found') return [];
+      throw err;
+    });
     return users.some((u) => u.email?.toLowerCase() === address && u.enabled !== false) ? t : undefined;
   }
 }
