@@ -55,6 +55,9 @@ export const configSchema = z.object({
   mode: z.enum(['dev', 'production']),
   host: z.string().min(1),
   port: z.coerce.number().int().min(0).max(65535),
+  /** The management listener (/metrics, /healthz, /readyz); -1 turns it off. */
+  managementPort: z.coerce.number().int().min(-1).max(65535),
+  managementHost: z.string().min(1),
   publicUrl: url,
   upstreams: z.array(upstreamSchema).min(1),
   /** The broker's own confidential client, present in every tenant realm. */

@@ -11,6 +11,7 @@ import { LRUCache } from 'lru-cache';
 import type { Config } from '../config/schema.js';
 import { BrokerError } from '../errors.js';
 import type { Logger } from '../http/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Upstreams } from '../upstream/upstreams.js';
 import { buildTenants } from './build-tenants.js';
 import type { RealmEntry, Tenant } from './tenant.js';
@@ -36,6 +37,7 @@ export class TenantRegistry {
     private readonly config: Config,
     private readonly upstreams: Upstreams,
     private readonly log: Logger,
+    private readonly metrics?: Metrics,
   ) {
     this.cache = new LRUCache<string, RealmEntry[]>({
       max: 100,
@@ -43,8 +45,8 @@ export class TenantRegistry {
       allowStaleOnFetchRejection: true,
       noDeleteOnFetchRejection: true,
       fetchMethod: (name) => this.loadRealms(name).then(
-        (realms) => { this.lastError.delete(name); return realms; },
-        (err) => { this.lastError.set(name, err); throw err; },
+        (realms) => { this.lastError.delete(name); this.metrics?.registryRefreshes.inc({ upstream: name, outcome: 'ok' }); return realms; },
+        (err) => { this.lastError.set(name, err); this.metrics?.registryRefreshes.inc({ upstream: name, outcome: 'error' }); throw err; },
       ),
     });
   }
@@ -107,7 +109,9 @@ export class TenantRegistry {
 
   /** Look up with the cached list, and once more after a refresh when it misses. */
   private async find<T>(pick: (s: Snapshot) => T | undefined): Promise<T | undefined> {
-    return pick(await this.current()) ?? pick(await this.current(true));
+    const cached = pick(await this.current());
+    this.metrics?.cache('tenants', cached !== undefined);
+    return cached ?? pick(await this.current(true));
   }
 
   async all(): Promise<Tenant[]> {
