@@ -36,11 +36,18 @@ export function userPasswordLogin(deps: Deps): Koa.Middleware {
   };
 }
 
-/** POST /oauth/connect/introspect: RFC 7662 at the tenant realm, booleans as booleans. */
-export function introspectToken({ upstreams }: Deps): Koa.Middleware {
+/**
+ * POST /oauth/connect/introspect: RFC 7662, booleans as booleans. At the realm the request
+ * names; without `realm`, at the realm that issued the token when that is a known tenant's
+ * (its `iss`, read without trusting it), else the default tenant's.
+ */
+export function introspectToken({ upstreams, verifier, tenants }: Deps): Koa.Middleware {
   return async function introspectToken(ctx) {
-    const tenant: Tenant = ctx.state.tenant;
-    ctx.body = await upstreams.get(tenant.upstream).realm(tenant.realm).introspect(ctx.state.input.token);
+    const { token, realm: named } = ctx.state.input as { token: string; realm?: string };
+    const issuing = named === undefined ? await verifier.issuingRealm(token).catch(() => undefined) : undefined;
+    const byIssuer = issuing && (await tenants.byRealm(issuing)) ? issuing : undefined;
+    const target: { upstream: string; realm: string } = byIssuer ?? (ctx.state.tenant as Tenant);
+    ctx.body = await upstreams.get(target.upstream).realm(target.realm).introspect(token);
   };
 }
 
