@@ -9,12 +9,15 @@ import { createStore } from './store/create-store.js';
 import type { Store } from './store/store.js';
 import { EmailDiscovery } from './tenancy/email-discovery.js';
 import { TenantRegistry } from './tenancy/registry.js';
+import { TenantHomes } from './tenancy/tenant-homes.js';
 import { Upstreams } from './upstream/upstreams.js';
 
 export async function wire(config: Config, log: Logger, store?: Store): Promise<Deps> {
   const upstreams = new Upstreams(config);
-  const tenants = new TenantRegistry(config, upstreams, log);
   const theStore = store ?? (await createStore(config.store, (err) => log.warn('Redis is unreachable; retrying in the background', { err })));
+  // A migration's live switch reaches this replica through the store (tenancy/tenant-homes.ts).
+  const homes = new TenantHomes(theStore, 1000, (err) => log.warn('tenant homes unreadable; routing as last known', { err }));
+  const tenants = new TenantRegistry(config, upstreams, log, homes);
   const signingKeys = new SigningKeys(theStore, config.platform.signingJwk);
   return {
     config,

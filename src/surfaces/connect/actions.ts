@@ -32,11 +32,18 @@ export function userPasswordLogin({ upstreams }: Deps): Koa.Middleware {
   };
 }
 
-/** POST /oauth/connect/introspect: RFC 7662 at the tenant realm, booleans as booleans. */
-export function introspectToken({ upstreams }: Deps): Koa.Middleware {
+/**
+ * POST /oauth/connect/introspect: RFC 7662 at the tenant realm, booleans as booleans.
+ * A token the tenant's realm issued before the tenant moved goes to that realm (by its
+ * `iss`): the new realm would call it inactive. Anything else goes to the current realm.
+ */
+export function introspectToken({ upstreams, verifier }: Deps): Koa.Middleware {
   return async function introspectToken(ctx) {
     const tenant: Tenant = ctx.state.tenant;
-    ctx.body = await upstreams.get(tenant.upstream).realm(tenant.realm).introspect(ctx.state.input.token);
+    const token: string = ctx.state.input.token;
+    const issuing = await verifier.issuingRealm(token).catch(() => undefined);
+    const home = issuing && (issuing.id === tenant.id || tenant.aliasIds.includes(issuing.id)) ? issuing : tenant;
+    ctx.body = await upstreams.get(home.upstream).realm(home.realm).introspect(token);
   };
 }
 

@@ -145,6 +145,8 @@ export async function continueWithEmail(deps: Deps, ctx: Koa.Context, txId: stri
 /** Sends the browser to the tenant realm's authorization endpoint with the broker's callback. */
 export async function toRealm(deps: Deps, ctx: Koa.Context, txId: string, tx: LoginTransaction, tenant: Tenant, loginHint?: string): Promise<void> {
   tx.tenant = tenant.slug;
+  tx.upstream = tenant.upstream;
+  tx.realm = tenant.realm;
   await deps.store.put(`tx:${txId}`, tx, TX_TTL);
   const meta = await deps.upstreams.get(tenant.upstream).realm(tenant.realm).serverMetadata();
   const url = new URL(meta.authorization_endpoint!);

@@ -26,6 +26,9 @@ export interface LoginTransaction {
   prompt?: string;
   /** Fixed for a tenant issuer; chosen by email discovery for the platform. */
   tenant?: string;
+  /** The realm the browser was sent to: the callback redeems the code there even if the tenant moved meanwhile. */
+  upstream?: string;
+  realm?: string;
   csrf: string;
   /** The broker's own PKCE and nonce towards the realm. */
   realmVerifier: string;
