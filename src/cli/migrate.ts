@@ -68,6 +68,10 @@ export interface MigrateResult {
   configHint?: string;
 }
 
+const LOCK_KEY = 'tenancy:migration-lock';
+/** Long enough for a large export and import; a crashed run frees it by itself after this. */
+const LOCK_TTL_SECONDS = 3600;
+
 const where = (a: RealmAddress) => `${a.upstream}/${a.realm}`;
 
 function upstreamConfig(config: Config, name: string): UpstreamConfig {
@@ -89,9 +93,21 @@ function requireSharedStore(store: Store): void {
 export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
   const modes = [opts.to !== undefined, Boolean(opts.rollback), Boolean(opts.retire)].filter(Boolean).length;
   if (modes !== 1) throw new MigrationError('say exactly one of --to <upstream>[/<realm>], --rollback, --retire');
-  if (opts.rollback) return rollback(deps, opts);
-  if (opts.retire) return retire(deps, opts);
-  return moveTenant(deps, opts);
+  if (opts.dryRun && opts.to !== undefined) return moveTenant(deps, opts);
+  requireSharedStore(deps.store);
+  // One change of the homes record at a time: it is read, changed and written whole.
+  const lock = { tenant: opts.tenant, pid: process.pid, at: new Date().toISOString() };
+  if (!(await deps.store.putIfAbsent(LOCK_KEY, lock, LOCK_TTL_SECONDS))) {
+    const holder = await deps.store.get(LOCK_KEY);
+    throw new MigrationError(`another migration is running (${JSON.stringify(holder)}); wait for it, or delete the store key ${LOCK_KEY} if it died`);
+  }
+  try {
+    if (opts.rollback) return await rollback(deps, opts);
+    if (opts.retire) return await retire(deps, opts);
+    return await moveTenant(deps, opts);
+  } finally {
+    await deps.store.delete(LOCK_KEY);
+  }
 }
 
 async function currentTenant(deps: MigrateDeps, slug: string) {
