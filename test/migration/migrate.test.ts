@@ -25,7 +25,7 @@ import { claims, post, startBroker, type TestBroker } from '../helpers/broker.js
 import { submitKeycloakLogin } from '../helpers/keycloak-login.js';
 import { REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 import { failingTarget } from './failing-target.js';
-import { adminOf, deleteRealm, SOURCE_URL, TARGET_URL, upstreams } from './servers.js';
+import { adminOf, checkServers, deleteRealm, SOURCE_URL, TARGET_URL, upstreams } from './servers.js';
 import { makeTestTenant } from './test-realm.js';
 
 const REDIRECT = 'http://127.0.0.1:8765/callback';
@@ -132,6 +132,7 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
   }
 
   before(async () => {
+    await checkServers();
     await (await adminOf(SOURCE_URL)).realms.create(t.representation);
     await deleteRealm(TARGET_URL, t.realm);
     const env = { REDIS_URL, STORE_PREFIX: prefix, LOG_LEVEL: 'warn' };
@@ -188,6 +189,16 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     await assert.rejects(run({ to: 'nowhere', fromFile: exportFile }), (e: Error) => e instanceof MigrationError && /unknown upstream "nowhere" \(configured: source, target\)/.test(e.message));
     await assert.rejects(run({ to: 'source', fromFile: exportFile }), /already lives at source\//);
     await assert.rejects(run({ rollback: true }), /nothing to roll back/);
+    // One migration at a time: a second one is refused while the first holds the lock.
+    const store = new RedisStore({ url: REDIS_URL, prefix, timeoutMs: 2000 });
+    await store.connect();
+    try {
+      await store.put('tenancy:migration-lock', { tenant: 'other', pid: 1 }, 60);
+      await assert.rejects(run({ to: 'target', fromFile: exportFile }), /another migration is running .*"tenant":"other"/);
+    } finally {
+      await store.delete('tenancy:migration-lock');
+      await store.close();
+    }
     // A target realm of that name that is not a copy of this tenant: refused, left alone.
     await (await adminOf(TARGET_URL)).realms.create({ realm: `${t.realm}-taken`, enabled: true });
     await assert.rejects(run({ to: `target/${t.realm}-taken`, fromFile: exportFile }), /already has .*-taken.*not an identical copy/s);
@@ -280,5 +291,21 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     const connect = await post(`${b.url}/auth/api/v1/oauth/connect/user/login`, { username: ann, password: t.users[ann], realm: t.id });
     assert.equal(claims(connect.body.access_token).iss, srcIssuer);
     assert.equal(claims(connect.body.access_token).sub, prior.sub);
+  });
+
+  it('moves again onto the identical copy, then --retire deletes the old realm (not before its tokens expire, unless forced)', async () => {
+    const again = await run({ to: 'target', fromFile: exportFile });
+    assert.equal(again.importSkipped, true);
+    await assert.rejects(run({ retire: true }), /may be valid until .*--force/);
+    const retired = await run({ retire: true, force: true });
+    assert.equal(retired.action, 'retired');
+    assert.ok(!(await (await adminOf(SOURCE_URL)).realms.findOne({ realm: t.realm })));
+    await assert.rejects(run({ rollback: true }), /nothing to roll back/);
+    // The tenant serves on from its new home; the old realm's refresh tokens are now dead.
+    const connect = await post(`${a.url}/auth/api/v1/oauth/connect/user/login`, { username: ann, password: t.users[ann], realm: t.id });
+    assert.equal(connect.status, 200, connect.text);
+    assert.equal(claims(connect.body.access_token).iss, tgtIssuer);
+    const old = await post(`${b.url}/v1/auth/refresh`, { refresh_token: prior.scaiwave.refresh_token }, { headers: tenantHeader });
+    assert.equal(old.status, 401, old.text);
   });
 });
