@@ -166,6 +166,16 @@ export class TenantRegistry {
     return this.find((s) => s.byId.get(realm.id.toLowerCase()));
   }
 
+  /**
+   * The realms a tenant lived in before it moved, still on their servers: same realm id
+   * (a migration's copy) or an alias id. Where a code begun before the switch is redeemable.
+   */
+  async formerRealms(tenant: Tenant): Promise<RealmEntry[]> {
+    const ids = new Set([tenant.id, ...tenant.aliasIds].map((id) => id.toLowerCase()));
+    const realms = [...(await this.current()).byIssuer.values()];
+    return realms.filter((r) => ids.has(r.id.toLowerCase()) && !(r.upstream === tenant.upstream && r.realm === tenant.realm));
+  }
+
   async byEmailDomain(domain: string): Promise<Tenant[]> {
     return (await this.current()).byDomain.get(domain.toLowerCase()) ?? [];
   }

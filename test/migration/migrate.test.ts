@@ -165,6 +165,9 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     const reg = await post(`${a.url}/v1/auth/register`, {}, { headers: { ...tenantHeader, authorization: `Bearer ${sw.body.data.access_token}` } });
     assert.equal(reg.status, 200, reg.text);
     prior.participant = reg.body.data;
+    // A ScaiWave app that read the tenant's config now, and signs a user in after the switch.
+    const config = await fetch(`${a.url}/v1/auth/config`, { headers: tenantHeader });
+    prior.scaiwaveConfig = (await config.json()).data;
     // A platform sign-in that starts now and finishes after the switch.
     prior.pkce = pkce();
     prior.inFlight = await authorize(a, ben, prior.pkce.challenge);
@@ -269,9 +272,18 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     assert.equal(claims(tokens.id_token).tenant_id, t.id);
   });
 
-  it('a sign-in under way at the switch completes at the realm it went to', async () => {
+  it('sign-ins under way at the switch complete at the realm they went to', async () => {
     const tokens = await finishSignIn(prior.inFlight, ben, prior.pkce.verifier);
     assert.equal(claims(tokens.access_token).iss, srcIssuer);
+    // ScaiWave: the app still has the old realm's config; the broker redeems its code there.
+    const { authorization_endpoint, redirect_uri } = prior.scaiwaveConfig;
+    assert.ok(authorization_endpoint.startsWith(srcIssuer));
+    const auth = new URL(authorization_endpoint);
+    auth.search = new URLSearchParams({ response_type: 'code', client_id: 'realm-broker', redirect_uri, scope: 'openid', state: 'sw' }).toString();
+    const back = await submitKeycloakLogin(auth, ben, t.users[ben]!);
+    const login = await post(`${b.url}/v1/auth/login`, { code: back.searchParams.get('code')!, redirect_uri }, { headers: tenantHeader });
+    assert.equal(login.status, 200, login.text);
+    assert.equal(claims(login.body.data.access_token).iss, srcIssuer);
   });
 
   it('tokens from before the move still refresh and introspect, at the old server', async () => {

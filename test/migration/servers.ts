@@ -7,8 +7,9 @@
  *   MIGRATE_SOURCE_URL          default http://127.0.0.1:8080 (server 1)
  *   MIGRATE_TARGET_URL          default http://127.0.0.1:8180 (server 2)
  *   MIGRATE_SOURCE_KC_HOME      a Keycloak distribution to run `kc.sh export` from
- *                               (default .keycloak/export/keycloak-26.7.3; better not
- *                               the running server's own home, which export may rebuild)
+ *                               (default .keycloak/export/keycloak-26.7.3, extracted from
+ *                               the Maven cache when missing; better not the running
+ *                               server's own home, which export may rebuild)
  *   MIGRATE_SOURCE_DB_URL       the source server's JDBC URL (default
  *                               jdbc:postgresql://127.0.0.1:5432/keycloak); it must be a
  *                               database shared with the running server (PostgreSQL), not dev-file
@@ -16,7 +17,10 @@
  *
  * A missing server or database fails the tests (no skipping).
  */
-import { resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { ADMIN } from '../helpers/services.js';
 
@@ -53,4 +57,29 @@ export async function adminOf(url: string): Promise<KcAdminClient> {
 export async function deleteRealm(url: string, realm: string): Promise<void> {
   const client = await adminOf(url);
   if (await client.realms.findOne({ realm })) await client.realms.del({ realm });
+}
+
+/**
+ * The default export home: a copy of the distribution that scripts/keycloak.sh fetched
+ * with Maven (its zip stays in the local Maven repository), extracted once.
+ */
+function extractExportHome(): void {
+  const zip = join(homedir(), '.m2/repository/org/keycloak/keycloak-quarkus-dist/26.7.3/keycloak-quarkus-dist-26.7.3.zip');
+  if (!existsSync(zip)) return;
+  const dir = resolve('.keycloak/export');
+  mkdirSync(dir, { recursive: true });
+  spawnSync('unzip', ['-q', '-o', zip, '-d', dir], { stdio: 'inherit' });
+}
+
+/** Fails up front, saying what to set, when a server or the export's Keycloak home is missing. */
+export async function checkServers(): Promise<void> {
+  const problems: string[] = [];
+  for (const [what, url] of [['source (MIGRATE_SOURCE_URL)', SOURCE_URL], ['target (MIGRATE_TARGET_URL)', TARGET_URL]]) {
+    await adminOf(url!).catch((err: Error) => problems.push(`${what} Keycloak at ${url}: ${err.message}`));
+  }
+  if (!existsSync(join(SOURCE_EXPORT.kcHome, 'bin', 'kc.sh')) && !env.MIGRATE_SOURCE_KC_HOME) extractExportHome();
+  if (!existsSync(join(SOURCE_EXPORT.kcHome, 'bin', 'kc.sh'))) {
+    problems.push(`no Keycloak distribution at ${SOURCE_EXPORT.kcHome} for kc.sh export (MIGRATE_SOURCE_KC_HOME; extract keycloak-quarkus-dist there)`);
+  }
+  if (problems.length) throw new Error(`migration test setup:\n  - ${problems.join('\n  - ')}\n(source database for the export: MIGRATE_SOURCE_DB_URL=${SOURCE_EXPORT.dbUrl})`);
 }
