@@ -14,13 +14,16 @@ import { RedisStore } from './store/redis-store.js';
 import type { Store } from './store/store.js';
 import { EmailDiscovery } from './tenancy/email-discovery.js';
 import { TenantRegistry } from './tenancy/registry.js';
+import { TenantHomes } from './tenancy/tenant-homes.js';
 import { Upstreams } from './upstream/upstreams.js';
 
 export async function wire(config: Config, log: Logger, store?: Store, metrics = new Metrics()): Promise<Deps> {
   const upstreams = new Upstreams(config, metrics);
-  const tenants = new TenantRegistry(config, upstreams, log, metrics);
   const rawStore = store ?? (await createStore(config.store, (err) => log.warn('Redis is unreachable; retrying in the background', { err })));
   const theStore = instrumentStore(rawStore, metrics);
+  // A migration's live switch reaches this replica through the store (tenancy/tenant-homes.ts).
+  const homes = new TenantHomes(theStore, 1000, (err) => log.warn('tenant homes unreadable; routing as last known', { err }));
+  const tenants = new TenantRegistry(config, upstreams, log, homes, metrics);
   const signingKeys = new SigningKeys(theStore, {
     configured: config.platform.signingJwk,
     encryptionKey: config.platform.keyEncryptionKey,

@@ -12,7 +12,8 @@ import type { Tenant } from './tenant.js';
 const PARALLEL = 8;
 
 export class EmailDiscovery {
-  private readonly cache = new LRUCache<string, Tenant[]>({ max: 10_000, ttl: 60_000 });
+  // Slugs, not tenants: a tenant that moves meanwhile must be looked up at its new home.
+  private readonly cache = new LRUCache<string, string[]>({ max: 10_000, ttl: 60_000 });
 
   constructor(private readonly tenants: TenantRegistry, private readonly upstreams: Upstreams) {}
 
@@ -22,7 +23,7 @@ export class EmailDiscovery {
     const byDomain = await this.tenants.byEmailDomain(domain);
     if (byDomain.length) return byDomain;
     const cached = this.cache.get(address);
-    if (cached) return cached;
+    if (cached) return (await Promise.all(cached.map((slug) => this.tenants.bySlug(slug)))).filter((t): t is Tenant => t !== undefined);
     const all = await this.tenants.all();
     const found: Tenant[] = [];
     for (let i = 0; i < all.length; i += PARALLEL) {
@@ -33,7 +34,7 @@ export class EmailDiscovery {
       }));
       found.push(...hits.filter((t): t is Tenant => t !== undefined));
     }
-    this.cache.set(address, found);
+    this.cache.set(address, found.map((t) => t.slug));
     return found;
   }
 }
