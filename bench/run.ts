@@ -58,7 +58,7 @@ async function storeOps(store: Store): Promise<() => Promise<boolean>> {
 async function main() {
   const config = loadConfig({ KEYCLOAK_URL: KEYCLOAK, CONFIG_FILE: 'demo.config.json', PORT: '0', LOG_LEVEL: 'silent' });
   let app: Koa | undefined;
-  const deps = await wire(config, createLogger('silent', () => app), new MemoryStore());
+  const deps = await wire(config, createLogger('silent'), new MemoryStore());
   app = buildApp(deps);
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));

@@ -21,7 +21,7 @@ export function buildApp(deps: Deps): Koa {
   const app = new Koa({ asyncLocalStorage: true, proxy: hops > 0, maxIpsCount: hops });
   app.silent = true; // errors are logged by the error handler, with the request id
   const surfaces = [connectErrors, scaiwaveErrors, platformErrors, tenantErrors];
-  app.use(requestContext(deps.log));
+  app.use(requestContext(deps.log, deps.metrics));
   app.use(securityHeaders(deps.config.publicUrl));
   app.use(errorHandler(deps.log, surfaces));
   app.use(parseBody);

@@ -5,6 +5,7 @@ import type { RealmTokenVerifier } from './keys/realm-token-verifier.js';
 import type { SigningKeys } from './keys/signing-key.js';
 import type { Limits } from './http/limits.js';
 import type { Logger } from './http/logger.js';
+import type { Metrics } from './metrics/metrics.js';
 import type { Store } from './store/store.js';
 import type { EmailDiscovery } from './tenancy/email-discovery.js';
 import type { TenantRegistry } from './tenancy/registry.js';
@@ -21,4 +22,5 @@ export interface Deps {
   jwks: RealmJwks;
   discovery: EmailDiscovery;
   limits: Limits;
+  metrics: Metrics;
 }

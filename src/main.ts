@@ -4,10 +4,10 @@
  * it can reach it. SIGTERM/SIGINT close the server and the store gracefully.
  */
 import type { AddressInfo } from 'node:net';
-import type Koa from 'koa';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { createLogger } from './http/logger.js';
+import { buildManagementApp } from './metrics/management.js';
 import { wire } from './wire.js';
 
 async function main(): Promise<void> {
@@ -21,13 +21,15 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  let app: Koa | undefined;
-  const log = createLogger(config.logLevel, () => app);
+  const log = createLogger(config.logLevel, { pretty: config.mode === 'dev' && process.stdout.isTTY });
   const deps = await wire(config, log);
-  app = buildApp(deps);
+  const app = buildApp(deps);
   const server = app.listen(config.port, config.host);
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
+  const management = config.managementPort >= 0 ? buildManagementApp(deps).listen(config.managementPort, config.managementHost) : undefined;
+  management?.on('error', (err) => log.error('the management listener could not start', { err, port: config.managementPort }));
+  management?.on('listening', () => log.info('management listener (/metrics, /healthz, /readyz)', { managementPort: (management.address() as AddressInfo).port }));
   if (config.mode === 'dev') {
     log.warn('DEV MODE: demo secrets fill every unset secret, and the tenant header is on. Never expose this broker; production is the default without "mode": "dev".');
   }
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
+    management?.close();
     server.close(() => {
       deps.store.close().finally(() => process.exit(0));
     });

@@ -7,17 +7,23 @@ import { RateLimits } from './http/rate-limit.js';
 import { RealmJwks } from './keys/jwks.js';
 import { RealmTokenVerifier } from './keys/realm-token-verifier.js';
 import { SigningKeys } from './keys/signing-key.js';
+import { instrumentStore } from './metrics/instrumented-store.js';
+import { Metrics } from './metrics/metrics.js';
 import { createStore } from './store/create-store.js';
 import { RedisStore } from './store/redis-store.js';
 import type { Store } from './store/store.js';
 import { EmailDiscovery } from './tenancy/email-discovery.js';
 import { TenantRegistry } from './tenancy/registry.js';
+import { TenantHomes } from './tenancy/tenant-homes.js';
 import { Upstreams } from './upstream/upstreams.js';
 
-export async function wire(config: Config, log: Logger, store?: Store): Promise<Deps> {
-  const upstreams = new Upstreams(config);
-  const tenants = new TenantRegistry(config, upstreams, log);
-  const theStore = store ?? (await createStore(config.store, (err) => log.warn('Redis is unreachable; retrying in the background', { err })));
+export async function wire(config: Config, log: Logger, store?: Store, metrics = new Metrics()): Promise<Deps> {
+  const upstreams = new Upstreams(config, metrics);
+  const rawStore = store ?? (await createStore(config.store, (err) => log.warn('Redis is unreachable; retrying in the background', { err })));
+  const theStore = instrumentStore(rawStore, metrics);
+  // A migration's live switch reaches this replica through the store (tenancy/tenant-homes.ts).
+  const homes = new TenantHomes(theStore, 1000, (err) => log.warn('tenant homes unreadable; routing as last known', { err }));
+  const tenants = new TenantRegistry(config, upstreams, log, homes, metrics);
   const signingKeys = new SigningKeys(theStore, {
     configured: config.platform.signingJwk,
     encryptionKey: config.platform.keyEncryptionKey,
@@ -25,9 +31,9 @@ export async function wire(config: Config, log: Logger, store?: Store): Promise<
     idTokenTtlSeconds: config.platform.idTokenTtlSeconds,
   });
   // Limits count where the state lives: in Redis for replicas, else in this process.
-  const rateLimits = new RateLimits(theStore instanceof RedisStore
-    ? { redis: theStore.client, prefix: theStore.prefix }
-    : { prefix: config.store.prefix });
+  const rateLimits = new RateLimits(rawStore instanceof RedisStore
+    ? { redis: rawStore.client, prefix: rawStore.prefix }
+    : { prefix: config.store.prefix }, (limit) => metrics.rateLimited.inc({ limit }));
   return {
     config,
     log,
@@ -39,5 +45,6 @@ export async function wire(config: Config, log: Logger, store?: Store): Promise<
     jwks: new RealmJwks(upstreams, tenants, config.upstreamTimeoutMs),
     discovery: new EmailDiscovery(tenants, upstreams),
     limits: buildLimits(config, rateLimits),
+    metrics,
   };
 }

@@ -16,6 +16,8 @@ import { createStore } from '../store/create-store.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { Tenant } from '../tenancy/tenant.js';
 import { wire } from '../wire.js';
+import { migrate } from './migrate.js';
+import { MigrationError } from './migrate/migration-error.js';
 import { syncApps } from './sync-apps.js';
 
 class Exit extends Error {
@@ -94,6 +96,37 @@ export function buildCli(): Command {
       }
       const summary = { ok: true, mode: parsed.mode, publicUrl: parsed.publicUrl, upstreams: parsed.upstreams.map((u) => u.name), store: parsed.store.redisUrl ? 'redis' : 'memory' };
       print(!!o.json, summary, () => `configuration is valid (${parsed.mode} mode, ${summary.upstreams.length} upstream(s), ${summary.store} store)`);
+    });
+
+  program.command('migrate').description('move a tenant to another Keycloak server or realm (README "Moving a tenant")')
+    .argument('<tenant>', 'the tenant\'s slug')
+    .option('--to <upstream[/realm]>', 'copy the realm there, verify it, switch every replica live')
+    .option('--dry-run', 'say what would be copied and switched; change nothing')
+    .option('--from-file <export.json>', 'take the realm from a kc.sh export file instead of the live source')
+    .option('--rollback', 'switch back to the realm the tenant left (until it is retired)')
+    .option('--retire', 'delete the realm the tenant left, once its tokens have expired')
+    .option('--force', 'with --retire: before the old tokens\' lifetime has passed')
+    .option('--json', 'JSON output')
+    .action(async (tenant: string, o: { to?: string; dryRun?: boolean; fromFile?: string; rollback?: boolean; retire?: boolean; force?: boolean; json?: boolean }) => {
+      const deps = await parts({ shared: true });
+      try {
+        if (deps.store.kind === 'redis') await deps.store.ping();
+        const result = await migrate({ ...deps, say: (line) => { if (!o.json) process.stdout.write(`${line}\n`); } }, {
+          tenant, to: o.to, dryRun: o.dryRun, fromFile: o.fromFile, rollback: o.rollback, retire: o.retire, force: o.force,
+        });
+        const t = result.timings;
+        print(!!o.json, result, () => [
+          `${result.action}: ${result.tenant} ${result.from.upstream}/${result.from.realm} → ${result.to.upstream}/${result.to.realm}`
+            + ` (export ${t.exportMs ?? '-'} ms, import ${t.importMs ?? '-'} ms, verify ${t.verifyMs ?? '-'} ms)`,
+          result.exportFile ? `the export is kept at ${result.exportFile} (secrets and password hashes: keep it safe or delete it)` : '',
+          result.configHint ?? '',
+        ].filter(Boolean).join('\n'));
+      } catch (err) {
+        if (err instanceof MigrationError) throw new Exit(1, `migrate: ${err.message}`);
+        throw err;
+      } finally {
+        await deps.store.close();
+      }
     });
 
   const keys = program.command('keys').description('the broker\'s ID-token signing keys (in the shared store)');

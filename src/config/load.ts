@@ -82,6 +82,8 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     mode,
     host,
     port,
+    managementPort: env.MANAGEMENT_PORT ?? file.managementPort ?? 9464,
+    managementHost: env.MANAGEMENT_HOST ?? file.managementHost ?? host,
     publicUrl: env.PUBLIC_URL ?? file.publicUrl ?? `http://127.0.0.1:${port}`,
     upstreams,
     brokerClient,

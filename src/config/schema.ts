@@ -22,6 +22,21 @@ export const upstreamSchema = z.object({
   }),
   /** Realms of this server that are not tenants (master is always skipped). */
   ignoreRealms: z.array(z.string()).default([]),
+  /**
+   * How `migrate` reads a realm of this server WITH its users' ids and password hashes,
+   * which the admin API never hands out: `kc.sh export` on this server's database,
+   * beside the running server (PostgreSQL and the like; not the dev-file database).
+   */
+  export: z.object({
+    /** A Keycloak distribution of the server's version; better not the running server's own (export may rebuild it). */
+    kcHome: z.string().min(1),
+    db: z.string().default('postgres'),
+    dbUrl: z.string().min(1),
+    dbUsername: z.string().optional(),
+    dbPassword: z.string().optional(),
+    /** A JDK 21+; default JAVA_HOME, else the newest under /usr/lib/jvm. */
+    javaHome: z.string().optional(),
+  }).optional(),
 });
 
 const featuresSchema = z.object({
@@ -55,6 +70,9 @@ export const configSchema = z.object({
   mode: z.enum(['dev', 'production']),
   host: z.string().min(1),
   port: z.coerce.number().int().min(0).max(65535),
+  /** The management listener (/metrics, /healthz, /readyz); -1 turns it off. */
+  managementPort: z.coerce.number().int().min(-1).max(65535),
+  managementHost: z.string().min(1),
   publicUrl: url,
   upstreams: z.array(upstreamSchema).min(1),
   /** The broker's own confidential client, present in every tenant realm. */

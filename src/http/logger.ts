@@ -1,13 +1,18 @@
 /**
- * JSON-lines logger. The request id comes from Koa's async-local context, so every
- * line logged while serving a request carries it without passing a logger around.
- * Errors are logged by name, code and message (and their causes); request bodies,
- * tokens and secrets are never logged.
+ * Logs with pino: JSON lines (pretty through pino-pretty in dev mode on a terminal),
+ * `LOG_LEVEL`, every line carrying the request id of the request it was logged for.
+ *
+ * Secrets never reach a line: pino's `redact` censors tokens, passwords, secrets, codes
+ * and cookies wherever a field of those names appears (up to two levels deep); callers
+ * log fields, never request bodies.
+ *
+ * The parts log through the small `Logger` interface below (message first, fields after),
+ * so that none of them depends on pino.
  */
-import type Koa from 'koa';
+import pino from 'pino';
+import { currentScope } from '../request-scope.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error' | 'silent';
-const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -16,7 +21,23 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-function describe(err: unknown, depth = 0): unknown {
+const SECRET_FIELDS = [
+  'password', 'client_secret', 'clientSecret', 'secret', 'access_token', 'refresh_token', 'id_token', 'token',
+  'subject_token', 'code_verifier', 'device_code', 'user_code', 'authorization', 'cookie', 'set-cookie',
+];
+// `code` is our error code at the top of a line and in `err`; an OAuth code only ever sits
+// in a request's inputs, so it is censored there.
+const INPUT_CONTAINERS = ['query', 'body', 'input', 'params', 'form'];
+export const REDACT_PATHS = [
+  ...SECRET_FIELDS.flatMap((f) => [`["${f}"]`, `*["${f}"]`, `*.*["${f}"]`]),
+  ...INPUT_CONTAINERS.flatMap((c) => [`${c}.code`, `*.${c}.code`]),
+];
+
+/**
+ * Errors as name, code, message, status, what Keycloak said, and their causes. Our own
+ * BrokerErrors are expected outcomes and carry no stack; anything else (a bug) does.
+ */
+function errSerializer(err: unknown, depth = 0): unknown {
   if (!(err instanceof Error) || depth > 3) return typeof err === 'string' ? err : undefined;
   const e = err as Error & { code?: string; status?: number; upstream?: unknown };
   return {
@@ -25,29 +46,40 @@ function describe(err: unknown, depth = 0): unknown {
     ...(e.code ? { code: e.code } : {}),
     ...(e.status ? { status: e.status } : {}),
     ...(e.upstream ? { upstream: e.upstream } : {}),
-    ...(e.cause ? { cause: describe(e.cause, depth + 1) } : {}),
+    ...(e.name === 'BrokerError' ? {} : { stack: e.stack }),
+    ...(e.cause ? { cause: errSerializer(e.cause, depth + 1) } : {}),
   };
 }
 
-export function createLogger(level: Level, app?: () => Koa | undefined, write: (line: string) => void = (l) => process.stdout.write(l + '\n')): Logger {
-  const min = ORDER[level];
-  const emit = (lvl: Level, msg: string, fields: Record<string, unknown> = {}) => {
-    if (ORDER[lvl] < min) return;
-    const ctx = app?.()?.currentContext as Koa.Context | undefined;
-    const { err, ...rest } = fields;
-    write(JSON.stringify({
-      time: new Date().toISOString(),
-      level: lvl,
-      msg,
-      ...(ctx?.state?.requestId ? { reqId: ctx.state.requestId } : {}),
-      ...rest,
-      ...(err !== undefined ? { err: describe(err) } : {}),
-    }));
+export interface LoggerOptions {
+  /** Where lines go (tests collect them); default stdout. */
+  write?: (line: string) => void;
+  /** Human-readable output (dev mode on a terminal). */
+  pretty?: boolean;
+}
+
+export function createLogger(level: Level, options: LoggerOptions = {}): Logger {
+  const base: pino.LoggerOptions = {
+    level,
+    base: undefined,
+    messageKey: 'msg',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    serializers: { err: (err: unknown) => errSerializer(err) },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    mixin: () => {
+      const scope = currentScope();
+      return scope ? { reqId: scope.requestId } : {};
+    },
   };
-  return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-  };
+  let destination: pino.DestinationStream | undefined;
+  if (options.write) {
+    const write = options.write;
+    destination = { write: (chunk: string) => write(chunk.replace(/\n$/, '')) };
+  } else if (options.pretty) {
+    destination = pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } });
+  }
+  const p = destination ? pino(base, destination) : pino(base);
+  const at = (lvl: Exclude<Level, 'silent'>) => (msg: string, fields?: Record<string, unknown>) => p[lvl](fields ?? {}, msg);
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

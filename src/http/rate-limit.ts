@@ -30,7 +30,7 @@ export function hashed(value: string): string {
 }
 
 export class Limiter {
-  constructor(readonly rule: LimitRule, private readonly backend: RateLimiterAbstract) {}
+  constructor(readonly rule: LimitRule, private readonly backend: RateLimiterAbstract, readonly onReject: () => void = () => {}) {}
 
   /**
    * Counts one attempt for `key` and throws 429 (with Retry-After) when that attempt is
@@ -81,6 +81,7 @@ export async function consumeAll(pairs: [Limiter, string][]): Promise<void> {
     if (r.status === 'fulfilled') continue;
     if (!(r.reason instanceof RateLimiterRes)) throw storeFailure(r.reason);
     retryAfterMs = Math.max(retryAfterMs, r.reason.msBeforeNext);
+    pairs[i]![0].onReject();
     what ||= pairs[i]![0].rule.what;
   }
   if (!what) return;
@@ -92,7 +93,7 @@ export async function consumeAll(pairs: [Limiter, string][]): Promise<void> {
 export class RateLimits {
   private readonly limiters = new Map<string, Limiter>();
 
-  constructor(private readonly backend: { redis?: Redis; prefix: string }) {}
+  constructor(private readonly backend: { redis?: Redis; prefix: string }, private readonly onReject: (limit: string) => void = () => {}) {}
 
   get(rule: LimitRule): Limiter {
     const id = `${rule.name}/${rule.points}/${rule.windowSeconds}`;
@@ -102,7 +103,7 @@ export class RateLimits {
       const impl = this.backend.redis
         ? new RateLimiterRedis({ ...opts, storeClient: this.backend.redis, rejectIfRedisNotReady: true })
         : new RateLimiterMemory(opts);
-      limiter = new Limiter(rule, impl);
+      limiter = new Limiter(rule, impl, () => this.onReject(rule.name));
       this.limiters.set(id, limiter);
     }
     return limiter;

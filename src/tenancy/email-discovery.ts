@@ -20,7 +20,8 @@ import type { Tenant } from './tenant.js';
 const PARALLEL = 8;
 
 export class EmailDiscovery {
-  private readonly cache = new LRUCache<string, Tenant[]>({ max: 10_000, ttl: 60_000 });
+  // Slugs, not tenants: a tenant that moves meanwhile must be looked up at its new home.
+  private readonly cache = new LRUCache<string, string[]>({ max: 10_000, ttl: 60_000 });
 
   constructor(private readonly tenants: TenantRegistry, private readonly upstreams: Upstreams) {}
 
@@ -30,13 +31,13 @@ export class EmailDiscovery {
     const byDomain = await this.tenants.byEmailDomain(domain);
     if (byDomain.length) return byDomain;
     const cached = this.cache.get(address);
-    if (cached) return cached;
+    if (cached) return (await Promise.all(cached.map((slug) => this.tenants.bySlug(slug)))).filter((t): t is Tenant => t !== undefined);
     const { tenants, unavailable } = await this.tenants.coverage();
     const results = await mapBounded(tenants, PARALLEL, (t) => this.holds(t, address));
     const found = results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
     // An upstream whose realms are unknown right now could not be asked either.
     const failures = [...unavailable.values(), ...results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))];
-    if (!failures.length) this.cache.set(address, found);
+    if (!failures.length) this.cache.set(address, found.map((t) => t.slug));
     else if (!found.length) throw outage(failures[0]);
     return found;
   }

@@ -8,13 +8,20 @@
  * When an upstream cannot be reached, its last known realms stay in use; without any,
  * a lookup that misses while it is down answers 503 (its tenants are unknown for now,
  * not gone), and the other upstreams' tenants keep being served.
+ *
+ * A migration's live switch (tenant-homes.ts, in the shared store) overrides the config's
+ * `tenants.<slug>.{upstream,realm}`; when it changes, the realm lists are read again so
+ * that the new home (created moments before) is known, and a home whose realm this
+ * replica cannot see is ignored (the tenant stays where it was) rather than dropped.
  */
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config/schema.js';
 import { BrokerError } from '../errors.js';
 import type { Logger } from '../http/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Upstreams } from '../upstream/upstreams.js';
 import { buildTenants } from './build-tenants.js';
+import type { TenantHomes } from './tenant-homes.js';
 import type { RealmEntry, Tenant } from './tenant.js';
 
 const MISS_REFRESH_INTERVAL_MS = 1000;
@@ -34,12 +41,14 @@ export class TenantRegistry {
   private readonly lastMissRefresh = new Map<string, number>();
   /** lru-cache resolves a failed fetch to undefined; keep why, to answer with it. */
   private readonly lastError = new Map<string, unknown>();
-  private snapshot?: { sources: RealmEntry[][]; value: Snapshot };
+  private snapshot?: { sources: RealmEntry[][]; homesVersion: number; value: Snapshot };
 
   constructor(
     private readonly config: Config,
     private readonly upstreams: Upstreams,
     private readonly log: Logger,
+    private readonly homes?: TenantHomes,
+    private readonly metrics?: Metrics,
   ) {
     this.cache = new LRUCache<string, RealmEntry[]>({
       max: 100,
@@ -47,8 +56,8 @@ export class TenantRegistry {
       allowStaleOnFetchRejection: true,
       noDeleteOnFetchRejection: true,
       fetchMethod: (name) => this.loadRealms(name).then(
-        (realms) => { this.lastError.delete(name); return realms; },
-        (err) => { this.lastError.set(name, err); throw err; },
+        (realms) => { this.lastError.delete(name); this.metrics?.registryRefreshes.inc({ upstream: name, outcome: 'ok' }); return realms; },
+        (err) => { this.lastError.set(name, err); this.metrics?.registryRefreshes.inc({ upstream: name, outcome: 'error' }); throw err; },
       ),
     });
   }
@@ -72,8 +81,11 @@ export class TenantRegistry {
   private async current(forceRefresh = false): Promise<Snapshot> {
     const names = this.upstreams.all().map((u) => u.name);
     const unavailable = new Map<string, unknown>();
+    const homes = this.homes ? await this.homes.current() : { version: 0, homes: {} };
+    // A switched home: read the realm lists now (rare, so past the miss-refresh bound).
+    const moved = this.snapshot !== undefined && this.snapshot.homesVersion !== homes.version;
     const sources = await Promise.all(names.map(async (name) => {
-      const force = forceRefresh && Date.now() - (this.lastMissRefresh.get(name) ?? 0) > MISS_REFRESH_INTERVAL_MS;
+      const force = moved || (forceRefresh && Date.now() - (this.lastMissRefresh.get(name) ?? 0) > MISS_REFRESH_INTERVAL_MS);
       if (force) this.lastMissRefresh.set(name, Date.now());
       try {
         const realms = await this.cache.fetch(name, { forceRefresh: force });
@@ -89,19 +101,43 @@ export class TenantRegistry {
         return [];
       }
     }));
-    if (this.snapshot && this.snapshot.sources.every((s, i) => s === sources[i])) return this.snapshot.value;
-    const value = { ...this.index(sources.flat(), names), unavailable };
-    this.snapshot = { sources, value };
+    const same = this.snapshot && this.snapshot.homesVersion === homes.version && this.snapshot.sources.every((s, i) => s === sources[i]);
+    if (same) return this.snapshot!.value;
+    const realms = sources.flat();
+    const value = { ...this.index(realms, names, this.overrides(realms, homes.homes)), unavailable };
+    this.snapshot = { sources, homesVersion: homes.version, value };
     return value;
   }
 
-  private index(realms: RealmEntry[], order: string[]): Omit<Snapshot, 'unavailable'> {
-    const { tenants, warnings } = buildTenants(realms, this.config.tenants, order);
+  /** The config's tenant overrides with the store's live homes on top. */
+  private overrides(realms: RealmEntry[], homes: Record<string, { upstream: string; realm: string }>): Config['tenants'] {
+    const merged = { ...this.config.tenants };
+    for (const [slug, home] of Object.entries(homes)) {
+      if (!realms.some((r) => r.upstream === home.upstream && r.realm === home.realm)) {
+        this.log.warn('tenant home not found: the tenant stays where it was', { tenant: slug, upstream: home.upstream, realm: home.realm });
+        continue;
+      }
+      merged[slug] = { ...merged[slug], upstream: home.upstream, realm: home.realm };
+    }
+    return merged;
+  }
+
+  private index(realms: RealmEntry[], order: string[], overrides: Config['tenants']): Omit<Snapshot, 'unavailable'> {
+    const { tenants, warnings } = buildTenants(realms, overrides, order);
     for (const w of warnings) this.log.warn(w);
     const byDomain = new Map<string, Tenant[]>();
     for (const t of tenants) for (const d of t.emailDomains) byDomain.set(d, [...(byDomain.get(d) ?? []), t]);
+    // A realm copied to another server keeps its id, so two realms may share one. The
+    // tenant's current home must win: aliases first, then realms standing under their own
+    // name, then the homes that config or a migration chose explicitly (set last, they win).
     const byId = new Map<string, Tenant>();
-    for (const t of tenants) for (const id of [...t.aliasIds, t.id]) byId.set(id.toLowerCase(), t);
+    const explicit = (t: Tenant) => Boolean(overrides[t.slug]?.upstream || overrides[t.slug]?.realm);
+    for (const t of tenants) for (const id of t.aliasIds) byId.set(id.toLowerCase(), t);
+    for (const t of [...tenants.filter((x) => !explicit(x)), ...tenants.filter(explicit)]) {
+      const other = byId.get(t.id.toLowerCase());
+      if (other && other !== t && other.id === t.id) this.log.warn('two tenants share a realm id; the explicitly homed one answers to it', { id: t.id, tenants: [other.slug, t.slug] });
+      byId.set(t.id.toLowerCase(), t);
+    }
     return {
       tenants,
       bySlug: new Map(tenants.map((t) => [t.slug, t])),
@@ -118,6 +154,7 @@ export class TenantRegistry {
    */
   private async find<T>(pick: (s: Snapshot) => T | undefined, couldHold: (upstream: string) => boolean = () => true): Promise<T | undefined> {
     const cached = pick(await this.current());
+    this.metrics?.cache('tenants', cached !== undefined);
     if (cached !== undefined) return cached;
     const fresh = await this.current(true);
     const found = pick(fresh);
@@ -154,6 +191,16 @@ export class TenantRegistry {
   /** The tenant a realm serves, or served before it moved (its id is then an alias). */
   async byRealm(realm: RealmEntry): Promise<Tenant | undefined> {
     return this.find((s) => s.byId.get(realm.id.toLowerCase()));
+  }
+
+  /**
+   * The realms a tenant lived in before it moved, still on their servers: same realm id
+   * (a migration's copy) or an alias id. Where a code begun before the switch is redeemable.
+   */
+  async formerRealms(tenant: Tenant): Promise<RealmEntry[]> {
+    const ids = new Set([tenant.id, ...tenant.aliasIds].map((id) => id.toLowerCase()));
+    const realms = [...(await this.current()).byIssuer.values()];
+    return realms.filter((r) => ids.has(r.id.toLowerCase()) && !(r.upstream === tenant.upstream && r.realm === tenant.realm));
   }
 
   async byEmailDomain(domain: string): Promise<Tenant[]> {

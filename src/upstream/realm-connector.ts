@@ -4,6 +4,8 @@
  */
 import * as oidc from 'openid-client';
 import type { RealmAddress, RealmMetadataCache } from './realm-metadata.js';
+import { outcomeOf, type Metrics } from '../metrics/metrics.js';
+import { timedUpstream } from '../request-scope.js';
 import { translateUpstreamError } from './translate-error.js';
 
 export interface ClientCredentials {
@@ -36,6 +38,7 @@ export class RealmConnector {
     private readonly metadata: RealmMetadataCache,
     private readonly brokerClient: ClientCredentials,
     private readonly timeoutMs: number,
+    private readonly observe?: { metrics: Metrics; upstream: string },
   ) {}
 
   get issuer(): string {
@@ -58,10 +61,15 @@ export class RealmConnector {
   }
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const end = this.observe?.metrics.upstreamDuration.startTimer({ upstream: this.observe.upstream, realm: this.realm, operation: what });
     try {
-      return await fn();
+      const result = await timedUpstream(fn);
+      end?.({ outcome: 'ok' });
+      return result;
     } catch (err) {
-      throw translateUpstreamError(err, what);
+      const translated = translateUpstreamError(err, what);
+      end?.({ outcome: outcomeOf(translated) });
+      throw translated;
     }
   }
 

@@ -7,6 +7,7 @@
 import { LRUCache } from 'lru-cache';
 import type { ServerMetadata } from 'openid-client';
 import { BrokerError } from '../errors.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { translateUpstreamError } from './translate-error.js';
 
 export interface RealmAddress {
@@ -19,7 +20,7 @@ export interface RealmAddress {
 export class RealmMetadataCache {
   private readonly cache: LRUCache<string, ServerMetadata, RealmAddress>;
 
-  constructor(private readonly timeoutMs: number, ttlMs = 10 * 60_000) {
+  constructor(private readonly timeoutMs: number, ttlMs = 10 * 60_000, private readonly metrics?: Metrics) {
     this.cache = new LRUCache<string, ServerMetadata, RealmAddress>({
       max: 1000,
       ttl: ttlMs,
@@ -28,6 +29,7 @@ export class RealmMetadataCache {
   }
 
   async get(address: RealmAddress): Promise<ServerMetadata> {
+    this.metrics?.cache('realm_metadata', this.cache.has(address.internalBase));
     const metadata = await this.cache.fetch(address.internalBase, { context: address });
     if (!metadata) throw new BrokerError('upstream_bad_response', 'No metadata for realm');
     return metadata;

@@ -4,6 +4,7 @@
  */
 import type { Config, UpstreamConfig } from '../config/schema.js';
 import { BrokerError } from '../errors.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { AdminConnector } from './admin-connector.js';
 import { RealmConnector } from './realm-connector.js';
 import { RealmMetadataCache } from './realm-metadata.js';
@@ -17,6 +18,7 @@ export class Upstream {
     private readonly metadata: RealmMetadataCache,
     private readonly brokerClient: Config['brokerClient'],
     private readonly timeoutMs: number,
+    private readonly metrics?: Metrics,
   ) {
     this.admin = new AdminConnector(config.url, this.realm(config.admin.realm), config.admin, timeoutMs);
   }
@@ -34,7 +36,7 @@ export class Upstream {
     let connector = this.realms.get(realm);
     if (!connector) {
       const address = { internalBase: `${this.config.url}/realms/${encodeURIComponent(realm)}`, issuer: this.issuerOf(realm) };
-      connector = new RealmConnector(realm, address, this.metadata, this.brokerClient, this.timeoutMs);
+      connector = new RealmConnector(realm, address, this.metadata, this.brokerClient, this.timeoutMs, this.metrics && { metrics: this.metrics, upstream: this.name });
       this.realms.set(realm, connector);
     }
     return connector;
@@ -44,10 +46,10 @@ export class Upstream {
 export class Upstreams {
   private readonly byName = new Map<string, Upstream>();
 
-  constructor(config: Config) {
-    const metadata = new RealmMetadataCache(config.upstreamTimeoutMs);
+  constructor(config: Config, metrics?: Metrics) {
+    const metadata = new RealmMetadataCache(config.upstreamTimeoutMs, undefined, metrics);
     for (const u of config.upstreams) {
-      this.byName.set(u.name, new Upstream(u, metadata, config.brokerClient, config.upstreamTimeoutMs));
+      this.byName.set(u.name, new Upstream(u, metadata, config.brokerClient, config.upstreamTimeoutMs, metrics));
     }
   }
 

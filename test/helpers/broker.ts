@@ -42,13 +42,14 @@ export async function startBroker(options: { env?: Record<string, string>; overr
     ...options.env,
   }, options.overrides);
   const logs: string[] = [];
-  let app: Koa | undefined;
-  const log = createLogger((process.env.TEST_LOG_LEVEL as Level) ?? 'debug', () => app, (line) => {
-    logs.push(line);
-    if (process.env.TEST_LOG) process.stdout.write(line + '\n');
+  const log = createLogger((process.env.TEST_LOG_LEVEL as Level) ?? 'debug', {
+    write: (line) => {
+      logs.push(line);
+      if (process.env.TEST_LOG) process.stdout.write(line + '\n');
+    },
   });
   const deps = await wire(config, log, options.store);
-  app = buildApp(deps);
+  const app = buildApp(deps);
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;

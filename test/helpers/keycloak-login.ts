@@ -35,7 +35,6 @@ const decodeHtml = (s: string) => s.replace(/&amp;/g, '&').replace(/&#x3D;/g, '=
 
 /** Signs in at the realm's login page; returns the URL Keycloak redirects to. */
 export async function loginAtKeycloak(p: AuthorizeParams, username: string, password: string): Promise<URL> {
-  const jar = new CookieJar();
   const auth = new URL(`${p.baseUrl ?? KEYCLOAK_URL}/realms/${p.realm}/protocol/openid-connect/auth`);
   auth.search = new URLSearchParams({
     response_type: 'code',
@@ -45,6 +44,12 @@ export async function loginAtKeycloak(p: AuthorizeParams, username: string, pass
     state: p.state ?? 'state-' + Math.random().toString(36).slice(2),
     ...(p.codeChallenge ? { code_challenge: p.codeChallenge, code_challenge_method: 'S256' } : {}),
   }).toString();
+  return submitKeycloakLogin(auth, username, password);
+}
+
+/** Signs in at any Keycloak login page (an authorization URL of any server); returns the redirect. */
+export async function submitKeycloakLogin(auth: URL | string, username: string, password: string): Promise<URL> {
+  const jar = new CookieJar();
   const page = await fetch(auth, { redirect: 'manual' });
   jar.take(page);
   const html = await page.text();

@@ -25,16 +25,21 @@ describe('the broker process', function () {
   });
 
   it('serves, then shuts down gracefully on SIGTERM', async () => {
-    const p = run({ PORT: '0', CONFIG_FILE: 'demo.config.json', KEYCLOAK_URL, LOG_LEVEL: 'info' });
+    const p = run({ PORT: '0', MANAGEMENT_PORT: '0', CONFIG_FILE: 'demo.config.json', KEYCLOAK_URL, LOG_LEVEL: 'info' });
     let port: number | undefined;
-    for (let i = 0; i < 100 && !port; i++) {
+    let managementPort: number | undefined;
+    for (let i = 0; i < 100 && !(port && managementPort); i++) {
       await new Promise((r) => setTimeout(r, 100));
-      const line = p.out().split('\n').find((l) => l.includes('realm-broker listening'));
-      if (line) port = JSON.parse(line).port;
+      const lines = p.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      port = lines.find((l) => l.msg === 'realm-broker listening')?.port;
+      managementPort = lines.find((l) => l.managementPort !== undefined)?.managementPort;
     }
-    assert.ok(port, `started: ${p.out()} ${p.err()}`);
+    assert.ok(port && managementPort, `started: ${p.out()} ${p.err()}`);
     const res = await fetch(`http://127.0.0.1:${port}/auth/api/v1/readyz`);
     assert.equal(res.status, 200);
+    const metrics = await (await fetch(`http://127.0.0.1:${managementPort}/metrics`)).text();
+    assert.match(metrics, /realm_broker_http_request_duration_seconds_count\{[^}]*route="\/auth\/api\/v1\/readyz"/);
+    assert.equal((await fetch(`http://127.0.0.1:${managementPort}/readyz`)).status, 200);
     p.child.kill('SIGTERM');
     assert.equal(await p.exited, 0);
     assert.match(p.out(), /shutting down/);

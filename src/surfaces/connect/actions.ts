@@ -36,11 +36,21 @@ export function userPasswordLogin(deps: Deps): Koa.Middleware {
   };
 }
 
-/** POST /oauth/connect/introspect: RFC 7662 at the tenant realm, booleans as booleans. */
-export function introspectToken({ upstreams }: Deps): Koa.Middleware {
+/**
+ * POST /oauth/connect/introspect: RFC 7662, booleans as booleans, at the realm that issued
+ * the token (its `iss`, read without trusting it) when that realm is the named tenant's,
+ * or one it moved from (the new realm would call an old token inactive); without a named
+ * `realm`, at the issuing realm of any known tenant; otherwise at the tenant's realm.
+ */
+export function introspectToken({ upstreams, verifier, tenants }: Deps): Koa.Middleware {
   return async function introspectToken(ctx) {
     const tenant: Tenant = ctx.state.tenant;
-    ctx.body = await upstreams.get(tenant.upstream).realm(tenant.realm).introspect(ctx.state.input.token);
+    const { token, realm: named } = ctx.state.input as { token: string; realm?: string };
+    const issuing = await verifier.issuingRealm(token).catch(() => undefined);
+    const ownRealm = issuing && (issuing.id === tenant.id || tenant.aliasIds.includes(issuing.id));
+    const anyTenant = issuing && named === undefined && (await tenants.byRealm(issuing)) !== undefined;
+    const target: { upstream: string; realm: string } = issuing && (ownRealm || anyTenant) ? issuing : tenant;
+    ctx.body = await upstreams.get(target.upstream).realm(target.realm).introspect(token);
   };
 }
 

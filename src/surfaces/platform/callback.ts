@@ -34,7 +34,10 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
     const tenant = await deps.tenants.bySlug(tx.tenant);
     const app = findApp(deps, tx.clientId);
     if (!tenant || !app) return back('server_error', 'The organisation or application is no longer available');
-    const tokens = await deps.upstreams.get(tenant.upstream).realm(tenant.realm).authorizationCode(
+    // The realm that issued the code: the one the browser went to, though the tenant may have moved since.
+    const upstream = tx.upstream ?? tenant.upstream;
+    const realm = tx.realm ?? tenant.realm;
+    const tokens = await deps.upstreams.get(upstream).realm(realm).authorizationCode(
       q.code, `${deps.config.publicUrl}${tx.issuerPath}/callback`, tx.realmVerifier,
       { clientId: tx.clientId, clientSecret: app.public ? undefined : app.clientSecret },
     ).catch((err: unknown) => {

@@ -7,7 +7,7 @@ import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject } from 'zod-opena
 import { html, inputs, json, redirect, tokenResponse, validationError, withErrors } from '../../openapi/helpers.js';
 import { PLATFORM_PATH } from './issuer.js';
 import { PREFIX } from './routes.js';
-import { deviceAuthorizeInput, deviceVerifyInput, tokenInput } from './schemas.js';
+import { deviceAuthorizeInput, deviceVerifyInput, introspectInput, revokeInput, tokenInput } from './schemas.js';
 
 export const oauthError = z.object({ error: z.string(), error_description: z.string() }).meta({ id: 'OAuthError' });
 export const jwks = z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string().optional() })) }).meta({ id: 'JWKS' });
@@ -62,6 +62,8 @@ function issuerPaths(base: string, tenant: boolean): ZodOpenApiPathsObject {
     [`${base}/organisation`]: { post: page('organisation', 'The organisation typed (emailWithoutDomainRule: ask)', form({ tx: z.string(), csrf: z.string(), organisation: z.string() })) },
     [`${base}/callback`]: { get: page('callback', 'The realms\' redirect target', { requestParams: { query: z.object({ state: z.string(), code: z.string().optional(), error: z.string().optional() }) } }) },
     [`${base}/token`]: { post: api('token', 'Token endpoint: authorization_code, refresh_token, client_credentials, device_code, token-exchange', tokenResponse, { ...inputs(tokenInput, ['body'], ['application/x-www-form-urlencoded']), security: [{ clientBasic: [] }, {}] }) },
+    [`${base}/revoke`]: { post: api('revoke', 'Token revocation (RFC 7009): 200 for any valid request', z.object({}), { ...inputs(revokeInput, ['body'], ['application/x-www-form-urlencoded']), security: [{ clientBasic: [] }, {}] }) },
+    [`${base}/introspect`]: { post: api('introspect', 'Token introspection (RFC 7662), confidential clients', z.looseObject({ active: z.boolean() }), { ...inputs(introspectInput, ['body'], ['application/x-www-form-urlencoded']), security: [{ clientBasic: [] }] }) },
     [`${base}/userinfo`]: {
       get: api('userinfo', 'UserInfo (bearer access token of the user\'s realm)', userinfoClaims, { security: [{ bearer: [] }] }),
       post: api('userinfo-post', 'UserInfo, POST', userinfoClaims, { security: [{ bearer: [] }] }),

@@ -16,7 +16,9 @@ import { serializePlatformError } from './errors.js';
 import { platformIssuer } from './issuer.js';
 import { issuerKeysDocument, realmKeysDocument } from './jwks.js';
 import { logout } from './logout.js';
-import { deviceAuthorizeInput, deviceVerifyInput, tokenInput } from './schemas.js';
+import { introspect } from './introspect.js';
+import { revoke } from './revoke.js';
+import { deviceAuthorizeInput, deviceVerifyInput, introspectInput, revokeInput, tokenInput } from './schemas.js';
 import { platformToken } from './token.js';
 import { userinfo } from './userinfo.js';
 
@@ -48,6 +50,8 @@ export function mountIssuerRoutes(router: Router, deps: Deps, issuer: Koa.Middle
   router.post('organisation', '/organisation', asPage, issuer, submitOrganisation(deps, jar));
   router.get('callback', '/callback', asPage, issuer, callback(deps, jar));
   router.post('token', '/token', issuer, guard(tokenInput, ['body']), authenticateClient(deps), platformToken(deps));
+  router.post('revoke', '/revoke', issuer, guard(revokeInput, ['body']), authenticateClient(deps), revoke(deps));
+  router.post('introspect', '/introspect', issuer, guard(introspectInput, ['body']), authenticateClient(deps), introspect(deps));
   router.get('userinfo', '/userinfo', issuer, userinfo(deps));
   router.post('userinfo-post', '/userinfo', issuer, userinfo(deps));
   router.get('logout', '/logout', asPage, issuer, logout(deps, jar));

@@ -30,3 +30,19 @@ export const deviceAuthorizeInput = {
 export const deviceVerifyInput = {
   user_code: z.string().max(64),
 };
+
+/** RFC 7009 §2.1 (client credentials as at the token endpoint). */
+export const revokeInput = {
+  token: z.string().max(16_384),
+  token_type_hint: opt,
+  client_id: opt,
+  client_secret: opt,
+};
+
+/** RFC 7662 §2.1. */
+export const introspectInput = {
+  token: z.string().max(16_384),
+  token_type_hint: opt,
+  client_id: opt,
+  client_secret: opt,
+};

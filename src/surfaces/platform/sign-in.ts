@@ -114,7 +114,8 @@ export async function continueWithEmail(deps: Deps, ctx: Koa.Context, txId: stri
 
 /** Sends the browser to the tenant realm's authorization endpoint with the broker's callback. */
 export async function toRealm(deps: Deps, ctx: Koa.Context, txId: string, tx: LoginTransaction, tenant: Tenant, loginHint?: string): Promise<void> {
-  await records.tx.put(deps.store, txId, { ...tx, tenant: tenant.slug });
+  // The realm the browser goes to: the callback redeems the code there even if the tenant moves meanwhile.
+  await records.tx.put(deps.store, txId, { ...tx, tenant: tenant.slug, upstream: tenant.upstream, realm: tenant.realm });
   const meta = await deps.upstreams.get(tenant.upstream).realm(tenant.realm).serverMetadata();
   const url = new URL(meta.authorization_endpoint!);
   const params: Record<string, string | undefined> = {

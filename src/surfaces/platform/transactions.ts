@@ -33,6 +33,9 @@ export interface LoginTransaction {
   prompt?: string;
   /** Fixed for a tenant issuer; chosen by email discovery for the platform. */
   tenant?: string;
+  /** The realm the browser was sent to: the callback redeems the code there even if the tenant moved meanwhile. */
+  upstream?: string;
+  realm?: string;
   /** The form token of the sign-in pages (email, chooser). */
   csrf: string;
   /** Hash of the binding cookie of the browser that started the sign-in. */

@@ -54,8 +54,20 @@ export function codeLogin(deps: Deps): Koa.Middleware {
     if (redirect_uri !== undefined && redirect_uri !== expected) {
       throw new BrokerError('redirect_mismatch', `redirect_uri does not match this deployment's (${expected})`);
     }
-    const res = await realmOf(deps, ctx.state.tenant)
+    const tenant: Tenant = ctx.state.tenant;
+    const res = await realmOf(deps, tenant)
       .authorizationCode(code, expected, code_verifier)
+      .catch(async (err: unknown) => {
+        // A sign-in begun before the tenant moved (its app had the old realm's config) holds
+        // a code of the realm it left: that realm alone can redeem it, and a code refused
+        // by one server is not used up at another.
+        if (!(err instanceof BrokerError && err.code === 'invalid_grant')) throw err;
+        for (const former of await deps.tenants.formerRealms(tenant)) {
+          const res = await deps.upstreams.get(former.upstream).realm(former.realm).authorizationCode(code, expected, code_verifier).catch(() => undefined);
+          if (res) return res;
+        }
+        throw err;
+      })
       .catch(relabel(['invalid_grant', 'invalid_request'], 'SW_AUTH_OIDC_FAILED'));
     ctx.body = tokenData(res);
   };

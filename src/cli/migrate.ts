@@ -1,0 +1,274 @@
+/**
+ * realm-broker migrate: moves a tenant's realm to another Keycloak server (or realm),
+ * users, ids and password hashes included, and switches every replica to it live.
+ *
+ *   migrate <tenant> --to <upstream>[/<realm>] [--dry-run] [--from-file <export.json>]
+ *   migrate <tenant> --rollback      back to the realm it left (until that realm is retired)
+ *   migrate <tenant> --retire [--force]   delete the realm it left, once the old tokens expired
+ *
+ * The steps, each of which must succeed before the next:
+ *  1. the source realm with its users: `kc.sh export` on the source's database (live
+ *     source, upstreams[].export) or an export file;
+ *  2. the target: refused when a realm of that name (or id) exists there, unless it is
+ *     an identical copy of this one (then the import is skipped: a re-run after a failure);
+ *  3. the tenant's current home is pinned in the store (so the new realm, once it exists,
+ *     cannot take the tenant's name by upstream order before it is verified);
+ *  4. import: admin API realm creation with the full representation (POST /admin/realms),
+ *     which keeps the realm id, user ids, credentials (hashes), client ids and secrets
+ *     and realm keys — partialImport would not keep the realm id, as it needs the realm first;
+ *  5. verification (verify-copy.ts); on any failure the created realm is deleted and the
+ *     routing record restored, so routing stays as it was;
+ *  6. the switch: the tenant's home in the store (tenancy/tenant-homes.ts), which every
+ *     replica reads within a second.
+ */
+import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
+import type { Config, UpstreamConfig } from '../config/schema.js';
+import type { Store } from '../store/store.js';
+import type { TenantRegistry } from '../tenancy/registry.js';
+import { TenantHomes, type RealmAddress, type TenantHome } from '../tenancy/tenant-homes.js';
+import { adminSession, statusOf } from './migrate/admin-session.js';
+import { exportRealm, readExportFile } from './migrate/export-realm.js';
+import { MigrationError } from './migrate/migration-error.js';
+import { countsOf, verifyCopy, type RealmCounts } from './migrate/verify-copy.js';
+
+export { MigrationError };
+
+export interface MigrateDeps {
+  config: Config;
+  tenants: TenantRegistry;
+  store: Store;
+  /** Progress lines for the operator. */
+  say?: (line: string) => void;
+}
+
+export interface MigrateOptions {
+  tenant: string;
+  /** `<upstream>` or `<upstream>/<realm>`. */
+  to?: string;
+  dryRun?: boolean;
+  fromFile?: string;
+  rollback?: boolean;
+  retire?: boolean;
+  /** --retire before the old tokens' lifetime has passed. */
+  force?: boolean;
+}
+
+export interface MigrateResult {
+  action: 'dry-run' | 'migrated' | 'rolled-back' | 'retired';
+  tenant: string;
+  from: RealmAddress;
+  to: RealmAddress;
+  counts?: RealmCounts;
+  /** The export file written by a live-source export (secrets and hashes: keep it safe). */
+  exportFile?: string;
+  /** Milliseconds per step. */
+  timings: { exportMs?: number; importMs?: number; verifyMs?: number; switchMs?: number };
+  importSkipped?: boolean;
+  /** What the operator should add to the config file so that the routing survives a Redis wipe. */
+  configHint?: string;
+}
+
+const LOCK_KEY = 'tenancy:migration-lock';
+/** Long enough for a large export and import; a crashed run frees it by itself after this. */
+const LOCK_TTL_SECONDS = 3600;
+
+const where = (a: RealmAddress) => `${a.upstream}/${a.realm}`;
+
+function upstreamConfig(config: Config, name: string): UpstreamConfig {
+  const u = config.upstreams.find((x) => x.name === name);
+  if (!u) throw new MigrationError(`unknown upstream "${name}" (configured: ${config.upstreams.map((x) => x.name).join(', ')})`);
+  return u;
+}
+
+const hint = (slug: string, a: RealmAddress) =>
+  `to keep this routing across a store wipe, set in the config file: "tenants": { "${slug}": { "upstream": "${a.upstream}", "realm": "${a.realm}" } }`;
+
+/** The redis store, or a refusal: a switch in one process's memory reaches no broker. */
+function requireSharedStore(store: Store): void {
+  if (store.kind !== 'redis') {
+    throw new MigrationError('the live switch is kept in the brokers\' shared store: set REDIS_URL (and STORE_PREFIX) as the brokers have them');
+  }
+}
+
+export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
+  const modes = [opts.to !== undefined, Boolean(opts.rollback), Boolean(opts.retire)].filter(Boolean).length;
+  if (modes !== 1) throw new MigrationError('say exactly one of --to <upstream>[/<realm>], --rollback, --retire');
+  if (opts.dryRun && opts.to !== undefined) return moveTenant(deps, opts);
+  requireSharedStore(deps.store);
+  // One change of the homes record at a time: it is read, changed and written whole.
+  const lock = { tenant: opts.tenant, pid: process.pid, at: new Date().toISOString() };
+  if (!(await deps.store.putIfAbsent(LOCK_KEY, lock, LOCK_TTL_SECONDS))) {
+    const holder = await deps.store.get(LOCK_KEY);
+    throw new MigrationError(`another migration is running (${JSON.stringify(holder)}); wait for it, or delete the store key ${LOCK_KEY} if it died`);
+  }
+  try {
+    if (opts.rollback) return await rollback(deps, opts);
+    if (opts.retire) return await retire(deps, opts);
+    return await moveTenant(deps, opts);
+  } finally {
+    await deps.store.delete(LOCK_KEY);
+  }
+}
+
+async function currentTenant(deps: MigrateDeps, slug: string) {
+  const tenant = await deps.tenants.bySlug(slug);
+  if (!tenant) {
+    const known = (await deps.tenants.all()).map((t) => t.slug).sort();
+    throw new MigrationError(`unknown tenant "${slug}" (known: ${known.join(', ') || 'none'})`);
+  }
+  return tenant;
+}
+
+async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
+  const say = deps.say ?? (() => {});
+  const tenant = await currentTenant(deps, opts.tenant);
+  const [toUpstream, toRealm, extra] = opts.to!.split('/');
+  if (!toUpstream || extra !== undefined || toRealm === '') throw new MigrationError(`--to ${opts.to}: expected <upstream> or <upstream>/<realm>`);
+  const targetUpstream = upstreamConfig(deps.config, toUpstream);
+  const source: RealmAddress = { upstream: tenant.upstream, realm: tenant.realm };
+  const target: RealmAddress = { upstream: toUpstream, realm: toRealm ?? tenant.realm };
+  if (source.upstream === target.upstream && source.realm === target.realm) {
+    throw new MigrationError(`tenant ${tenant.slug} already lives at ${where(target)}`);
+  }
+  if (!opts.dryRun) requireSharedStore(deps.store);
+  const timings: MigrateResult['timings'] = {};
+
+  // 1. The realm with its users.
+  let rep: RealmRepresentation;
+  let exportFile: string | undefined;
+  const t0 = Date.now();
+  if (opts.fromFile) {
+    rep = readExportFile(opts.fromFile, source.realm);
+  } else {
+    const settings = upstreamConfig(deps.config, source.upstream).export;
+    if (!settings) {
+      throw new MigrationError(`upstream ${source.upstream} has no "export" settings (kcHome, dbUrl…): the admin API gives no password hashes. ` +
+        `Configure upstreams[].export, or export yourself (kc.sh export --realm ${source.realm} --users same_file --file out.json) and pass --from-file out.json`);
+    }
+    say(`exporting realm ${source.realm} from ${source.upstream} with kc.sh export (about a minute)…`);
+    ({ rep, file: exportFile } = await exportRealm(settings, source.realm, source.upstream));
+  }
+  timings.exportMs = Date.now() - t0;
+  if (rep.id !== tenant.id) {
+    throw new MigrationError(`the export of realm ${source.realm} has id ${rep.id}, but tenant ${tenant.slug} is realm ${tenant.id}: not this tenant's realm`);
+  }
+  const counts = countsOf(rep);
+  say(`source ${where(source)} (id ${rep.id}): ${counts.users} users, ${counts.clients} clients, ${counts.realmRoles} realm roles, ${counts.groups} groups, ${counts.clientScopes} client scopes`);
+
+  // 2. The target must be free, or hold an identical copy.
+  let admin = await adminSession(targetUpstream);
+  const existing = (await admin.realms.find({ briefRepresentation: true } as object)).filter((r) => r.realm === target.realm || r.id === rep.id);
+  let importSkipped = false;
+  if (existing.length) {
+    const same = existing.length === 1 && existing[0]!.realm === target.realm && existing[0]!.id === rep.id;
+    const differences = same ? await verifyCopy(admin, target.realm, { ...rep, realm: target.realm }) : ['another realm'];
+    if (differences.length) {
+      const what = existing.map((r) => `${r.realm} (id ${r.id})`).join(', ');
+      throw new MigrationError(`target ${toUpstream} already has ${what}, not an identical copy of ${where(source)}` +
+        (same ? `:\n  - ${differences.join('\n  - ')}` : '') + `\nRefusing to touch it; delete it yourself if it is a leftover.`);
+    }
+    importSkipped = true;
+    say(`target ${where(target)} already holds an identical copy: not importing again`);
+  }
+
+  if (opts.dryRun) {
+    say(`(dry run) would ${importSkipped ? 'reuse' : 'create'} realm ${where(target)} with id ${rep.id}, verify it, and switch tenant ${tenant.slug} from ${where(source)} to it`);
+    return { action: 'dry-run', tenant: tenant.slug, from: source, to: target, counts, exportFile, timings, importSkipped };
+  }
+
+  // 3. Pin the current routing, remembering what the store held, to restore it on failure.
+  const homes = new TenantHomes(deps.store);
+  const before = (await homes.read()).homes[tenant.slug];
+  await homes.set(tenant.slug, before ?? { ...source, since: Date.now() });
+  // Let every replica see the pin before the new realm exists.
+  await new Promise((resolve) => setTimeout(resolve, homes.pollMs + 250));
+  let created = false;
+  try {
+    // 4. Import.
+    if (!importSkipped) {
+      say(`importing realm ${target.realm} into ${toUpstream}…`);
+      const t1 = Date.now();
+      await admin.realms.create({ ...rep, realm: target.realm }).catch((err: unknown) => {
+        throw new MigrationError(`import into ${toUpstream} failed: ${statusOf(err) ?? ''} ${(err as Error).message}`);
+      });
+      created = true;
+      timings.importMs = Date.now() - t1;
+    }
+    // 5. Verify (a fresh session: the import may have outlived the token).
+    const t2 = Date.now();
+    admin = await adminSession(targetUpstream);
+    const problems = await verifyCopy(admin, target.realm, { ...rep, realm: target.realm });
+    timings.verifyMs = Date.now() - t2;
+    if (problems.length) throw new MigrationError(`the copy at ${where(target)} does not match the export:\n  - ${problems.join('\n  - ')}`);
+    say(`verified ${where(target)}: counts, realm id and attributes, a sample of users and clients`);
+
+    // 6. Switch.
+    const t3 = Date.now();
+    await homes.set(tenant.slug, { ...target, from: source, since: Date.now() });
+    timings.switchMs = Date.now() - t3;
+  } catch (err) {
+    if (created) {
+      await adminSession(targetUpstream).then((a) => a.realms.del({ realm: target.realm }))
+        .catch((e: unknown) => say(`could not delete the partial copy ${where(target)}: ${(e as Error).message}; delete it by hand`));
+    }
+    await homes.set(tenant.slug, before).catch((e: unknown) => say(`could not restore the routing record: ${(e as Error).message}`));
+    throw err instanceof MigrationError ? err : new MigrationError(`migration failed, routing unchanged: ${(err as Error).message}`);
+  }
+  say(`switched: tenant ${tenant.slug} now lives at ${where(target)}; every broker follows within about a second`);
+  return { action: 'migrated', tenant: tenant.slug, from: source, to: target, counts, exportFile, timings, importSkipped, configHint: hint(tenant.slug, target) };
+}
+
+/** The home record of a migrated tenant whose old realm is still on record. */
+async function migratedHome(homes: TenantHomes, slug: string, what: string): Promise<TenantHome & { from: RealmAddress }> {
+  const home = (await homes.read()).homes[slug];
+  if (!home?.from) throw new MigrationError(`nothing to ${what}: tenant ${slug} has no migration on record (never migrated, rolled back, or its old realm retired)`);
+  return home as TenantHome & { from: RealmAddress };
+}
+
+async function realmExists(config: Config, a: RealmAddress): Promise<boolean> {
+  const admin = await adminSession(upstreamConfig(config, a.upstream));
+  return (await admin.realms.find({ briefRepresentation: true } as object)).some((r) => r.realm === a.realm);
+}
+
+async function rollback(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
+  requireSharedStore(deps.store);
+  const homes = new TenantHomes(deps.store);
+  const home = await migratedHome(homes, opts.tenant, 'roll back');
+  if (!(await realmExists(deps.config, home.from))) {
+    throw new MigrationError(`cannot roll back: realm ${where(home.from)} no longer exists`);
+  }
+  const t0 = Date.now();
+  // One step back; the copy stays at the target (tokens it issued still route there by issuer).
+  await homes.set(opts.tenant, { ...home.from, since: Date.now() });
+  (deps.say ?? (() => {}))(`rolled back: tenant ${opts.tenant} lives at ${where(home.from)} again; the copy at ${where(home)} is left in place`);
+  return { action: 'rolled-back', tenant: opts.tenant, from: home, to: home.from, timings: { switchMs: Date.now() - t0 }, configHint: hint(opts.tenant, home.from) };
+}
+
+/** How long a token of the old realm can stay usable: its refresh tokens live as long as the session. */
+function oldTokensLifetimeMs(realm: RealmRepresentation): number {
+  const seconds = Math.max(realm.accessTokenLifespan ?? 300, realm.ssoSessionMaxLifespan ?? 36_000, realm.clientSessionMaxLifespan ?? 0);
+  return seconds * 1000;
+}
+
+async function retire(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
+  requireSharedStore(deps.store);
+  const say = deps.say ?? (() => {});
+  const homes = new TenantHomes(deps.store);
+  const home = await migratedHome(homes, opts.tenant, 'retire');
+  const admin = await adminSession(upstreamConfig(deps.config, home.from.upstream));
+  const old = await admin.realms.findOne({ realm: home.from.realm });
+  if (old) {
+    const until = home.since + oldTokensLifetimeMs(old);
+    if (Date.now() < until && !opts.force) {
+      throw new MigrationError(`tokens issued by ${where(home.from)} before the move may be valid until ${new Date(until).toISOString()} ` +
+        `(its session lifetime); retire after that, or now with --force (their holders must sign in again)`);
+    }
+    await admin.realms.del({ realm: home.from.realm });
+    say(`deleted realm ${where(home.from)}`);
+  } else {
+    say(`realm ${where(home.from)} was already gone`);
+  }
+  // Forget where it came from: nothing to roll back to any more.
+  await homes.set(opts.tenant, { upstream: home.upstream, realm: home.realm, since: home.since });
+  return { action: 'retired', tenant: opts.tenant, from: home.from, to: home, timings: {}, configHint: hint(opts.tenant, home) };
+}

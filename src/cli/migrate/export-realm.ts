@@ -1,0 +1,88 @@
+/**
+ * The source realm WITH its users' ids and password hashes. The admin API never hands
+ * out hashes (its partial export drops users and masks secrets); Keycloak's documented
+ * way is `kc.sh export`, which reads the server's database directly and can run beside
+ * the running server when that database is a shared one (PostgreSQL…), not dev-file.
+ * So the live-source mode runs `kc.sh export` with the upstream's `export` settings;
+ * the other mode reads a file such an export wrote (`--from-file`).
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
+import type { UpstreamConfig } from '../../config/schema.js';
+import { MigrationError } from './migration-error.js';
+
+export type ExportSettings = NonNullable<UpstreamConfig['export']>;
+
+/** Reads a `kc.sh export` file (one realm, or a list of realms) and picks the realm named `realm`. */
+export function readExportFile(file: string, realm: string): RealmRepresentation {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new MigrationError(`cannot read export file ${file}: ${(err as Error).message}`);
+  }
+  const realms = (Array.isArray(parsed) ? parsed : [parsed]) as RealmRepresentation[];
+  const rep = realms.find((r) => r?.realm === realm);
+  if (!rep) throw new MigrationError(`export file ${file} holds no realm "${realm}" (it has: ${realms.map((r) => r?.realm).join(', ') || 'none'})`);
+  if (!Array.isArray(rep.users)) {
+    throw new MigrationError(`export file ${file} has no users in realm "${realm}": export with --users same_file (or realm_file into a directory)`);
+  }
+  return rep;
+}
+
+/** The newest JDK 21+ under /usr/lib/jvm, as scripts/keycloak.sh picks it. */
+function pickJdk(settings: ExportSettings): string {
+  if (settings.javaHome) return settings.javaHome;
+  if (process.env.JAVA_HOME) return process.env.JAVA_HOME;
+  let best = { home: '', major: 0 };
+  for (const name of existsSync('/usr/lib/jvm') ? readdirSync('/usr/lib/jvm') : []) {
+    const home = join('/usr/lib/jvm', name);
+    const release = existsSync(join(home, 'release')) ? readFileSync(join(home, 'release'), 'utf8') : '';
+    const major = Number(/JAVA_VERSION="(\d+)/.exec(release)?.[1] ?? 0);
+    if (major >= 21 && major > best.major) best = { home, major };
+  }
+  if (!best.home) throw new MigrationError('no JDK 21+ for kc.sh export: set upstreams[].export.javaHome or JAVA_HOME');
+  return best.home;
+}
+
+/**
+ * Runs `kc.sh export --realm R --users same_file` against the source's database and
+ * returns the realm with its users. The file stays (mode 0600: it holds secrets and
+ * password hashes) so that the operator keeps a copy of what was moved.
+ */
+export async function exportRealm(settings: ExportSettings, realm: string, upstream: string): Promise<{ rep: RealmRepresentation; file: string }> {
+  const kc = join(settings.kcHome, 'bin', 'kc.sh');
+  if (!existsSync(kc)) throw new MigrationError(`upstream ${upstream}: export.kcHome ${settings.kcHome} has no bin/kc.sh`);
+  const file = join(tmpdir(), `realm-broker-export-${upstream}-${realm}-${Date.now()}.json`);
+  writeFileSync(file, '', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  const java = pickJdk(settings);
+  // The database settings go through the environment, so the password never shows in `ps`.
+  const env = {
+    ...process.env,
+    JAVA_HOME: java,
+    PATH: `${java}/bin:${process.env.PATH ?? ''}`,
+    KC_DB: settings.db,
+    KC_DB_URL: settings.dbUrl,
+    ...(settings.dbUsername ? { KC_DB_USERNAME: settings.dbUsername } : {}),
+    ...(settings.dbPassword ? { KC_DB_PASSWORD: settings.dbPassword } : {}),
+  };
+  const output: string[] = [];
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(kc, ['export', '--realm', realm, '--users', 'same_file', '--file', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (chunk: Buffer) => { output.push(chunk.toString('utf8')); if (output.length > 200) output.shift(); };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  const log = output.join('');
+  if (code !== 0 || !/Export finished successfully/.test(log)) {
+    const tail = log.split('\n').filter((l) => /ERROR|Exception|Caused by|Property|not found/i.test(l)).slice(-8).join('\n') || log.split('\n').slice(-12).join('\n');
+    throw new MigrationError(`kc.sh export of realm ${realm} on upstream ${upstream} failed (exit ${code}):\n${tail}`);
+  }
+  return { rep: readExportFile(file, realm), file };
+}

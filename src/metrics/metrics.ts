@@ -1,0 +1,58 @@
+/**
+ * The broker's Prometheus metrics (prom-client), one registry per broker (tests run
+ * several in one process). Every label value is bounded: surfaces, route patterns of the
+ * route tables, status classes, upstream and realm names from config and Keycloak,
+ * operation names from the code. No user input, token or email ever becomes a label.
+ */
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpDuration = new Histogram({
+    name: 'realm_broker_http_request_duration_seconds', help: 'Requests served, by surface, route pattern and status class',
+    labelNames: ['surface', 'route', 'method', 'status_class'] as const, buckets: SECONDS, registers: [this.registry],
+  });
+
+  readonly upstreamDuration = new Histogram({
+    name: 'realm_broker_upstream_request_duration_seconds', help: 'Calls to Keycloak, by upstream, realm, operation and outcome',
+    labelNames: ['upstream', 'realm', 'operation', 'outcome'] as const, buckets: SECONDS, registers: [this.registry],
+  });
+
+  readonly storeDuration = new Histogram({
+    name: 'realm_broker_store_operation_duration_seconds', help: 'Store operations, by backend and operation',
+    labelNames: ['backend', 'operation'] as const, buckets: SECONDS, registers: [this.registry],
+  });
+
+  readonly storeErrors = new Counter({
+    name: 'realm_broker_store_errors_total', help: 'Store operations that failed', labelNames: ['backend', 'operation'] as const, registers: [this.registry],
+  });
+
+  readonly rateLimited = new Counter({
+    name: 'realm_broker_rate_limit_rejections_total', help: 'Requests refused by a limit', labelNames: ['limit'] as const, registers: [this.registry],
+  });
+
+  readonly registryRefreshes = new Counter({
+    name: 'realm_broker_tenant_registry_refreshes_total', help: 'Realm list loads from an upstream\'s admin API', labelNames: ['upstream', 'outcome'] as const, registers: [this.registry],
+  });
+
+  readonly cacheLookups = new Counter({
+    name: 'realm_broker_cache_lookups_total', help: 'Cache lookups, by cache and result', labelNames: ['cache', 'result'] as const, registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'realm_broker_' });
+  }
+
+  cache(cache: string, hit: boolean): void {
+    this.cacheLookups.inc({ cache, result: hit ? 'hit' : 'miss' });
+  }
+}
+
+/** The outcome label of an upstream call: ok, or the error code it became (a fixed set). */
+export function outcomeOf(err: unknown): string {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && /^[a-z_]{1,32}$/.test(code) ? code : 'error';
+}

@@ -1,0 +1,35 @@
+/**
+ * What the parts may learn about the request they serve, without passing it around: its
+ * id (every log line carries it), the route and tenant (for the access log), and the
+ * time spent waiting for upstreams. One AsyncLocalStorage, entered by request-context.ts.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+export interface RequestScope {
+  requestId: string;
+  /** Milliseconds spent in calls to Keycloak while serving this request. */
+  upstreamMs: number;
+  tenant?: string;
+}
+
+const storage = new AsyncLocalStorage<RequestScope>();
+
+export function runInScope<T>(scope: RequestScope, fn: () => Promise<T>): Promise<T> {
+  return storage.run(scope, fn);
+}
+
+export function currentScope(): RequestScope | undefined {
+  return storage.getStore();
+}
+
+/** Times an upstream call into the current request's upstream time. */
+export async function timedUpstream<T>(fn: () => Promise<T>): Promise<T> {
+  const scope = storage.getStore();
+  if (!scope) return fn();
+  const start = performance.now();
+  try {
+    return await fn();
+  } finally {
+    scope.upstreamMs += performance.now() - start;
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * POST …/oauth/introspect (RFC 7662), for confidential apps (the resource servers of the
+ * registry): the token is introspected at the realm that issued it, by the broker's own
+ * client (present in every realm, in every token's audience as the README requires), and
+ * Keycloak's answer passes through. A token the broker cannot route, or one of another
+ * tenant at a tenant issuer, is `{"active": false}`.
+ */
+import type Koa from 'koa';
+import type { Deps } from '../../deps.js';
+import { BrokerError } from '../../errors.js';
+import type { AuthenticatedClient } from './client-auth.js';
+import type { IssuerContext } from './issuer.js';
+import { realmOfToken } from './token-routing.js';
+
+export function introspect(deps: Deps): Koa.Middleware {
+  return async function introspect(ctx) {
+    const client: AuthenticatedClient = ctx.state.client;
+    if (client.app.public) throw new BrokerError('invalid_client', 'Introspection is for confidential clients');
+    const realm = await realmOfToken(deps, ctx.state.input.token as string, ctx.state.issuer as IssuerContext);
+    ctx.body = realm
+      ? await deps.upstreams.get(realm.upstream).realm(realm.realm).introspect(ctx.state.input.token)
+      : { active: false };
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * POST …/oauth/revoke (RFC 7009): the client authenticates as at the token endpoint; the
+ * token is revoked at the realm that issued it, as that client, so Keycloak refuses a
+ * token of another client. The answer is 200 whenever the request itself was valid
+ * (RFC 7009 §2.2): an unknown, foreign or already revoked token looks like a revoked one.
+ * Only a Keycloak that cannot be reached answers otherwise (503).
+ */
+import type Koa from 'koa';
+import type { Deps } from '../../deps.js';
+import { BrokerError } from '../../errors.js';
+import type { AuthenticatedClient } from './client-auth.js';
+import type { IssuerContext } from './issuer.js';
+import { realmOfToken } from './token-routing.js';
+
+const HINTS = new Set(['access_token', 'refresh_token']);
+
+export function revoke(deps: Deps): Koa.Middleware {
+  return async function revoke(ctx) {
+    const client: AuthenticatedClient = ctx.state.client;
+    const { token, token_type_hint: hint } = ctx.state.input as { token: string; token_type_hint?: string };
+    const realm = await realmOfToken(deps, token, ctx.state.issuer as IssuerContext);
+    if (realm) {
+      await deps.upstreams.get(realm.upstream).realm(realm.realm)
+        .revoke(token, hint && HINTS.has(hint) ? hint : undefined, { clientId: client.clientId, clientSecret: client.clientSecret })
+        .catch((err: unknown) => {
+          // Keycloak's refusals (another client's token, a malformed one) are "nothing to revoke".
+          if (err instanceof BrokerError && !err.isUpstreamFailure) return;
+          throw err;
+        });
+    }
+    ctx.status = 200;
+    ctx.body = {};
+  };
+}

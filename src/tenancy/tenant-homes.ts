@@ -1,0 +1,81 @@
+/**
+ * The live routing switch of a migration: where each moved tenant lives now, kept in
+ * the shared store so that every replica follows it without a restart.
+ *
+ * One record (`tenancy:homes`) holds every moved tenant and a version. A replica reads
+ * it at most once per `pollMs` (on the first lookup after that), so a switch reaches
+ * every replica that serves requests within `pollMs` plus one store round trip. One
+ * small key read per second per replica is cheaper than any subscription, and works
+ * through the store's narrow interface (memory or Redis) unchanged.
+ *
+ * The store entry overrides the config's `tenants.<slug>.{upstream,realm}`: it is the
+ * newer decision. Redis on the project's machines keeps nothing on disk, so the CLI
+ * tells the operator to copy the final home into the config file as well.
+ */
+import type { Store } from '../store/store.js';
+
+export const HOMES_KEY = 'tenancy:homes';
+/** The store wants a TTL on every key: ten years is "until changed". */
+const HOMES_TTL_SECONDS = 10 * 365 * 24 * 3600;
+
+export interface RealmAddress {
+  upstream: string;
+  realm: string;
+}
+
+export interface TenantHome extends RealmAddress {
+  /** Where the tenant lived before the last migration, while that realm is not retired: what --rollback returns to. */
+  from?: RealmAddress;
+  /** When this home was set (ms since epoch). */
+  since: number;
+}
+
+export interface HomesRecord {
+  version: number;
+  homes: Record<string, TenantHome>;
+}
+
+const EMPTY: HomesRecord = { version: 0, homes: {} };
+
+export class TenantHomes {
+  private last: HomesRecord = EMPTY;
+  private readAt = 0;
+  private pending?: Promise<HomesRecord>;
+
+  constructor(
+    private readonly store: Store,
+    readonly pollMs = 1000,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {}
+
+  /** The current record, read again from the store when the last read is older than pollMs. */
+  async current(): Promise<HomesRecord> {
+    if (Date.now() - this.readAt < this.pollMs) return this.last;
+    // Single flight: concurrent lookups share one store read.
+    this.pending ??= this.store.get<HomesRecord>(HOMES_KEY)
+      .then((rec) => { this.last = rec ?? EMPTY; return this.last; })
+      // The store down: keep routing as last known, and try again at the next poll.
+      .catch((err: unknown) => { this.onError(err); return this.last; })
+      .finally(() => { this.readAt = Date.now(); this.pending = undefined; });
+    return this.pending;
+  }
+
+  /** Reads the record now (the CLI: it must not act on a stale copy). */
+  async read(): Promise<HomesRecord> {
+    this.readAt = 0;
+    return this.current();
+  }
+
+  /** Sets (or, with undefined, removes) the home of one tenant and bumps the version. */
+  async set(slug: string, home: TenantHome | undefined): Promise<HomesRecord> {
+    const rec = await this.store.get<HomesRecord>(HOMES_KEY) ?? EMPTY;
+    const homes = { ...rec.homes };
+    if (home) homes[slug] = home;
+    else delete homes[slug];
+    const next = { version: rec.version + 1, homes };
+    await this.store.put(HOMES_KEY, next, HOMES_TTL_SECONDS);
+    this.last = next;
+    this.readAt = Date.now();
+    return next;
+  }
+}

@@ -1,0 +1,39 @@
+/** Issue 10: pino logs, one line per request with its route and timings, and secrets censored by pino's redact. */
+import assert from 'node:assert/strict';
+import { createLogger } from '../../src/http/logger.js';
+import { post, startBroker } from '../helpers/broker.js';
+
+describe('logs (pino)', () => {
+  it('censors tokens, passwords, secrets, codes and cookies wherever they appear as fields', () => {
+    const lines: string[] = [];
+    const log = createLogger('debug', { write: (l) => lines.push(l) });
+    log.info('x', {
+      password: 'p1', client_secret: 's1', refresh_token: 'r1', query: { code: 'c1' }, cookie: 'k1',
+      body: { access_token: 'a1', code_verifier: 'v1' }, req: { headers: { authorization: 'Bearer b1', cookie: 'k2' } },
+    });
+    const line = lines[0]!;
+    for (const secret of ['p1', 's1', 'r1', 'c1', 'k1', 'a1', 'v1', 'b1', 'k2']) assert.ok(!line.includes(`"${secret}"`) && !line.includes(` ${secret}`), `${secret} in ${line}`);
+    assert.match(line, /\[redacted\]/);
+    const parsed = JSON.parse(line);
+    assert.equal(parsed.level, 'info');
+    assert.equal(parsed.msg, 'x');
+  });
+
+  it('writes one line per request: method, route pattern, status, duration, tenant, request id, upstream time', async () => {
+    const broker = await startBroker();
+    try {
+      const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token?client_secret=connect-demo-secret`, { client_id: 'connect-demo' }, { headers: { 'x-request-id': 'req-42' } });
+      assert.equal(res.status, 200);
+      const line = broker.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'request' && l.reqId === 'req-42');
+      assert.ok(line, broker.logs.slice(-3).join('\n'));
+      assert.equal(line.method, 'POST');
+      assert.equal(line.route, '/auth/api/v1/oauth/connect/token');
+      assert.equal(line.status, 200);
+      assert.equal(line.tenant, 'acme');
+      assert.ok(line.ms > 0 && line.upstreamMs > 0 && line.upstreamMs <= line.ms, JSON.stringify(line));
+      assert.ok(!broker.logs.join('\n').includes('connect-demo-secret'));
+    } finally {
+      await broker.close();
+    }
+  });
+});
