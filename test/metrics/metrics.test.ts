@@ -54,7 +54,7 @@ describe('metrics on the management listener', function () {
     assert.ok(sample(after, http, { surface: 'scaiwave', status_class: '4xx' }) >= 3);
     assert.ok(sample(after, http, { route: '(unmatched)' }) >= 1);
     const up = 'realm_broker_upstream_request_duration_seconds_count';
-    assert.ok(sample(after, up, { operation: 'client credentials grant', outcome: 'ok', realm: 'acme', upstream: 'default' }) >= 1);
+    assert.ok(sample(after, up, { operation: 'client credentials grant', outcome: 'ok', realm: 'acme', upstream: 'server1' }) >= 1);
     assert.ok(sample(after, up, { operation: 'password grant', outcome: 'invalid_grant' }) >= 2);
     assert.ok(sample(after, 'realm_broker_store_operation_duration_seconds_count', { backend: 'memory' }) >= 0);
     assert.ok(sample(after, 'realm_broker_rate_limit_rejections_total', { limit: 'pw-user' }) >= 1);

@@ -11,7 +11,7 @@
  *                               the Maven cache when missing; better not the running
  *                               server's own home, which export may rebuild)
  *   MIGRATE_SOURCE_DB_URL       the source server's JDBC URL (default
- *                               jdbc:postgresql://127.0.0.1:5432/keycloak); it must be a
+ *                               jdbc:postgresql://127.0.0.1:5432/realm_broker_kc1, where scripts/keycloak.sh keeps server 1); it must be a
  *                               database shared with the running server (PostgreSQL), not dev-file
  *   MIGRATE_SOURCE_DB_USERNAME  default postgres; MIGRATE_SOURCE_DB_PASSWORD if needed
  *
@@ -30,7 +30,7 @@ export const TARGET_URL = (env.MIGRATE_TARGET_URL ?? 'http://127.0.0.1:8180').re
 export const SOURCE_EXPORT = {
   kcHome: resolve(env.MIGRATE_SOURCE_KC_HOME ?? '.keycloak/export/keycloak-26.7.3'),
   db: 'postgres',
-  dbUrl: env.MIGRATE_SOURCE_DB_URL ?? 'jdbc:postgresql://127.0.0.1:5432/keycloak',
+  dbUrl: env.MIGRATE_SOURCE_DB_URL ?? 'jdbc:postgresql://127.0.0.1:5432/realm_broker_kc1',
   dbUsername: env.MIGRATE_SOURCE_DB_USERNAME ?? 'postgres',
   ...(env.MIGRATE_SOURCE_DB_PASSWORD ? { dbPassword: env.MIGRATE_SOURCE_DB_PASSWORD } : {}),
 };

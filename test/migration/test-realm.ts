@@ -26,7 +26,7 @@ export function makeTestTenant(): TestTenant {
   const outsider = `cy-${tag}@elsewhere.example`;
   const emails = [`ann@${domain}`, `ben@${domain}`, outsider];
   const users = Object.fromEntries(emails.map((e) => [e, `${e.split('@')[0]}-pass`]));
-  const template = JSON.parse(readFileSync('realms/acme-realm.json', 'utf8')) as RealmRepresentation;
+  const template = JSON.parse(readFileSync('realms/server1/acme-realm.json', 'utf8')) as RealmRepresentation;
   const id = randomUUID();
   const representation: RealmRepresentation = {
     ...template,

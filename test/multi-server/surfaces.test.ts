@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
-import { INITECH_ID, claims, deviceOverrides, getWithHost, post, startBroker, withHost, type TestBroker } from '../helpers/broker.js';
+import { ACME_ID, INITECH_ID, claims, deviceOverrides, getWithHost, post, startBroker, withHost, type TestBroker } from '../helpers/broker.js';
 import { HttpBrowser } from '../helpers/http-browser.js';
 import { APP, signIn as signInAt, type SignInOptions } from '../helpers/platform-rp.js';
 import { scaiwaveLogin } from '../helpers/scaiwave-login.js';
@@ -38,14 +38,16 @@ describe('Two Keycloak servers behind one API', () => {
       assert.equal(claims(res.body.access_token).iss, INITECH_ISS);
     });
 
-    it('erin token introspects at initech; acme does not know it', async () => {
+    it('erin token introspects at initech, by UUID or by its issuer; acme does not know it', async () => {
       const { access_token } = await erinTokens();
       const active = await connect('introspect', { token: access_token, realm: INITECH_ID });
       assert.equal(active.body.active, true);
       assert.equal(active.body.iss, INITECH_ISS);
       assert.equal(active.body.username, 'erin@initech.example');
-      const elsewhere = await connect('introspect', { token: access_token });
-      assert.equal(elsewhere.body.active, false, 'the default tenant (acme, server 1) does not accept it');
+      const byIssuer = await connect('introspect', { token: access_token });
+      assert.equal(byIssuer.body.active, true, 'without realm: routed to server 2 by the token issuer');
+      const elsewhere = await connect('introspect', { token: access_token, realm: ACME_ID });
+      assert.equal(elsewhere.body.active, false, 'acme (server 1) does not accept it');
     });
   });
 
@@ -115,13 +117,20 @@ describe('Two Keycloak servers behind one API', () => {
       }
     });
 
-    it('token exchange of erin token happens at server 2', async () => {
+    it('token exchange of erin token happens at server 2; the result introspects and revokes there', async () => {
+      const exchangeDemo = { headers: { authorization: `Basic ${Buffer.from('exchange-demo:exchange-demo-secret').toString('base64')}` } };
       const subject = (await erinTokens()).access_token;
-      const res = await post(`${platform()}/token`, { grant_type: EXCHANGE, subject_token: subject, subject_token_type: ACCESS, audience: 'realm-broker' },
-        { headers: { authorization: `Basic ${Buffer.from('exchange-demo:exchange-demo-secret').toString('base64')}` } });
+      const res = await post(`${platform()}/token`, { grant_type: EXCHANGE, subject_token: subject, subject_token_type: ACCESS, audience: 'realm-broker' }, exchangeDemo);
       assert.equal(res.status, 200, res.text);
-      assert.equal(claims(res.body.access_token).iss, INITECH_ISS);
-      assert.equal(claims(res.body.access_token).azp, 'exchange-demo');
+      const token = res.body.access_token;
+      assert.equal(claims(token).iss, INITECH_ISS);
+      assert.equal(claims(token).azp, 'exchange-demo');
+      // Introspection and revocation (RFC 7662, 7009) follow the token's issuer to server 2.
+      const described = await post(`${platform()}/introspect`, { token }, exchangeDemo);
+      assert.equal(described.body.active, true, described.text);
+      assert.equal(described.body.iss, INITECH_ISS);
+      assert.equal((await post(`${platform()}/revoke`, { token }, exchangeDemo)).status, 200);
+      assert.equal((await post(`${platform()}/introspect`, { token }, exchangeDemo)).body.active, false, 'revoked at server 2');
     });
 
     it('logout ends erin realm session on server 2', async () => {
