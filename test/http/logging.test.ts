@@ -22,6 +22,9 @@ describe('logs (pino)', () => {
   it('writes one line per request: method, route pattern, status, duration, tenant, request id, upstream time', async () => {
     const broker = await startBroker();
     try {
+      // upstreamMs sums the request's Keycloak calls: a cold broker lists both servers' realms
+      // in parallel, which can add up to more than the wall time. Warm it, then measure one call.
+      await post(`${broker.url}/auth/api/v1/oauth/connect/token?client_secret=connect-demo-secret`, { client_id: 'connect-demo' });
       const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token?client_secret=connect-demo-secret`, { client_id: 'connect-demo' }, { headers: { 'x-request-id': 'req-42' } });
       assert.equal(res.status, 200);
       const line = broker.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'request' && l.reqId === 'req-42');
