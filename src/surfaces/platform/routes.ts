@@ -59,7 +59,7 @@ export function mountIssuerRoutes(router: Router, deps: Deps, issuer: Koa.Middle
   router.post('device-authorize', '/device/authorize', issuer, guard(deviceAuthorizeInput, ['body']), authenticateClient(deps), deviceAuthorize(deps));
   router.get('device-verify-info', '/device/verify', issuer, guard(deviceVerifyInput, ['query']), deviceVerifyInfo(deps));
   router.post('device-verify', '/device/verify', asPageForForms, issuer, deviceVerifyComplete(deps, jar));
-  router.get('device-page', '/device', asPage, issuer, deviceEntry(jar));
+  router.get('device-page', '/device', asPage, issuer, deviceEntry(deps, jar));
   router.post('device-page-submit', '/device', asPage, issuer, deviceEntrySubmit(deps, jar));
 }
 

@@ -91,8 +91,10 @@ export interface SsoSession {
   tenant: string;
   sub: string;
   email?: string;
-  /** The realm session, to end it at logout. */
+  /** The realm session, to end it at logout, and where it lives (the tenant may move meanwhile). */
   realmSessionId?: string;
+  upstream?: string;
+  realm?: string;
   realmIdToken?: string;
 }
 
@@ -109,4 +111,6 @@ export const records = {
   /** How many times a device polled too fast: each adds 5 s to its interval (RFC 8628 §3.5). */
   deviceSlowDowns: new RecordKind<number>('device-slow'),
   deviceConsent: new RecordKind<DeviceConsent>('device-consent', CONSENT_TTL),
+  /** The consent a device code's sign-in is holding (its id), for the JSON deny. */
+  deviceConsentOfCode: new RecordKind<string>('device-consent-of', CONSENT_TTL),
 };

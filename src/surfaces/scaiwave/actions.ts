@@ -32,6 +32,7 @@ export function oidcConfig(deps: Deps): Koa.Middleware {
     // a shared cache must key on them, or one tenant's config is served to another's host.
     ctx.set('Cache-Control', 'public, max-age=300');
     ctx.vary('Host');
+    if (deps.config.trustProxy > 0) ctx.vary('X-Forwarded-Host');
     if (deps.config.scaiwave.tenantHeader) ctx.vary(deps.config.scaiwave.tenantHeader);
     ctx.body = {
       data: {
