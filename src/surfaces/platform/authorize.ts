@@ -39,6 +39,7 @@ export function authorize(deps: Deps, jar: CookieJar): Koa.Middleware {
     const state = one('state');
     const back = (error: string, description: string) => errorRedirect(ctx, { redirectUri, issuer: iss.issuer, state }, error, description);
     for (const k of Object.keys(q)) if (Array.isArray(q[k])) return back('invalid_request', `${k} given twice`);
+    if (!one('response_type')) return back('invalid_request', 'response_type is required');
     if (one('response_type') !== 'code') return back('unsupported_response_type', 'Only response_type=code is supported');
     const scope = one('scope') ?? '';
     if (!scope.split(' ').includes('openid')) return back('invalid_scope', 'The openid scope is required');
