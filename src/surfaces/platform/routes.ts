@@ -17,8 +17,9 @@ import { platformIssuer } from './issuer.js';
 import { issuerKeysDocument, realmKeysDocument } from './jwks.js';
 import { logout } from './logout.js';
 import { introspect } from './introspect.js';
+import { pushedAuthorizationRequest } from './par.js';
 import { revoke } from './revoke.js';
-import { deviceAuthorizeInput, deviceVerifyInput, introspectInput, revokeInput, tokenInput } from './schemas.js';
+import { deviceAuthorizeInput, deviceVerifyInput, introspectInput, parInput, revokeInput, tokenInput } from './schemas.js';
 import { platformToken } from './token.js';
 import { userinfo } from './userinfo.js';
 
@@ -44,6 +45,7 @@ export function mountIssuerRoutes(router: Router, deps: Deps, issuer: Koa.Middle
   router.get('discovery', '/.well-known/openid-configuration', issuer, discoveryDocument);
   router.get('issuer-jwks', '/.well-known/jwks.json', issuer, issuerKeysDocument(deps.signingKeys));
   router.get('authorize', '/authorize', asPage, issuer, authorize(deps, jar));
+  router.post('par', '/par', issuer, guard(parInput, ['body']), authenticateClient(deps), pushedAuthorizationRequest(deps));
   router.get('email-page', '/login', asPage, issuer, showEmailPage(deps));
   router.post('email-submit', '/login', asPage, issuer, submitEmail(deps, jar));
   router.post('tenant-choice', '/choose', asPage, issuer, submitChoice(deps, jar));

@@ -18,6 +18,8 @@ export const CODE_TTL = 60;
 export const SSO_TTL = 8 * 3600;
 /** How long a signed-in user has to click Allow or Deny for a device. */
 export const CONSENT_TTL = 300;
+/** A pushed authorization request's life (RFC 9126 §2.2: short). */
+export const PAR_TTL = 60;
 
 export const randomId = (bytes = 32) => randomBytes(bytes).toString('base64url');
 
@@ -77,6 +79,12 @@ export interface DeviceConsent {
   tokens: TokenResponse;
 }
 
+/** A pushed authorization request (RFC 9126), checked, waiting for its authorize. */
+export interface PushedRequest {
+  issuer: string;
+  params: import('./authorization-request.js').AuthorizationParams;
+}
+
 export interface AuthorizationCode {
   issuer: string;
   clientId: string;
@@ -101,6 +109,7 @@ export interface SsoSession {
 export const records = {
   tx: new RecordKind<LoginTransaction>('tx', TX_TTL),
   code: new RecordKind<AuthorizationCode>('code', CODE_TTL),
+  pushedRequest: new RecordKind<PushedRequest>('par', PAR_TTL),
   /** A redeemed code: seen again, what it issued is revoked (RFC 6749 §4.1.2). */
   codeUsed: new RecordKind<{ tenant: string; refreshToken?: string }>('code-used', 600),
   sso: new RecordKind<SsoSession>('sso', SSO_TTL),
