@@ -4,6 +4,7 @@
  */
 import Koa from 'koa';
 import type { Deps } from './deps.js';
+import { cors } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
 import { parseBody } from './http/body.js';
 import { requestContext } from './http/request-context.js';
@@ -24,6 +25,7 @@ export function buildApp(deps: Deps): Koa {
   app.use(requestContext(deps.log, deps.metrics));
   app.use(securityHeaders(deps.config.publicUrl));
   app.use(errorHandler(deps.log, surfaces));
+  app.use(cors(deps.config));
   app.use(parseBody);
   for (const router of [connectRoutes(deps), scaiwaveRoutes(deps), platformRoutes(deps), tenantRoutes(deps), openApiRoutes(deps)]) {
     app.use(router.routes());
