@@ -1,0 +1,68 @@
+/**
+ * One fuzz run against one broker: sends a request, decides what its answer must look
+ * like (the surface by path prefix, any case; a page or JSON by the route the routers
+ * pick and the kind of body), judges it with the oracle, and keeps the figures. Crashes
+ * (uncaught exceptions, unhandled rejections) anywhere in the process fail the next case.
+ */
+import type { TestBroker } from '../helpers/broker.js';
+import { KEYCLOAK_URL, REDIS_URL } from '../helpers/services.js';
+import { Figures } from './figures.js';
+import { check, type Expectation } from './oracle.js';
+import { bodyBytes, type FuzzRequest } from './requests.js';
+import { routeFor, routesOf, surfaceOfPath, type Route } from './routes.js';
+import { send } from './send.js';
+
+/** The three enctypes an HTML form can send (and no body at all). */
+const BROWSER_TYPES = /^(application\/x-www-form-urlencoded|multipart\/form-data|text\/plain)\s*(;|$)/i;
+const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
+
+export class Harness {
+  readonly routes: Route[];
+  readonly figures = new Figures();
+  readonly crashes: string[] = [];
+  private readonly internal: string[];
+  private readonly onCrash = (err: unknown) => { this.crashes.push(err instanceof Error ? err.stack ?? err.message : String(err)); };
+
+  constructor(readonly broker: TestBroker) {
+    this.routes = routesOf(broker.app);
+    this.internal = [new URL(KEYCLOAK_URL).host, new URL(REDIS_URL).host, 'localhost:8080'];
+    process.on('uncaughtException', this.onCrash);
+    process.on('unhandledRejection', this.onCrash);
+  }
+
+  stop(): void {
+    process.off('uncaughtException', this.onCrash);
+    process.off('unhandledRejection', this.onCrash);
+  }
+
+  /** What the answer to `req` must look like. */
+  expectation(req: FuzzRequest): Expectation {
+    const surface = surfaceOfPath(req.path);
+    if (!surface) throw new Error(`generated a path outside every surface: ${req.path}`);
+    const route = routeFor(this.routes, req.method, req.path);
+    const { contentType, data } = bodyBytes(req.body);
+    const hasBody = data.toString('latin1').trim() !== '' || req.body.kind === 'lying';
+    const browser = !hasBody || (contentType !== undefined && BROWSER_TYPES.test(contentType));
+    const form = hasBody && contentType !== undefined && FORM_TYPE.test(contentType);
+    let answers: Expectation['answers'] = 'json';
+    if (route?.kind === 'page') answers = browser ? 'page' : 'either';
+    else if (route?.kind === 'form-page') answers = form ? 'page' : browser && hasBody ? 'either' : 'json';
+    return { surface, answers, method: req.method, internal: this.internal };
+  }
+
+  /** Sends `req` and returns the rules its answer breaks (empty: fine). */
+  async exercise(req: FuzzRequest): Promise<string[]> {
+    const crashesBefore = this.crashes.length;
+    const exp = this.expectation(req);
+    const answer = await send(this.broker.url, req);
+    this.figures.answer(exp.surface, answer.status, answer.ms, `${req.method} ${req.path}`);
+    // The broker logs to memory in tests: judge, then forget, so the log is not what grows.
+    this.broker.logs.length = 0;
+    const problems = answer.status === 0 ? [answer.error ?? 'no answer'] : check(exp, answer);
+    if (this.crashes.length > crashesBefore) problems.push(`process crash: ${this.crashes.at(-1)}`);
+    if (problems.length) {
+      problems.push(`answer: ${answer.status} ${String(answer.headers['content-type'] ?? '')} ${answer.text.slice(0, 300)}`);
+    }
+    return problems;
+  }
+}
