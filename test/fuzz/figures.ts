@@ -27,6 +27,8 @@ export class Figures {
   heapStart = 0;
   heapEnd = 0;
   rssStart = process.memoryUsage().rss;
+  /** Entries in the broker's memory store at the end (what the heap growth is made of). */
+  storeEntries?: number;
 
   answer(surface: string, status: number, ms: number, what: string): void {
     this.requests++;
@@ -45,7 +47,8 @@ export class Figures {
       `fuzz: answers by status: ${statuses}`,
       `fuzz: requests by surface: ${surfaces}`,
       `fuzz: slowest answer ${this.slowest.ms.toFixed(0)} ms (${this.slowest.what})`,
-      `fuzz: heap after GC ${mb(this.heapStart)} MB → ${mb(this.heapEnd)} MB; RSS ${mb(this.rssStart)} MB → ${mb(process.memoryUsage().rss)} MB`,
+      `fuzz: heap after GC ${mb(this.heapStart)} MB → ${this.heapEnd ? `${mb(this.heapEnd)} MB` : 'not measured'}; RSS ${mb(this.rssStart)} MB → ${mb(process.memoryUsage().rss)} MB`
+        + (this.storeEntries !== undefined ? `; memory store ${this.storeEntries} entries` : ''),
     ].join('\n');
   }
 }

@@ -6,7 +6,7 @@
  * bound over the run. Figures are printed at the end.
  *
  * Sized for CI (a few thousand cases). `npm run fuzz` runs the same properties longer:
- *   FUZZ_RUNS    cases per property (default 120; 12 properties)
+ *   FUZZ_RUNS    cases per property (default 120; 16 properties)
  *   FUZZ_SEED    fast-check seed (printed by a failure, to replay it)
  *   FUZZ_COLLECT 1: do not stop at the first failure; list every broken rule with its shortest example
  *   FUZZ_STORE   redis: run the broker on the shared Redis, under its own key prefix
@@ -18,6 +18,7 @@ import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { cleanRedisPrefix, clearLockouts, REDIS_URL } from '../helpers/services.js';
 import { heapAfterGc } from './figures.js';
 import { Harness } from './harness.js';
+import { KNOWN } from './known-cases.js';
 import { FAMILIES, type Family, type FuzzRequest } from './requests.js';
 import { SURFACES, type Surface } from './routes.js';
 
@@ -28,7 +29,7 @@ const REDIS = process.env.FUZZ_STORE === 'redis';
 const HEAP_MB = Number(process.env.FUZZ_HEAP_MB ?? 48);
 const PREFIX = `fuzz-${process.pid}:`;
 /** Share of the runs per family: schema-driven cases reach the logic, the others its edges. */
-const SHARE: Record<Family, number> = { schema: 1, bodies: 1, methods: 0.5 };
+const SHARE: Record<Family, number> = { schema: 1, types: 1, bodies: 1, methods: 0.5 };
 
 /** A request as JSON with long strings cut, for the collected list. */
 const short = (req: FuzzRequest) => JSON.stringify(req, (_, v: unknown) => (typeof v === 'string' && v.length > 100 ? `${v.slice(0, 60)}…(${v.length} chars)` : v));
@@ -43,6 +44,7 @@ describe('Fuzz: every route of every surface', function () {
   before(async () => {
     broker = await startBroker(REDIS ? { env: { REDIS_URL, STORE_PREFIX: PREFIX } } : {});
     harness = new Harness(broker);
+    await harness.seed();
     // Warm up every route once (caches, realm list, keys) before the heap is measured.
     for (const route of harness.routes) {
       await harness.exercise({ route: route.name, method: route.methods[0]!, path: route.path.replace(':slug', 'acme'), query: '', headers: {}, body: { kind: 'none' } });
@@ -84,7 +86,8 @@ describe('Fuzz: every route of every surface', function () {
             else seen.count++;
           }
         });
-        await fc.assert(property, { numRuns: Math.max(1, Math.round(RUNS * SHARE[family])), seed: SEED, endOnFailure: false });
+        const examples = (KNOWN[`${surface} ${family}`] ?? []).map((req): [FuzzRequest] => [req]);
+        await fc.assert(property, { numRuns: Math.max(1, Math.round(RUNS * SHARE[family])), seed: SEED, examples });
       });
     }
   }
@@ -93,6 +96,7 @@ describe('Fuzz: every route of every surface', function () {
     const health = await fetch(`${broker.url}/auth/api/v1/healthz`);
     assert.equal(health.status, 200);
     harness.figures.heapEnd = heapAfterGc();
+    harness.figures.storeEntries = (broker.deps.store as { cache?: { size: number } }).cache?.size;
     assert.deepEqual(harness.crashes, [], 'uncaught exceptions or unhandled rejections during the fuzz');
     const growth = (harness.figures.heapEnd - harness.figures.heapStart) / 2 ** 20;
     assert.ok(growth < HEAP_MB, `heap after GC grew by ${growth.toFixed(1)} MB over the run (bound ${HEAP_MB} MB)`);

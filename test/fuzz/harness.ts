@@ -11,6 +11,15 @@ import { check, type Expectation } from './oracle.js';
 import { bodyBytes, type FuzzRequest } from './requests.js';
 import { routeFor, routesOf, surfaceOfPath, type Route } from './routes.js';
 import { send } from './send.js';
+import { fillLive, live } from './values.js';
+
+/** The request with every `{{name}}` replaced by its live value. */
+function filled(req: FuzzRequest): FuzzRequest {
+  const fill = (v: unknown): unknown => (typeof v === 'string' ? fillLive(v)
+    : Array.isArray(v) ? v.map(fill)
+      : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)])) : v);
+  return fill(req) as FuzzRequest;
+}
 
 /** The three enctypes an HTML form can send (and no body at all). */
 const BROWSER_TYPES = /^(application\/x-www-form-urlencoded|multipart\/form-data|text\/plain)\s*(;|$)/i;
@@ -35,6 +44,28 @@ export class Harness {
     process.off('unhandledRejection', this.onCrash);
   }
 
+  /**
+   * Values only the broker can hand out, so that fuzzed requests reach past the lookups: a
+   * device code and its user code, a sign-in transaction with its CSRF cookie, an access token.
+   */
+  async seed(): Promise<void> {
+    const url = this.broker.url;
+    const form = (fields: Record<string, string>) => ({ method: 'POST', body: new URLSearchParams(fields) });
+    const device = await (await fetch(`${url}/api/v1/platform/oauth/device/authorize`, form({ client_id: 'tv-demo', scope: 'openid email' }))).json() as Record<string, string>;
+    const authorize = new URL(`${url}/api/v1/platform/oauth/authorize`);
+    authorize.search = new URLSearchParams({ response_type: 'code', client_id: 'platform-demo', redirect_uri: 'http://127.0.0.1:8765/callback', scope: 'openid',
+      state: 's', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString();
+    const signIn = await fetch(authorize, { redirect: 'manual' });
+    const token = await (await fetch(`${url}/auth/api/v1/oauth/connect/token`, form({ client_id: 'connect-demo', client_secret: 'connect-demo-secret' }))).json() as Record<string, string>;
+    Object.assign(live, {
+      device_code: device.device_code, user_code: device.user_code,
+      tx: new URL(signIn.headers.get('location') ?? '/', url).searchParams.get('tx') ?? '',
+      csrf: /rb_csrf=([^;]+)/.exec(signIn.headers.getSetCookie().join(';'))?.[1] ?? '',
+      access_token: token.access_token,
+    });
+    for (const [k, v] of Object.entries(live)) if (!v) throw new Error(`fuzz seed ${k} missing`);
+  }
+
   /** What the answer to `req` must look like. */
   expectation(req: FuzzRequest): Expectation {
     const surface = surfaceOfPath(req.path);
@@ -51,8 +82,9 @@ export class Harness {
   }
 
   /** Sends `req` and returns the rules its answer breaks (empty: fine). */
-  async exercise(req: FuzzRequest): Promise<string[]> {
+  async exercise(generated: FuzzRequest): Promise<string[]> {
     const crashesBefore = this.crashes.length;
+    const req = filled(generated);
     const exp = this.expectation(req);
     const answer = await send(this.broker.url, req);
     this.figures.answer(exp.surface, answer.status, answer.ms, `${req.method} ${req.path}`);

@@ -1,8 +1,10 @@
 /**
- * Fuzz requests for one route, in three families:
+ * Fuzz requests for one route, in four families:
  *
  * - `schema`: the route's own method and path, fields from its zod schema and plausible
  *   values, as query, form or JSON;
+ * - `types`: the same with values of every JSON type where strings are expected (objects
+ *   with a `toString` that is not a function, arrays, numbers, nulls) and repeated keys;
  * - `bodies`: the route's own method and path, with every kind of body (wrong and missing
  *   content types, malformed JSON, non-object JSON, non-string values, duplicate keys,
  *   bodies near and over 64 KiB, a lying Content-Length, chunked) and hostile headers;
@@ -13,7 +15,7 @@
  */
 import fc from 'fast-check';
 import type { Route } from './routes.js';
-import { isOptional, oddJson, oddString, PAGE_FIELDS, PROTO_NAMES, valueFor } from './values.js';
+import { hostileObject, isOptional, oddJson, oddString, PAGE_FIELDS, PLAUSIBLE, PROTO_NAMES, valueFor } from './values.js';
 
 export type BodySpec =
   | { kind: 'none' }
@@ -33,7 +35,7 @@ export interface FuzzRequest {
   body: BodySpec;
 }
 
-export type Family = 'schema' | 'bodies' | 'methods';
+export type Family = 'schema' | 'types' | 'bodies' | 'methods';
 
 export const LIMIT = 64 * 1024;
 const FORM = 'application/x-www-form-urlencoded';
@@ -86,7 +88,7 @@ const hostileHeaders: fc.Arbitrary<Record<string, string>> = fc.record({
     fc.constantFrom('Bearer', 'Bearer ', 'Basic', 'Basic !!!', 'Negotiate abc', 'bearer a b', `Basic ${b64('platform-service:wrong')}`, `Basic ${b64('%zz:%')}`,
       `Basic ${b64('no-colon')}`, `Basic ${b64('platform-demo:')}`, `Basic ${b64(':')}`, `Basic ${b64('tv-demo:%E0%A4%A')}`),
     headerText.map((t) => `Bearer ${t}`), headerText.map((t) => `Basic ${b64(t)}`), headerText),
-  cookie: fc.oneof(fc.constantFrom('rb_sso=x', 'rb_csrf=x; rb_dcsrf=x', 'rb_sso=%E0%A4%A', '=', ';;;', 'rb_sso=', '__Host-rb_sso=x'), headerText),
+  cookie: fc.oneof(fc.constantFrom('rb_sso=x', 'rb_csrf=x; rb_dcsrf=x', 'rb_csrf={{csrf}}; rb_dcsrf=x', 'rb_csrf={{csrf}}; rb_dcsrf={{csrf}}', 'rb_sso=%E0%A4%A', '=', ';;;', 'rb_sso=', '__Host-rb_sso=x'), headerText),
   'x-request-id': headerText,
   accept: fc.constantFrom('text/html', 'application/json', '*/*', 'image/png', ''),
   'content-encoding': fc.constantFrom('gzip', 'identity', 'br'),
@@ -100,17 +102,25 @@ function concretePath(route: Route, slugValue: string): string {
   return route.path.replace(/:slug\b/, slugValue);
 }
 
-/** Field names a request to this route may carry, its schema's first. */
-function fieldsOf(route: Route): string[] {
-  return [...new Set([...Object.keys(route.shape), ...(route.kind === 'json' && route.ownSchema ? [] : PAGE_FIELDS)])];
+/**
+ * Field names a request to this route may carry: its schema's, then the known parameter
+ * names its handlers mention (what they read outside a guard); every known name for a
+ * route that mentions none.
+ */
+export function fieldsOf(route: Route): string[] {
+  const vocabulary = new Set([...PAGE_FIELDS, ...Object.keys(PLAUSIBLE)]);
+  const read = route.mentioned.filter((n) => vocabulary.has(n));
+  // Every form of the pages carries its CSRF token (checked by helpers the handler calls).
+  const forms = route.kind === 'json' ? [] : ['csrf'];
+  return [...new Set([...Object.keys(route.shape), ...(read.length || route.ownSchema ? read : PAGE_FIELDS), ...forms])];
 }
 
 /** A set of (field, value) pairs: required fields mostly present, others sometimes, some twice. */
-function fieldsFor(route: Route, beyond: boolean): fc.Arbitrary<{ name: string; value: unknown; where: 'query' | 'body' | 'both' }[]> {
+function fieldsFor(route: Route, odd: number): fc.Arbitrary<{ name: string; value: unknown; where: 'query' | 'body' | 'both' }[]> {
   const names = fieldsOf(route);
   const one = (name: string) => fc.record({
     name: fc.constant(name),
-    value: valueFor(name, route.shape[name], beyond),
+    value: valueFor(name, route.shape[name], odd),
     where: fc.constantFrom<'query' | 'body' | 'both'>('body', 'body', 'query', 'both'),
   });
   const present = names.map((n) => {
@@ -119,15 +129,17 @@ function fieldsFor(route: Route, beyond: boolean): fc.Arbitrary<{ name: string; 
   });
   const extra = fc.array(fc.record({
     name: fc.oneof(fc.constantFrom(...PROTO_NAMES, 'a[]', 'a[b]', ''), oddString),
-    value: beyond ? fc.oneof(oddString, oddJson) : oddString,
+    value: odd > 0 ? fc.oneof(oddString, oddJson) : oddString,
     where: fc.constantFrom<'query' | 'body' | 'both'>('body', 'query'),
-  }), { maxLength: beyond ? 3 : 1 });
+  }), { maxLength: odd > 0 ? 3 : 1 });
   return fc.tuple(fc.tuple(...present), extra).map(([lists, more]) => [...lists.flatMap((l) => l ?? []).flatMap((l) => l), ...more]);
 }
 
 type Placed = { name: string; value: unknown; where: 'query' | 'body' | 'both' }[];
+/** The query part of the fields; an array value is the key repeated. */
 const queryOf = (fields: Placed, junk = '') =>
-  fields.filter((f) => f.where !== 'body').map((f) => `${pct(f.name)}=${pct(str(f.value))}`).join('&') + junk;
+  fields.filter((f) => f.where !== 'body')
+    .flatMap((f) => (Array.isArray(f.value) ? f.value : [f.value]).map((v) => `${pct(f.name)}=${pct(str(v))}`)).join('&') + junk;
 const bodyFields = (fields: Placed): [string, unknown][] => fields.filter((f) => f.where !== 'query').map((f) => [f.name, f.value]);
 
 /** Node refuses request heads over 16 KiB (431, before the app): queries stay under 6 KiB. */
@@ -140,15 +152,41 @@ export function schemaRequest(route: Route): fc.Arbitrary<FuzzRequest> {
   return fc.record({
     method: fc.constantFrom(...route.methods),
     slug,
-    fields: fieldsFor(route, false),
+    fields: fieldsFor(route, 0),
     asJson: fc.boolean(),
     tenantHeader: fc.option(fc.constantFrom('acme', 'globex'), { nil: undefined }),
-  }).map(({ method, slug: s, fields, asJson, tenantHeader }): FuzzRequest => {
+    cookie: fc.option(fc.constantFrom('rb_csrf={{csrf}}; rb_dcsrf={{csrf}}', 'rb_dcsrf=x'), { nil: undefined }),
+  }).map(({ method, slug: s, fields, asJson, tenantHeader, cookie }): FuzzRequest => {
     const inBody = method === 'POST' ? bodyFields(fields) : [];
     const body: BodySpec = inBody.length === 0 ? { kind: 'none' }
       : asJson ? { kind: 'json', contentType: JSON_TYPE, fields: inBody } : { kind: 'form', contentType: FORM, fields: inBody };
     const query = clip(queryOf(method === 'POST' ? fields : fields.map((f) => ({ ...f, where: 'query' as const }))));
-    return { route: `${route.surface} ${route.name}`, method, path: concretePath(route, s), query, headers: tenantHeader ? { 'x-tenant': tenantHeader } : {}, body };
+    return { route: `${route.surface} ${route.name}`, method, path: concretePath(route, s), query, headers: { ...(tenantHeader ? { 'x-tenant': tenantHeader } : {}), ...(cookie ? { cookie } : {}) }, body };
+  });
+}
+
+/**
+ * The `types` family: right method and path, plausible string fields, and one of them (or
+ * a repeated key) of another JSON type — an object whose `toString` is not a function, an
+ * array, a number, null — in a JSON body, or repeated in the query.
+ */
+export function typesRequest(route: Route): fc.Arbitrary<FuzzRequest> {
+  return fc.record({
+    method: fc.constantFrom(...route.methods),
+    slug,
+    fields: fieldsFor(route, 0),
+    odd: fc.record({ pick: fc.nat(), value: fc.oneof(hostileObject, oddJson), name: fc.option(fc.constantFrom(...fieldsOf(route)), { nil: undefined }) }),
+    cookie: fc.option(fc.constantFrom('rb_csrf={{csrf}}; rb_dcsrf=x', 'rb_dcsrf=x; rb_sso=x'), { nil: undefined }),
+  }).map(({ method, slug: s, fields, odd, cookie }): FuzzRequest => {
+    const all: Placed = fields.map((f) => ({ ...f, where: method === 'POST' ? 'body' : 'query' }));
+    // The odd value replaces a field, or is added under a name of the route.
+    if (all.length && odd.name === undefined) all[odd.pick % all.length]!.value = odd.value;
+    else all.push({ name: odd.name ?? 'x', value: odd.value, where: method === 'POST' ? 'body' : 'query' });
+    const inBody = bodyFields(all);
+    return {
+      route: `${route.surface} ${route.name}`, method, path: concretePath(route, s), query: clip(queryOf(all)), headers: cookie ? { cookie } : {},
+      body: inBody.length ? { kind: 'json', contentType: JSON_TYPE, fields: inBody } : { kind: 'none' },
+    };
   });
 }
 
@@ -163,7 +201,7 @@ const malformedJson = fc.oneof(
 const hugeSizes = fc.constantFrom(LIMIT - 1, LIMIT, LIMIT + 1, LIMIT + 1000, 300_000);
 
 function bodyFor(route: Route): fc.Arbitrary<BodySpec> {
-  const fields = fieldsFor(route, true).map(bodyFields);
+  const fields = fieldsFor(route, 0.25).map(bodyFields);
   return fc.oneof(
     { arbitrary: fc.record({ kind: fc.constant('form' as const), contentType: fc.option(formTypes, { nil: undefined }), fields, junk: fc.option(fc.constantFrom('&%zz', '&&', '&=x', '&a=1=2', '&a+b=c+d', '&%00=%00'), { nil: undefined }) }), weight: 3 },
     { arbitrary: fc.record({ kind: fc.constant('json' as const), contentType: fc.option(jsonTypes, { nil: undefined }), fields }), weight: 3 },
@@ -181,7 +219,7 @@ export function bodiesRequest(route: Route): fc.Arbitrary<FuzzRequest> {
   return fc.record({
     method: fc.constantFrom(...route.methods),
     slug,
-    query: fc.tuple(fieldsFor(route, true), queryJunk).map(([f, junk]) => queryOf(f.map((x) => ({ ...x, where: 'query' as const })), junk)),
+    query: fc.tuple(fieldsFor(route, 0.25), queryJunk).map(([f, junk]) => queryOf(f.map((x) => ({ ...x, where: 'query' as const })), junk)),
     withQuery: fc.boolean(),
     headers: hostileHeaders,
     body: bodyFor(route),
@@ -203,7 +241,7 @@ export function methodsRequest(route: Route): fc.Arbitrary<FuzzRequest> {
     slug,
     variant: fc.constantFrom('as-is', 'upper', 'odd-case', 'trailing-slash', 'double-slash', 'suffix', 'encoded', 'dot-segment', 'matrix'),
     mask: fc.array(fc.nat(1), { minLength: 1, maxLength: 7 }),
-    body: fc.oneof(fc.constant<BodySpec>({ kind: 'none' }), fieldsFor(route, false).map((f): BodySpec => ({ kind: 'form', contentType: FORM, fields: bodyFields(f) }))),
+    body: fc.oneof(fc.constant<BodySpec>({ kind: 'none' }), fieldsFor(route, 0).map((f): BodySpec => ({ kind: 'form', contentType: FORM, fields: bodyFields(f) }))),
   }).map(({ method, slug: s, variant, mask, body }) => {
     const p = concretePath(route, s);
     const last = p.lastIndexOf('/');
@@ -223,5 +261,5 @@ export function methodsRequest(route: Route): fc.Arbitrary<FuzzRequest> {
 }
 
 export const FAMILIES: Record<Family, (route: Route) => fc.Arbitrary<FuzzRequest>> = {
-  schema: schemaRequest, bodies: bodiesRequest, methods: methodsRequest,
+  schema: schemaRequest, types: typesRequest, bodies: bodiesRequest, methods: methodsRequest,
 };

@@ -44,6 +44,8 @@ export interface Route {
   shape: Shape;
   /** True when `shape` is the route's own schema. */
   ownSchema: boolean;
+  /** Field names the route's handlers mention in their source (what they read outside a guard). */
+  mentioned: string[];
   layer: Layer;
 }
 
@@ -81,6 +83,15 @@ export function surfaceOfPath(path: string): Surface | undefined {
   return [...SURFACES].sort((a, b) => PREFIXES[b].length - PREFIXES[a].length).find((s) => lower.startsWith(PREFIXES[s]));
 }
 
+/** Identifiers and string literals in the source of the route's middleware. */
+function mentionedNames(layer: Layer): string[] {
+  const names = new Set<string>();
+  for (const fn of layer.stack) {
+    for (const m of fn.toString().matchAll(/\.([A-Za-z_]\w*)|["'`]([A-Za-z_]\w*)["'`]/g)) names.add(m[1] ?? m[2]!);
+  }
+  return [...names];
+}
+
 function kindOf(layer: Layer): Kind {
   const names = layer.stack.map((f) => f.name);
   if (names.includes('asPageForForms')) return 'form-page';
@@ -99,7 +110,7 @@ export function routesOf(app: Koa): Route[] {
       const { shape, own } = schemaFor(surface, name);
       routes.push({
         surface, name, path: layer.path, methods: layer.methods.filter((m) => m !== 'HEAD'),
-        kind: kindOf(layer), shape, ownSchema: own, layer,
+        kind: kindOf(layer), shape, ownSchema: own, mentioned: mentionedNames(layer), layer,
       });
     }
   }

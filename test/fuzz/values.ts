@@ -47,6 +47,17 @@ export const fuzzUser = fc.stringMatching(/^[a-z0-9]{6,12}$/).map((s) => `fuzz-$
 const token = fc.oneof(fakeJwt, ascii, fc.base64String({ maxLength: 80 }));
 const id = fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{10,43}$/), ascii);
 
+/**
+ * Values the broker handed out when the run started (a device code and its user code, a
+ * sign-in transaction and its CSRF token, an access token), written `{{name}}` in a
+ * request and filled in when it is sent, so that fuzzed requests get past the lookups.
+ */
+export const live: Record<string, string> = {};
+const liveRef = (...names: string[]) => fc.constantFrom(...names.map((n) => `{{${n}}}`));
+
+/** Replaces `{{name}}` by the live value of that name. */
+export const fillLive = (s: string) => s.replace(/\{\{(\w+)\}\}/g, (m, name: string) => live[name] ?? m);
+
 /** Values the demo deployment knows, so requests get past validation and reach the logic (and Keycloak). */
 export const PLAUSIBLE: Record<string, fc.Arbitrary<string>> = {
   client_id: fc.constantFrom('platform-demo', 'tv-demo', 'platform-service', 'exchange-demo', 'connect-demo', 'realm-broker', 'nobody', 'PLATFORM-DEMO', ...PROTO_NAMES),
@@ -70,14 +81,15 @@ export const PLAUSIBLE: Record<string, fc.Arbitrary<string>> = {
   email: fc.oneof(fuzzUser, fc.constantFrom('not-an-email', '@', 'x@globex.example', 'x@acme.example')),
   tenant: fc.constantFrom('acme', 'globex', 'nobody', 'ACME', ...PROTO_NAMES),
   action: fc.constantFrom('approve', 'deny', 'APPROVE', 'cancel'),
-  user_code: fc.oneof(fc.constantFrom('WDJB-MJHT', 'wdjbmjht', 'BCDF-GHJK', '-'), fc.stringMatching(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-?[BCDFGHJKLMNPQRSTVWXZ]{4}$/)),
+  user_code: fc.oneof(liveRef('user_code'), fc.constantFrom('WDJB-MJHT', 'wdjbmjht', 'BCDF-GHJK', '-'), fc.stringMatching(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-?[BCDFGHJKLMNPQRSTVWXZ]{4}$/)),
   subject_token_type: fc.constantFrom('urn:ietf:params:oauth:token-type:access_token', 'urn:ietf:params:oauth:token-type:refresh_token',
     'urn:ietf:params:oauth:token-type:id_token', 'urn:ietf:params:oauth:token-type:jwt', 'x'),
   requested_token_type: fc.constantFrom('urn:ietf:params:oauth:token-type:access_token', 'urn:ietf:params:oauth:token-type:refresh_token', 'x'),
   audience: fc.constantFrom('platform-demo', 'exchange-demo', 'nobody', 'realm-broker'),
   error: fc.constantFrom('access_denied', 'login_required', 'server_error', 'x'),
-  token: token, refresh_token: token, subject_token: token, id_token_hint: token, code: token, device_code: token,
-  state: id, nonce: id, tx: id, csrf: id, session_state: id, iss: fc.constantFrom(`${KEYCLOAK_URL}/realms/acme`, 'x'),
+  token: fc.oneof(liveRef('access_token'), token), refresh_token: token, subject_token: fc.oneof(liveRef('access_token'), token),
+  id_token_hint: token, code: token, device_code: fc.oneof(liveRef('device_code'), token),
+  state: fc.oneof(liveRef('tx'), id), nonce: id, tx: fc.oneof(liveRef('tx'), id), csrf: fc.oneof(liveRef('csrf'), fc.constant('x'), id), session_state: id, iss: fc.constantFrom(`${KEYCLOAK_URL}/realms/acme`, 'x'),
 };
 
 /** Parameter names the handlers read outside any guard (pages, callback, logout, device pages). */
@@ -107,21 +119,28 @@ export function fromSchema(schema: z.ZodType): fc.Arbitrary<string> {
 
 export const isOptional = (schema: z.ZodType) => unwrap(schema).optional;
 
+/** Objects that break code which turns a value into a string without checking its type. */
+export const hostileObject = fc.constantFrom<unknown>({ toString: 1 }, { toString: null, valueOf: null }, { toString: 'x' }, { valueOf: {} }, JSON.parse('{"__proto__":{"polluted":1}}'));
+
 /** JSON values where a string is expected. */
 export const oddJson: fc.Arbitrary<unknown> = fc.oneof(
+  { arbitrary: hostileObject, weight: 3 },
   fc.integer(), fc.double(), fc.boolean(), fc.constant(null),
   fc.array(ascii, { maxLength: 3 }),
   fc.dictionary(ascii, ascii, { maxKeys: 3 }),
-  fc.constantFrom<unknown>({ toString: 1 }, { valueOf: null, toString: null }, JSON.parse('{"__proto__":{"polluted":1}}'), [[[[[]]]]], { length: 1e9 }, ''),
+  fc.constantFrom<unknown>([[[[[]]]]], { length: 1e9 }, ''),
   fc.integer({ min: 50, max: 1000 }).map((depth) => JSON.parse('['.repeat(depth) + ']'.repeat(depth)) as unknown),
 );
 
-/** A value for a named field: mostly plausible or schema-derived strings, sometimes anything. */
-export function valueFor(field: string, schema: z.ZodType | undefined, beyond: boolean): fc.Arbitrary<unknown> {
+/**
+ * A value for a named field: plausible or schema-derived strings, odd strings, and with
+ * weight `odd` (0: never) JSON values of other types, hostile objects first.
+ */
+export function valueFor(field: string, schema: z.ZodType | undefined, odd: number): fc.Arbitrary<unknown> {
   const known: fc.Arbitrary<string>[] = [];
   if (PLAUSIBLE[field]) known.push(PLAUSIBLE[field]);
   if (schema) known.push(fromSchema(schema));
   if (known.length === 0) known.push(ascii);
   const strings = fc.oneof(...known.map((arbitrary) => ({ arbitrary, weight: 4 })), { arbitrary: oddString, weight: 1 });
-  return beyond ? fc.oneof({ arbitrary: strings, weight: 3 }, { arbitrary: oddJson, weight: 1 }) : strings;
+  return odd > 0 ? fc.oneof({ arbitrary: strings, weight: 4 }, { arbitrary: oddJson, weight: Math.round(odd * 4) }) : strings;
 }
