@@ -6,11 +6,11 @@
  * bound over the run. Figures are printed at the end.
  *
  * Sized for CI (a few thousand cases). `npm run fuzz` runs the same properties longer:
- *   FUZZ_RUNS    cases per property (default 120; 16 properties)
+ *   FUZZ_RUNS    cases per property (default 250: ~3,500 cases over 16 properties)
  *   FUZZ_SEED    fast-check seed (printed by a failure, to replay it)
  *   FUZZ_COLLECT 1: do not stop at the first failure; list every broken rule with its shortest example
  *   FUZZ_STORE   redis: run the broker on the shared Redis, under its own key prefix
- *   FUZZ_HEAP_MB allowed heap growth after GC over the run (default 48)
+ *   FUZZ_HEAP_MB allowed heap growth after GC over the run (default 32)
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -22,11 +22,11 @@ import { KNOWN } from './known-cases.js';
 import { FAMILIES, type Family, type FuzzRequest } from './requests.js';
 import { SURFACES, type Surface } from './routes.js';
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 120);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 250);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined;
 const COLLECT = process.env.FUZZ_COLLECT === '1';
 const REDIS = process.env.FUZZ_STORE === 'redis';
-const HEAP_MB = Number(process.env.FUZZ_HEAP_MB ?? 48);
+const HEAP_MB = Number(process.env.FUZZ_HEAP_MB ?? 32);
 const PREFIX = `fuzz-${process.pid}:`;
 /** Share of the runs per family: schema-driven cases reach the logic, the others its edges. */
 const SHARE: Record<Family, number> = { schema: 1, types: 1, bodies: 1, methods: 0.5 };

@@ -46,7 +46,7 @@ export class Harness {
 
   /**
    * Values only the broker can hand out, so that fuzzed requests reach past the lookups: a
-   * device code and its user code, a sign-in transaction with its CSRF cookie, an access token.
+   * device code and its user code, a sign-in transaction with its CSRF cookie, access tokens, a refresh token.
    */
   async seed(): Promise<void> {
     const url = this.broker.url;
@@ -57,11 +57,13 @@ export class Harness {
       state: 's', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString();
     const signIn = await fetch(authorize, { redirect: 'manual' });
     const token = await (await fetch(`${url}/auth/api/v1/oauth/connect/token`, form({ client_id: 'connect-demo', client_secret: 'connect-demo-secret' }))).json() as Record<string, string>;
+    // A right password never counts towards a lockout.
+    const user = await (await fetch(`${url}/auth/api/v1/oauth/connect/user/login`, form({ username: 'alice@acme.example', password: 'alice-pass' }))).json() as Record<string, string>;
     Object.assign(live, {
       device_code: device.device_code, user_code: device.user_code,
       tx: new URL(signIn.headers.get('location') ?? '/', url).searchParams.get('tx') ?? '',
       csrf: /rb_csrf=([^;]+)/.exec(signIn.headers.getSetCookie().join(';'))?.[1] ?? '',
-      access_token: token.access_token,
+      access_token: token.access_token, user_access_token: user.access_token, refresh_token: user.refresh_token,
     });
     for (const [k, v] of Object.entries(live)) if (!v) throw new Error(`fuzz seed ${k} missing`);
   }

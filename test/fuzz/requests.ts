@@ -85,7 +85,7 @@ const hostileHeaders: fc.Arbitrary<Record<string, string>> = fc.record({
   'x-forwarded-host': fc.oneof(fc.constantFrom('evil.example', 'globex.localhost'), headerText),
   'x-forwarded-proto': fc.constantFrom('https', 'http', 'gopher', ''),
   authorization: fc.oneof(
-    fc.constantFrom('Bearer', 'Bearer ', 'Basic', 'Basic !!!', 'Negotiate abc', 'bearer a b', `Basic ${b64('platform-service:wrong')}`, `Basic ${b64('%zz:%')}`,
+    fc.constantFrom('Bearer {{access_token}}', 'Bearer {{user_access_token}}', 'Bearer {{refresh_token}}', 'Bearer', 'Bearer ', 'Basic', 'Basic !!!', 'Negotiate abc', 'bearer a b', `Basic ${b64('platform-service:wrong')}`, `Basic ${b64('%zz:%')}`,
       `Basic ${b64('no-colon')}`, `Basic ${b64('platform-demo:')}`, `Basic ${b64(':')}`, `Basic ${b64('tv-demo:%E0%A4%A')}`),
     headerText.map((t) => `Bearer ${t}`), headerText.map((t) => `Basic ${b64(t)}`), headerText),
   cookie: fc.oneof(fc.constantFrom('rb_sso=x', 'rb_csrf=x; rb_dcsrf=x', 'rb_csrf={{csrf}}; rb_dcsrf=x', 'rb_csrf={{csrf}}; rb_dcsrf={{csrf}}', 'rb_sso=%E0%A4%A', '=', ';;;', 'rb_sso=', '__Host-rb_sso=x'), headerText),

@@ -87,7 +87,8 @@ export const PLAUSIBLE: Record<string, fc.Arbitrary<string>> = {
   requested_token_type: fc.constantFrom('urn:ietf:params:oauth:token-type:access_token', 'urn:ietf:params:oauth:token-type:refresh_token', 'x'),
   audience: fc.constantFrom('platform-demo', 'exchange-demo', 'nobody', 'realm-broker'),
   error: fc.constantFrom('access_denied', 'login_required', 'server_error', 'x'),
-  token: fc.oneof(liveRef('access_token'), token), refresh_token: token, subject_token: fc.oneof(liveRef('access_token'), token),
+  token: fc.oneof(liveRef('access_token', 'user_access_token', 'refresh_token'), token), refresh_token: fc.oneof(liveRef('refresh_token'), token),
+  subject_token: fc.oneof(liveRef('access_token', 'user_access_token', 'refresh_token'), token),
   id_token_hint: token, code: token, device_code: fc.oneof(liveRef('device_code'), token),
   state: fc.oneof(liveRef('tx'), id), nonce: id, tx: fc.oneof(liveRef('tx'), id), csrf: fc.oneof(liveRef('csrf'), fc.constant('x'), id), session_state: id, iss: fc.constantFrom(`${KEYCLOAK_URL}/realms/acme`, 'x'),
 };
