@@ -8,7 +8,8 @@
  *   list), and on the pages a person reads (authorize, login, callback, device pages, logout) an
  *   HTML page or a redirect.
  *
- * Everywhere: no 5xx but an upstream failure (502/503/504 with the surface's upstream code),
+ * Everywhere: no 5xx but an upstream failure (502/503/504 with the surface's upstream code)
+ * or a 501 for a method no router implements (PROPFIND),
  * JSON content type where JSON is promised, no stack trace and no internal address in an error.
  * `check` returns the broken rules (empty when the answer is fine).
  */
@@ -47,6 +48,8 @@ export function documentedScaiwaveCodes(readme = readFileSync(new URL('../../REA
 }
 
 const SW_CODES = documentedScaiwaveCodes();
+/** Methods the routers implement; any other is answered 501 (in the surface's shape). */
+const IMPLEMENTED = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const UPSTREAM_STATUSES = new Set([502, 503, 504]);
 const UPSTREAM_CODES: Record<'connect' | 'scaiwave' | 'oauth', Set<string>> = {
   connect: new Set(['upstream_unavailable', 'upstream_timeout', 'upstream_bad_response', 'store_unavailable']),
@@ -87,7 +90,7 @@ function connectBody(status: number, body: unknown, problems: string[]): void {
   if (status >= 500 && !(UPSTREAM_STATUSES.has(status) && UPSTREAM_CODES.connect.has(String(body.error)))) problems.push(`connect ${status} that is not an upstream failure`);
 }
 
-function scaiwaveBody(status: number, body: unknown, problems: string[]): void {
+function scaiwaveBody(status: number, body: unknown, problems: string[], sent = status): void {
   if (status < 400) {
     if (!isObject(body) || !('data' in body) || !onlyKeys(body, ['data'])) problems.push('ScaiWave success is not {"data": …}');
     return;
@@ -99,7 +102,7 @@ function scaiwaveBody(status: number, body: unknown, problems: string[]): void {
   if (!onlyKeys(body, ['error', 'detail']) || !onlyKeys(error, ['code', 'message', 'details'])) problems.push('ScaiWave error has undocumented keys');
   const documented = SW_CODES.get(error.code);
   if (documented === undefined) problems.push(`ScaiWave code ${error.code} is not documented`);
-  else if (documented !== status) problems.push(`ScaiWave ${error.code} answered ${status}, documented ${documented}`);
+  else if (documented !== sent) problems.push(`ScaiWave ${error.code} answered ${sent}, documented ${documented}`);
   if (status === 422 && !isValidationList(body.detail)) problems.push('ScaiWave 422 without the FastAPI "detail" list');
   if (status >= 500 && !(UPSTREAM_STATUSES.has(status) && UPSTREAM_CODES.scaiwave.has(error.code))) problems.push(`ScaiWave ${status} that is not an upstream failure`);
 }
@@ -128,7 +131,8 @@ export function check(exp: Expectation, a: Answer): string[] {
   const type = header(a, 'content-type');
   const hasBody = exp.method !== 'HEAD' && a.text.length > 0;
   if (a.status < 100 || a.status > 599) problems.push(`status ${a.status}`);
-  if (a.status === 500 || a.status === 501 || a.status > 504) problems.push(`${a.status} answer`);
+  const unimplemented = a.status === 501 && !IMPLEMENTED.has(exp.method);
+  if (a.status === 500 || (a.status === 501 && !unimplemented) || a.status > 504) problems.push(`${a.status} answer`);
   if (a.status >= 400 && hasBody) {
     if (STACK.test(a.text)) problems.push('stack trace or source path in an error');
     for (const addr of exp.internal) if (a.text.includes(addr)) problems.push(`internal address ${addr} in an error`);
@@ -160,9 +164,11 @@ export function check(exp: Expectation, a: Answer): string[] {
   } catch {
     return [...problems, 'JSON content type with a body that is not JSON'];
   }
-  if (exp.surface === 'connect') connectBody(a.status, body, problems);
-  else if (exp.surface === 'scaiwave') scaiwaveBody(a.status, body, problems);
-  else oauthBody(a.status, body, problems);
+  // The body rules below judge 5xx as upstream failures; a 501 for an unknown method is judged by shape only.
+  const status = unimplemented ? 400 : a.status;
+  if (exp.surface === 'connect') connectBody(status, body, problems);
+  else if (exp.surface === 'scaiwave') scaiwaveBody(status, body, problems, a.status);
+  else oauthBody(status, body, problems);
   if (a.status === 401) {
     const bearer = exp.surface === 'scaiwave' ? (body as any)?.error?.code === 'SW_AUTH_INVALID_TOKEN' : (body as any)?.error === 'invalid_token';
     if (bearer && !/^Bearer\b/i.test(header(a, 'www-authenticate'))) problems.push('invalid_token without WWW-Authenticate: Bearer');
