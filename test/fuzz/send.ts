@@ -1,13 +1,15 @@
 /**
- * Sends one fuzz request with node:http, byte for byte as generated (Host, duplicate
- * query keys, a Content-Length that lies, chunked bodies), and reads the whole answer.
- * A request that gets no answer (hang, reset) is reported as status 0 with the reason.
+ * Sends one fuzz request on its own TCP connection, written byte for byte (any Host,
+ * duplicate query keys, a Content-Length that lies, chunked bodies), and reads the answer
+ * until the server closes. Raw sockets, not node:http: a test file that loads nock patches
+ * node:http and fetch for the whole mocha process, and would sit between the fuzzer and
+ * the broker (slower, and retaining every request). A request that gets no answer (hang,
+ * reset) is reported as status 0 with the reason.
  */
-import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
+import { parseAnswer } from '../helpers/burst.js';
 import type { Answer } from './oracle.js';
 import { bodyBytes, type FuzzRequest } from './requests.js';
-
-const agent = new Agent({ keepAlive: true, maxSockets: 8 });
 
 export interface Sent extends Answer {
   /** Why no answer came (status 0). */
@@ -15,44 +17,48 @@ export interface Sent extends Answer {
   ms: number;
 }
 
+function chunked(data: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < data.length; i += 16_384) {
+    const piece = data.subarray(i, i + 16_384);
+    parts.push(Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n'));
+  }
+  parts.push(Buffer.from('0\r\n\r\n'));
+  return Buffer.concat(parts);
+}
+
 export function send(base: string, req: FuzzRequest, timeoutMs = 20_000): Promise<Sent> {
   const url = new URL(base);
   const body = bodyBytes(req.body);
-  const headers: Record<string, string> = { ...req.headers };
-  const special = req.body.kind === 'huge' || req.body.kind === 'lying';
-  if (body.contentType !== undefined) headers['content-type'] = body.contentType;
-  if (body.declaredLength !== undefined) headers['content-length'] = String(body.declaredLength);
-  else if (body.chunked) headers['transfer-encoding'] = 'chunked';
-  else if ((body.data.length > 0 || req.method === 'POST' || req.method === 'PUT' || req.method === 'PATCH')) headers['content-length'] = String(body.data.length);
-  if (special) headers.connection = 'close';
+  const headers: [string, string][] = [['host', req.headers.host ?? url.host]];
+  for (const [k, v] of Object.entries(req.headers)) if (k !== 'host') headers.push([k, v]);
+  if (body.contentType !== undefined) headers.push(['content-type', body.contentType]);
+  if (body.declaredLength !== undefined) headers.push(['content-length', String(body.declaredLength)]);
+  else if (body.chunked) headers.push(['transfer-encoding', 'chunked']);
+  else if (body.data.length > 0 || ['POST', 'PUT', 'PATCH'].includes(req.method)) headers.push(['content-length', String(body.data.length)]);
+  headers.push(['connection', 'close']);
+  const head = `${req.method} ${req.path}${req.query ? `?${req.query}` : ''} HTTP/1.1\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  const payload = Buffer.concat([Buffer.from(head, 'latin1'), body.chunked ? chunked(body.data) : body.data]);
   const start = performance.now();
   return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
     let settled = false;
-    const done = (a: Omit<Sent, 'ms'>) => {
+    const finish = (error?: string) => {
       if (settled) return;
       settled = true;
-      resolve({ ...a, ms: performance.now() - start });
+      clearTimeout(timer);
+      socket.destroy();
+      const answer = parseAnswer(Buffer.concat(chunks));
+      const ms = performance.now() - start;
+      // The server may answer (413) and close while a large body is still being written.
+      if (answer.status) resolve({ status: answer.status, headers: answer.headers, text: answer.body, ms });
+      else resolve({ status: 0, headers: {}, text: '', error: error ?? answer.error ?? 'no answer', ms });
     };
-    const r = request({
-      host: url.hostname, port: url.port, method: req.method, path: `${req.path}${req.query ? `?${req.query}` : ''}`,
-      headers, agent: special ? false : agent, setHost: !('host' in headers),
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', (err) => done({ status: 0, headers: {}, text: '', error: `answer cut: ${err.message}` }));
-    });
-    r.setTimeout(timeoutMs, () => {
-      done({ status: 0, headers: {}, text: '', error: `no answer within ${timeoutMs} ms` });
-      r.destroy();
-    });
-    // The server may answer (413) and close while a large body is still being written.
-    r.on('error', (err) => setTimeout(() => done({ status: 0, headers: {}, text: '', error: `no answer: ${err.message}` }), 200));
-    if (body.chunked) {
-      for (let i = 0; i < body.data.length; i += 16_384) r.write(body.data.subarray(i, i + 16_384));
-      r.end();
-    } else {
-      r.end(body.data);
-    }
+    const socket = connect({ host: url.hostname, port: Number(url.port) });
+    const timer = setTimeout(() => finish(`no answer within ${timeoutMs} ms`), timeoutMs);
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', (err) => finish(`no answer: ${err.message}`));
+    socket.on('close', () => finish());
+    socket.on('connect', () => socket.write(payload));
   });
 }
