@@ -17,11 +17,27 @@ export function heapAfterGc(): number {
   return process.memoryUsage().heapUsed;
 }
 
+/** The error code of a JSON error answer of any surface; '(page)' for HTML. */
+function errorCode(text: string): string | undefined {
+  if (/^<!doctype html>/i.test(text)) return '(page)';
+  try {
+    const body = JSON.parse(text) as { error?: unknown; detail?: unknown };
+    if (typeof body.error === 'string') return body.error;
+    if (body.error && typeof body.error === 'object') return String((body.error as { code?: unknown }).code);
+    if (Array.isArray(body.detail)) return '(422 detail)';
+  } catch { /* not JSON */ }
+  return text ? '(not JSON)' : '(empty)';
+}
+
 export class Figures {
   cases = 0;
   requests = 0;
   readonly byStatus = new Map<number, number>();
   readonly bySurface = new Map<string, number>();
+  /** Error codes answered, per surface (`connect invalid_client`, `scaiwave SW_AUTH_…`). */
+  readonly byCode = new Map<string, number>();
+  /** Properties that ran out of their share of the time budget, with their runs. */
+  readonly interrupted: string[] = [];
   slowest = { ms: 0, what: '' };
   readonly started = performance.now();
   heapStart = 0;
@@ -30,8 +46,12 @@ export class Figures {
   /** Entries in the broker's memory store at the end (what the heap growth is made of). */
   storeEntries?: number;
 
-  answer(surface: string, status: number, ms: number, what: string): void {
+  answer(surface: string, status: number, ms: number, what: string, text = ''): void {
     this.requests++;
+    if (status >= 400) {
+      const code = errorCode(text);
+      if (code) this.byCode.set(`${surface} ${code}`, (this.byCode.get(`${surface} ${code}`) ?? 0) + 1);
+    }
     this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1);
     this.bySurface.set(surface, (this.bySurface.get(surface) ?? 0) + 1);
     if (ms > this.slowest.ms) this.slowest = { ms, what };
@@ -46,6 +66,8 @@ export class Figures {
       `fuzz: ${this.cases} cases, ${this.requests} requests in ${s.toFixed(1)} s (${(this.requests / s).toFixed(0)}/s)`,
       `fuzz: answers by status: ${statuses}`,
       `fuzz: requests by surface: ${surfaces}`,
+      `fuzz: error codes: ${[...this.byCode].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}×${v}`).join(', ')}`,
+      ...(this.interrupted.length ? [`fuzz: out of time budget: ${this.interrupted.join(', ')}`] : []),
       `fuzz: slowest answer ${this.slowest.ms.toFixed(0)} ms (${this.slowest.what})`,
       `fuzz: heap after GC ${mb(this.heapStart)} MB → ${this.heapEnd ? `${mb(this.heapEnd)} MB` : 'not measured'}; RSS ${mb(this.rssStart)} MB → ${mb(process.memoryUsage().rss)} MB`
         + (this.storeEntries !== undefined ? `; memory store ${this.storeEntries} entries` : ''),

@@ -89,7 +89,7 @@ export class Harness {
     const req = filled(generated);
     const exp = this.expectation(req);
     const answer = await send(this.broker.url, req);
-    this.figures.answer(exp.surface, answer.status, answer.ms, `${req.method} ${req.path}`);
+    this.figures.answer(exp.surface, answer.status, answer.ms, `${req.method} ${req.path}`, answer.text);
     // The broker logs to memory in tests: judge, then forget, so the log is not what grows.
     this.broker.logs.length = 0;
     const problems = answer.status === 0 ? [answer.error ?? 'no answer'] : check(exp, answer);

@@ -139,6 +139,9 @@ export function check(exp: Expectation, a: Answer): string[] {
   }
   if ((a.status === 429 || a.status === 503 || a.status === 504) && !header(a, 'retry-after')) problems.push(`${a.status} without Retry-After`);
   if (a.status === 405 && !header(a, 'allow')) problems.push('405 without Allow');
+  // security-headers.ts: headers every response carries; the request id echoed only when sane.
+  if (header(a, 'x-content-type-options') !== 'nosniff') problems.push('answer without X-Content-Type-Options: nosniff');
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(header(a, 'x-request-id'))) problems.push('answer without a sane X-Request-Id');
   if (exp.method === 'OPTIONS' && a.status < 300) return problems; // Allow header, no body
 
   const page = exp.answers === 'page' || (exp.answers === 'either' && (/^text\/html\b/i.test(type) || (a.status >= 300 && a.status < 400)));
