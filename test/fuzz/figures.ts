@@ -11,9 +11,9 @@ import { runInNewContext } from 'node:vm';
 setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc') as () => void;
 
-/** Heap used after a full collection, in bytes. */
-export function heapAfterGc(): number {
-  for (let i = 0; i < 3; i++) collect();
+/** Heap used after a full collection (`passes` of them), in bytes. */
+export function heapAfterGc(passes = 3): number {
+  for (let i = 0; i < passes; i++) collect();
   return process.memoryUsage().heapUsed;
 }
 
@@ -42,6 +42,8 @@ export class Figures {
   readonly started = performance.now();
   heapStart = 0;
   heapEnd = 0;
+  /** Heap after GC at the end of each property, in MB, to tell a plateau from a slope. */
+  readonly heapSeries: string[] = [];
   rssStart = process.memoryUsage().rss;
   /** Entries in the broker's memory store at the end (what the heap growth is made of). */
   storeEntries?: number;
@@ -71,6 +73,7 @@ export class Figures {
       `fuzz: slowest answer ${this.slowest.ms.toFixed(0)} ms (${this.slowest.what})`,
       `fuzz: heap after GC ${mb(this.heapStart)} MB → ${this.heapEnd ? `${mb(this.heapEnd)} MB` : 'not measured'}; RSS ${mb(this.rssStart)} MB → ${mb(process.memoryUsage().rss)} MB`
         + (this.storeEntries !== undefined ? `; memory store ${this.storeEntries} entries` : ''),
+      `fuzz: heap after GC after each property (MB): ${this.heapSeries.join(' ')}`,
     ].join('\n');
   }
 }
