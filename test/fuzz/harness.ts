@@ -77,7 +77,9 @@ export class Harness {
     const hasBody = data.toString('latin1').trim() !== '' || req.body.kind === 'lying';
     const browser = !hasBody || (contentType !== undefined && BROWSER_TYPES.test(contentType));
     const form = hasBody && contentType !== undefined && FORM_TYPE.test(contentType);
-    let answers: Expectation['answers'] = 'json';
+    // A page's path with another method (a 405 or 501): a page or the surface's JSON will do.
+    const pagePath = !route && this.routes.some((r) => r.kind !== 'json' && r.layer.match(req.path));
+    let answers: Expectation['answers'] = pagePath ? 'either' : 'json';
     if (route?.kind === 'page') answers = browser ? 'page' : 'either';
     else if (route?.kind === 'form-page') answers = form ? 'page' : browser && hasBody ? 'either' : 'json';
     return { surface, answers, method: req.method, internal: this.internal };
