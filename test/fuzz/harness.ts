@@ -56,13 +56,16 @@ export class Harness {
     authorize.search = new URLSearchParams({ response_type: 'code', client_id: 'platform-demo', redirect_uri: 'http://127.0.0.1:8765/callback', scope: 'openid',
       state: 's', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString();
     const signIn = await fetch(authorize, { redirect: 'manual' });
+    // The sign-in is bound to this "browser" (rb_bind); its forms carry the transaction's CSRF token.
+    const bind = /rb_bind=([^;]+)/.exec(signIn.headers.getSetCookie().join(';'))?.[1] ?? '';
+    const emailPage = await (await fetch(new URL(signIn.headers.get('location') ?? '/', url), { headers: { cookie: `rb_bind=${bind}` } })).text();
     const token = await (await fetch(`${url}/auth/api/v1/oauth/connect/token`, form({ client_id: 'connect-demo', client_secret: 'connect-demo-secret' }))).json() as Record<string, string>;
     // A right password never counts towards a lockout.
     const user = await (await fetch(`${url}/auth/api/v1/oauth/connect/user/login`, form({ username: 'alice@acme.example', password: 'alice-pass' }))).json() as Record<string, string>;
     Object.assign(live, {
       device_code: device.device_code, user_code: device.user_code,
       tx: new URL(signIn.headers.get('location') ?? '/', url).searchParams.get('tx') ?? '',
-      csrf: /rb_csrf=([^;]+)/.exec(signIn.headers.getSetCookie().join(';'))?.[1] ?? '',
+      csrf: /name="csrf" value="([^"]+)"/.exec(emailPage)?.[1] ?? '', bind,
       access_token: token.access_token, user_access_token: user.access_token, refresh_token: user.refresh_token,
     });
     for (const [k, v] of Object.entries(live)) if (!v) throw new Error(`fuzz seed ${k} missing`);

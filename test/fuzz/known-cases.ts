@@ -15,7 +15,7 @@ export const KNOWN: Record<string, FuzzRequest[]> = {
     { route: 'platform device-verify', method: 'POST', path: '/api/v1/platform/oauth/device/verify', query: '', headers: {},
       body: { kind: 'json', contentType: 'application/json', fields: [['action', 'approve'], ['user_code', toStringNotAFunction]] } },
     // The same on the device page (deviceEntrySubmit), past its CSRF check: a 500 page.
-    { route: 'platform device-page-submit', method: 'POST', path: '/api/v1/platform/oauth/device', query: '', headers: { cookie: 'rb_dcsrf=x' },
+    { route: 'platform device-page-submit', method: 'POST', path: '/api/v1/platform/oauth/device', query: '', headers: { cookie: 'rb_fcsrf=x' },
       body: { kind: 'json', contentType: 'application/json', fields: [['csrf', 'x'], ['user_code', toStringNotAFunction]] } },
   ],
   'tenant types': [

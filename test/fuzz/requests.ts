@@ -88,7 +88,7 @@ const hostileHeaders: fc.Arbitrary<Record<string, string>> = fc.record({
     fc.constantFrom('Bearer {{access_token}}', 'Bearer {{user_access_token}}', 'Bearer {{refresh_token}}', 'Bearer', 'Bearer ', 'Basic', 'Basic !!!', 'Negotiate abc', 'bearer a b', `Basic ${b64('platform-service:wrong')}`, `Basic ${b64('%zz:%')}`,
       `Basic ${b64('no-colon')}`, `Basic ${b64('platform-demo:')}`, `Basic ${b64(':')}`, `Basic ${b64('tv-demo:%E0%A4%A')}`),
     headerText.map((t) => `Bearer ${t}`), headerText.map((t) => `Basic ${b64(t)}`), headerText),
-  cookie: fc.oneof(fc.constantFrom('rb_sso=x', 'rb_csrf=x; rb_dcsrf=x', 'rb_csrf={{csrf}}; rb_dcsrf=x', 'rb_csrf={{csrf}}; rb_dcsrf={{csrf}}', 'rb_sso=%E0%A4%A', '=', ';;;', 'rb_sso=', '__Host-rb_sso=x'), headerText),
+  cookie: fc.oneof(fc.constantFrom('rb_sso=x', 'rb_bind=x; rb_fcsrf=x', 'rb_bind={{bind}}; rb_fcsrf=x', 'rb_bind={{bind}}; rb_fcsrf={{csrf}}', 'rb_sso=%E0%A4%A', '=', ';;;', 'rb_sso=', '__Host-rb_sso=x'), headerText),
   'x-request-id': headerText,
   accept: fc.constantFrom('text/html', 'application/json', '*/*', 'image/png', ''),
   'content-encoding': fc.constantFrom('gzip', 'identity', 'br'),
@@ -155,7 +155,7 @@ export function schemaRequest(route: Route): fc.Arbitrary<FuzzRequest> {
     fields: fieldsFor(route, 0),
     asJson: fc.boolean(),
     tenantHeader: fc.option(fc.constantFrom('acme', 'globex'), { nil: undefined }),
-    cookie: fc.option(fc.constantFrom('rb_csrf={{csrf}}; rb_dcsrf={{csrf}}', 'rb_dcsrf=x'), { nil: undefined }),
+    cookie: fc.option(fc.constantFrom('rb_bind={{bind}}; rb_fcsrf={{csrf}}', 'rb_fcsrf=x'), { nil: undefined }),
   }).map(({ method, slug: s, fields, asJson, tenantHeader, cookie }): FuzzRequest => {
     const inBody = method === 'POST' ? bodyFields(fields) : [];
     const body: BodySpec = inBody.length === 0 ? { kind: 'none' }
@@ -176,7 +176,7 @@ export function typesRequest(route: Route): fc.Arbitrary<FuzzRequest> {
     slug,
     fields: fieldsFor(route, 0),
     odd: fc.record({ pick: fc.nat(), value: fc.oneof(hostileObject, oddJson), name: fc.option(fc.constantFrom(...fieldsOf(route)), { nil: undefined }) }),
-    cookie: fc.option(fc.constantFrom('rb_csrf={{csrf}}; rb_dcsrf=x', 'rb_dcsrf=x; rb_sso=x'), { nil: undefined }),
+    cookie: fc.option(fc.constantFrom('rb_bind={{bind}}; rb_fcsrf=x', 'rb_fcsrf=x; rb_sso=x'), { nil: undefined }),
   }).map(({ method, slug: s, fields, odd, cookie }): FuzzRequest => {
     const all: Placed = fields.map((f) => ({ ...f, where: method === 'POST' ? 'body' : 'query' }));
     // The odd value replaces a field, or is added under a name of the route.

@@ -105,6 +105,8 @@ export function routesOf(app: Koa): Route[] {
     for (const layer of mw.router?.stack ?? []) {
       if (layer.methods.length === 0) continue; // a nested router's mount point
       const surface = surfaceOfPath(layer.path);
+      // Only GET /openapi.json lives outside the four surfaces (a static document).
+      if (!surface && layer.path === '/openapi.json') continue;
       if (!surface) throw new Error(`route ${layer.path} belongs to no known surface`);
       const name = layer.name ?? layer.path;
       const { shape, own } = schemaFor(surface, name);

@@ -128,7 +128,8 @@ export function deviceEntrySubmit(deps: Deps, jar: CookieJar): Koa.Middleware {
   return async function deviceEntrySubmit(ctx) {
     checkFormCsrf(jar, ctx);
     const iss: IssuerContext = ctx.state.issuer;
-    const typed = String((ctx.state.body as Record<string, unknown>).user_code ?? '');
+    const raw = (ctx.state.body as Record<string, unknown>).user_code;
+    const typed = typeof raw === 'string' ? raw : '';
     let found: { deviceCode: string; grant: DeviceGrant };
     try {
       found = await grantOfUserCode(deps, ctx, typed);
@@ -212,7 +213,7 @@ export function deviceVerifyComplete(deps: Deps, jar: CookieJar): Koa.Middleware
       return deviceResultPage(ctx, action === 'approve', appName(deps, grant.clientId));
     }
 
-    const { deviceCode, grant } = await grantOfUserCode(deps, ctx, String(body.user_code ?? ''));
+    const { deviceCode, grant } = await grantOfUserCode(deps, ctx, typeof body.user_code === 'string' ? body.user_code : '');
     if (action === 'deny') {
       // Only the user whose own sign-in is answering this code may deny it; anyone else
       // signed in could otherwise cancel every device whose code they learn.

@@ -7,6 +7,7 @@ import type { Deps } from '../../deps.js';
 import { cookieJar } from '../../http/cookies.js';
 import type { SurfaceErrors } from '../../http/error-handler.js';
 import { guard } from '../../http/guard.js';
+import { asPage, asPageForForms } from '../../http/page-routes.js';
 import { authorize, showEmailPage, submitChoice, submitEmail, submitOrganisation } from './authorize.js';
 import { callback } from './callback.js';
 import { authenticateClient } from './client-auth.js';
@@ -26,18 +27,6 @@ import { userinfo } from './userinfo.js';
 export const PREFIX = '/api/v1/platform';
 
 export const platformErrors: SurfaceErrors = { prefix: PREFIX, serialize: serializePlatformError };
-
-/** Routes a person's browser lands on: their errors are pages, not JSON. */
-export async function asPage(ctx: Koa.Context, next: Koa.Next): Promise<void> {
-  ctx.state.page = true;
-  await next();
-}
-
-/** POST device/verify serves the page's form (errors as pages) and JSON callers alike. */
-async function asPageForForms(ctx: Koa.Context, next: Koa.Next): Promise<void> {
-  ctx.state.page = ctx.state.bodyKind === 'form';
-  await next();
-}
 
 /** The OAuth endpoints of one issuer, shared by the platform and the tenant-level surface. */
 export function mountIssuerRoutes(router: Router, deps: Deps, issuer: Koa.Middleware): void {
