@@ -4,8 +4,10 @@
  */
 import Koa from 'koa';
 import type { Deps } from './deps.js';
+import { cors } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
 import { parseBody } from './http/body.js';
+import { markPages } from './http/page-routes.js';
 import { requestContext } from './http/request-context.js';
 import { securityHeaders } from './http/security-headers.js';
 import { openApiRoutes } from './openapi/routes.js';
@@ -24,8 +26,11 @@ export function buildApp(deps: Deps): Koa {
   app.use(requestContext(deps.log, deps.metrics));
   app.use(securityHeaders(deps.config.publicUrl));
   app.use(errorHandler(deps.log, surfaces));
+  app.use(cors(deps.config));
+  const routers = [connectRoutes(deps), scaiwaveRoutes(deps), platformRoutes(deps), tenantRoutes(deps), openApiRoutes(deps)];
+  app.use(markPages(routers));
   app.use(parseBody);
-  for (const router of [connectRoutes(deps), scaiwaveRoutes(deps), platformRoutes(deps), tenantRoutes(deps), openApiRoutes(deps)]) {
+  for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));
   }

@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'unauthorized_client'
   | 'invalid_scope'
   | 'invalid_token'
+  | 'insufficient_scope' // RFC 6750 §3.1: 403
   | 'invalid_target'
   | 'access_denied'
   | 'login_required' // OIDC Core §3.1.2.6: the action needs a signed-in user
@@ -58,6 +59,7 @@ const defaultStatus: Record<ErrorCode, number> = {
   unauthorized_client: 400,
   invalid_scope: 400,
   invalid_token: 401,
+  insufficient_scope: 403,
   invalid_target: 400,
   access_denied: 403,
   login_required: 401,
@@ -139,6 +141,7 @@ const PUBLIC_MESSAGES: Partial<Record<ErrorCode, string>> = {
   unsupported_grant_type: 'This grant type is not supported',
   invalid_scope: 'The requested scope is invalid',
   invalid_token: 'The token is invalid or expired',
+  insufficient_scope: 'The token lacks a scope this request needs',
   invalid_target: 'The requested audience is not available',
   access_denied: 'Access denied',
 };

@@ -38,6 +38,9 @@ export function desiredClient(config: Config, clientId: string, app: AppConfig, 
     standardFlowEnabled: interactive,
     directAccessGrantsEnabled: false,
     serviceAccountsEnabled: grants.has('client_credentials'),
+    // The broker introspects the app's tokens as its own client: Keycloak (26+) introspects
+    // only for a client in the token's audience.
+    protocolMappers: [audienceMapper(config.brokerClient.clientId)],
     redirectUris: interactive ? [
       `${config.publicUrl}/api/v1/platform/oauth/callback`,
       `${config.publicUrl}/api/v1/auth/tenants/${slug}/oauth/callback`,
@@ -46,12 +49,26 @@ export function desiredClient(config: Config, clientId: string, app: AppConfig, 
   };
 }
 
+export function audienceMapper(brokerClientId: string): NonNullable<ClientRepresentation['protocolMappers']>[number] {
+  return {
+    name: `${brokerClientId} audience`,
+    protocol: 'openid-connect',
+    protocolMapper: 'oidc-audience-mapper',
+    config: { 'included.client.audience': brokerClientId, 'access.token.claim': 'true', 'id.token.claim': 'false', 'introspection.token.claim': 'true' },
+  };
+}
+
+const hasAudienceMapper = (c: ClientRepresentation, brokerClientId: string) =>
+  (c.protocolMappers ?? []).some((m) => m.protocolMapper === 'oidc-audience-mapper' && m.config?.['included.client.audience'] === brokerClientId);
+
 /** What differs between the realm's client and the desired one (only the fields we own). */
 function differs(current: ClientRepresentation, want: ClientRepresentation): boolean {
   const missingUris = (want.redirectUris ?? []).some((u) => !(current.redirectUris ?? []).includes(u));
   const attrs = Object.entries(want.attributes ?? {}).some(([k, v]) => current.attributes?.[k] !== v);
   const flags = (['publicClient', 'standardFlowEnabled', 'serviceAccountsEnabled', 'enabled'] as const).some((k) => current[k] !== want[k]);
-  return missingUris || attrs || flags || (!want.publicClient && want.secret !== undefined && current.secret !== want.secret);
+  const audience = want.protocolMappers?.[0]?.config?.['included.client.audience'];
+  return missingUris || attrs || flags || (audience !== undefined && !hasAudienceMapper(current, audience))
+    || (!want.publicClient && want.secret !== undefined && current.secret !== want.secret);
 }
 
 export async function syncApps(deps: Pick<Deps, 'config' | 'tenants' | 'upstreams'>, dryRun = false): Promise<SyncResult[]> {
@@ -69,12 +86,16 @@ export async function syncApps(deps: Pick<Deps, 'config' | 'tenants' | 'upstream
         if (!dryRun) await admin.createClient(tenant.realm, want);
         results.push({ tenant: tenant.slug, clientId, action: 'created' });
       } else if (differs(current, want)) {
+        const { protocolMappers: _mappers, ...wantFields } = want;
         const merged = {
-          ...current, ...want,
+          ...current, ...wantFields,
           redirectUris: [...new Set([...(current.redirectUris ?? []), ...(want.redirectUris ?? [])])],
           attributes: { ...current.attributes, ...want.attributes },
         };
-        if (!dryRun) await admin.updateClient(tenant.realm, current.id!, merged);
+        if (!dryRun) {
+          await admin.updateClient(tenant.realm, current.id!, merged);
+          if (!hasAudienceMapper(current, deps.config.brokerClient.clientId)) await admin.addProtocolMapper(tenant.realm, current.id!, audienceMapper(deps.config.brokerClient.clientId));
+        }
         results.push({ tenant: tenant.slug, clientId, action: 'updated' });
       } else {
         results.push({ tenant: tenant.slug, clientId, action: 'unchanged' });

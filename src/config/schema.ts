@@ -61,6 +61,8 @@ export const appSchema = z.object({
   clientSecret: z.string().optional(),
   redirectUris: z.array(z.string()).default([]),
   postLogoutRedirectUris: z.array(z.string()).default([]),
+  /** RFC 9126 §5: this app's authorization requests must come through …/oauth/par. */
+  requirePushedAuthorizationRequests: z.boolean().default(false),
   grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange']))
     .default(['authorization_code', 'refresh_token']),
 });
@@ -90,6 +92,11 @@ export const configSchema = z.object({
     /** The redirect URI of /v1/auth/login: per host, else one for all (default {publicUrl}/v1/auth/login). */
     redirectUris: z.record(z.string(), url).default({}),
     redirectUri: url.optional(),
+    /**
+     * Where a browser that lands on the redirect URI (GET /v1/auth/login?code=…) goes on to:
+     * the front end that posts the code to POST /v1/auth/login. Unset: a small page says so.
+     */
+    frontendUrl: url.optional(),
     /** Audience a bearer token must carry at /v1/auth/register (unset: not checked). */
     audience: z.string().optional(),
     /** Failed password-grant attempts allowed per window, per username and per client address. */

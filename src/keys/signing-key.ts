@@ -75,6 +75,8 @@ async function fromJwk(jwk: jose.JWK): Promise<SigningKey> {
 export class SigningKeys {
   private loaded?: Promise<{ at: number; current: SigningKey; published: SigningKey[] }>;
   private readonly kek?: Uint8Array;
+  /** The set last read: put back if the store lost it (a flushed or evicting store), never replaced by a new key. */
+  private lastSet?: KeySet;
 
   constructor(private readonly store: Store, private readonly options: SigningKeyOptions) {
     if (options.encryptionKey) this.kek = Buffer.from(options.encryptionKey, 'base64url');
@@ -123,7 +125,13 @@ export class SigningKeys {
       const key = await fromJwk(JSON.parse(this.options.configured) as jose.JWK);
       return { at: Date.now(), current: key, published: [key] };
     }
-    const set = (await keySets.get(this.store, SET_ID)) ?? (await this.createSet());
+    let set = await keySets.get(this.store, SET_ID);
+    if (!set && this.lastSet) {
+      await keySets.putIfAbsent(this.store, SET_ID, this.lastSet);
+      set = await keySets.get(this.store, SET_ID);
+    }
+    set ??= await this.createSet();
+    this.lastSet = set;
     const now = Date.now();
     const live = set.keys.filter((k) => !k.retireAt || k.retireAt > now);
     const signing = live.filter((k) => k.activeFrom <= now).sort((a, b) => b.activeFrom - a.activeFrom)[0];

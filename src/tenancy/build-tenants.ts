@@ -57,5 +57,29 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
       aliasIds: realms.filter((x) => x.realm === slug && x.id !== r.id).map((x) => x.id),
     });
   }
-  return { tenants, warnings };
+  return { tenants: withoutContestedDomains(tenants, overrides, warnings), warnings };
+}
+
+/**
+ * A realm's admin sets its `email-domains` attribute; nothing stops them from naming
+ * another tenant's domain (to appear in its users' chooser, or to receive the sign-ins of
+ * a domain that has no rule yet). Domains from the broker's own config are authoritative;
+ * a domain that realm attributes of two tenants claim routes to neither (the exact-email
+ * lookup still finds the users), and the operator is told.
+ */
+function withoutContestedDomains(tenants: Tenant[], overrides: Config['tenants'], warnings: string[]): Tenant[] {
+  const fromConfig = new Map<string, string>();
+  for (const [slug, o] of Object.entries(overrides)) for (const d of o.emailDomains ?? []) fromConfig.set(d, slug);
+  const claims = new Map<string, string[]>();
+  for (const t of tenants) for (const d of t.emailDomains) claims.set(d, [...(claims.get(d) ?? []), t.slug]);
+  const dropped = new Set<string>();
+  for (const [domain, slugs] of claims) {
+    if (slugs.length < 2) continue;
+    warnings.push(`email domain ${domain} is claimed by ${slugs.join(', ')}: ${fromConfig.has(domain) ? `config gives it to ${fromConfig.get(domain)}` : 'it routes to none of them'}`);
+    dropped.add(domain);
+  }
+  return tenants.map((t) => {
+    const emailDomains = t.emailDomains.filter((d) => !dropped.has(d) || fromConfig.get(d) === t.slug);
+    return emailDomains.length === t.emailDomains.length ? t : { ...t, emailDomains };
+  });
 }

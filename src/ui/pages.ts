@@ -55,7 +55,7 @@ export function chooserPage(ctx: Koa.Context, o: { appName: string; action: stri
 </form>`, o.formTargets);
 }
 
-export function deviceEntryPage(ctx: Koa.Context, o: { action: string; csrf: string; userCode?: string; error?: string }): void {
+export function deviceEntryPage(ctx: Koa.Context, o: { action: string; csrf: string; userCode?: string; error?: string; formTargets: string[] }): void {
   renderPage(ctx, o.error ? 400 : 200, 'Connect a device', `<h1>Connect a device</h1>
 <p>Enter the code shown on your device.</p>
 ${o.error ? `<p class="error" role="alert">${escapeHtml(o.error)}</p>` : ''}
@@ -64,7 +64,7 @@ ${o.error ? `<p class="error" role="alert">${escapeHtml(o.error)}</p>` : ''}
 <label for="user_code">Code</label>
 <input id="user_code" name="user_code" type="text" autocomplete="off" autocapitalize="characters" spellcheck="false" required value="${escapeHtml(o.userCode ?? '')}">
 <button type="submit">Continue</button>
-</form>`);
+</form>`, o.formTargets);
 }
 
 /** The approval page: the code, the app, the scopes and who is signed in, then the user's own click. */
@@ -89,7 +89,7 @@ export function deviceResultPage(ctx: Koa.Context, approved: boolean, appName: s
 }
 
 /** RP-Initiated Logout without a valid id_token_hint: the user confirms (the request's parameters ride along). */
-export function logoutConfirmPage(ctx: Koa.Context, o: { action: string; csrf: string; appName?: string; fields: Record<string, string | undefined> }): void {
+export function logoutConfirmPage(ctx: Koa.Context, o: { action: string; csrf: string; appName?: string; fields: Record<string, string | undefined>; formTargets: string[] }): void {
   const hidden = Object.entries(o.fields)
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v!)}">`).join('');
@@ -98,7 +98,7 @@ export function logoutConfirmPage(ctx: Koa.Context, o: { action: string; csrf: s
 <form method="post" action="${escapeHtml(o.action)}">
 <input type="hidden" name="csrf" value="${escapeHtml(o.csrf)}"><input type="hidden" name="confirm" value="yes">${hidden}
 <button type="submit">Sign out</button>
-</form>`);
+</form>`, o.formTargets);
 }
 
 /** `emailWithoutDomainRule: ask`: the same page for every address that no domain rule covers. */

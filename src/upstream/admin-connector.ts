@@ -84,4 +84,9 @@ export class AdminConnector {
     await this.call('client update', (c) => c.clients.update({ realm, id }, client));
   }
 
+  /** Keycloak's client update leaves protocol mappers alone: they are added one by one. */
+  async addProtocolMapper(realm: string, id: string, mapper: NonNullable<ClientRepresentation['protocolMappers']>[number]): Promise<void> {
+    await this.call('protocol mapper creation', (c) => c.clients.addProtocolMapper({ realm, id }, mapper));
+  }
+
 }

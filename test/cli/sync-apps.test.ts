@@ -13,6 +13,8 @@ describe('sync-apps', () => {
   before(async () => {
     await admin.auth({ grantType: 'client_credentials', ...ADMIN });
     await admin.realms.create({ realm, enabled: true });
+    // The broker's own client is in every tenant realm (README): introspection is done as it.
+    await admin.clients.create({ realm, clientId: 'realm-broker', publicClient: false, secret: 'realm-broker-secret', serviceAccountsEnabled: true, standardFlowEnabled: false });
     // Only the new realm is a tenant here, so the demo realms stay as they are.
     broker = await startBroker({ overrides: { platform: { homeTenant: realm, idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10, discoveryAttempts: 30 }, upstreams: [{ name: 'default', url: KEYCLOAK_URL, admin: { realm: 'master', ...ADMIN }, ignoreRealms: ['acme', 'globex'] }] } });
   });
@@ -44,5 +46,20 @@ describe('sync-apps', () => {
     const [after] = await admin.clients.find({ realm, clientId: 'platform-demo' });
     assert.ok(after?.redirectUris?.includes('https://app.example/cb'), 'keeps what the realm had');
     assert.ok(after?.redirectUris?.includes(`${broker.url}/api/v1/platform/oauth/callback`));
+  });
+
+  it('gives every app the audience mapper introspection needs: a fresh app\'s token introspects active', async () => {
+    const token = await fetch(`${broker.url}/api/v1/platform/oauth/token`, {
+      method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'platform-service', client_secret: 'platform-service-secret' }),
+    });
+    const { access_token } = await token.json();
+    assert.ok(access_token);
+    const res = await fetch(`${broker.url}/api/v1/platform/oauth/introspect`, {
+      method: 'POST', body: new URLSearchParams({ token: access_token, client_id: 'platform-service', client_secret: 'platform-service-secret' }),
+    });
+    const body = await res.json();
+    assert.equal(body.active, true, JSON.stringify(body));
+    const [svc] = await admin.clients.find({ realm, clientId: 'platform-service' });
+    assert.ok(svc?.protocolMappers?.some((m) => m.protocolMapper === 'oidc-audience-mapper'));
   });
 });

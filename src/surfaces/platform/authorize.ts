@@ -1,9 +1,10 @@
 /**
- * GET …/oauth/authorize (RFC 6749 §4.1, OIDC Core §3.1.2, RFC 7636), then the sign-in
- * pages, then the realm. The pipeline:
- *  1. the client and its redirect URI are checked first: when either is wrong the user
- *     gets an error page, never a redirect (no open redirector);
- *  2. everything else that is wrong goes back to the app as an RFC 6749 error redirect;
+ * GET …/oauth/authorize (RFC 6749 §4.1, OIDC Core §3.1.2, RFC 7636, RFC 9126 §4), then
+ * the sign-in pages, then the realm. The pipeline:
+ *  1. the request, from the query or a pushed request (`request_uri`), is checked
+ *     (authorization-request.ts): a wrong client or redirect URI gets an error page, never a
+ *     redirect; anything else goes back to the app as an RFC 6749 error redirect;
+ *  2. an app that must push its requests (requirePushedAuthorizationRequests) gets an error otherwise;
  *  3. a login transaction is stored; the user's email comes from `login_hint`, the SSO
  *     session, or the email page; discovery picks the tenant (a chooser when several);
  *  4. the browser goes to the tenant realm's login with the broker's callback, state,
@@ -14,58 +15,54 @@ import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import type { CookieJar } from '../../http/cookies.js';
 import { emailPage, errorPage, organisationPage } from '../../ui/pages.js';
+import { checkAuthorizationRequest } from './authorization-request.js';
 import type { IssuerContext } from './issuer.js';
+import { REQUEST_URI_PREFIX } from './par.js';
 import { appName, continueWithEmail, currentSso, errorRedirect, findApp, loadTx, realmOrigins, routeSignIn, startTransaction, toRealm } from './sign-in.js';
 import { records } from './transactions.js';
 
-const PKCE_VALUE = /^[A-Za-z0-9._~-]{43,128}$/;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 export function authorize(deps: Deps, jar: CookieJar): Koa.Middleware {
   return async function authorize(ctx) {
-    const q = ctx.query as Record<string, string | string[] | undefined>;
-    const one = (k: string) => (typeof q[k] === 'string' ? (q[k] as string) : undefined);
     const iss: IssuerContext = ctx.state.issuer;
-    const clientId = one('client_id');
-    const app = findApp(deps, clientId);
-    // A tenant issuer serves the realm's apps of the registry; the platform serves GLOBAL ones.
-    if (!app || (!iss.tenant && !app.global) || !app.grantTypes.includes('authorization_code')) {
-      return errorPage(ctx, 400, 'This application is not known here. Go back to the application and try again.');
+    const query = ctx.query as Record<string, unknown>;
+    let request: Record<string, unknown> = query;
+    if (query.request_uri !== undefined) {
+      // A pushed request (RFC 9126 §4): used once, by the client that pushed it, here only.
+      const id = typeof query.request_uri === 'string' && query.request_uri.startsWith(REQUEST_URI_PREFIX) ? query.request_uri.slice(REQUEST_URI_PREFIX.length) : '';
+      const pushed = id ? await records.pushedRequest.take(deps.store, id) : undefined;
+      if (!pushed || pushed.issuer !== iss.issuer || pushed.params.client_id !== query.client_id) {
+        return errorPage(ctx, 400, 'This sign-in request has expired or was already used. Go back to the application and start again.');
+      }
+      request = { ...pushed.params, response_type: 'code', code_challenge_method: pushed.params.code_challenge ? 'S256' : undefined };
     }
-    const redirectUri = one('redirect_uri');
-    if (!redirectUri || !app.redirectUris.includes(redirectUri)) {
-      return errorPage(ctx, 400, 'The application asked to return to an address it has not registered.');
+    const checked = checkAuthorizationRequest(deps, iss, request);
+    if (!checked.ok) {
+      if ('page' in checked) return errorPage(ctx, 400, checked.page);
+      return errorRedirect(ctx, { redirectUri: checked.redirectUri, issuer: iss.issuer, state: checked.state }, checked.error, checked.description);
     }
-    const state = one('state');
-    const back = (error: string, description: string) => errorRedirect(ctx, { redirectUri, issuer: iss.issuer, state }, error, description);
-    for (const k of Object.keys(q)) if (Array.isArray(q[k])) return back('invalid_request', `${k} given twice`);
-    if (one('response_type') !== 'code') return back('unsupported_response_type', 'Only response_type=code is supported');
-    const scope = one('scope') ?? '';
-    if (!scope.split(' ').includes('openid')) return back('invalid_scope', 'The openid scope is required');
-    const challenge = one('code_challenge');
-    const method = one('code_challenge_method');
-    if (app.public && !challenge) return back('invalid_request', 'PKCE (code_challenge with S256) is required for public clients');
-    if (challenge && method !== 'S256') return back('invalid_request', 'code_challenge_method must be S256');
-    if (!challenge && method) return back('invalid_request', 'code_challenge_method without code_challenge');
-    if (challenge && !PKCE_VALUE.test(challenge)) return back('invalid_request', 'Malformed code_challenge');
-    const prompt = one('prompt');
+    const { app, params } = checked;
+    const back = (error: string, description: string) => errorRedirect(ctx, { redirectUri: params.redirect_uri, issuer: iss.issuer, state: params.state }, error, description);
+    if (app.requirePushedAuthorizationRequests && request === query) return back('invalid_request', 'This application must push its authorization requests (PAR, RFC 9126)');
     const sso = await currentSso(deps, jar, ctx);
-    if (prompt?.split(' ').includes('none') && !sso) return back('login_required', 'No session; sign-in is required');
+    const prompts = params.prompt?.split(' ') ?? [];
+    if (prompts.includes('none') && !sso) return back('login_required', 'No session; sign-in is required');
 
     const { txId, tx } = await startTransaction(deps, jar, ctx, {
       issuer: iss.issuer,
       issuerPath: iss.path,
-      clientId: clientId!,
-      redirectUri,
-      scope,
-      state,
-      nonce: one('nonce'),
-      codeChallenge: challenge,
-      prompt,
+      clientId: params.client_id,
+      redirectUri: params.redirect_uri,
+      scope: params.scope,
+      state: params.state,
+      nonce: params.nonce,
+      codeChallenge: params.code_challenge,
+      prompt: params.prompt,
       tenant: iss.tenant?.slug,
     });
-    const forceLogin = prompt?.split(' ').includes('login');
-    const hint = one('login_hint');
+    const forceLogin = prompts.includes('login');
+    const hint = params.login_hint;
     await routeSignIn(deps, ctx, txId, tx, {
       issuerTenant: iss.tenant,
       sso: forceLogin ? undefined : sso,

@@ -53,6 +53,8 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
       sub: String(idToken.sub),
       email: typeof idToken.email === 'string' ? idToken.email : undefined,
       realmSessionId: typeof idToken.sid === 'string' ? idToken.sid : undefined,
+      upstream,
+      realm,
       realmIdToken: tokens.id_token as string,
     };
     const ssoId = randomId();

@@ -24,12 +24,13 @@ import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import type { CookieJar } from '../../http/cookies.js';
 import { checkFormCsrf, formCsrfToken } from '../../http/form-csrf.js';
+import { clientAddress } from '../../http/client-address.js';
 import { sameSecret } from '../../http/same-secret.js';
 import { deviceApprovePage, deviceEntryPage, deviceResultPage } from '../../ui/pages.js';
 import { isSameBrowser } from './browser-binding.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { IssuerContext } from './issuer.js';
-import { appName, currentSso, routeSignIn, startTransaction } from './sign-in.js';
+import { appName, currentSso, realmOrigins, routeSignIn, startTransaction } from './sign-in.js';
 import { CONSENT_TTL, randomId, records, type DeviceGrant } from './transactions.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -59,7 +60,7 @@ export function deviceAuthorize(deps: Deps): Koa.Middleware {
     const scope = ctx.state.input.scope ?? 'openid';
     if (!scope.split(' ').includes('openid')) throw new BrokerError('invalid_scope', 'The openid scope is required');
     // Each device code is state kept for anyone who asks: counted per address first.
-    await deps.limits.deviceStart.consume(ctx.ip);
+    await deps.limits.deviceStart.consume(clientAddress(ctx));
     const deviceCode = randomId();
     let userCode = newUserCode();
     // A clash of user codes is unlikely (20^8); take another rather than share one.
@@ -86,14 +87,17 @@ export function deviceAuthorize(deps: Deps): Koa.Middleware {
  * cannot outrun the limit.
  */
 async function grantOfUserCode(deps: Deps, ctx: Koa.Context, userCode: string): Promise<{ deviceCode: string; grant: DeviceGrant }> {
-  await deps.limits.userCode.consume(ctx.ip);
+  await deps.limits.userCode.consume(clientAddress(ctx));
   const normalized = normalizeUserCode(userCode);
   const deviceCode = normalized.length === 8 ? await records.userCode.get(deps.store, normalized) : undefined;
   const grant = deviceCode ? await records.device.get(deps.store, deviceCode) : undefined;
-  if (!deviceCode || !grant || grant.status !== 'pending' || Date.now() > grant.expiresAt) {
+  // A code is approved only at the issuer that issued it: a tenant's device page signs in
+  // that tenant's users, and its ID token must not vouch for anyone else.
+  const here = (ctx.state.issuer as IssuerContext).issuer;
+  if (!deviceCode || !grant || grant.issuer !== here || grant.status !== 'pending' || Date.now() > grant.expiresAt) {
     throw new BrokerError('invalid_grant', 'This code is not valid: it may be mistyped, used or expired. Check the code on your device.');
   }
-  await deps.limits.userCode.reward(ctx.ip);
+  await deps.limits.userCode.reward(clientAddress(ctx));
   return { deviceCode, grant };
 }
 
@@ -111,11 +115,11 @@ export function deviceVerifyInfo(deps: Deps): Koa.Middleware {
 }
 
 /** GET …/device: the code entry page (pre-filled from verification_uri_complete). */
-export function deviceEntry(jar: CookieJar): Koa.Middleware {
+export function deviceEntry(deps: Deps, jar: CookieJar): Koa.Middleware {
   return async function deviceEntry(ctx) {
     const iss: IssuerContext = ctx.state.issuer;
     const userCode = typeof ctx.query.user_code === 'string' ? ctx.query.user_code : undefined;
-    deviceEntryPage(ctx, { action: `${iss.path}/device`, csrf: formCsrfToken(jar, ctx), userCode });
+    deviceEntryPage(ctx, { action: `${iss.path}/device`, csrf: formCsrfToken(jar, ctx), userCode, formTargets: realmOrigins(deps) });
   };
 }
 
@@ -124,13 +128,14 @@ export function deviceEntrySubmit(deps: Deps, jar: CookieJar): Koa.Middleware {
   return async function deviceEntrySubmit(ctx) {
     checkFormCsrf(jar, ctx);
     const iss: IssuerContext = ctx.state.issuer;
-    const typed = String((ctx.state.body as Record<string, unknown>).user_code ?? '');
+    const raw = (ctx.state.body as Record<string, unknown>).user_code;
+    const typed = typeof raw === 'string' ? raw : '';
     let found: { deviceCode: string; grant: DeviceGrant };
     try {
       found = await grantOfUserCode(deps, ctx, typed);
     } catch (err) {
       if (!(err instanceof BrokerError) || err.code !== 'invalid_grant') throw err;
-      return deviceEntryPage(ctx, { action: `${iss.path}/device`, csrf: formCsrfToken(jar, ctx), userCode: typed, error: err.message });
+      return deviceEntryPage(ctx, { action: `${iss.path}/device`, csrf: formCsrfToken(jar, ctx), userCode: typed, error: err.message, formTargets: realmOrigins(deps) });
     }
     const { txId, tx } = await startTransaction(deps, jar, ctx, {
       issuer: iss.issuer, issuerPath: iss.path, clientId: found.grant.clientId, redirectUri: '', scope: found.grant.scope,
@@ -154,7 +159,9 @@ export async function askDeviceConsent(deps: Deps, ctx: Koa.Context, o: { device
   }
   const consentId = randomId();
   const csrf = randomId();
-  await records.deviceConsent.put(deps.store, consentId, { deviceCode: o.deviceCode, tenant: o.tenant, sub: o.sub, browser: o.browser, csrf, tokens: o.tokens }, Math.min(CONSENT_TTL, secondsLeft(grant)));
+  const ttl = Math.min(CONSENT_TTL, secondsLeft(grant));
+  await records.deviceConsent.put(deps.store, consentId, { deviceCode: o.deviceCode, tenant: o.tenant, sub: o.sub, browser: o.browser, csrf, tokens: o.tokens }, ttl);
+  await records.deviceConsentOfCode.put(deps.store, o.deviceCode, consentId, ttl);
   deviceApprovePage(ctx, {
     action: `${o.issuerPath}/device/verify`, csrf, consent: consentId, userCode: grant.userCode,
     appName: appName(deps, grant.clientId), scopes: grant.scope.split(' '), signedInAs: o.email ?? o.sub,
@@ -206,9 +213,17 @@ export function deviceVerifyComplete(deps: Deps, jar: CookieJar): Koa.Middleware
       return deviceResultPage(ctx, action === 'approve', appName(deps, grant.clientId));
     }
 
-    const { deviceCode, grant } = await grantOfUserCode(deps, ctx, String(body.user_code ?? ''));
+    const { deviceCode, grant } = await grantOfUserCode(deps, ctx, typeof body.user_code === 'string' ? body.user_code : '');
     if (action === 'deny') {
+      // Only the user whose own sign-in is answering this code may deny it; anyone else
+      // signed in could otherwise cancel every device whose code they learn.
+      const consentId = await records.deviceConsentOfCode.get(deps.store, deviceCode);
+      const pending = consentId ? await records.deviceConsent.get(deps.store, consentId) : undefined;
+      if (!pending || pending.sub !== sso.sub || pending.tenant !== sso.tenant || !(await records.deviceConsent.take(deps.store, consentId!))) {
+        throw new BrokerError('access_denied', 'Open the device page and sign in to answer this code.', { status: 403 });
+      }
       await answerDevice(deps, deviceCode, sso.tenant, false, undefined);
+      await endHeldTokens(deps, pending.tenant, grant.clientId, pending.tokens);
       ctx.body = { status: 'denied' };
       return;
     }
@@ -228,10 +243,10 @@ async function endHeldTokens(deps: Deps, slug: string, clientId: string, tokens:
 }
 
 /** The token endpoint's device_code grant (RFC 8628 §3.4, §3.5). */
-export async function pollDeviceCode(deps: Deps, clientId: string, deviceCode: string | undefined): Promise<{ grant: DeviceGrant }> {
+export async function pollDeviceCode(deps: Deps, clientId: string, deviceCode: string | undefined, issuer: string): Promise<{ grant: DeviceGrant }> {
   if (!deviceCode) throw new BrokerError('invalid_request', 'device_code is required');
   const grant = await records.device.get(deps.store, deviceCode);
-  if (!grant || grant.clientId !== clientId) throw new BrokerError('invalid_grant', 'Unknown device code');
+  if (!grant || grant.clientId !== clientId || grant.issuer !== issuer) throw new BrokerError('invalid_grant', 'Unknown device code');
   if (Date.now() > grant.expiresAt) {
     await records.device.delete(deps.store, deviceCode);
     throw new BrokerError('expired_token', 'The device code has expired; start again');

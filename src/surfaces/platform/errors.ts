@@ -22,6 +22,7 @@ export const serializePlatformError: ErrorSerializer = (ctx, err) => {
   if (err.code === 'invalid_client' && /^basic /i.test(ctx.get('authorization'))) {
     ctx.set('WWW-Authenticate', 'Basic realm="realm-broker"');
   }
+  if (err.code === 'insufficient_scope') ctx.set('WWW-Authenticate', 'Bearer error="insufficient_scope", scope="openid"');
   if (err.code === 'invalid_token') ctx.set('WWW-Authenticate', `Bearer error="invalid_token", error_description="${publicMessage(err).replace(/"/g, "'")}"`);
   const error = err.code.startsWith('upstream_') ? 'temporarily_unavailable'
     : err.code === 'store_unavailable' ? 'temporarily_unavailable'

@@ -4,10 +4,13 @@
  * to a registered post-logout URI of the client (exact match) with `state`, or shows a
  * signed-out page. An unregistered URI gets an error page, never a redirect.
  *
- * Only a request that proves it comes from an RP of this issuer (a valid `id_token_hint`,
- * signed by the broker) ends a session straight away. Without one, anyone could end a
- * user's sessions with a link or an image (logout CSRF): the user is asked first, on a
- * page whose form carries a CSRF token (§3: "the OP SHOULD ask the End-User").
+ * A session ends straight away only when the request carries a valid `id_token_hint`
+ * (signed by the broker for this issuer) **about the user of this browser's session**
+ * (same `sub` and tenant). Anything else — no hint, or someone else's token, which any
+ * user has of their own — could end a user's sessions from a link or an image (logout
+ * CSRF): the user is asked first, on a page whose form carries a CSRF token (§3: "the OP
+ * SHOULD ask the End-User"). Only this browser's own SSO session (and its realm session)
+ * is ever ended: a hint alone ends nothing.
  */
 import * as jose from 'jose';
 import type Koa from 'koa';
@@ -58,25 +61,28 @@ export function logout(deps: Deps, jar: CookieJar): Koa.Middleware {
     const sso = await currentSso(deps, jar, ctx);
     const confirmed = ctx.method === 'POST' && source.confirm === 'yes';
     if (confirmed) checkFormCsrf(jar, ctx);
-    if (sso && !hint && !confirmed) {
+    const hintIsThisUser = hint !== undefined && sso !== undefined && hint.sub === sso.sub && hint.tenant === sso.tenant;
+    if (sso && !hintIsThisUser && !confirmed) {
       const app = clientId ? findApp(deps, clientId) : undefined;
       return logoutConfirmPage(ctx, {
         action: `${iss.path}/logout`, csrf: formCsrfToken(jar, ctx), appName: app?.name, fields: { ...q },
+        // The confirmation's answer is a redirect to the app's post-logout URI (CSP form-action).
+        formTargets: target ? [new URL(target).origin] : [],
       });
     }
 
     const ssoId = jar.get(ctx, 'rb_sso');
     const ended = ssoId ? await records.sso.take(deps.store, ssoId) : undefined;
     jar.clear(ctx, 'rb_sso');
-    const ends: Promise<void>[] = [];
-    const end = async (slug: string, sid: string) => {
-      const tenant = await deps.tenants.bySlug(slug);
-      if (tenant) await deps.upstreams.get(tenant.upstream).admin.endSession(tenant.realm, sid);
-    };
-    if (ended?.realmSessionId) ends.push(end(ended.tenant, ended.realmSessionId));
-    if (hint && typeof hint.sid === 'string' && typeof hint.tenant === 'string' && hint.sid !== ended?.realmSessionId) ends.push(end(hint.tenant, hint.sid));
-    const results = await Promise.allSettled(ends);
-    for (const r of results) if (r.status === 'rejected') deps.log.warn('could not end a realm session at logout', { err: r.reason });
+    if (ended?.realmSessionId) {
+      const tenant = ended.upstream && ended.realm ? undefined : await deps.tenants.bySlug(ended.tenant);
+      const upstream = ended.upstream ?? tenant?.upstream;
+      const realm = ended.realm ?? tenant?.realm;
+      if (upstream && realm) {
+        await deps.upstreams.get(upstream).admin.endSession(realm, ended.realmSessionId)
+          .catch((err: unknown) => deps.log.warn('could not end a realm session at logout', { err }));
+      }
+    }
 
     if (target) {
       const url = new URL(target);

@@ -7,7 +7,7 @@ import type { ZodOpenApiOperationObject, ZodOpenApiPathsObject } from 'zod-opena
 import { html, inputs, json, redirect, tokenResponse, validationError, withErrors } from '../../openapi/helpers.js';
 import { PLATFORM_PATH } from './issuer.js';
 import { PREFIX } from './routes.js';
-import { deviceAuthorizeInput, deviceVerifyInput, introspectInput, revokeInput, tokenInput } from './schemas.js';
+import { deviceAuthorizeInput, deviceVerifyInput, introspectInput, parInput, revokeInput, tokenInput } from './schemas.js';
 
 export const oauthError = z.object({ error: z.string(), error_description: z.string() }).meta({ id: 'OAuthError' });
 export const jwks = z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string().optional() })) }).meta({ id: 'JWKS' });
@@ -24,6 +24,7 @@ export const deviceAuthorization = z.object({
   expires_in: z.number(), interval: z.number(),
 }).meta({ id: 'DeviceAuthorizationResponse' });
 export const deviceInfo = z.object({ client_id: z.string(), application_name: z.string(), scopes: z.array(z.string()), expires_in: z.number() }).meta({ id: 'DeviceVerifyInfo' });
+export const parResponse = z.object({ request_uri: z.string(), expires_in: z.number() }).meta({ id: 'PushedAuthorizationResponse' });
 export const deviceAnswer = z.object({ status: z.enum(['denied', 'confirm_in_browser']), redirect_to: z.string().optional() }).meta({ id: 'DeviceVerifyAnswer' });
 
 const apiErrors = { 400: oauthError, 401: oauthError, 403: oauthError, 404: oauthError, 413: oauthError, 415: oauthError, 422: validationError, 429: oauthError, 502: oauthError, 503: oauthError, 504: oauthError };
@@ -45,7 +46,8 @@ function issuerPaths(base: string, tenant: boolean): ZodOpenApiPathsObject {
   });
   const form = (fields: Record<string, z.ZodType>) => ({ requestBody: { content: { 'application/x-www-form-urlencoded': { schema: z.object(fields) } } } });
   const authorizeQuery = z.object({
-    response_type: z.literal('code'), client_id: z.string(), redirect_uri: z.string(), scope: z.string(), state: z.string().optional(),
+    response_type: z.literal('code').optional(), client_id: z.string(), redirect_uri: z.string().optional(), scope: z.string().optional(), state: z.string().optional(),
+    request_uri: z.string().optional().meta({ description: 'from …/par (RFC 9126): then only client_id besides' }),
     nonce: z.string().optional(), code_challenge: z.string().optional(), code_challenge_method: z.literal('S256').optional(),
     prompt: z.string().optional(), login_hint: z.string().optional(),
   });
@@ -54,6 +56,12 @@ function issuerPaths(base: string, tenant: boolean): ZodOpenApiPathsObject {
     [`${base}/.well-known/openid-configuration`]: { get: api('discovery', 'OpenID Provider metadata', discovery) },
     [`${base}/.well-known/jwks.json`]: { get: api('issuer-jwks', 'The issuer\'s keys: the broker\'s signing keys only (verifies its ID tokens)', jwks) },
     [`${base}/authorize`]: { get: page('authorize', 'Authorization request (code + PKCE)', { requestParams: { query: authorizeQuery } }) },
+    [`${base}/par`]: {
+      post: {
+        ...api('par', 'Pushed authorization request (RFC 9126)', z.object({}), { ...inputs(parInput, ['body'], ['application/x-www-form-urlencoded']), security: [{ clientBasic: [] }, {}] }),
+        responses: withErrors({ 201: json(parResponse, 'the request_uri to use at …/authorize') }, apiErrors),
+      },
+    },
     [`${base}/login`]: {
       get: page('email-page', 'The email page', { requestParams: { query: z.object({ tx: z.string() }) } }),
       post: page('email-submit', 'The email typed', form({ tx: z.string(), csrf: z.string(), email: z.string() })),

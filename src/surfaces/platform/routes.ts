@@ -7,6 +7,7 @@ import type { Deps } from '../../deps.js';
 import { cookieJar } from '../../http/cookies.js';
 import type { SurfaceErrors } from '../../http/error-handler.js';
 import { guard } from '../../http/guard.js';
+import { asPage, asPageForForms } from '../../http/page-routes.js';
 import { authorize, showEmailPage, submitChoice, submitEmail, submitOrganisation } from './authorize.js';
 import { callback } from './callback.js';
 import { authenticateClient } from './client-auth.js';
@@ -17,8 +18,9 @@ import { platformIssuer } from './issuer.js';
 import { issuerKeysDocument, realmKeysDocument } from './jwks.js';
 import { logout } from './logout.js';
 import { introspect } from './introspect.js';
+import { pushedAuthorizationRequest } from './par.js';
 import { revoke } from './revoke.js';
-import { deviceAuthorizeInput, deviceVerifyInput, introspectInput, revokeInput, tokenInput } from './schemas.js';
+import { deviceAuthorizeInput, deviceVerifyInput, introspectInput, parInput, revokeInput, tokenInput } from './schemas.js';
 import { platformToken } from './token.js';
 import { userinfo } from './userinfo.js';
 
@@ -26,24 +28,13 @@ export const PREFIX = '/api/v1/platform';
 
 export const platformErrors: SurfaceErrors = { prefix: PREFIX, serialize: serializePlatformError };
 
-/** Routes a person's browser lands on: their errors are pages, not JSON. */
-export async function asPage(ctx: Koa.Context, next: Koa.Next): Promise<void> {
-  ctx.state.page = true;
-  await next();
-}
-
-/** POST device/verify serves the page's form (errors as pages) and JSON callers alike. */
-async function asPageForForms(ctx: Koa.Context, next: Koa.Next): Promise<void> {
-  ctx.state.page = ctx.state.bodyKind === 'form';
-  await next();
-}
-
 /** The OAuth endpoints of one issuer, shared by the platform and the tenant-level surface. */
 export function mountIssuerRoutes(router: Router, deps: Deps, issuer: Koa.Middleware): void {
   const jar = cookieJar(deps.config.publicUrl);
   router.get('discovery', '/.well-known/openid-configuration', issuer, discoveryDocument);
   router.get('issuer-jwks', '/.well-known/jwks.json', issuer, issuerKeysDocument(deps.signingKeys));
   router.get('authorize', '/authorize', asPage, issuer, authorize(deps, jar));
+  router.post('par', '/par', issuer, guard(parInput, ['body']), authenticateClient(deps), pushedAuthorizationRequest(deps));
   router.get('email-page', '/login', asPage, issuer, showEmailPage(deps));
   router.post('email-submit', '/login', asPage, issuer, submitEmail(deps, jar));
   router.post('tenant-choice', '/choose', asPage, issuer, submitChoice(deps, jar));
@@ -59,7 +50,7 @@ export function mountIssuerRoutes(router: Router, deps: Deps, issuer: Koa.Middle
   router.post('device-authorize', '/device/authorize', issuer, guard(deviceAuthorizeInput, ['body']), authenticateClient(deps), deviceAuthorize(deps));
   router.get('device-verify-info', '/device/verify', issuer, guard(deviceVerifyInput, ['query']), deviceVerifyInfo(deps));
   router.post('device-verify', '/device/verify', asPageForForms, issuer, deviceVerifyComplete(deps, jar));
-  router.get('device-page', '/device', asPage, issuer, deviceEntry(jar));
+  router.get('device-page', '/device', asPage, issuer, deviceEntry(deps, jar));
   router.post('device-page-submit', '/device', asPage, issuer, deviceEntrySubmit(deps, jar));
 }
 

@@ -46,3 +46,18 @@ export const introspectInput = {
   client_id: opt,
   client_secret: opt,
 };
+
+/** RFC 9126 §2.1: the authorization request's parameters, pushed (plus client authentication). */
+export const parInput = {
+  client_id: opt,
+  client_secret: opt,
+  response_type: opt,
+  redirect_uri: opt,
+  scope: opt,
+  state: opt,
+  nonce: opt,
+  code_challenge: opt,
+  code_challenge_method: opt,
+  prompt: opt,
+  login_hint: opt,
+};

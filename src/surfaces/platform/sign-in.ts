@@ -9,6 +9,7 @@ import type Koa from 'koa';
 import type { AppConfig } from '../../config/schema.js';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { clientAddress } from '../../http/client-address.js';
 import type { CookieJar } from '../../http/cookies.js';
 import { sameSecret } from '../../http/same-secret.js';
 import type { Tenant } from '../../tenancy/tenant.js';
@@ -50,7 +51,7 @@ export async function currentSso(deps: Deps, jar: CookieJar, ctx: Koa.Context): 
  * caller makes the broker keep: counted per client address first.
  */
 export async function startTransaction(deps: Deps, jar: CookieJar, ctx: Koa.Context, fields: Omit<LoginTransaction, 'csrf' | 'browser' | 'realmVerifier' | 'realmNonce'>): Promise<{ txId: string; tx: LoginTransaction }> {
-  await deps.limits.signInStart.consume(ctx.ip);
+  await deps.limits.signInStart.consume(clientAddress(ctx));
   const tx: LoginTransaction = { ...fields, csrf: randomId(), browser: bindToBrowser(jar, ctx), realmVerifier: randomId(), realmNonce: randomId() };
   const txId = randomId();
   await records.tx.put(deps.store, txId, tx);
@@ -72,19 +73,18 @@ export async function loadTx(deps: Deps, jar: CookieJar, ctx: Koa.Context, txId:
 
 /** The transaction a realm callback names by `state`, taken (single use) only from the browser that started it. */
 export async function takeTxForCallback(deps: Deps, jar: CookieJar, ctx: Koa.Context, txId: string): Promise<LoginTransaction> {
-  const tx = txId ? await records.tx.get(deps.store, txId) : undefined;
+  // Taken first, whichever browser this is: a callback URL (with a code for whoever's realm
+  // session answered it) that reached another browser is burned, so that the browser that
+  // started the sign-in cannot replay it afterwards and sign in as that person.
+  const tx = txId ? await records.tx.take(deps.store, txId) : undefined;
   if (!tx) throw new BrokerError('invalid_request', EXPIRED);
-  // Checked before taking: a callback URL sent to someone else's browser must not end the
-  // sign-in of the person who started it (and cannot complete it).
   if (!isSameBrowser(jar, ctx, tx.browser)) throw new BrokerError('access_denied', OTHER_BROWSER, { status: 403 });
-  const taken = await records.tx.take(deps.store, txId);
-  if (!taken) throw new BrokerError('invalid_request', EXPIRED);
-  return taken;
+  return tx;
 }
 
 /** Discovery, then the realm or the chooser. "Nobody" looks like "somebody" from outside. */
 export async function continueWithEmail(deps: Deps, ctx: Koa.Context, txId: string, tx: LoginTransaction, email: string): Promise<void> {
-  await deps.limits.discovery.consume(ctx.ip);
+  await deps.limits.discovery.consume(clientAddress(ctx));
   if (deps.config.platform.emailWithoutDomainRule === 'ask') {
     // Domain rules are public knowledge; anything beyond them is asked, never looked up.
     const byDomain = await deps.tenants.byEmailDomain(email.slice(email.lastIndexOf('@') + 1));

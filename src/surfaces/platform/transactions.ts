@@ -18,6 +18,8 @@ export const CODE_TTL = 60;
 export const SSO_TTL = 8 * 3600;
 /** How long a signed-in user has to click Allow or Deny for a device. */
 export const CONSENT_TTL = 300;
+/** A pushed authorization request's life (RFC 9126 §2.2: short). */
+export const PAR_TTL = 60;
 
 export const randomId = (bytes = 32) => randomBytes(bytes).toString('base64url');
 
@@ -77,6 +79,12 @@ export interface DeviceConsent {
   tokens: TokenResponse;
 }
 
+/** A pushed authorization request (RFC 9126), checked, waiting for its authorize. */
+export interface PushedRequest {
+  issuer: string;
+  params: import('./authorization-request.js').AuthorizationParams;
+}
+
 export interface AuthorizationCode {
   issuer: string;
   clientId: string;
@@ -91,14 +99,17 @@ export interface SsoSession {
   tenant: string;
   sub: string;
   email?: string;
-  /** The realm session, to end it at logout. */
+  /** The realm session, to end it at logout, and where it lives (the tenant may move meanwhile). */
   realmSessionId?: string;
+  upstream?: string;
+  realm?: string;
   realmIdToken?: string;
 }
 
 export const records = {
   tx: new RecordKind<LoginTransaction>('tx', TX_TTL),
   code: new RecordKind<AuthorizationCode>('code', CODE_TTL),
+  pushedRequest: new RecordKind<PushedRequest>('par', PAR_TTL),
   /** A redeemed code: seen again, what it issued is revoked (RFC 6749 §4.1.2). */
   codeUsed: new RecordKind<{ tenant: string; refreshToken?: string }>('code-used', 600),
   sso: new RecordKind<SsoSession>('sso', SSO_TTL),
@@ -109,4 +120,6 @@ export const records = {
   /** How many times a device polled too fast: each adds 5 s to its interval (RFC 8628 §3.5). */
   deviceSlowDowns: new RecordKind<number>('device-slow'),
   deviceConsent: new RecordKind<DeviceConsent>('device-consent', CONSENT_TTL),
+  /** The consent a device code's sign-in is holding (its id), for the JSON deny. */
+  deviceConsentOfCode: new RecordKind<string>('device-consent-of', CONSENT_TTL),
 };

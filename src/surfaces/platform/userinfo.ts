@@ -28,9 +28,9 @@ export function userinfo(deps: Deps): Koa.Middleware {
     } catch (err) {
       throw translateUpstreamError(err, 'userinfo');
     }
-    if (res.status === 401 || res.status === 403) {
-      throw new BrokerError('invalid_token', res.status === 403 ? 'The token lacks the openid scope' : 'The token is no longer active');
-    }
+    // Keycloak answers 403 for a token without the openid scope (RFC 6750 §3.1: insufficient_scope).
+    if (res.status === 403) throw new BrokerError('insufficient_scope', 'The token lacks the openid scope');
+    if (res.status === 401) throw new BrokerError('invalid_token', 'The token is no longer active');
     if (!res.ok) throw translateUpstreamError(new BrokerError('upstream_bad_response', `userinfo answered ${res.status}`), 'userinfo');
     const claims = (await res.json().catch((err) => { throw translateUpstreamError(err, 'userinfo'); })) as Record<string, unknown>;
     ctx.body = { ...claims, tenant_id: tenant.id, tenant: tenant.slug };

@@ -9,6 +9,7 @@ import type { TokenResponse } from '../../upstream/realm-connector.js';
 import { assertPasswordGrantAllowed, passwordGrant } from '../shared/password-grant.js';
 import { registerParticipant } from './participants.js';
 import { loginRedirectUri } from './resolve-host-tenant.js';
+import { escapeHtml, renderPage } from '../../ui/pages.js';
 
 const realmOf = ({ upstreams }: Deps, tenant: Tenant) => upstreams.get(tenant.upstream).realm(tenant.realm);
 
@@ -24,6 +25,8 @@ function tokenData(res: TokenResponse) {
   };
 }
 
+const USER_SCOPES = ['openid', 'profile', 'email', 'address', 'phone', 'offline_access'];
+
 /** GET /v1/auth/config: the tenant realm's OIDC endpoints, as a browser reaches them. */
 export function oidcConfig(deps: Deps): Koa.Middleware {
   return async function oidcConfig(ctx) {
@@ -32,6 +35,7 @@ export function oidcConfig(deps: Deps): Koa.Middleware {
     // a shared cache must key on them, or one tenant's config is served to another's host.
     ctx.set('Cache-Control', 'public, max-age=300');
     ctx.vary('Host');
+    if (deps.config.trustProxy > 0) ctx.vary('X-Forwarded-Host');
     if (deps.config.scaiwave.tenantHeader) ctx.vary(deps.config.scaiwave.tenantHeader);
     ctx.body = {
       data: {
@@ -39,10 +43,33 @@ export function oidcConfig(deps: Deps): Koa.Middleware {
         authorization_endpoint: meta.authorization_endpoint,
         token_endpoint: meta.token_endpoint,
         jwks_uri: meta.jwks_uri,
-        scopes_supported: meta.scopes_supported ?? ['openid', 'profile', 'email'],
+        // What a front end may ask for, in a stable order: not Keycloak's internal scopes.
+        scopes_supported: USER_SCOPES.filter((s) => (meta.scopes_supported ?? ['openid', 'profile', 'email']).includes(s)),
         redirect_uri: loginRedirectUri(deps, ctx),
+        // The client the front end sends to the authorization endpoint: the one /login redeems codes as.
+        client_id: deps.config.brokerClient.clientId,
       },
     };
+  };
+}
+
+/**
+ * GET /v1/auth/login: the redirect URI as a browser meets it, coming back from the realm
+ * with `code` (or `error`). The code is for the front end to POST here: the browser is
+ * sent on to the configured front end with the same query, or shown a short page.
+ */
+export function loginLanding(deps: Deps): Koa.Middleware {
+  return async function loginLanding(ctx) {
+    const front = deps.config.scaiwave.frontendUrl;
+    if (front) {
+      const url = new URL(front);
+      for (const [k, v] of Object.entries(ctx.query)) if (typeof v === 'string' && ['code', 'state', 'error', 'error_description', 'iss', 'session_state'].includes(k)) url.searchParams.set(k, v);
+      return ctx.redirect(url.href);
+    }
+    const error = typeof ctx.query.error === 'string' ? ctx.query.error : undefined;
+    renderPage(ctx, error ? 400 : 200, 'Sign-in', error
+      ? `<h1>The sign-in did not complete</h1><p class="error" role="alert">${escapeHtml(error)}</p>`
+      : '<h1>Signing you in</h1><p>This address receives the sign-in code for your application, which completes the sign-in by sending it to <code>POST /v1/auth/login</code>. If you see this page, the application has no front end configured here (<code>scaiwave.frontendUrl</code>).</p>');
   };
 }
 

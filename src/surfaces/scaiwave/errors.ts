@@ -26,6 +26,7 @@ const CODES: Record<ErrorCode, [string, number]> = {
   invalid_grant: ['SW_AUTH_INVALID_GRANT', 400],
   invalid_scope: ['SW_AUTH_INVALID_SCOPE', 400],
   invalid_token: ['SW_AUTH_INVALID_TOKEN', 401],
+  insufficient_scope: ['SW_AUTH_INSUFFICIENT_SCOPE', 403],
   invalid_target: ['SW_AUTH_BAD_REQUEST', 400],
   access_denied: ['SW_AUTH_ACCESS_DENIED', 403],
   login_required: ['SW_AUTH_LOGIN_REQUIRED', 401],

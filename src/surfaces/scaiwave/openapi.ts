@@ -17,7 +17,7 @@ export const scaiwaveTokens = z.object({
 export const scaiwaveConfig = z.object({
   data: z.object({
     issuer: z.string(), authorization_endpoint: z.string(), token_endpoint: z.string(), jwks_uri: z.string(),
-    scopes_supported: z.array(z.string()), redirect_uri: z.string(),
+    scopes_supported: z.array(z.string()), redirect_uri: z.string(), client_id: z.string(),
   }),
 }).meta({ id: 'ScaiWaveConfig' });
 export const participant = z.object({
@@ -35,7 +35,14 @@ export function scaiwavePaths(): ZodOpenApiPathsObject {
   });
   return {
     [`${PREFIX}/config`]: { get: op('scaiwave-config', 'The tenant realm\'s OIDC endpoints', scaiwaveConfig) },
-    [`${PREFIX}/login`]: { post: op('scaiwave-login', 'Exchange an authorization code', scaiwaveTokens, inputs(loginInput, ['body'])) },
+    [`${PREFIX}/login`]: {
+      get: {
+        operationId: 'scaiwave-login-landing', tags, summary: 'The redirect URI as a browser lands on it: on to the front end (scaiwave.frontendUrl) or a short page',
+        requestParams: { header: host, query: z.object({ code: z.string().optional(), state: z.string().optional(), error: z.string().optional() }) },
+        responses: { 200: { description: 'a page', content: { 'text/html': { schema: z.string() } } }, 302: { description: 'to the front end' }, 400: { description: 'an error page', content: { 'text/html': { schema: z.string() } } } },
+      },
+      post: op('scaiwave-login', 'Exchange an authorization code', scaiwaveTokens, inputs(loginInput, ['body'])),
+    },
     [`${PREFIX}/token`]: { post: op('scaiwave-token', 'Password grant (when the tenant enables it)', scaiwaveTokens, inputs(passwordInput, ['body'])) },
     [`${PREFIX}/refresh`]: { post: op('scaiwave-refresh', 'Refresh, at the realm that issued the token', scaiwaveTokens, inputs(refreshInput, ['body'])) },
     [`${PREFIX}/register`]: { post: { ...op('scaiwave-register', 'The bearer\'s participant (idempotent)', participant), security: [{ bearer: [] }] } },

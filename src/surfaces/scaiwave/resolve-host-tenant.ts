@@ -6,25 +6,27 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { byHost, requestHost } from '../../http/request-host.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 
 export function resolveHostTenant({ config, tenants }: Deps): Koa.Middleware {
   const header = config.scaiwave.tenantHeader.toLowerCase();
   return async function resolveHostTenant(ctx, next) {
     const named = header ? ctx.get(header) : '';
-    const mapped = config.scaiwave.hosts[ctx.hostname.toLowerCase()];
+    const host = requestHost(ctx, config.trustProxy);
+    const mapped = byHost(config.scaiwave.hosts, host);
     let tenant: Tenant | undefined;
     if (named) {
       tenant = await tenants.bySlug(named);
       if (!tenant) throw new BrokerError('tenant_not_found', `No tenant ${named}`);
     } else if (mapped) {
       tenant = await tenants.bySlug(mapped);
-      if (!tenant) throw new BrokerError('tenant_not_found', `Host ${ctx.hostname} maps to ${mapped}, which is not a tenant`);
+      if (!tenant) throw new BrokerError('tenant_not_found', `Host ${host} maps to ${mapped}, which is not a tenant`);
     } else {
       tenant = await tenants.defaultTenant().catch((err: unknown) => {
         // Keycloak being down is its own answer (503), not "no tenant".
         if (err instanceof BrokerError && err.code === 'tenant_not_found') {
-          throw new BrokerError('tenant_not_found', `No tenant serves host ${ctx.hostname}`, { cause: err });
+          throw new BrokerError('tenant_not_found', `No tenant serves host ${host}`, { cause: err });
         }
         throw err;
       });
@@ -36,7 +38,7 @@ export function resolveHostTenant({ config, tenants }: Deps): Koa.Middleware {
 
 /** The redirect URI of this deployment's /v1/auth/login for the request's host. */
 export function loginRedirectUri({ config }: Deps, ctx: Koa.Context): string {
-  return config.scaiwave.redirectUris[ctx.hostname.toLowerCase()]
+  return byHost(config.scaiwave.redirectUris, requestHost(ctx, config.trustProxy))
     ?? config.scaiwave.redirectUri
     ?? `${config.publicUrl}/v1/auth/login`;
 }

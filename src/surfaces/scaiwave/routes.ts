@@ -3,7 +3,8 @@ import Router from '@koa/router';
 import type { Deps } from '../../deps.js';
 import type { SurfaceErrors } from '../../http/error-handler.js';
 import { guard } from '../../http/guard.js';
-import { codeLogin, oidcConfig, passwordLogin, refresh, register, requirePasswordGrant } from './actions.js';
+import { asPage } from '../../http/page-routes.js';
+import { codeLogin, loginLanding, oidcConfig, passwordLogin, refresh, register, requirePasswordGrant } from './actions.js';
 import { serializeScaiwaveError } from './errors.js';
 import { resolveHostTenant } from './resolve-host-tenant.js';
 import { loginInput, passwordInput, refreshInput } from './schemas.js';
@@ -16,6 +17,7 @@ export function scaiwaveRoutes(deps: Deps): Router {
   const router = new Router({ prefix: PREFIX });
   const tenant = resolveHostTenant(deps);
   router.get('config', '/config', tenant, oidcConfig(deps));
+  router.get('login-landing', '/login', asPage, loginLanding(deps));
   router.post('login', '/login', tenant, guard(loginInput, ['body']), codeLogin(deps));
   router.post('token', '/token', tenant, requirePasswordGrant, guard(passwordInput, ['body']), passwordLogin(deps));
   router.post('refresh', '/refresh', tenant, guard(refreshInput, ['body']), refresh(deps));

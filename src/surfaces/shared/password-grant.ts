@@ -9,6 +9,7 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { clientAddress } from '../../http/client-address.js';
 import { consumeAll } from '../../http/rate-limit.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 import type { TokenResponse } from '../../upstream/realm-connector.js';
@@ -24,14 +25,15 @@ export async function passwordGrant(deps: Deps, ctx: Koa.Context, tenant: Tenant
   assertPasswordGrantAllowed(tenant);
   const { passwordPerUser: perUser, passwordPerAddress: perAddress } = deps.limits;
   const userKey = `${tenant.slug}:${input.username}`;
-  await consumeAll([[perUser, userKey], [perAddress, ctx.ip]]);
+  const address = clientAddress(ctx);
+  await consumeAll([[perUser, userKey], [perAddress, address]]);
   try {
     const tokens = await deps.upstreams.get(tenant.upstream).realm(tenant.realm).password(input.username, input.password, input.scope);
-    await Promise.all([perUser.reset(userKey), perAddress.reward(ctx.ip)]);
+    await Promise.all([perUser.reset(userKey), perAddress.reward(address)]);
     return tokens;
   } catch (err) {
     const guessed = err instanceof BrokerError && err.code === 'invalid_grant';
-    if (!guessed) await Promise.all([perUser.reward(userKey), perAddress.reward(ctx.ip)]).catch(() => {});
+    if (!guessed) await Promise.all([perUser.reward(userKey), perAddress.reward(address)]).catch(() => {});
     throw err;
   }
 }

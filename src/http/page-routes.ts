@@ -1,0 +1,35 @@
+/**
+ * Which requests a person's browser makes (the sign-in and device pages): their errors are
+ * pages, not JSON. Routes say so with `asPage` (or `asPageForForms`: a page when a form was
+ * posted). This marks the request before anything can fail — the body is parsed before
+ * the route runs, and a 413 or 415 on a page route must be a page too.
+ */
+import type Router from '@koa/router';
+import type Koa from 'koa';
+
+/** Marks a route as a page (its errors render as HTML). */
+export async function asPage(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  ctx.state.page = true;
+  await next();
+}
+
+/** A page when a form was posted (the approval page), JSON for API callers (and empty bodies). */
+export async function asPageForForms(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  ctx.state.page = ctx.state.bodyKind === 'form';
+  await next();
+}
+
+/** Before the body is read: a non-empty form is coming. */
+const formComing = (ctx: Koa.Context) => Boolean(ctx.is('application/x-www-form-urlencoded')) && (Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '');
+
+export function markPages(routers: Router[]): Koa.Middleware {
+  return async function markPages(ctx, next) {
+    for (const router of routers) {
+      for (const layer of router.match(ctx.path, ctx.method).pathAndMethod) {
+        if (layer.stack.includes(asPage)) ctx.state.page = true;
+        else if (layer.stack.includes(asPageForForms)) ctx.state.page = formComing(ctx);
+      }
+    }
+    await next();
+  };
+}

@@ -1,0 +1,79 @@
+/** Issue 11, item 4: pushed authorization requests (RFC 9126), with an unmodified openid-client. */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import * as oidc from 'openid-client';
+import { post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { HttpBrowser } from '../helpers/http-browser.js';
+import { REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
+import demo from '../../demo.config.json' with { type: 'json' };
+
+const APP = 'http://127.0.0.1:8765/';
+
+describe('pushed authorization requests (RFC 9126)', function () {
+  this.timeout(60_000);
+  const prefix = `rb-test:${randomUUID()}:`;
+  let a: TestBroker;
+  let b: TestBroker;
+  before(async () => {
+    // Two replicas on one Redis: the request is pushed to one and used at the other.
+    const overrides = { apps: { ...demo.apps, 'platform-demo': { ...demo.apps['platform-demo'], requirePushedAuthorizationRequests: true } } };
+    const env = { REDIS_URL, STORE_PREFIX: prefix };
+    a = await startBroker({ env, overrides });
+    b = await startBroker({ env, overrides });
+    b.deps.config.publicUrl = a.url;
+  });
+  after(async () => {
+    await a.close();
+    await b.close();
+    await cleanRedisPrefix(prefix);
+  });
+
+  const rp = () => oidc.discovery(new URL(`${a.url}/api/v1/platform/oauth`), 'platform-demo', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+
+  it('openid-client pushes, the browser signs in with request_uri only, the code redeems; the request_uri works once', async () => {
+    const config = await rp();
+    assert.equal(config.serverMetadata().pushed_authorization_request_endpoint, `${a.url}/api/v1/platform/oauth/par`);
+    const verifier = oidc.randomPKCECodeVerifier();
+    const url = await oidc.buildAuthorizationUrlWithPAR(config, {
+      redirect_uri: `${APP}callback`, scope: 'openid email', state: 'par-state', login_hint: 'alice@acme.example',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    });
+    assert.deepEqual([...url.searchParams.keys()].sort(), ['client_id', 'request_uri']);
+    const browser = new HttpBrowser(APP);
+    let page = await browser.go(url);
+    page = await browser.keycloakLogin(page, 'alice@acme.example', 'alice-pass');
+    assert.ok(page.url.href.startsWith(`${APP}callback`), String(page.url));
+    const tokens = await oidc.authorizationCodeGrant(config, page.url, { pkceCodeVerifier: verifier, expectedState: 'par-state' });
+    assert.equal(tokens.claims()?.email, 'alice@acme.example');
+    const again = await new HttpBrowser(APP).go(url);
+    assert.equal(again.status, 400, 'single use');
+  });
+
+  it('a request pushed to one replica is used at another', async () => {
+    const pushed = await post(`${b.url}/api/v1/platform/oauth/par`, {
+      client_id: 'platform-demo', response_type: 'code', redirect_uri: `${APP}callback`, scope: 'openid', code_challenge: 'a'.repeat(43), code_challenge_method: 'S256',
+    });
+    assert.equal(pushed.status, 201, pushed.text);
+    assert.equal(pushed.body.expires_in, 60);
+    const res = await fetch(`${a.url}/api/v1/platform/oauth/authorize?${new URLSearchParams({ client_id: 'platform-demo', request_uri: pushed.body.request_uri })}`, { redirect: 'manual' });
+    assert.equal(res.status, 302);
+    assert.match(res.headers.get('location')!, /\/login\?tx=|\/realms\//);
+  });
+
+  it('an app that must push is refused a plain authorize; a bad push is a 400 with the reason', async () => {
+    const res = await fetch(`${a.url}/api/v1/platform/oauth/authorize?${new URLSearchParams({
+      client_id: 'platform-demo', redirect_uri: `${APP}callback`, response_type: 'code', scope: 'openid',
+      code_challenge: 'a'.repeat(43), code_challenge_method: 'S256', state: 's',
+    })}`, { redirect: 'manual' });
+    const back = new URL(res.headers.get('location')!);
+    assert.equal(back.searchParams.get('error'), 'invalid_request');
+    assert.match(back.searchParams.get('error_description')!, /PAR/);
+    const bad = await post(`${a.url}/api/v1/platform/oauth/par`, { client_id: 'platform-demo', response_type: 'code', redirect_uri: 'https://evil.example/cb', scope: 'openid', code_challenge: 'a'.repeat(43), code_challenge_method: 'S256' });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error, 'invalid_request');
+    const secret = await post(`${a.url}/api/v1/platform/oauth/par`, { client_id: 'platform-service', client_secret: 'wrong', response_type: 'code' });
+    assert.equal(secret.status, 401);
+    const foreign = await fetch(`${a.url}/api/v1/platform/oauth/authorize?client_id=tv-demo&request_uri=urn:ietf:params:oauth:request_uri:nope`);
+    assert.equal(foreign.status, 400);
+  });
+});
