@@ -104,6 +104,9 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
   };
 
   /** Platform authorize for a GLOBAL app with a login hint: where the broker sends the browser. */
+  /** The broker binds a sign-in to the browser that began it (a cookie): kept per realm URL. */
+  const browserCookies = new Map<string, string>();
+
   async function authorize(broker: TestBroker, email: string, challenge: string): Promise<string> {
     const url = new URL(`${broker.url}/api/v1/platform/oauth/authorize`);
     url.search = new URLSearchParams({
@@ -112,14 +115,16 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     }).toString();
     const res = await fetch(url, { redirect: 'manual' });
     assert.equal(res.status, 302, await res.text());
-    return res.headers.get('location')!;
+    const location = res.headers.get('location')!;
+    browserCookies.set(location, res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; '));
+    return location;
   }
 
   /** Signs in at the realm the browser was sent to, sends the callback to B, redeems the broker code on B. */
   async function finishSignIn(realmAuthUrl: string, email: string, verifier: string) {
     const callback = await submitKeycloakLogin(realmAuthUrl, email, t.users[email]!);
     assert.ok(callback.href.startsWith(`${a.url}/api/v1/platform/oauth/callback`), callback.href);
-    const res = await fetch(callback.href.replace(a.url, b.url), { redirect: 'manual' });
+    const res = await fetch(callback.href.replace(a.url, b.url), { redirect: 'manual', headers: { cookie: browserCookies.get(realmAuthUrl) ?? '' } });
     assert.equal(res.status, 302, await res.text());
     const app = new URL(res.headers.get('location')!);
     assert.ok(app.searchParams.get('code'), app.href);
