@@ -61,6 +61,11 @@ export const appSchema = z.object({
   clientSecret: z.string().optional(),
   redirectUris: z.array(z.string()).default([]),
   postLogoutRedirectUris: z.array(z.string()).default([]),
+  /**
+   * OIDC Back-Channel Logout 1.0: where the broker POSTs a logout token when a session this
+   * app signed in with ends (logout at any app of the session, at the realm, or by an admin).
+   */
+  backchannelLogoutUri: url.optional(),
   /** RFC 9126 §5: this app's authorization requests must come through …/oauth/par. */
   requirePushedAuthorizationRequests: z.boolean().default(false),
   grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange']))

@@ -23,6 +23,8 @@ export async function discoveryDocument(ctx: Koa.Context): Promise<void> {
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     jwks_uri: jwksUri,
     end_session_endpoint: `${issuer}/logout`,
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
     device_authorization_endpoint: `${issuer}/device/authorize`,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
