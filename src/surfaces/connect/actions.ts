@@ -2,6 +2,7 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { prepare, sendPrepared } from '../../http/local-answer.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 import { passwordGrant } from '../shared/password-grant.js';
 import { toScope } from './schemas.js';
@@ -55,8 +56,9 @@ export function introspectToken({ upstreams, verifier, tenants }: Deps): Koa.Mid
 }
 
 /** GET /healthz: liveness only (the process answers); see /readyz for dependencies. */
+const HEALTHY = prepare({ msg: 'OK' });
 export async function health(ctx: Koa.Context): Promise<void> {
-  ctx.body = { msg: 'OK' };
+  sendPrepared(ctx, HEALTHY, 'no-store');
 }
 
 /** GET /readyz: the store answers and every upstream lists its realms. */
