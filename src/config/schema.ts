@@ -142,6 +142,17 @@ export const configSchema = z.object({
     deviceCodesPerAddress: z.number().int().positive().default(30),
   }).default({ idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10, discoveryAttempts: 30, signInsPerAddress: 60, deviceCodesPerAddress: 30, keyPublishSeconds: 120, emailWithoutDomainRule: 'lookup' }),
   /**
+   * Client-credentials token cache (opt-in, per client id): a repeated grant for the same
+   * client, realm and scope is answered from the store while the token has more than
+   * `safetyMarginSeconds` left, and for at most `maxAgeSeconds` — the bound on how long a
+   * disabled client or a changed secret can still get a cached token.
+   */
+  tokenCache: z.object({
+    clients: z.array(z.string()).default([]),
+    safetyMarginSeconds: z.number().int().min(0).default(30),
+    maxAgeSeconds: z.number().int().positive().default(60),
+  }).default({ clients: [], safetyMarginSeconds: 30, maxAgeSeconds: 60 }),
+  /**
    * How many reverse proxies in front of the broker append to X-Forwarded-For (0: none;
    * the socket's address is the client's). The client address is the entry that many
    * hops from the right: entries further left are the client's own say and are ignored.
