@@ -26,6 +26,11 @@ export function desiredClient(config: Config, clientId: string, app: AppConfig, 
   if (device) attributes['oauth2.device.authorization.grant.enabled'] = 'true';
   if (grants.has('urn:ietf:params:oauth:grant-type:token-exchange')) attributes['standard.token.exchange.enabled'] = 'true';
   if (app.postLogoutRedirectUris.length) attributes['post.logout.redirect.uris'] = '+';
+  // The realm tells the broker when a session it signed in with ends (back-channel logout).
+  if (grants.has('authorization_code') || grants.has('urn:ietf:params:oauth:grant-type:device_code')) {
+    attributes['backchannel.logout.url'] = `${config.publicUrl}/api/v1/platform/oauth/backchannel-logout`;
+    attributes['backchannel.logout.session.required'] = 'true';
+  }
   // The broker signs users in as this client (device approval too) and returns to its callbacks.
   const interactive = grants.has('authorization_code') || device;
   return {

@@ -100,6 +100,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     logLevel: env.LOG_LEVEL ?? file.logLevel ?? 'info',
     trustProxy: proxyHops(env.TRUST_PROXY ?? file.trustProxy),
     apps: file.apps,
+    tokenCache: file.tokenCache,
     platform: {
       ...file.platform,
       ...(env.BROKER_SIGNING_JWK ? { signingJwk: env.BROKER_SIGNING_JWK } : {}),

@@ -61,6 +61,11 @@ export const appSchema = z.object({
   clientSecret: z.string().optional(),
   redirectUris: z.array(z.string()).default([]),
   postLogoutRedirectUris: z.array(z.string()).default([]),
+  /**
+   * OIDC Back-Channel Logout 1.0: where the broker POSTs a logout token when a session this
+   * app signed in with ends (logout at any app of the session, at the realm, or by an admin).
+   */
+  backchannelLogoutUri: url.optional(),
   /** RFC 9126 §5: this app's authorization requests must come through …/oauth/par. */
   requirePushedAuthorizationRequests: z.boolean().default(false),
   grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange']))
@@ -136,6 +141,17 @@ export const configSchema = z.object({
     /** Device codes issued per client address per 5 minutes. */
     deviceCodesPerAddress: z.number().int().positive().default(30),
   }).default({ idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10, discoveryAttempts: 30, signInsPerAddress: 60, deviceCodesPerAddress: 30, keyPublishSeconds: 120, emailWithoutDomainRule: 'lookup' }),
+  /**
+   * Client-credentials token cache (opt-in, per client id): a repeated grant for the same
+   * client, realm and scope is answered from the store while the token has more than
+   * `safetyMarginSeconds` left, and for at most `maxAgeSeconds` — the bound on how long a
+   * disabled client or a changed secret can still get a cached token.
+   */
+  tokenCache: z.object({
+    clients: z.array(z.string()).default([]),
+    safetyMarginSeconds: z.number().int().min(0).default(30),
+    maxAgeSeconds: z.number().int().positive().default(60),
+  }).default({ clients: [], safetyMarginSeconds: 30, maxAgeSeconds: 60 }),
   /**
    * How many reverse proxies in front of the broker append to X-Forwarded-For (0: none;
    * the socket's address is the client's). The client address is the entry that many

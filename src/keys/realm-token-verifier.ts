@@ -58,6 +58,25 @@ export class RealmTokenVerifier {
     }
   }
 
+  /**
+   * Verifies a logout token a realm sent (OIDC Back-Channel Logout 1.0 §2.6): signed by
+   * the realm named by its `iss`, with the back-channel logout event, a `sid` or `sub`, and
+   * no nonce. Returns the realm and the claims.
+   */
+  async verifyLogoutToken(token: string): Promise<{ realm: RealmEntry; claims: jose.JWTPayload }> {
+    const realm = await this.issuingRealm(token);
+    try {
+      const { payload } = await jose.jwtVerify(token, this.keySet(realm), { issuer: realm.issuer, clockTolerance: 5, maxTokenAge: '5m' });
+      const events = payload.events as Record<string, unknown> | undefined;
+      if (!events || typeof events !== 'object' || !('http://schemas.openid.net/event/backchannel-logout' in events)) throw invalid('Not a logout token (no back-channel logout event)');
+      if (payload.nonce !== undefined) throw invalid('A logout token carries no nonce');
+      if (typeof payload.sid !== 'string' && typeof payload.sub !== 'string') throw invalid('A logout token names a sid or a sub');
+      return { realm, claims: payload };
+    } catch (err) {
+      throw translateJoseError(err);
+    }
+  }
+
   /** Verifies a bearer access token of `tenant`; returns its claims. */
   async verifyAccessToken(token: string, tenant: Tenant, audience?: string): Promise<jose.JWTPayload> {
     const realm = await this.issuingRealm(token);

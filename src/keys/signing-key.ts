@@ -72,8 +72,16 @@ async function fromJwk(jwk: jose.JWK): Promise<SigningKey> {
   return { kid, alg: 'RS256', privateKey, publicKey, publicJwk };
 }
 
+/** What a load of the key set yields; `jwks` is one array per load (answers are prepared once per array). */
+interface KeyState {
+  at: number;
+  current: SigningKey;
+  published: SigningKey[];
+  jwks: jose.JWK[];
+}
+
 export class SigningKeys {
-  private loaded?: Promise<{ at: number; current: SigningKey; published: SigningKey[] }>;
+  private loaded?: Promise<KeyState>;
   private readonly kek?: Uint8Array;
   /** The set last read: put back if the store lost it (a flushed or evicting store), never replaced by a new key. */
   private lastSet?: KeySet;
@@ -94,7 +102,7 @@ export class SigningKeys {
 
   /** The public JWKs the issuers publish: the signing key, the next one, the recent ones. */
   async published(): Promise<jose.JWK[]> {
-    return (await this.state()).published.map((k) => k.publicJwk);
+    return (await this.state()).jwks;
   }
 
   /** The public key of a published `kid` (to check a token the broker signed, e.g. a logout hint). */
@@ -103,7 +111,7 @@ export class SigningKeys {
     return published.find((k) => k.kid === kid)?.publicKey;
   }
 
-  private state(): Promise<{ at: number; current: SigningKey; published: SigningKey[] }> {
+  private state(): Promise<KeyState> {
     const fresh = this.loaded;
     if (fresh) {
       return fresh.then((s) => {
@@ -120,10 +128,10 @@ export class SigningKeys {
     return loading;
   }
 
-  private async load(): Promise<{ at: number; current: SigningKey; published: SigningKey[] }> {
+  private async load(): Promise<KeyState> {
     if (this.options.configured) {
       const key = await fromJwk(JSON.parse(this.options.configured) as jose.JWK);
-      return { at: Date.now(), current: key, published: [key] };
+      return { at: Date.now(), current: key, published: [key], jwks: [key.publicJwk] };
     }
     let set = await keySets.get(this.store, SET_ID);
     if (!set && this.lastSet) {
@@ -137,7 +145,7 @@ export class SigningKeys {
     const signing = live.filter((k) => k.activeFrom <= now).sort((a, b) => b.activeFrom - a.activeFrom)[0];
     if (!signing) throw new Error('no signing key is active (the key set in the store is damaged)');
     const published = await Promise.all(live.map((k) => this.open(k)));
-    return { at: now, current: published[live.indexOf(signing)]!, published };
+    return { at: now, current: published[live.indexOf(signing)]!, published, jwks: published.map((k) => k.publicJwk) };
   }
 
   /** The first key (or the legacy plaintext one), written once even when replicas start together. */

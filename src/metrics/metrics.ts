@@ -42,6 +42,10 @@ export class Metrics {
     name: 'realm_broker_cache_lookups_total', help: 'Cache lookups, by cache and result', labelNames: ['cache', 'result'] as const, registers: [this.registry],
   });
 
+  readonly backchannelDeliveries = new Counter({
+    name: 'realm_broker_backchannel_logout_deliveries_total', help: 'Logout tokens sent to apps (OIDC Back-Channel Logout)', labelNames: ['outcome'] as const, registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'realm_broker_' });
   }

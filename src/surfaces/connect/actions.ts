@@ -2,7 +2,9 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { prepare, sendPrepared } from '../../http/local-answer.js';
 import type { Tenant } from '../../tenancy/tenant.js';
+import { clientCredentialsGrant } from '../shared/client-credentials.js';
 import { passwordGrant } from '../shared/password-grant.js';
 import { toScope } from './schemas.js';
 
@@ -13,13 +15,11 @@ function requireGrant(given: string | undefined, expected: string): void {
 }
 
 /** POST /oauth/connect/token: client credentials against the tenant realm. */
-export function clientCredentialsToken({ upstreams }: Deps): Koa.Middleware {
+export function clientCredentialsToken(deps: Deps): Koa.Middleware {
   return async function clientCredentialsToken(ctx) {
     const { client_id, client_secret, grant_type, scopes } = ctx.state.input;
     requireGrant(grant_type, 'client_credentials');
-    const tenant: Tenant = ctx.state.tenant;
-    ctx.body = await upstreams.get(tenant.upstream).realm(tenant.realm)
-      .clientCredentials({ clientId: client_id, clientSecret: client_secret }, toScope(scopes));
+    ctx.body = await clientCredentialsGrant(deps, ctx.state.tenant as Tenant, { clientId: client_id, clientSecret: client_secret }, toScope(scopes));
   };
 }
 
@@ -55,8 +55,9 @@ export function introspectToken({ upstreams, verifier, tenants }: Deps): Koa.Mid
 }
 
 /** GET /healthz: liveness only (the process answers); see /readyz for dependencies. */
+const HEALTHY = prepare({ msg: 'OK' });
 export async function health(ctx: Koa.Context): Promise<void> {
-  ctx.body = { msg: 'OK' };
+  sendPrepared(ctx, HEALTHY, 'no-store');
 }
 
 /**

@@ -15,6 +15,7 @@ import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import type { CookieJar } from '../../http/cookies.js';
 import { askDeviceConsent } from './device.js';
+import { realmSessionKey } from './session-end.js';
 import { errorRedirect, findApp, takeTxForCallback } from './sign-in.js';
 import { randomId, records, SSO_TTL, type SsoSession } from './transactions.js';
 
@@ -48,6 +49,12 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
     const idToken = typeof tokens.id_token === 'string' ? jose.decodeJwt(tokens.id_token) : undefined;
     if (!idToken || idToken.nonce !== tx.realmNonce) return back('server_error', 'The identity provider answer did not match this sign-in');
 
+    // One broker session per browser and user: a second app signed in through the same
+    // session joins it, so that ending it (anywhere) reaches every app (session-end.ts).
+    const existingId = jar.get(ctx, 'rb_sso');
+    const existing = existingId ? await records.sso.get(deps.store, existingId) : undefined;
+    const same = existing && existing.sub === String(idToken.sub) && existing.tenant === tenant.slug;
+    const app_ = { clientId: tx.clientId, issuer: tx.issuer };
     const sso: SsoSession = {
       tenant: tenant.slug,
       sub: String(idToken.sub),
@@ -56,9 +63,17 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
       upstream,
       realm,
       realmIdToken: tokens.id_token as string,
+      clients: [...(same ? (existing.clients ?? []).filter((c) => c.clientId !== app_.clientId || c.issuer !== app_.issuer) : []), app_],
+      // A sign-in at another tenant in the same browser: the earlier session stays linked,
+      // so that signing out ends every session this browser holds, across realms and servers.
+      linked: same ? existing.linked : existing ? [existingId!, ...(existing.linked ?? [])].slice(0, 8) : undefined,
     };
-    const ssoId = randomId();
+    const ssoId = same ? existingId! : randomId();
     await records.sso.put(deps.store, ssoId, sso);
+    if (sso.realmSessionId) {
+      const realmIssuer = deps.upstreams.get(upstream).issuerOf(realm);
+      await records.ssoOfRealmSession.put(deps.store, realmSessionKey(realmIssuer, sso.realmSessionId), ssoId);
+    }
     jar.set(ctx, 'rb_sso', ssoId, SSO_TTL);
     if (tx.device) return askDeviceConsent(deps, ctx, { deviceCode: tx.device, tenant: tenant.slug, sub: sso.sub, email: sso.email, browser: tx.browser, tokens, issuerPath: tx.issuerPath });
 

@@ -4,13 +4,26 @@
  * authentication method is supported.
  */
 import type Koa from 'koa';
+import { prepare, sendPrepared, type Prepared } from '../../http/local-answer.js';
 import type { IssuerContext } from './issuer.js';
 import { SUPPORTED_GRANTS } from './token.js';
 
+/** Prepared per issuer (the platform and each tenant: bounded by the tenants). */
+const prepared = new Map<string, Prepared>();
+
 export async function discoveryDocument(ctx: Koa.Context): Promise<void> {
-  const { issuer, jwksUri }: IssuerContext = ctx.state.issuer;
-  ctx.set('Cache-Control', 'public, max-age=300');
-  ctx.body = {
+  const { issuer }: IssuerContext = ctx.state.issuer;
+  let p = prepared.get(issuer);
+  if (!p) {
+    if (prepared.size > 10_000) prepared.clear();
+    p = prepare(metadata(ctx.state.issuer as IssuerContext));
+    prepared.set(issuer, p);
+  }
+  sendPrepared(ctx, p, 'public, max-age=300');
+}
+
+function metadata({ issuer, jwksUri }: IssuerContext): Record<string, unknown> {
+  return {
     issuer,
     authorization_endpoint: `${issuer}/authorize`,
     token_endpoint: `${issuer}/token`,
@@ -23,6 +36,8 @@ export async function discoveryDocument(ctx: Koa.Context): Promise<void> {
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     jwks_uri: jwksUri,
     end_session_endpoint: `${issuer}/logout`,
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
     device_authorization_endpoint: `${issuer}/device/authorize`,
     response_types_supported: ['code'],
     response_modes_supported: ['query'],

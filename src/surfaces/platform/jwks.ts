@@ -11,20 +11,23 @@
  *   not verify against it.
  */
 import type Koa from 'koa';
+import { PreparedBySource, sendPrepared } from '../../http/local-answer.js';
 import type { RealmJwks } from '../../keys/jwks.js';
 import type { SigningKeys } from '../../keys/signing-key.js';
 
 export function realmKeysDocument(jwks: RealmJwks): Koa.Middleware {
+  const prepared = new PreparedBySource<object>();
   return async function realmKeysDocument(ctx) {
-    ctx.body = { keys: await jwks.keys() };
-    ctx.set('Cache-Control', 'public, max-age=300');
+    const keys = await jwks.keys();
+    sendPrepared(ctx, prepared.get(keys, '', () => ({ keys })), 'public, max-age=300');
   };
 }
 
 export function issuerKeysDocument(keys: SigningKeys): Koa.Middleware {
+  const prepared = new PreparedBySource<object>();
   return async function issuerKeysDocument(ctx) {
-    ctx.body = { keys: await keys.published() };
+    const published = await keys.published();
     // Short: RPs must see a rotation's new key before it signs (signing-key.ts).
-    ctx.set('Cache-Control', 'public, max-age=60');
+    sendPrepared(ctx, prepared.get(published, '', () => ({ keys: published })), 'public, max-age=60');
   };
 }

@@ -19,8 +19,8 @@ import type { CookieJar } from '../../http/cookies.js';
 import { checkFormCsrf, formCsrfToken } from '../../http/form-csrf.js';
 import { errorPage, logoutConfirmPage, renderPage } from '../../ui/pages.js';
 import type { IssuerContext } from './issuer.js';
+import { endSsoSession } from './session-end.js';
 import { currentSso, findApp } from './sign-in.js';
-import { records } from './transactions.js';
 
 const INVALID = 'The sign-out request is not valid.';
 const FIELDS = ['id_token_hint', 'post_logout_redirect_uri', 'state', 'client_id'] as const;
@@ -72,17 +72,8 @@ export function logout(deps: Deps, jar: CookieJar): Koa.Middleware {
     }
 
     const ssoId = jar.get(ctx, 'rb_sso');
-    const ended = ssoId ? await records.sso.take(deps.store, ssoId) : undefined;
+    if (ssoId) await endSsoSession(deps, ssoId, { endRealmSession: true, endLinked: true });
     jar.clear(ctx, 'rb_sso');
-    if (ended?.realmSessionId) {
-      const tenant = ended.upstream && ended.realm ? undefined : await deps.tenants.bySlug(ended.tenant);
-      const upstream = ended.upstream ?? tenant?.upstream;
-      const realm = ended.realm ?? tenant?.realm;
-      if (upstream && realm) {
-        await deps.upstreams.get(upstream).admin.endSession(realm, ended.realmSessionId)
-          .catch((err: unknown) => deps.log.warn('could not end a realm session at logout', { err }));
-      }
-    }
 
     if (target) {
       const url = new URL(target);

@@ -80,6 +80,13 @@ function issuerPaths(base: string, tenant: boolean): ZodOpenApiPathsObject {
       get: page('logout', 'RP-initiated logout (asks the user without a valid id_token_hint)', { requestParams: { query: z.object(logoutFields) } }),
       post: page('logout-post', 'RP-initiated logout, form-serialized', form({ ...logoutFields, confirm: z.literal('yes').optional(), csrf: z.string().optional() })),
     },
+    [`${base}/backchannel-logout`]: {
+      post: {
+        operationId: id('backchannel-logout'), tags, summary: 'A realm\'s logout token (OIDC Back-Channel Logout 1.0): ends the broker session and tells its apps',
+        requestParams: params, requestBody: { content: { 'application/x-www-form-urlencoded': { schema: z.object({ logout_token: z.string() }) } } },
+        responses: withErrors({ 200: { description: 'done' } }, apiErrors),
+      },
+    },
     [`${base}/device/authorize`]: { post: api('device-authorize', 'Device authorization (RFC 8628)', deviceAuthorization, inputs(deviceAuthorizeInput, ['body'], ['application/x-www-form-urlencoded'])) },
     [`${base}/device/verify`]: {
       get: api('device-verify-info', 'What a user code asks for', deviceInfo, inputs(deviceVerifyInput, ['query'])),

@@ -17,6 +17,7 @@ import { serializePlatformError } from './errors.js';
 import { platformIssuer } from './issuer.js';
 import { issuerKeysDocument, realmKeysDocument } from './jwks.js';
 import { logout } from './logout.js';
+import { receiveBackchannelLogout } from './backchannel-logout.js';
 import { introspect } from './introspect.js';
 import { pushedAuthorizationRequest } from './par.js';
 import { revoke } from './revoke.js';
@@ -47,6 +48,7 @@ export function mountIssuerRoutes(router: Router, deps: Deps, issuer: Koa.Middle
   router.post('userinfo-post', '/userinfo', issuer, userinfo(deps));
   router.get('logout', '/logout', asPage, issuer, logout(deps, jar));
   router.post('logout-post', '/logout', asPage, issuer, logout(deps, jar));
+  router.post('backchannel-logout', '/backchannel-logout', issuer, receiveBackchannelLogout(deps));
   router.post('device-authorize', '/device/authorize', issuer, guard(deviceAuthorizeInput, ['body']), authenticateClient(deps), deviceAuthorize(deps));
   router.get('device-verify-info', '/device/verify', issuer, guard(deviceVerifyInput, ['query']), deviceVerifyInfo(deps));
   router.post('device-verify', '/device/verify', asPageForForms, issuer, deviceVerifyComplete(deps, jar));

@@ -104,6 +104,10 @@ export interface SsoSession {
   upstream?: string;
   realm?: string;
   realmIdToken?: string;
+  /** The apps this session signed in (and at which issuer): told by back-channel logout when it ends. */
+  clients?: { clientId: string; issuer: string }[];
+  /** Earlier sessions of this browser (another tenant or user): a logout here ends them too. */
+  linked?: string[];
 }
 
 export const records = {
@@ -113,6 +117,8 @@ export const records = {
   /** A redeemed code: seen again, what it issued is revoked (RFC 6749 §4.1.2). */
   codeUsed: new RecordKind<{ tenant: string; refreshToken?: string }>('code-used', 600),
   sso: new RecordKind<SsoSession>('sso', SSO_TTL),
+  /** The broker session of a realm session (by a hash of the realm issuer and its sid): a realm's logout token names the latter. */
+  ssoOfRealmSession: new RecordKind<string>('sso-of', SSO_TTL),
   device: new RecordKind<DeviceGrant>('device'),
   userCode: new RecordKind<string>('user-code'),
   /** Present while a device must wait before polling again. */

@@ -1,6 +1,7 @@
 /** The ScaiWave Auth API's actions (seeds/001): each the last step of its route's pipeline. */
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
+import { PreparedBySource, sendPrepared } from '../../http/local-answer.js';
 import { BrokerError, relabel } from '../../errors.js';
 import { bearerToken } from '../../http/bearer.js';
 import { RealmTokenVerifier } from '../../keys/realm-token-verifier.js';
@@ -29,15 +30,17 @@ const USER_SCOPES = ['openid', 'profile', 'email', 'address', 'phone', 'offline_
 
 /** GET /v1/auth/config: the tenant realm's OIDC endpoints, as a browser reaches them. */
 export function oidcConfig(deps: Deps): Koa.Middleware {
+  const prepared = new PreparedBySource<object>();
   return async function oidcConfig(ctx) {
     const meta = await realmOf(deps, ctx.state.tenant).serverMetadata();
+    const redirectUri = loginRedirectUri(deps, ctx);
     // The body depends on the tenant, chosen by Host (and the tenant header when enabled):
     // a shared cache must key on them, or one tenant's config is served to another's host.
-    ctx.set('Cache-Control', 'public, max-age=300');
     ctx.vary('Host');
     if (deps.config.trustProxy > 0) ctx.vary('X-Forwarded-Host');
     if (deps.config.scaiwave.tenantHeader) ctx.vary(deps.config.scaiwave.tenantHeader);
-    ctx.body = {
+    // Prepared once per realm metadata (refreshed by its cache) and redirect URI.
+    sendPrepared(ctx, prepared.get(meta, redirectUri, () => ({
       data: {
         issuer: meta.issuer,
         authorization_endpoint: meta.authorization_endpoint,
@@ -45,11 +48,11 @@ export function oidcConfig(deps: Deps): Koa.Middleware {
         jwks_uri: meta.jwks_uri,
         // What a front end may ask for, in a stable order: not Keycloak's internal scopes.
         scopes_supported: USER_SCOPES.filter((s) => (meta.scopes_supported ?? ['openid', 'profile', 'email']).includes(s)),
-        redirect_uri: loginRedirectUri(deps, ctx),
+        redirect_uri: redirectUri,
         // The client the front end sends to the authorization endpoint: the one /login redeems codes as.
         client_id: deps.config.brokerClient.clientId,
       },
-    };
+    })), 'public, max-age=300');
   };
 }
 

@@ -1,5 +1,6 @@
 import { BrokerError } from '../../../errors.js';
-import { credentials, publishKeyOf, realmOf, type Grant } from './grant.js';
+import { clientCredentialsGrant } from '../../shared/client-credentials.js';
+import { credentials, publishKeyOf, type Grant } from './grant.js';
 
 /** client_credentials: a confidential client, at the platform's home realm (or the issuer's tenant). */
 export const clientCredentials: Grant = async ({ deps, client, input, issuer }) => {
@@ -7,7 +8,7 @@ export const clientCredentials: Grant = async ({ deps, client, input, issuer }) 
   const home = deps.config.platform.homeTenant ?? deps.config.defaultTenant;
   const tenant = issuer.tenant ?? (home ? await deps.tenants.bySlug(home) : undefined);
   if (!tenant) throw new BrokerError('server_error', 'No platform home tenant is configured');
-  const tokens = await realmOf(deps, tenant).clientCredentials(credentials(client), input.scope);
+  const tokens = await clientCredentialsGrant(deps, tenant, credentials(client), input.scope);
   await publishKeyOf(deps, tokens.access_token);
   return tokens;
 };

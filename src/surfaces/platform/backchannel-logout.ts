@@ -1,0 +1,32 @@
+/**
+ * POST …/oauth/backchannel-logout: a realm tells the broker that a user's realm session
+ * ended (OIDC Back-Channel Logout 1.0 §2.5; set as the back-channel logout URL of the apps'
+ * clients in every realm, which sync-apps does). The logout token is verified against the
+ * keys of the realm its `iss` names; the broker session built on that realm session ends,
+ * and the apps of that session are told in turn (session-end.ts).
+ */
+import type Koa from 'koa';
+import type { Deps } from '../../deps.js';
+import { BrokerError } from '../../errors.js';
+import { endSsoSession, realmSessionKey } from './session-end.js';
+import { records } from './transactions.js';
+
+export function receiveBackchannelLogout(deps: Deps): Koa.Middleware {
+  return async function receiveBackchannelLogout(ctx) {
+    const token = (ctx.state.body as Record<string, unknown>).logout_token;
+    if (typeof token !== 'string' || !token) throw new BrokerError('invalid_request', 'logout_token is required');
+    const verified = await deps.verifier.verifyLogoutToken(token).catch((err: unknown) => {
+      // §2.8: a token that does not validate is a 400 invalid_request; Keycloak being unreachable stays a 5xx.
+      if (err instanceof BrokerError && err.isUpstreamFailure) throw err;
+      throw new BrokerError('invalid_request', 'The logout token is not valid', { cause: err });
+    });
+    const sid = verified.claims.sid;
+    if (typeof sid === 'string') {
+      const ssoId = await records.ssoOfRealmSession.take(deps.store, realmSessionKey(verified.realm.issuer, sid));
+      // The realm has ended its own session already: only the broker's and the apps' remain.
+      if (ssoId) await endSsoSession(deps, ssoId, { endRealmSession: false });
+    }
+    ctx.status = 200;
+    ctx.body = '';
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * Ending a broker SSO session, whatever ended it (RP-initiated logout at any app, a realm's
+ * logout token, an admin), and telling every app of the session that registered a
+ * `backchannelLogoutUri` (OIDC Back-Channel Logout 1.0 §2.5): a logout token signed by the
+ * broker, under the issuer that app signed in at, with the session's `sid` (the one its ID
+ * token carried) and `sub`. So a user who signs out in one tenant's app is signed out of the
+ * GLOBAL apps that used the same session, across realms and servers.
+ *
+ * Deliveries run in the background (the user's logout does not wait for the apps), each
+ * retried a bounded number of times; failures are logged and counted.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import * as jose from 'jose';
+import type { Deps } from '../../deps.js';
+import { findApp } from './sign-in.js';
+import { records, type SsoSession } from './transactions.js';
+
+const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+const ATTEMPTS = 3;
+const BACKOFF_MS = [0, 1000, 3000];
+const TIMEOUT_MS = 3000;
+
+/** The key under which a realm session finds its broker session. */
+export const realmSessionKey = (realmIssuer: string, sid: string) => createHash('sha256').update(`${realmIssuer}|${sid}`).digest('base64url');
+
+/**
+ * Ends the broker session `ssoId` (once: of two concurrent ends, one does it) and notifies
+ * its apps; with `endLinked` (the user signing out in this browser), the browser's other
+ * sessions too, at whatever realm and server.
+ */
+export async function endSsoSession(deps: Deps, ssoId: string, o: { endRealmSession: boolean; endLinked?: boolean }): Promise<SsoSession | undefined> {
+  const sso = await records.sso.take(deps.store, ssoId);
+  if (!sso) return undefined;
+  if (o.endLinked) for (const id of sso.linked ?? []) await endSsoSession(deps, id, { endRealmSession: o.endRealmSession });
+  if (o.endRealmSession && sso.realmSessionId) {
+    const tenant = sso.upstream && sso.realm ? undefined : await deps.tenants.bySlug(sso.tenant);
+    const upstream = sso.upstream ?? tenant?.upstream;
+    const realm = sso.realm ?? tenant?.realm;
+    if (upstream && realm) {
+      await deps.upstreams.get(upstream).admin.endSession(realm, sso.realmSessionId)
+        .catch((err: unknown) => deps.log.warn('could not end a realm session at logout', { err }));
+    }
+  }
+  void notifyApps(deps, sso);
+  return sso;
+}
+
+async function notifyApps(deps: Deps, sso: SsoSession): Promise<void> {
+  const targets = (sso.clients ?? [])
+    .map((c) => ({ ...c, uri: findApp(deps, c.clientId)?.backchannelLogoutUri }))
+    .filter((c): c is { clientId: string; issuer: string; uri: string } => typeof c.uri === 'string');
+  await Promise.all(targets.map(async (t) => {
+    const key = await deps.signingKeys.get();
+    const token = await new jose.SignJWT({ events: { [EVENT]: {} }, ...(sso.realmSessionId ? { sid: sso.realmSessionId } : {}), tenant: sso.tenant })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'logout+jwt' })
+      .setIssuer(t.issuer).setAudience(t.clientId).setSubject(sso.sub).setIssuedAt().setExpirationTime('2m').setJti(randomUUID())
+      .sign(key.privateKey);
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      if (BACKOFF_MS[attempt]) await new Promise((r) => setTimeout(r, BACKOFF_MS[attempt]));
+      try {
+        const res = await fetch(t.uri, {
+          method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ logout_token: token }), signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'manual',
+        });
+        if (res.ok) {
+          deps.metrics.backchannelDeliveries.inc({ outcome: 'ok' });
+          return;
+        }
+        // 4xx: the app refused this token; a retry would be refused the same way.
+        if (res.status < 500) break;
+      } catch {
+        // network failure or timeout: retried
+      }
+    }
+    deps.metrics.backchannelDeliveries.inc({ outcome: 'failed' });
+    deps.log.warn('back-channel logout not delivered', { clientId: t.clientId, attempts: ATTEMPTS });
+  }));
+}

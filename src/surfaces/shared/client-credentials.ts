@@ -1,0 +1,52 @@
+/**
+ * The one client-credentials grant of the connect token endpoint and the platform's
+ * `client_credentials`, with an opt-in token cache (config `tokenCache.clients`).
+ *
+ * A cached token is handed out only to the same client, realm and scope, and only to a
+ * request that presents the same secret: the store keeps an HMAC of it (never the secret),
+ * compared in constant time. Anything else goes to Keycloak, so a wrong secret is refused
+ * there and counts like any refusal (and evicts nothing: a caller who knows only the client
+ * id cannot empty the cache). A new secret Keycloak accepts replaces the entry (a rotation).
+ * An entry lives while the token has more than the safety margin left, and at most
+ * `maxAgeSeconds`: the bound on how long a disabled client, or the old secret after a
+ * rotation, can still be handed a cached token. Entries are in the store, so replicas
+ * share them.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import type { Deps } from '../../deps.js';
+import { sameSecret } from '../../http/same-secret.js';
+import { RecordKind } from '../../store/record.js';
+import type { Tenant } from '../../tenancy/tenant.js';
+import type { ClientCredentials, TokenResponse } from '../../upstream/realm-connector.js';
+
+interface CachedToken {
+  mac: string;
+  tokens: TokenResponse;
+  /** When the access token expires (ms). */
+  expiresAt: number;
+}
+
+const cached = new RecordKind<CachedToken>('cc-token');
+
+export async function clientCredentialsGrant(deps: Deps, tenant: Tenant, client: ClientCredentials, scope?: string): Promise<TokenResponse> {
+  const realm = deps.upstreams.get(tenant.upstream).realm(tenant.realm);
+  const policy = deps.config.tokenCache;
+  if (!policy.clients.includes(client.clientId) || !client.clientSecret) return realm.clientCredentials(client, scope);
+
+  const id = createHash('sha256').update(`${tenant.upstream}|${tenant.realm}|${client.clientId}|${scope ?? ''}`).digest('base64url');
+  // Keyed with a secret every replica shares and no caller knows.
+  const mac = createHmac('sha256', deps.config.platform.keyEncryptionKey ?? deps.config.brokerClient.clientSecret ?? 'realm-broker')
+    .update(client.clientSecret).digest('base64url');
+  const hit = await cached.get(deps.store, id);
+  const left = hit ? Math.floor((hit.expiresAt - Date.now()) / 1000) : 0;
+  if (hit && sameSecret(hit.mac, mac) && left > policy.safetyMarginSeconds) {
+    deps.metrics.cache('client_credentials', true);
+    return { ...hit.tokens, expires_in: left };
+  }
+  deps.metrics.cache('client_credentials', false);
+  const tokens = await realm.clientCredentials(client, scope);
+  const expiresIn = typeof tokens.expires_in === 'number' ? tokens.expires_in : 0;
+  const ttl = Math.min(policy.maxAgeSeconds, expiresIn - policy.safetyMarginSeconds);
+  if (ttl > 0) await cached.put(deps.store, id, { mac, tokens, expiresAt: Date.now() + expiresIn * 1000 }, ttl);
+  return tokens;
+}

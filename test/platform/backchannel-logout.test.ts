@@ -1,0 +1,150 @@
+/**
+ * Issue 11, item 3: back-channel logout both ways, across apps and realms. dave signs in to
+ * two GLOBAL apps (platform-demo in a browser, tv-demo by the device flow in the same
+ * browser) through acme; logging out in one ends his session in the other (a broker-signed
+ * logout token) and at the realm. A realm that ends a session tells the broker, which tells
+ * the apps.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import KcAdminClient from '@keycloak/keycloak-admin-client';
+import * as jose from 'jose';
+import * as oidc from 'openid-client';
+import { deviceOverrides, post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { HttpBrowser } from '../helpers/http-browser.js';
+import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
+import demo from '../../demo.config.json' with { type: 'json' };
+
+const APP = 'http://127.0.0.1:8765/';
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('back-channel logout (OIDC Back-Channel Logout 1.0), both ways', function () {
+  this.timeout(90_000);
+  let broker: TestBroker;
+  let capture: Server;
+  let captureUrl: string;
+  const received: { path: string; token: string }[] = [];
+  const admin = new KcAdminClient({ baseUrl: KEYCLOAK_URL, realmName: 'master' });
+  const restore: (() => Promise<void>)[] = [];
+
+  before(async () => {
+    capture = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        received.push({ path: req.url!, token: new URLSearchParams(body).get('logout_token') ?? '' });
+        res.end();
+      });
+    });
+    capture.listen(0, '127.0.0.1');
+    await new Promise((r) => capture.once('listening', r));
+    captureUrl = `http://127.0.0.1:${(capture.address() as AddressInfo).port}`;
+    const apps = {
+      ...demo.apps,
+      'platform-demo': { ...demo.apps['platform-demo'], backchannelLogoutUri: `${captureUrl}/web` },
+      'tv-demo': { ...demo.apps['tv-demo'], backchannelLogoutUri: `${captureUrl}/tv` },
+    };
+    broker = await startBroker({ overrides: { ...deviceOverrides(), apps } });
+    // The realm side, as sync-apps sets it: acme's app clients call the broker back.
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+    for (const clientId of ['platform-demo', 'tv-demo']) {
+      const [client] = await admin.clients.find({ realm: 'acme', clientId });
+      const before = { ...client!.attributes };
+      await admin.clients.update({ realm: 'acme', id: client!.id! }, { ...client, attributes: { ...before, 'backchannel.logout.url': `${broker.url}/api/v1/platform/oauth/backchannel-logout`, 'backchannel.logout.session.required': 'true' } });
+      restore.push(async () => {
+        const [now] = await admin.clients.find({ realm: 'acme', clientId });
+        await admin.clients.update({ realm: 'acme', id: now!.id! }, { ...now, attributes: before });
+      });
+    }
+  });
+  after(async () => {
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+    for (const r of restore) await r();
+    await broker?.close();
+    capture?.close();
+  });
+
+  const platform = () => `${broker.url}/api/v1/platform/oauth`;
+  const tokensFor = async (path: string) => {
+    for (let i = 0; i < 40 && !received.some((r) => r.path === path); i++) await sleep(100);
+    return received.filter((r) => r.path === path);
+  };
+  const verify = async (token: string, audience: string) => (await jose.jwtVerify(token, jose.createRemoteJWKSet(new URL(`${platform()}/.well-known/jwks.json`)), { issuer: platform(), audience, typ: 'logout+jwt' })).payload;
+
+  async function webSignIn(browser: HttpBrowser, user: string, choose?: string, prompt?: string) {
+    const config = await oidc.discovery(new URL(platform()), 'platform-demo', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+    const verifier = oidc.randomPKCECodeVerifier();
+    let page = await browser.go(oidc.buildAuthorizationUrl(config, {
+      redirect_uri: `${APP}callback`, scope: 'openid email', login_hint: user,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...(prompt ? { prompt } : {}),
+    }));
+    if (choose) page = await browser.submit(page, { tenant: choose });
+    page = await browser.keycloakLogin(page, user, `${user.split('@')[0]}-pass`);
+    return { config, tokens: await oidc.authorizationCodeGrant(config, page.url, { pkceCodeVerifier: verifier }) };
+  }
+
+  it('dave logs out of the web app: the TV app gets a logout token for the same session, and the realm session is gone', async () => {
+    received.length = 0;
+    const browser = new HttpBrowser(APP);
+    const web = await webSignIn(browser, 'dave@shared.example', 'acme');
+    // The TV, approved in the same browser: the broker and Keycloak sessions spare the password.
+    const d = (await post(`${platform()}/device/authorize`, { client_id: 'tv-demo', scope: 'openid email' })).body;
+    let page = await browser.go(d.verification_uri_complete);
+    page = await browser.submit(page, {});
+    assert.match(page.html, /Allow TV demo app\?/, 'no password asked again');
+    await browser.submit(page, { action: 'approve' });
+    await sleep(1100);
+    const tv = await post(`${platform()}/token`, { grant_type: DEVICE_GRANT, client_id: 'tv-demo', device_code: d.device_code });
+    assert.equal(tv.status, 200, tv.text);
+    const tvSid = jose.decodeJwt(tv.body.id_token).sid;
+
+    await browser.go(oidc.buildEndSessionUrl(web.config, { id_token_hint: web.tokens.id_token!, post_logout_redirect_uri: APP }));
+    const [forTv] = await tokensFor('/tv');
+    assert.ok(forTv, 'the TV app was told');
+    const claims = await verify(forTv.token, 'tv-demo');
+    assert.equal(claims.sid, tvSid);
+    assert.equal(claims.sub, web.tokens.claims()!.sub);
+    assert.ok((claims.events as Record<string, unknown>)['http://schemas.openid.net/event/backchannel-logout']);
+    const refresh = await post(`${platform()}/token`, { grant_type: 'refresh_token', client_id: 'tv-demo', refresh_token: tv.body.refresh_token });
+    assert.equal(refresh.body.error, 'invalid_grant', 'the realm session is gone for the TV too');
+  });
+
+  it('the realm ends alice\'s session (admin): Keycloak tells the broker, the broker ends its session and tells the app', async () => {
+    received.length = 0;
+    const browser = new HttpBrowser(APP);
+    const web = await webSignIn(browser, 'alice@acme.example');
+    const ssoId = browser.cookies(new URL(broker.url).host).get('rb_sso')!;
+    assert.ok(await broker.deps.store.get(`sso:${ssoId}`));
+    const [alice] = await admin.users.find({ realm: 'acme', username: 'alice@acme.example' });
+    await admin.users.logout({ realm: 'acme', id: alice!.id! });
+    const [forWeb] = await tokensFor('/web');
+    assert.ok(forWeb, 'the web app was told');
+    assert.equal((await verify(forWeb.token, 'platform-demo')).sub, web.tokens.claims()!.sub);
+    assert.equal(await broker.deps.store.get(`sso:${ssoId}`), undefined, 'the broker session ended');
+  });
+
+  it('across realms: dave signed in at acme and then at globex in one browser; one logout ends both, and both apps are told', async () => {
+    received.length = 0;
+    const browser = new HttpBrowser(APP);
+    const atAcme = await webSignIn(browser, 'dave@shared.example', 'acme');
+    const atGlobex = await webSignIn(browser, 'dave@shared.example', 'globex', 'login');
+    assert.equal(atGlobex.tokens.claims()!.tenant, 'globex');
+    await browser.go(oidc.buildEndSessionUrl(atGlobex.config, { id_token_hint: atGlobex.tokens.id_token!, post_logout_redirect_uri: APP }));
+    for (let i = 0; i < 40 && received.filter((r) => r.path === '/web').length < 2; i++) await sleep(100);
+    const sids = await Promise.all(received.filter((r) => r.path === '/web').map(async (r) => (await verify(r.token, 'platform-demo')).sid));
+    assert.deepEqual(new Set(sids), new Set([atAcme.tokens.claims()!.sid, atGlobex.tokens.claims()!.sid]), 'one logout token per realm session');
+    await assert.rejects(oidc.refreshTokenGrant(atAcme.config, atAcme.tokens.refresh_token!), 'the acme realm session is gone too');
+  });
+
+  it('refuses a logout token that is not a realm\'s (400 invalid_request)', async () => {
+    const forged = await new jose.SignJWT({ events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, sid: 'x' })
+      .setProtectedHeader({ alg: 'HS256' }).setIssuer(`${KEYCLOAK_URL}/realms/acme`).setIssuedAt().sign(new Uint8Array(32));
+    const res = await post(`${platform()}/backchannel-logout`, { logout_token: forged });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error, 'invalid_request');
+    const meta = await (await fetch(`${platform()}/.well-known/openid-configuration`)).json();
+    assert.equal(meta.backchannel_logout_supported, true);
+  });
+});
