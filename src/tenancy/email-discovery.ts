@@ -26,15 +26,22 @@ export class EmailDiscovery {
     if (cached) return (await Promise.all(cached.map((slug) => this.tenants.bySlug(slug)))).filter((t): t is Tenant => t !== undefined);
     const all = await this.tenants.all();
     const found: Tenant[] = [];
+    let incomplete = false;
     for (let i = 0; i < all.length; i += PARALLEL) {
       const batch = all.slice(i, i + PARALLEL);
-      const hits = await Promise.all(batch.map(async (t) => {
+      // One realm that cannot answer (its server down, the realm deleted since the list was
+      // read) says nothing about the others: it counts as "not found there", and the
+      // result is not cached, so it is asked again next time.
+      const hits = await Promise.allSettled(batch.map(async (t) => {
         const users = await this.upstreams.get(t.upstream).admin.findUsersByEmail(t.realm, address);
         return users.some((u) => u.email?.toLowerCase() === address && u.enabled !== false) ? t : undefined;
       }));
-      found.push(...hits.filter((t): t is Tenant => t !== undefined));
+      for (const h of hits) {
+        if (h.status === 'rejected') incomplete = true;
+        else if (h.value) found.push(h.value);
+      }
     }
-    this.cache.set(address, found.map((t) => t.slug));
+    if (!incomplete) this.cache.set(address, found.map((t) => t.slug));
     return found;
   }
 }

@@ -48,7 +48,7 @@ describe('tenant homes (the live switch)', () => {
 
   it('routes slug, realm UUID and old issuer by the home, though two servers hold a realm of that id', async () => {
     const store = new MemoryStore();
-    const config = loadConfig({}, { upstreams: [{ name: 'old', url: 'http://old', admin: { clientSecret: 'x' } }, { name: 'new', url: 'http://new', admin: { clientSecret: 'x' } }] });
+    const config = loadConfig({ REALM_BROKER_MODE: 'dev' }, { upstreams: [{ name: 'old', url: 'http://old', admin: { clientSecret: 'x' } }, { name: 'new', url: 'http://new', admin: { clientSecret: 'x' } }] });
     const upstreams = twoServers({ old: [{ realm: 't', id: ID }, { realm: 'other', id: 'id-other' }], new: [{ realm: 't', id: ID }] });
     const registry = new TenantRegistry(config, upstreams, createLogger('silent'), new TenantHomes(store, 0));
     // Without a home, the first upstream wins (the copy on "new" is shadowed).
