@@ -3,6 +3,7 @@
  * route table per surface. Used by main.ts and by every test.
  */
 import Koa from 'koa';
+import './http/state.js';
 import type { Deps } from './deps.js';
 import { cors } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';

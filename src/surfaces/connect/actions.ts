@@ -3,10 +3,11 @@ import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import { prepare, sendPrepared } from '../../http/local-answer.js';
+import { inputOf } from '../../http/state.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 import { clientCredentialsGrant } from '../shared/client-credentials.js';
 import { passwordGrant } from '../shared/password-grant.js';
-import { toScope } from './schemas.js';
+import { tokenInput, toScope, userLoginInput } from './schemas.js';
 
 function requireGrant(given: string | undefined, expected: string): void {
   if (given !== undefined && given !== expected) {
@@ -17,7 +18,7 @@ function requireGrant(given: string | undefined, expected: string): void {
 /** POST /oauth/connect/token: client credentials against the tenant realm. */
 export function clientCredentialsToken(deps: Deps): Koa.Middleware {
   return async function clientCredentialsToken(ctx) {
-    const { client_id, client_secret, grant_type, scopes } = ctx.state.input;
+    const { client_id, client_secret, grant_type, scopes } = inputOf(ctx, tokenInput);
     requireGrant(grant_type, 'client_credentials');
     ctx.body = await clientCredentialsGrant(deps, ctx.state.tenant as Tenant, { clientId: client_id, clientSecret: client_secret }, toScope(scopes));
   };
@@ -30,7 +31,7 @@ export function clientCredentialsToken(deps: Deps): Koa.Middleware {
  */
 export function userPasswordLogin(deps: Deps): Koa.Middleware {
   return async function userPasswordLogin(ctx) {
-    const { username, password, grant_type, scopes } = ctx.state.input;
+    const { username, password, grant_type, scopes } = inputOf(ctx, userLoginInput);
     requireGrant(grant_type, 'password');
     ctx.body = await passwordGrant(deps, ctx, ctx.state.tenant, { username, password, scope: toScope(scopes) });
   };
