@@ -12,6 +12,7 @@ import { connectErrors, connectRoutes } from './surfaces/connect/routes.js';
 import { platformErrors, platformRoutes } from './surfaces/platform/routes.js';
 import { scaiwaveErrors, scaiwaveRoutes } from './surfaces/scaiwave/routes.js';
 import { tenantErrors, tenantRoutes } from './surfaces/tenant/routes.js';
+import { withDeadline } from './upstream/deadline.js';
 
 export function buildApp(deps: Deps): Koa {
   const app = new Koa({ asyncLocalStorage: true, proxy: deps.config.trustProxy });
@@ -21,6 +22,8 @@ export function buildApp(deps: Deps): Koa {
   app.use(securityHeaders);
   app.use(errorHandler(deps.log, surfaces));
   app.use(parseBody);
+  // One deadline for all of a request's calls to Keycloak, from here (the body is read).
+  app.use((_ctx, next) => withDeadline(deps.config.upstreamTimeoutMs, next));
   for (const router of [connectRoutes(deps), scaiwaveRoutes(deps), platformRoutes(deps), tenantRoutes(deps)]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));

@@ -5,6 +5,7 @@
 import type Koa from 'koa';
 import { asBrokerError, BrokerError } from '../errors.js';
 import type { Logger } from './logger.js';
+import { FailureLog } from './upstream-failure-log.js';
 
 /** Writes one error onto the response, in a surface's wire format. */
 export type ErrorSerializer = (ctx: Koa.Context, err: BrokerError) => void;
@@ -21,6 +22,7 @@ export const oauthErrorSerializer: ErrorSerializer = (ctx, err) => {
 };
 
 export function errorHandler(log: Logger, surfaces: SurfaceErrors[]): Koa.Middleware {
+  const failures = new FailureLog(log);
   return async function handleErrors(ctx, next) {
     try {
       await next();
@@ -29,7 +31,7 @@ export function errorHandler(log: Logger, surfaces: SurfaceErrors[]): Koa.Middle
       }
     } catch (thrown) {
       const err = asBrokerError(thrown);
-      if (err.status >= 500) log.error(err.message, { code: err.code, status: err.status, err: thrown });
+      if (err.status >= 500) failures.serverError(err, thrown);
       else log.debug(err.message, { code: err.code, status: err.status, upstream: err.upstream });
       const surface = surfaces.find((s) => ctx.path.startsWith(s.prefix));
       // Anything set before the failure (cookies, caching) no longer applies.

@@ -22,7 +22,7 @@ export class AggregatedJwks {
     private readonly signing: SigningKeys,
     private readonly upstreams: Upstreams,
     private readonly tenants: TenantRegistry,
-    private readonly timeoutMs: number,
+    _timeoutMs: number, // the upstream's fetch applies the request's deadline instead
   ) {}
 
   async keys(): Promise<jose.JWK[]> {
@@ -56,7 +56,7 @@ export class AggregatedJwks {
     const sets = await Promise.all(tenants.map(async (t) => {
       const base = this.upstreams.get(t.upstream).realm(t.realm).address.internalBase;
       try {
-        const res = await fetch(`${base}/protocol/openid-connect/certs`, { signal: AbortSignal.timeout(this.timeoutMs) });
+        const res = await this.upstreams.get(t.upstream).fetch(`${base}/protocol/openid-connect/certs`);
         if (!res.ok) throw new Error(`certs answered ${res.status}`);
         const body = (await res.json()) as { keys?: jose.JWK[] };
         // Only signing keys: Keycloak also lists its encryption keys here.
