@@ -37,7 +37,7 @@ interface Window {
 export class FailureLog {
   private readonly windows = new Map<string, Window>();
 
-  constructor(private readonly log: Logger, private readonly windowMs = 10_000) {}
+  constructor(private readonly log: Logger, private readonly windowMs = 10_000, private readonly now = Date.now) {}
 
   /** A request failed with a 5xx: `err` is what it became, `thrown` what was thrown. */
   serverError(err: BrokerError, thrown: unknown): void {
@@ -46,7 +46,7 @@ export class FailureLog {
       return;
     }
     // One window per code: the codes are a closed set, so this map stays small.
-    const now = Date.now();
+    const now = this.now();
     const w = this.windows.get(err.code);
     if (w && now - w.start < this.windowMs) {
       w.suppressed++;

@@ -1,5 +1,5 @@
 /**
- * A circuit breaker for one Keycloak server. After `failureThreshold` transport failures
+ * A circuit breaker for one Keycloak server. After `failureThreshold` (3) transport failures
  * in a row (refused, reset, no answer in time, 502/503/504) the upstream is known down:
  * every call fails at once with 503 and Retry-After instead of waiting for its timeout.
  * While open, a probe (one small request of its own, with a short timeout) is sent every
@@ -14,6 +14,7 @@
  * request through after a cool-down (it then waits the whole timeout when Keycloak is
  * frozen), and what counts as a failure here is a Keycloak-specific judgment anyway.
  */
+import { AsyncResource } from 'node:async_hooks';
 import { BrokerError } from '../errors.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -56,9 +57,15 @@ export class CircuitBreaker {
   private readonly failureThreshold: number;
   private readonly probeIntervalMs: number;
   private readonly probeTimeoutMs: number;
+  /**
+   * The async context the breaker was built in (start-up). Probes run in it, not in the
+   * request that happened to open the breaker: a timer keeps the async context it was
+   * created in, and a request's context holds the whole request (ctx, req, res).
+   */
+  private readonly home = new AsyncResource('CircuitBreaker');
 
   constructor(readonly name: string, private readonly options: BreakerOptions) {
-    this.failureThreshold = options.failureThreshold ?? 5;
+    this.failureThreshold = options.failureThreshold ?? 3;
     this.probeIntervalMs = options.probeIntervalMs ?? 500;
     this.probeTimeoutMs = options.probeTimeoutMs ?? 1000;
   }
@@ -106,7 +113,7 @@ export class CircuitBreaker {
 
   private scheduleProbe(): void {
     // unref: a broker that is shutting down does not wait for its probes.
-    this.timer = setTimeout(() => { void this.probe(); }, this.probeIntervalMs).unref();
+    this.timer = this.home.runInAsyncScope(() => setTimeout(() => { void this.probe(); }, this.probeIntervalMs).unref());
   }
 
   private async probe(): Promise<void> {
