@@ -135,6 +135,15 @@ export class Balancer {
     this.targets = urls.map((u) => ({ host: new URL(u).hostname, port: Number(new URL(u).port) }));
   }
 
+  /**
+   * Closes every open connection, so that clients' keep-alive pools reconnect and follow
+   * the routes set since; resolves once the clients have had a moment to see it.
+   */
+  async dropConnections(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
   async start(): Promise<this> {
     const server = net.createServer((client) => {
       this.sockets.add(client);

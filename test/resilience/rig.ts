@@ -110,9 +110,10 @@ export class Rig {
     return this.lb.url;
   }
 
-  /** Sends the balancer's new connections to these replicas only (a sticky session, a drain). */
-  routeTo(...replicas: Replica[]): void {
+  /** Sends the balancer's traffic to these replicas only (a sticky session, a drain), from now on. */
+  async routeTo(...replicas: Replica[]): Promise<void> {
     this.lb.route(replicas.map((r) => r.url));
+    await this.lb.dropConnections();
   }
 
   async replaceDead(): Promise<void> {

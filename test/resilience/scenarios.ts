@@ -124,7 +124,7 @@ function untag(f: Figures, state: boolean | undefined): Figures {
 export async function replicaKilledDuringSignIn(rig: Rig): Promise<string> {
   const [a, b] = rig.replicas as [typeof rig.replicas[0], typeof rig.replicas[0]];
   const issuer = `${rig.url}/api/v1/platform/oauth`;
-  rig.routeTo(a);
+  await rig.routeTo(a);
   const config = await oidc.discovery(new URL(issuer), 'platform-demo', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
   const verifier = oidc.randomPKCECodeVerifier();
   const nonce = oidc.randomNonce();
@@ -137,7 +137,7 @@ export async function replicaKilledDuringSignIn(rig: Rig): Promise<string> {
   let page = await browser.go(url);
   if (page.status !== 200 || !/Email address/i.test(page.html)) throw new Error(`no email page from A: ${page.status}`);
   await a.kill();
-  rig.routeTo(a, b); // A's connections are refused: the balancer fails over to B
+  await rig.routeTo(a, b); // A's connections are refused: the balancer fails over to B
   page = await browser.submit(page, { email: 'alice@acme.example' });
   if (!page.url.href.startsWith(KEYCLOAK)) throw new Error(`not at Keycloak after the email on B: ${page.url} ${page.status} ${page.html.slice(0, 200)}`);
   page = await browser.keycloakLogin(page, 'alice@acme.example', 'alice-pass');
@@ -153,7 +153,7 @@ export async function replicaKilledDuringSignIn(rig: Rig): Promise<string> {
 export async function replicaKilledDuringDeviceFlow(rig: Rig): Promise<string> {
   const [a, b] = rig.replicas as [typeof rig.replicas[0], typeof rig.replicas[0]];
   const oauth = `${rig.url}/api/v1/platform/oauth`;
-  rig.routeTo(a);
+  await rig.routeTo(a);
   const started = await fetch(`${oauth}/device/authorize`, {
     method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ client_id: 'tv-demo', scope: 'openid' }),
@@ -161,7 +161,7 @@ export async function replicaKilledDuringDeviceFlow(rig: Rig): Promise<string> {
   if (started.status !== 200) throw new Error(`device/authorize on A: ${started.status} ${await started.text()}`);
   const d = (await started.json()) as { device_code: string; verification_uri_complete: string; interval: number };
   await a.kill();
-  rig.routeTo(a, b);
+  await rig.routeTo(a, b);
   const poll = async () => {
     const res = await fetch(`${oauth}/token`, {
       method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
