@@ -54,6 +54,9 @@ export class CircuitBreaker {
   private outageFailures = 0;
   private openedAt = 0;
   private timer?: NodeJS.Timeout;
+  /** Counts probes, so that a probe overtaken by events (a late answer closed the breaker) is ignored. */
+  private probes = 0;
+  private stopped = false;
   private readonly failureThreshold: number;
   private readonly probeIntervalMs: number;
   private readonly probeTimeoutMs: number;
@@ -68,10 +71,6 @@ export class CircuitBreaker {
     this.failureThreshold = options.failureThreshold ?? 3;
     this.probeIntervalMs = options.probeIntervalMs ?? 500;
     this.probeTimeoutMs = options.probeTimeoutMs ?? 1000;
-  }
-
-  get isOpen(): boolean {
-    return this.state !== 'closed';
   }
 
   /** Throws at once (503) while the upstream is known down. */
@@ -112,24 +111,32 @@ export class CircuitBreaker {
   }
 
   private scheduleProbe(): void {
+    if (this.stopped) return;
     // unref: a broker that is shutting down does not wait for its probes.
     this.timer = this.home.runInAsyncScope(() => setTimeout(() => { void this.probe(); }, this.probeIntervalMs).unref());
   }
 
   private async probe(): Promise<void> {
+    const probe = ++this.probes;
     this.state = 'half-open';
+    let up = true;
     try {
       await this.options.probe(AbortSignal.timeout(this.probeTimeoutMs));
     } catch {
+      up = false;
+    }
+    if (probe !== this.probes || this.state !== 'half-open') return;
+    if (up) {
+      this.close();
+    } else {
       this.state = 'open';
       this.scheduleProbe();
-      return;
     }
-    this.close();
   }
 
   private close(): void {
     clearTimeout(this.timer);
+    this.probes++; // a probe still in flight has nothing left to decide
     const change: BreakerChange = { upstream: this.name, state: 'back', downMs: Date.now() - this.openedAt, failures: this.outageFailures };
     this.state = 'closed';
     this.consecutive = 0;
@@ -147,6 +154,7 @@ export class CircuitBreaker {
 
   /** Stops probing (a broker being closed). */
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
   }
 }
