@@ -20,7 +20,7 @@ describe('connect API', () => {
     it('reports Keycloak and the store as up when ready', async () => {
       const res = await fetch(`${base}/readyz`);
       assert.equal(res.status, 200);
-      assert.deepEqual(await res.json(), { msg: 'OK', checks: { store: 'up', 'keycloak:default': 'up' } });
+      assert.deepEqual(await res.json(), { msg: 'OK', checks: { store: 'up', 'keycloak:default': 'up' }, upstreams: { default: { state: 'closed', failures: 0 } } });
     });
   });
 

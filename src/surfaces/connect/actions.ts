@@ -61,7 +61,11 @@ export async function health(ctx: Koa.Context): Promise<void> {
   sendPrepared(ctx, HEALTHY, 'no-store');
 }
 
-/** GET /readyz: the store answers and every upstream lists its realms. */
+/**
+ * GET /readyz: the store answers and every upstream lists its realms. An upstream whose
+ * circuit breaker is open is reported as such ("open", "half-open" while probing), not
+ * called; `upstreams` has each breaker's state and failure counts.
+ */
 export function readiness({ store, upstreams, tenants }: Deps): Koa.Middleware {
   return async function readiness(ctx) {
     const checks: Record<string, string> = {};
@@ -70,11 +74,14 @@ export function readiness({ store, upstreams, tenants }: Deps): Koa.Middleware {
       ...upstreams.all().map((u) => u.admin.listRealms()),
     ]);
     checks.store = results[0]!.status === 'fulfilled' ? 'up' : 'down';
-    upstreams.all().forEach((u, i) => { checks[`keycloak:${u.name}`] = results[i + 1]!.status === 'fulfilled' ? 'up' : 'down'; });
+    upstreams.all().forEach((u, i) => {
+      const { state } = u.breaker.snapshot();
+      checks[`keycloak:${u.name}`] = state !== 'closed' ? state : results[i + 1]!.status === 'fulfilled' ? 'up' : 'down';
+    });
     const ready = Object.values(checks).every((c) => c === 'up');
     if (ready) await tenants.all();
     ctx.status = ready ? 200 : 503;
     if (!ready) ctx.set('Retry-After', '5');
-    ctx.body = { msg: ready ? 'OK' : 'NOT READY', checks };
+    ctx.body = { msg: ready ? 'OK' : 'NOT READY', checks, upstreams: Object.fromEntries(upstreams.all().map((u) => [u.name, u.breaker.snapshot()])) };
   };
 }
