@@ -3,6 +3,7 @@
  * route table per surface. Used by main.ts and by every test.
  */
 import Koa from 'koa';
+import './http/state.js';
 import type { Deps } from './deps.js';
 import { cors } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
@@ -15,6 +16,7 @@ import { connectErrors, connectRoutes } from './surfaces/connect/routes.js';
 import { platformErrors, platformRoutes } from './surfaces/platform/routes.js';
 import { scaiwaveErrors, scaiwaveRoutes } from './surfaces/scaiwave/routes.js';
 import { tenantErrors, tenantRoutes } from './surfaces/tenant/routes.js';
+import { withDeadline } from './upstream/deadline.js';
 
 export function buildApp(deps: Deps): Koa {
   // Trusted proxies: the client address is read that many hops from the right of
@@ -30,6 +32,8 @@ export function buildApp(deps: Deps): Koa {
   const routers = [connectRoutes(deps), scaiwaveRoutes(deps), platformRoutes(deps), tenantRoutes(deps), openApiRoutes(deps)];
   app.use(markPages(routers));
   app.use(parseBody);
+  // One deadline for all of a request's calls to Keycloak, from here (the body is read).
+  app.use((_ctx, next) => withDeadline(deps.config.upstreamTimeoutMs, next));
   for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: false }));

@@ -4,6 +4,7 @@ import type { Deps } from './deps.js';
 import { buildLimits } from './http/limits.js';
 import type { Logger } from './http/logger.js';
 import { RateLimits } from './http/rate-limit.js';
+import { logUpstreamChange } from './http/upstream-failure-log.js';
 import { RealmJwks } from './keys/jwks.js';
 import { RealmTokenVerifier } from './keys/realm-token-verifier.js';
 import { SigningKeys } from './keys/signing-key.js';
@@ -18,7 +19,7 @@ import { TenantHomes } from './tenancy/tenant-homes.js';
 import { Upstreams } from './upstream/upstreams.js';
 
 export async function wire(config: Config, log: Logger, store?: Store, metrics = new Metrics()): Promise<Deps> {
-  const upstreams = new Upstreams(config, metrics);
+  const upstreams = new Upstreams(config, logUpstreamChange(log), metrics);
   const rawStore = store ?? (await createStore(config.store, (err) => log.warn('Redis is unreachable; retrying in the background', { err })));
   const theStore = instrumentStore(rawStore, metrics);
   // A migration's live switch reaches this replica through the store (tenancy/tenant-homes.ts).

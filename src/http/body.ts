@@ -45,7 +45,7 @@ export async function parseBody(ctx: Koa.Context, next: Koa.Next): Promise<void>
             details: [{ loc: ['body'], msg: 'Input should be a valid dictionary or object', type: 'model_attributes_type' }],
           });
         }
-        ctx.state.body = parsed;
+        ctx.state.body = parsed as Record<string, unknown>;
         ctx.state.bodyKind = 'json';
       } else {
         throw new BrokerError('unsupported_media_type', 'Send application/x-www-form-urlencoded or application/json');

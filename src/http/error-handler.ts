@@ -5,6 +5,7 @@
 import type Koa from 'koa';
 import { asBrokerError, BrokerError, publicMessage } from '../errors.js';
 import type { Logger } from './logger.js';
+import { FailureLog } from './upstream-failure-log.js';
 
 /** Writes one error onto the response, in a surface's wire format. */
 export type ErrorSerializer = (ctx: Koa.Context, err: BrokerError) => void;
@@ -21,6 +22,7 @@ export const oauthErrorSerializer: ErrorSerializer = (ctx, err) => {
 };
 
 export function errorHandler(log: Logger, surfaces: SurfaceErrors[]): Koa.Middleware {
+  const failures = new FailureLog(log);
   return async function handleErrors(ctx, next) {
     try {
       await next();
@@ -33,7 +35,7 @@ export function errorHandler(log: Logger, surfaces: SurfaceErrors[]): Koa.Middle
       }
     } catch (thrown) {
       const err = asBrokerError(thrown);
-      if (err.status >= 500) log.error(err.message, { code: err.code, status: err.status, err: thrown });
+      if (err.status >= 500) failures.serverError(err, thrown);
       else log.debug(err.message, { code: err.code, status: err.status, upstream: err.upstream });
       // Routes match case-insensitively, so the surface is found the same way.
       const path = ctx.path.toLowerCase();

@@ -26,7 +26,7 @@ export class RealmJwks {
   constructor(
     private readonly upstreams: Upstreams,
     private readonly tenants: TenantRegistry,
-    private readonly timeoutMs: number,
+    _timeoutMs: number, // the upstream's fetch applies the request's deadline instead
   ) {}
 
   keys(): Promise<jose.JWK[]> {
@@ -60,7 +60,7 @@ export class RealmJwks {
     const results = await Promise.allSettled(tenants.map(async (t) => {
       const base = this.upstreams.get(t.upstream).realm(t.realm).address.internalBase;
       try {
-        const res = await fetch(`${base}/protocol/openid-connect/certs`, { signal: AbortSignal.timeout(this.timeoutMs) });
+        const res = await this.upstreams.get(t.upstream).fetch(`${base}/protocol/openid-connect/certs`);
         if (!res.ok) throw new Error(`certs answered ${res.status}`);
         const body = (await res.json()) as { keys?: jose.JWK[] };
         // Only signing keys: Keycloak also lists its encryption keys here.

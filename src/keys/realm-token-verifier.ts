@@ -27,8 +27,10 @@ export class RealmTokenVerifier {
   private keySet(realm: RealmEntry): KeySet {
     let keys = this.keySets.get(realm.issuer);
     if (!keys) {
-      const internal = this.upstreams.get(realm.upstream).realm(realm.realm).address.internalBase;
+      const upstream = this.upstreams.get(realm.upstream);
+      const internal = upstream.realm(realm.realm).address.internalBase;
       keys = jose.createRemoteJWKSet(new URL(`${internal}/protocol/openid-connect/certs`), {
+        [jose.customFetch]: upstream.fetch, // the request's deadline and the upstream's breaker
         timeoutDuration: this.timeoutMs,
         cooldownDuration: 30_000,
         cacheMaxAge: 10 * 60_000,

@@ -8,8 +8,11 @@ import KcAdminClient from '@keycloak/keycloak-admin-client';
 import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
 import type UserRepresentation from '@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js';
 import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+import { deadlineSignal } from './deadline.js';
 import type { RealmConnector } from './realm-connector.js';
 import { translateUpstreamError } from './translate-error.js';
+import { guardedCall } from './upstream-fetch.js';
 
 export type { ClientRepresentation, RealmRepresentation, UserRepresentation };
 
@@ -22,9 +25,14 @@ export class AdminConnector {
     baseUrl: string,
     private readonly tokenRealm: RealmConnector,
     private readonly credentials: { clientId: string; clientSecret?: string },
-    timeoutMs: number,
+    private readonly breaker: CircuitBreaker,
+    private readonly timeoutMs: number,
   ) {
-    this.client = new KcAdminClient({ baseUrl, realmName: tokenRealm.realm, timeout: timeoutMs });
+    // The client spreads requestOptions into every fetch, so the getter hands each call the
+    // current request's deadline (its own `timeout` option would restart the clock on every
+    // call; its types leave `signal` out, which is why the cast).
+    const requestOptions = { get signal() { return deadlineSignal(timeoutMs); } } as object;
+    this.client = new KcAdminClient({ baseUrl, realmName: tokenRealm.realm, requestOptions });
     this.client.registerTokenProvider({ getAccessToken: () => this.accessToken() });
   }
 
@@ -42,14 +50,15 @@ export class AdminConnector {
   }
 
   private async call<T>(what: string, fn: (c: KcAdminClient) => Promise<T>): Promise<T> {
+    const guarded = () => guardedCall(this.breaker, this.timeoutMs, () => fn(this.client));
     try {
-      return await fn(this.client);
+      return await guarded();
     } catch (err) {
       if ((err as { response?: Response }).response?.status === 401) {
         // The token was revoked or the server restarted: get a new one, once.
         this.token = undefined;
         try {
-          return await fn(this.client);
+          return await guarded();
         } catch (again) {
           throw translateUpstreamError(again, what);
         }

@@ -7,6 +7,7 @@ import type { RealmAddress, RealmMetadataCache } from './realm-metadata.js';
 import { outcomeOf, type Metrics } from '../metrics/metrics.js';
 import { timedUpstream } from '../request-scope.js';
 import { translateUpstreamError } from './translate-error.js';
+import type { UpstreamFetch } from './upstream-fetch.js';
 
 export interface ClientCredentials {
   clientId: string;
@@ -37,7 +38,8 @@ export class RealmConnector {
     readonly address: RealmAddress,
     private readonly metadata: RealmMetadataCache,
     private readonly brokerClient: ClientCredentials,
-    private readonly timeoutMs: number,
+    /** The upstream's fetch: the request's deadline and the server's circuit breaker. */
+    readonly fetch: UpstreamFetch,
     private readonly observe?: { metrics: Metrics; upstream: string },
   ) {}
 
@@ -45,17 +47,20 @@ export class RealmConnector {
     return this.address.issuer;
   }
 
-  /** The realm's OpenID Provider metadata (cached). */
-  serverMetadata(): Promise<oidc.ServerMetadata> {
-    return this.metadata.get(this.address);
+  /** The realm's OpenID Provider metadata as Keycloak publishes it (cached). */
+  async serverMetadata(): Promise<oidc.ServerMetadata> {
+    return (await this.metadata.get(this.address, this.fetch)).published;
   }
 
   /** An openid-client Configuration for one client of this realm (cheap: metadata is cached). */
   async configuration(client: ClientCredentials = this.brokerClient): Promise<oidc.Configuration> {
-    const server = await this.metadata.get(this.address);
+    const server = (await this.metadata.get(this.address, this.fetch)).backchannel;
     const auth = client.clientSecret ? oidc.ClientSecretPost(client.clientSecret) : oidc.None();
     const config = new oidc.Configuration(server, client.clientId, undefined, auth);
-    config.timeout = Math.max(1, Math.ceil(this.timeoutMs / 1000));
+    // The upstream's fetch applies the request's deadline; openid-client's own per-call
+    // timeout (0: none) would restart the clock on every call.
+    config.timeout = 0;
+    config[oidc.customFetch] = this.fetch as oidc.CustomFetch;
     if (!server.issuer.startsWith('https:')) oidc.allowInsecureRequests(config);
     return config;
   }

@@ -29,8 +29,17 @@ function statusOf(err: unknown): number | undefined {
   return cause instanceof Response ? cause.status : undefined;
 }
 
+/** A BrokerError that a library wrapped (openid-client wraps what its customFetch throws). */
+function wrappedBrokerError(err: unknown): BrokerError | undefined {
+  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof BrokerError) return e;
+  }
+  return undefined;
+}
+
 export function translateUpstreamError(err: unknown, what: string): BrokerError {
-  if (err instanceof BrokerError) return err;
+  const ours = wrappedBrokerError(err);
+  if (ours) return ours;
 
   if (err instanceof ResponseBodyError) {
     const upstream = { status: err.status, error: err.error, description: err.error_description };

@@ -1,26 +1,45 @@
 /**
- * The Keycloak servers the broker fronts, by name: for each, its admin connector
- * and a realm connector per realm (cached, so per-realm state is built once).
+ * The Keycloak servers the broker fronts, by name: for each, its circuit breaker, the
+ * fetch all its calls go through, its admin connector and a realm connector per realm
+ * (cached, so per-realm state is built once). One server's breaker never touches
+ * another's: each has its own.
  */
 import type { Config, UpstreamConfig } from '../config/schema.js';
 import { BrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { AdminConnector } from './admin-connector.js';
+import { CircuitBreaker, type BreakerChange } from './circuit-breaker.js';
 import { RealmConnector } from './realm-connector.js';
 import { RealmMetadataCache } from './realm-metadata.js';
+import { guardedFetch, type UpstreamFetch } from './upstream-fetch.js';
 
 export class Upstream {
   readonly admin: AdminConnector;
+  readonly breaker: CircuitBreaker;
+  /** Every call to this server goes through it (deadline, breaker). */
+  readonly fetch: UpstreamFetch;
   private readonly realms = new Map<string, RealmConnector>();
 
   constructor(
     readonly config: UpstreamConfig,
     private readonly metadata: RealmMetadataCache,
     private readonly brokerClient: Config['brokerClient'],
-    private readonly timeoutMs: number,
+    timeoutMs: number,
+    onChange?: (change: BreakerChange) => void,
     private readonly metrics?: Metrics,
   ) {
-    this.admin = new AdminConnector(config.url, this.realm(config.admin.realm), config.admin, timeoutMs);
+    this.breaker = new CircuitBreaker(config.name, {
+      // Any answer from the realm Keycloak always has means the server is back.
+      probe: async (signal) => {
+        const res = await fetch(`${config.url}/realms/${encodeURIComponent(config.admin.realm)}`, { signal });
+        await res.body?.cancel();
+        if (res.status >= 500) throw new Error(`probe answered ${res.status}`);
+      },
+      probeTimeoutMs: Math.min(timeoutMs, 1000),
+      onChange,
+    });
+    this.fetch = guardedFetch(this.breaker, timeoutMs);
+    this.admin = new AdminConnector(config.url, this.realm(config.admin.realm), config.admin, this.breaker, timeoutMs);
   }
 
   get name(): string {
@@ -36,7 +55,7 @@ export class Upstream {
     let connector = this.realms.get(realm);
     if (!connector) {
       const address = { internalBase: `${this.config.url}/realms/${encodeURIComponent(realm)}`, issuer: this.issuerOf(realm) };
-      connector = new RealmConnector(realm, address, this.metadata, this.brokerClient, this.timeoutMs, this.metrics && { metrics: this.metrics, upstream: this.name });
+      connector = new RealmConnector(realm, address, this.metadata, this.brokerClient, this.fetch, this.metrics && { metrics: this.metrics, upstream: this.name });
       this.realms.set(realm, connector);
     }
     return connector;
@@ -46,11 +65,16 @@ export class Upstream {
 export class Upstreams {
   private readonly byName = new Map<string, Upstream>();
 
-  constructor(config: Config, metrics?: Metrics) {
-    const metadata = new RealmMetadataCache(config.upstreamTimeoutMs, undefined, metrics);
+  constructor(config: Config, onChange?: (change: BreakerChange) => void, metrics?: Metrics) {
+    const metadata = new RealmMetadataCache(undefined, metrics);
     for (const u of config.upstreams) {
-      this.byName.set(u.name, new Upstream(u, metadata, config.brokerClient, config.upstreamTimeoutMs, metrics));
+      this.byName.set(u.name, new Upstream(u, metadata, config.brokerClient, config.upstreamTimeoutMs, onChange, metrics));
     }
+  }
+
+  /** Stops the breakers' probes (the broker is closing). */
+  close(): void {
+    for (const u of this.byName.values()) u.breaker.stop();
   }
 
   all(): Upstream[] {

@@ -20,7 +20,11 @@ describe('connect API', () => {
     it('reports Keycloak and the store as up when ready', async () => {
       const res = await fetch(`${base}/readyz`);
       assert.equal(res.status, 200);
-      assert.deepEqual(await res.json(), { msg: 'OK', checks: { store: 'up', 'keycloak:server1': 'up', 'keycloak:server2': 'up' } });
+      assert.deepEqual(await res.json(), {
+        msg: 'OK',
+        checks: { store: 'up', 'keycloak:server1': 'up', 'keycloak:server2': 'up' },
+        upstreams: { server1: { state: 'closed', failures: 0 }, server2: { state: 'closed', failures: 0 } },
+      });
     });
   });
 

@@ -90,9 +90,9 @@ describe('connect API when Keycloak fails', () => {
       assert.equal(res.status, 200, res.text);
     });
 
-    it('logs the 5xx with its cause and request id', () => {
-      const line = broker.logs.map((l) => JSON.parse(l)).find((l) => l.level === 'error' && l.code === 'upstream_timeout');
-      assert.ok(line, 'an error line for the timeout');
+    it('logs the 5xx with its cause and request id (one sample line per code: see test/resilience)', () => {
+      const line = broker.logs.map((l) => JSON.parse(l)).find((l) => l.level === 'warn' && l.code === 'upstream_timeout');
+      assert.ok(line, 'a line for the timeout');
       assert.ok(line.reqId);
       assert.ok(line.err.cause, 'the cause is kept');
     });

@@ -58,6 +58,7 @@ export class HttpBrowser {
       this.hops.push(target);
       if (target.href.startsWith(this.stopAt)) return { url: target, status: 0, html: '', headers: new Headers() };
       const headers = new Headers(init?.headers);
+      headers.set('accept', 'text/html,application/xhtml+xml,*/*;q=0.8'); // as a browser navigates
       const cookie = this.cookieHeader(target);
       if (cookie) headers.set('cookie', cookie);
       const res = await fetch(target, { ...init, headers, redirect: 'manual' });

@@ -43,15 +43,15 @@ describe('broker signing keys in the store', () => {
   });
 
   it('rotates: the new key is published at once, signs after the publish delay; the old one stays published', async () => {
-    const keys = new SigningKeys(store, { encryptionKey: kek, publishSeconds: 1, idTokenTtlSeconds: 1 });
+    const keys = new SigningKeys(store, { encryptionKey: kek, publishSeconds: 4, idTokenTtlSeconds: 1 });
     const before = await keys.get();
     const token = await new jose.SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: before.kid }).sign(before.privateKey);
     const { newKid } = await keys.rotate();
     const published = (await keys.published()).map((k) => k.kid);
     assert.deepEqual(published.sort(), [before.kid, newKid].sort(), 'both published');
     assert.equal((await keys.get()).kid, before.kid, 'the old key still signs during the publish delay');
-    await new Promise((r) => setTimeout(r, 1100));
-    const replica = new SigningKeys(store, { encryptionKey: kek, publishSeconds: 1, idTokenTtlSeconds: 1 });
+    await new Promise((r) => setTimeout(r, 4100));
+    const replica = new SigningKeys(store, { encryptionKey: kek, publishSeconds: 4, idTokenTtlSeconds: 1 });
     assert.equal((await replica.get()).kid, newKid, 'then the new one signs, on every replica');
     const hintKey = await replica.verificationKey(before.kid);
     assert.ok(hintKey, 'a token of the old key still verifies');

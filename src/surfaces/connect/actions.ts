@@ -3,10 +3,11 @@ import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import { prepare, sendPrepared } from '../../http/local-answer.js';
+import { inputOf } from '../../http/state.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 import { clientCredentialsGrant } from '../shared/client-credentials.js';
 import { passwordGrant } from '../shared/password-grant.js';
-import { toScope } from './schemas.js';
+import { tokenInput, toScope, userLoginInput } from './schemas.js';
 
 function requireGrant(given: string | undefined, expected: string): void {
   if (given !== undefined && given !== expected) {
@@ -17,7 +18,7 @@ function requireGrant(given: string | undefined, expected: string): void {
 /** POST /oauth/connect/token: client credentials against the tenant realm. */
 export function clientCredentialsToken(deps: Deps): Koa.Middleware {
   return async function clientCredentialsToken(ctx) {
-    const { client_id, client_secret, grant_type, scopes } = ctx.state.input;
+    const { client_id, client_secret, grant_type, scopes } = inputOf(ctx, tokenInput);
     requireGrant(grant_type, 'client_credentials');
     ctx.body = await clientCredentialsGrant(deps, ctx.state.tenant as Tenant, { clientId: client_id, clientSecret: client_secret }, toScope(scopes));
   };
@@ -30,7 +31,7 @@ export function clientCredentialsToken(deps: Deps): Koa.Middleware {
  */
 export function userPasswordLogin(deps: Deps): Koa.Middleware {
   return async function userPasswordLogin(ctx) {
-    const { username, password, grant_type, scopes } = ctx.state.input;
+    const { username, password, grant_type, scopes } = inputOf(ctx, userLoginInput);
     requireGrant(grant_type, 'password');
     ctx.body = await passwordGrant(deps, ctx, ctx.state.tenant, { username, password, scope: toScope(scopes) });
   };
@@ -61,7 +62,9 @@ export async function health(ctx: Koa.Context): Promise<void> {
 }
 
 /**
- * GET /readyz: the store answers and the upstreams list their realms. One Keycloak server
+ * GET /readyz: the store answers and the upstreams list their realms. An upstream whose
+ * circuit breaker is open is reported as such ("open", "half-open" while probing), not
+ * called; `upstreams` has each breaker's state and failure counts. One Keycloak server
  * down among several is "DEGRADED" but still 200: every replica shares that outage, and
  * taking them all out of a load balancer would take the other servers' tenants down too
  * (their requests answer 503 on their own). Not ready: the store, or every server, down.
@@ -74,12 +77,19 @@ export function readiness({ store, upstreams, tenants }: Deps): Koa.Middleware {
       ...upstreams.all().map((u) => u.admin.listRealms()),
     ]);
     checks.store = results[0]!.status === 'fulfilled' ? 'up' : 'down';
-    upstreams.all().forEach((u, i) => { checks[`keycloak:${u.name}`] = results[i + 1]!.status === 'fulfilled' ? 'up' : 'down'; });
-    const upstreamsUp = results.slice(1).filter((r) => r.status === 'fulfilled').length;
+    upstreams.all().forEach((u, i) => {
+      const { state } = u.breaker.snapshot();
+      checks[`keycloak:${u.name}`] = state !== 'closed' ? state : results[i + 1]!.status === 'fulfilled' ? 'up' : 'down';
+    });
+    const upstreamsUp = upstreams.all().filter((u) => checks[`keycloak:${u.name}`] === 'up').length;
     const ready = checks.store === 'up' && upstreamsUp > 0;
     if (ready) await tenants.all();
     ctx.status = ready ? 200 : 503;
     if (!ready) ctx.set('Retry-After', '5');
-    ctx.body = { msg: !ready ? 'NOT READY' : upstreamsUp < results.length - 1 ? 'DEGRADED' : 'OK', checks };
+    ctx.body = {
+      msg: !ready ? 'NOT READY' : upstreamsUp < upstreams.all().length ? 'DEGRADED' : 'OK',
+      checks,
+      upstreams: Object.fromEntries(upstreams.all().map((u) => [u.name, u.breaker.snapshot()])),
+    };
   };
 }

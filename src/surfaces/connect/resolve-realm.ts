@@ -10,7 +10,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function resolveRealm({ tenants }: Deps): Koa.Middleware {
   return async function resolveRealmById(ctx, next) {
-    const id: string | undefined = ctx.state.input.realm;
+    // Every connect route's input has the optional realm.
+    const id = (ctx.state.input as { realm?: string }).realm;
     if (id === undefined) {
       ctx.state.tenant = await tenants.defaultTenant();
     } else {

@@ -26,6 +26,8 @@ import type { CookieJar } from '../../http/cookies.js';
 import { checkFormCsrf, formCsrfToken } from '../../http/form-csrf.js';
 import { clientAddress } from '../../http/client-address.js';
 import { sameSecret } from '../../http/same-secret.js';
+import { inputOf } from '../../http/state.js';
+import { deviceAuthorizeInput, deviceVerifyInput } from './schemas.js';
 import { deviceApprovePage, deviceEntryPage, deviceResultPage } from '../../ui/pages.js';
 import { isSameBrowser } from './browser-binding.js';
 import type { AuthenticatedClient } from './client-auth.js';
@@ -57,7 +59,7 @@ export function deviceAuthorize(deps: Deps): Koa.Middleware {
     const client: AuthenticatedClient = ctx.state.client;
     const iss: IssuerContext = ctx.state.issuer;
     if (!client.app.grantTypes.includes(DEVICE_GRANT)) throw new BrokerError('unauthorized_client', `${client.clientId} may not use the device flow`);
-    const scope = ctx.state.input.scope ?? 'openid';
+    const scope = inputOf(ctx, deviceAuthorizeInput).scope ?? 'openid';
     if (!scope.split(' ').includes('openid')) throw new BrokerError('invalid_scope', 'The openid scope is required');
     // Each device code is state kept for anyone who asks: counted per address first.
     await deps.limits.deviceStart.consume(clientAddress(ctx));
@@ -104,7 +106,7 @@ async function grantOfUserCode(deps: Deps, ctx: Koa.Context, userCode: string): 
 /** GET …/device/verify?user_code=: what the verification page shows (JSON). */
 export function deviceVerifyInfo(deps: Deps): Koa.Middleware {
   return async function deviceVerifyInfo(ctx) {
-    const { grant } = await grantOfUserCode(deps, ctx, ctx.state.input.user_code);
+    const { grant } = await grantOfUserCode(deps, ctx, inputOf(ctx, deviceVerifyInput).user_code);
     ctx.body = {
       client_id: grant.clientId,
       application_name: appName(deps, grant.clientId),

@@ -8,6 +8,8 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { inputOf } from '../../http/state.js';
+import { introspectInput } from './schemas.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { IssuerContext } from './issuer.js';
 import { realmOfToken } from './token-routing.js';
@@ -16,9 +18,10 @@ export function introspect(deps: Deps): Koa.Middleware {
   return async function introspect(ctx) {
     const client: AuthenticatedClient = ctx.state.client;
     if (client.app.public) throw new BrokerError('invalid_client', 'Introspection is for confidential clients');
-    const realm = await realmOfToken(deps, ctx.state.input.token as string, ctx.state.issuer as IssuerContext);
+    const { token } = inputOf(ctx, introspectInput);
+    const realm = await realmOfToken(deps, token, ctx.state.issuer as IssuerContext);
     ctx.body = realm
-      ? await deps.upstreams.get(realm.upstream).realm(realm.realm).introspect(ctx.state.input.token)
+      ? await deps.upstreams.get(realm.upstream).realm(realm.realm).introspect(token)
       : { active: false };
   };
 }

@@ -7,6 +7,8 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { inputOf } from '../../http/state.js';
+import { tokenInput } from './schemas.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import { authorizationCode } from './grants/authorization-code.js';
 import { clientCredentials } from './grants/client-credentials.js';
@@ -28,12 +30,13 @@ export const SUPPORTED_GRANTS = Object.keys(GRANTS);
 export function platformToken(deps: Deps): Koa.Middleware {
   return async function platformToken(ctx) {
     const client: AuthenticatedClient = ctx.state.client;
-    const { grant_type } = ctx.state.input;
+    const input = inputOf(ctx, tokenInput);
+    const { grant_type } = input;
     const grant = Object.hasOwn(GRANTS, grant_type) ? GRANTS[grant_type] : undefined;
     if (!grant) throw new BrokerError('unsupported_grant_type', `grant_type ${grant_type} is not supported`);
     if (!(client.app.grantTypes as string[]).includes(grant_type)) {
       throw new BrokerError('unauthorized_client', `${client.clientId} may not use ${grant_type}`);
     }
-    ctx.body = await grant({ deps, client, input: ctx.state.input, issuer: ctx.state.issuer });
+    ctx.body = await grant({ deps, client, input, issuer: ctx.state.issuer });
   };
 }

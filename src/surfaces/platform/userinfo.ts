@@ -18,12 +18,12 @@ export function userinfo(deps: Deps): Koa.Middleware {
     // A tenant-level issuer serves its own tenant's users only.
     const issuer = ctx.state.issuer as { tenant?: { slug: string } } | undefined;
     if (issuer?.tenant && issuer.tenant.slug !== tenant.slug) throw new BrokerError('invalid_token', 'The token belongs to another tenant');
-    const internal = deps.upstreams.get(realm.upstream).realm(realm.realm).address.internalBase;
+    const upstream = deps.upstreams.get(realm.upstream);
+    const internal = upstream.realm(realm.realm).address.internalBase;
     let res: Response;
     try {
-      res = await fetch(`${internal}/protocol/openid-connect/userinfo`, {
+      res = await upstream.fetch(`${internal}/protocol/openid-connect/userinfo`, {
         headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-        signal: AbortSignal.timeout(deps.config.upstreamTimeoutMs),
       });
     } catch (err) {
       throw translateUpstreamError(err, 'userinfo');

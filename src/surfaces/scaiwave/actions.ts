@@ -2,6 +2,8 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { PreparedBySource, sendPrepared } from '../../http/local-answer.js';
+import { inputOf } from '../../http/state.js';
+import { loginInput, passwordInput, refreshInput } from './schemas.js';
 import { BrokerError, relabel } from '../../errors.js';
 import { bearerToken } from '../../http/bearer.js';
 import { RealmTokenVerifier } from '../../keys/realm-token-verifier.js';
@@ -79,7 +81,7 @@ export function loginLanding(deps: Deps): Koa.Middleware {
 /** POST /v1/auth/login: server-side code exchange at the tenant realm. */
 export function codeLogin(deps: Deps): Koa.Middleware {
   return async function codeLogin(ctx) {
-    const { code, redirect_uri, code_verifier } = ctx.state.input;
+    const { code, redirect_uri, code_verifier } = inputOf(ctx, loginInput);
     const expected = loginRedirectUri(deps, ctx);
     if (redirect_uri !== undefined && redirect_uri !== expected) {
       throw new BrokerError('redirect_mismatch', `redirect_uri does not match this deployment's (${expected})`);
@@ -112,7 +114,7 @@ export async function requirePasswordGrant(ctx: Koa.Context, next: Koa.Next): Pr
 /** POST /v1/auth/token: direct password grant, every attempt limited per user and address. */
 export function passwordLogin(deps: Deps): Koa.Middleware {
   return async function passwordLogin(ctx) {
-    const { username, password, scope } = ctx.state.input;
+    const { username, password, scope } = inputOf(ctx, passwordInput);
     const res = await passwordGrant(deps, ctx, ctx.state.tenant, { username, password, scope })
       .catch(relabel(['invalid_grant'], 'SW_AUTH_INVALID_CREDENTIALS'));
     ctx.body = tokenData(res);
@@ -123,7 +125,7 @@ export function passwordLogin(deps: Deps): Koa.Middleware {
 export function refresh(deps: Deps): Koa.Middleware {
   return async function refresh(ctx) {
     const tenant: Tenant = ctx.state.tenant;
-    const token: string = ctx.state.input.refresh_token;
+    const token = inputOf(ctx, refreshInput).refresh_token;
     const relabelInvalid = relabel(['invalid_grant', 'invalid_token', 'invalid_request'], 'SW_AUTH_INVALID_REFRESH_TOKEN');
     const realm = await deps.verifier.issuingRealm(token).catch(relabelInvalid);
     try {

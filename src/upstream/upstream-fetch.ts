@@ -1,0 +1,60 @@
+/**
+ * Every call to one Keycloak server goes through here (openid-client's customFetch,
+ * realm discovery, jose's key sets, the raw calls, the admin client): it honours the
+ * request's deadline and feeds the server's circuit breaker, refusing at once while the
+ * breaker is open.
+ */
+import { BrokerError } from '../errors.js';
+import type { CircuitBreaker } from './circuit-breaker.js';
+import { deadlineSignal } from './deadline.js';
+
+export type UpstreamFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** Why a call failed, in a few words, for the "upstream down" log line. */
+export function transportReason(err: unknown): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'no answer in time';
+  if (e?.cause?.code) return `${e.message ?? 'fetch failed'} (${e.cause.code})`;
+  return e?.cause?.message ?? e?.message ?? String(err);
+}
+
+/** Keycloak's own ways of saying it is not serving (a proxy in front of it, or starting up). */
+const UNAVAILABLE = new Set([502, 503, 504]);
+
+/**
+ * Runs one call to the upstream under the request's deadline (`fn` gets the signal) and
+ * tells the breaker how it went: an HTTP answer (a Response, or an error carrying one as
+ * `response`) is the server up; no answer is a failure.
+ */
+export async function guardedCall<T>(breaker: CircuitBreaker, timeoutMs: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const signal = deadlineSignal(timeoutMs);
+  signal.throwIfAborted();
+  breaker.admit();
+  const started = performance.now();
+  let result: T;
+  try {
+    result = await fn(signal);
+  } catch (err) {
+    const status = (err as { response?: { status?: unknown } })?.response?.status;
+    // Already ours: the breaker's own refusal, or a call inside `fn` that was counted itself.
+    if (err instanceof BrokerError) throw err;
+    if (typeof status === 'number') {
+      if (UNAVAILABLE.has(status)) breaker.failed(`HTTP ${status}`);
+      else breaker.succeeded();
+    } else if (!signal.aborted || performance.now() - started >= Math.min(500, timeoutMs / 2)) {
+      // A timeout counts against Keycloak only when this call had time to get an answer:
+      // a request whose deadline was mostly spent elsewhere says nothing about Keycloak.
+      breaker.failed(transportReason(err));
+    }
+    throw err;
+  }
+  const status = (result as { status?: unknown })?.status;
+  if (result instanceof Response && UNAVAILABLE.has(status as number)) breaker.failed(`HTTP ${status}`);
+  else breaker.succeeded();
+  return result;
+}
+
+export function guardedFetch(breaker: CircuitBreaker, timeoutMs: number): UpstreamFetch {
+  // The caller's own signal (a per-call timeout) gives way to the request's deadline.
+  return (input, init = {}) => guardedCall(breaker, timeoutMs, (signal) => fetch(input, { ...init, signal }));
+}
