@@ -8,7 +8,13 @@ import { introspectInput, tokenInput, userLoginInput } from './schemas.js';
 export const connectError = z.object({ detail: z.string(), error: z.string() }).meta({ id: 'ConnectError' });
 const errors = { 400: connectError, 401: connectError, 403: connectError, 404: connectError, 413: connectError, 415: connectError, 422: validationError, 429: connectError, 502: connectError, 503: connectError, 504: connectError };
 export const health = z.object({ msg: z.string() }).meta({ id: 'Msg' });
-export const readiness = z.object({ msg: z.string(), checks: z.record(z.string(), z.string()) }).meta({ id: 'Readiness' });
+/** Each Keycloak server's circuit breaker (upstream/circuit-breaker.ts snapshot()). */
+const breaker = z.object({ state: z.enum(['closed', 'open', 'half-open']), failures: z.number(), openSince: z.string().optional(), outageFailures: z.number().optional() });
+export const readiness = z.object({
+  msg: z.enum(['OK', 'DEGRADED', 'NOT READY']).describe('DEGRADED: some (not all) Keycloak servers are down; their tenants answer 503'),
+  checks: z.record(z.string(), z.string()),
+  upstreams: z.record(z.string(), breaker).optional(),
+}).meta({ id: 'Readiness' });
 export const introspection = z.looseObject({ active: z.boolean() }).meta({ id: 'IntrospectionResponse' });
 
 export function connectPaths(): ZodOpenApiPathsObject {
