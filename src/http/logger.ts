@@ -79,9 +79,9 @@ export function createLogger(level: Level, options: LoggerOptions = {}): Logger 
   } else if (options.pretty) {
     destination = pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } });
   }
-  // Lines are buffered (4 KiB) and written asynchronously: one write syscall per request
-  // line was a sixth of the broker's CPU on a proxied grant. pino flushes them at exit.
-  destination ??= pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  // Written asynchronously (never blocking a request on a slow stdout), at once: operators
+  // and supervisors read the start-up lines as they come. pino flushes what is left at exit.
+  destination ??= pino.destination({ dest: 1, sync: false });
   const p = pino(base, destination);
   const at = (lvl: Exclude<Level, 'silent'>) => (msg: string, fields?: Record<string, unknown>) => p[lvl](fields ?? {}, msg);
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
