@@ -7,7 +7,8 @@
  *   apt-get install -y apache2 libapache2-mod-auth-openidc
  *   npm run rp:mod-auth-openidc        (Keycloak running: npm run keycloak)
  *
- * Exits 0 when the RP's session was ended by the logout token, 1 otherwise.
+ * Exits 0 when the RP's session was ended by the logout token, 1 otherwise. Last run here
+ * (mod_auth_openidc 2.4.12.3, Apache 2.4.71): signed in, then ended by the logout token.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -66,6 +67,8 @@ OIDCRedirectURI ${redirectUri}
 OIDCCryptoPassphrase ${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}
 OIDCScope "openid email"
 OIDCAuthRequestParams login_hint=alice%40acme.example
+# The test browser is Node's fetch, which says Sec-Fetch-Mode: cors: sign it in like a browser.
+OIDCUnAuthAction auth true
 <Location /protected>
   AuthType openid-connect
   Require valid-user

@@ -38,7 +38,7 @@ export function requestContext(log: Logger, metrics?: Metrics): Koa.Middleware {
       // The route table's pattern, never the raw path: unmatched paths are one label value.
       const route = (ctx as Koa.Context & { _matchedRoute?: string })._matchedRoute;
       metrics?.httpDuration.observe({ surface: surfaceOf(route), route: route ?? '(unmatched)', method: KNOWN_METHODS.has(ctx.method) ? ctx.method : 'other', status_class: `${Math.floor(ctx.status / 100)}xx` }, ms / 1000);
-      log.info('request', {
+      log.access({
         method: ctx.method,
         route: route ?? '(none)',
         status: ctx.status,

@@ -2,6 +2,7 @@
  * Every OAuth call the broker makes to one realm, through openid-client. Tokens are
  * Keycloak's (DESIGN decision 1): responses pass through as Keycloak sent them.
  */
+import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { RealmAddress, RealmMetadataCache } from './realm-metadata.js';
 import { outcomeOf, type Metrics } from '../metrics/metrics.js';
@@ -32,6 +33,8 @@ function asSent(res: oidc.TokenEndpointResponse): TokenResponse {
   return out;
 }
 
+const MAX_CONFIGURATIONS = 500;
+
 export class RealmConnector {
   constructor(
     readonly realm: string,
@@ -52,9 +55,31 @@ export class RealmConnector {
     return (await this.metadata.get(this.address, this.fetch)).published;
   }
 
-  /** An openid-client Configuration for one client of this realm (cheap: metadata is cached). */
+  /**
+   * The openid-client Configuration of one client of this realm, built once per client and
+   * metadata (a new metadata object, after its cache refreshes, builds them anew). Clients
+   * are the registry's apps and the callers of the connect API: bounded by what Keycloak
+   * accepts, and by `MAX_CONFIGURATIONS` all the same.
+   */
   async configuration(client: ClientCredentials = this.brokerClient): Promise<oidc.Configuration> {
     const server = (await this.metadata.get(this.address, this.fetch)).backchannel;
+    let built = this.configurations.get(server);
+    if (!built) {
+      built = new Map();
+      this.configurations.set(server, built);
+    }
+    // Hashed: a wrong secret sent by a caller is not kept in the clear.
+    const key = createHash('sha256').update(`${client.clientId}\u0000${client.clientSecret ?? ''}`).digest('base64url');
+    let config = built.get(key);
+    if (!config) {
+      if (built.size >= MAX_CONFIGURATIONS) built.clear();
+      config = this.build(server, client);
+      built.set(key, config);
+    }
+    return config;
+  }
+
+  private build(server: oidc.ServerMetadata, client: ClientCredentials): oidc.Configuration {
     const auth = client.clientSecret ? oidc.ClientSecretPost(client.clientSecret) : oidc.None();
     const config = new oidc.Configuration(server, client.clientId, undefined, auth);
     // The upstream's fetch applies the request's deadline; openid-client's own per-call
@@ -64,6 +89,8 @@ export class RealmConnector {
     if (!server.issuer.startsWith('https:')) oidc.allowInsecureRequests(config);
     return config;
   }
+
+  private readonly configurations = new WeakMap<oidc.ServerMetadata, Map<string, oidc.Configuration>>();
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const end = this.observe?.metrics.upstreamDuration.startTimer({ upstream: this.observe.upstream, realm: this.realm, operation: what });
