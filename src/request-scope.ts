@@ -10,6 +10,10 @@ export interface RequestScope {
   /** Milliseconds spent in calls to Keycloak while serving this request. */
   upstreamMs: number;
   tenant?: string;
+  /** When the request's calls to Keycloak must all have answered (performance.now()). */
+  deadlineAt?: number;
+  /** The deadline's signal, made on the first call to Keycloak (most requests make none). */
+  deadline?: { controller: AbortController; timer: NodeJS.Timeout };
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();

@@ -24,6 +24,9 @@ const formComing = (ctx: Koa.Context) => Boolean(ctx.is('application/x-www-form-
 
 export function markPages(routers: Router[]): Koa.Middleware {
   return async function markPages(ctx, next) {
+    // Pages live under the OAuth issuers and ScaiWave's redirect URI only.
+    const path = ctx.path.toLowerCase();
+    if (!path.startsWith('/api/v1/') && !path.startsWith('/v1/auth/login')) return next();
     for (const router of routers) {
       for (const layer of router.match(ctx.path, ctx.method).pathAndMethod) {
         if (layer.stack.includes(asPage)) ctx.state.page = true;
