@@ -24,6 +24,8 @@ COPY --from=runtime-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
+# The demo's registry and host maps, for docker-compose.yml (a deployment mounts its own CONFIG_FILE).
+COPY demo.config.json ./
 EXPOSE 3000 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 CMD ["/nodejs/bin/node", "dist/healthcheck.js"]
 CMD ["dist/main.js"]
