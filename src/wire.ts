@@ -43,7 +43,7 @@ export async function wire(config: Config, log: Logger, store?: Store, metrics =
     tenants,
     verifier: new RealmTokenVerifier(upstreams, tenants, config.upstreamTimeoutMs),
     signingKeys,
-    jwks: new RealmJwks(upstreams, tenants, config.upstreamTimeoutMs),
+    jwks: new RealmJwks(upstreams, tenants),
     discovery: new EmailDiscovery(tenants, upstreams),
     limits: buildLimits(config, rateLimits),
     metrics,

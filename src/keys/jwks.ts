@@ -26,7 +26,6 @@ export class RealmJwks {
   constructor(
     private readonly upstreams: Upstreams,
     private readonly tenants: TenantRegistry,
-    _timeoutMs: number, // the upstream's fetch applies the request's deadline instead
   ) {}
 
   keys(): Promise<jose.JWK[]> {

@@ -18,7 +18,7 @@ import { emailPage, errorPage, organisationPage } from '../../ui/pages.js';
 import { checkAuthorizationRequest } from './authorization-request.js';
 import type { IssuerContext } from './issuer.js';
 import { REQUEST_URI_PREFIX } from './par.js';
-import { appName, continueWithEmail, currentSso, errorRedirect, findApp, loadTx, realmOrigins, routeSignIn, startTransaction, toRealm } from './sign-in.js';
+import { EXPIRED, appName, continueWithEmail, currentSso, errorRedirect, findApp, loadTx, realmOrigins, routeSignIn, startTransaction, toRealm } from './sign-in.js';
 import { records } from './transactions.js';
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
@@ -77,7 +77,7 @@ export function showEmailPage(deps: Deps): Koa.Middleware {
   return async function showEmailPage(ctx) {
     const txId = ctx.query.tx;
     const tx = typeof txId === 'string' && txId ? await records.tx.get(deps.store, txId) : undefined;
-    if (!tx) throw new BrokerError('invalid_request', 'This sign-in has expired. Go back to the application and start again.');
+    if (!tx) throw new BrokerError('invalid_request', EXPIRED);
     emailPage(ctx, { appName: findApp(deps, tx.clientId)!.name, action: `${tx.issuerPath}/login`, tx: String(txId), csrf: tx.csrf, formTargets: realmOrigins(deps) });
   };
 }

@@ -16,14 +16,14 @@ import { BrokerError } from '../../errors.js';
 import type { CookieJar } from '../../http/cookies.js';
 import { askDeviceConsent } from './device.js';
 import { realmSessionKey } from './session-end.js';
-import { errorRedirect, findApp, takeTxForCallback } from './sign-in.js';
+import { EXPIRED, currentSsoEntry, errorRedirect, findApp, takeTxForCallback } from './sign-in.js';
 import { randomId, records, SSO_TTL, type SsoSession } from './transactions.js';
 
 export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
   return async function callback(ctx) {
     const q = ctx.query as Record<string, string | undefined>;
     const tx = await takeTxForCallback(deps, jar, ctx, typeof q.state === 'string' ? q.state : '');
-    if (!tx.tenant) throw new BrokerError('invalid_request', 'This sign-in has expired. Go back to the application and start again.');
+    if (!tx.tenant) throw new BrokerError('invalid_request', EXPIRED);
     // A device approval has no app to go back to: its errors are pages.
     const back = (error: string, description: string) => {
       if (tx.device) throw new BrokerError(error === 'server_error' ? 'upstream_bad_response' : 'access_denied', `${description}.`, { status: error === 'server_error' ? 502 : 403 });
@@ -51,8 +51,9 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
 
     // One broker session per browser and user: a second app signed in through the same
     // session joins it, so that ending it (anywhere) reaches every app (session-end.ts).
-    const existingId = jar.get(ctx, 'rb_sso');
-    const existing = existingId ? await records.sso.get(deps.store, existingId) : undefined;
+    const current = await currentSsoEntry(deps, jar, ctx);
+    const existingId = current?.id;
+    const existing = current?.sso;
     const same = existing && existing.sub === String(idToken.sub) && existing.tenant === tenant.slug;
     const app_ = { clientId: tx.clientId, issuer: tx.issuer };
     const sso: SsoSession = {

@@ -41,9 +41,15 @@ export function errorRedirect(ctx: Koa.Context, o: { redirectUri: string; issuer
   ctx.redirect(url.href);
 }
 
-export async function currentSso(deps: Deps, jar: CookieJar, ctx: Koa.Context): Promise<SsoSession | undefined> {
+/** This browser's SSO session and its id (its cookie), if any. */
+export async function currentSsoEntry(deps: Deps, jar: CookieJar, ctx: Koa.Context): Promise<{ id: string; sso: SsoSession } | undefined> {
   const id = jar.get(ctx, 'rb_sso');
-  return id ? records.sso.get(deps.store, id) : undefined;
+  const sso = id ? await records.sso.get(deps.store, id) : undefined;
+  return sso && id ? { id, sso } : undefined;
+}
+
+export async function currentSso(deps: Deps, jar: CookieJar, ctx: Koa.Context): Promise<SsoSession | undefined> {
+  return (await currentSsoEntry(deps, jar, ctx))?.sso;
 }
 
 /**
@@ -58,7 +64,7 @@ export async function startTransaction(deps: Deps, jar: CookieJar, ctx: Koa.Cont
   return { txId, tx };
 }
 
-const EXPIRED = 'This sign-in has expired. Go back to the application and start again.';
+export const EXPIRED = 'This sign-in has expired. Go back to the application and start again.';
 const OTHER_BROWSER = 'This sign-in was started in another browser or tab that is gone. Go back to the application and start again.';
 
 /** The transaction of a sign-in page's form: its token and this browser must both match. */
