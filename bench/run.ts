@@ -10,6 +10,7 @@
  * survives a noisy machine).
  *
  *   npm run bench        (Keycloak must be running: npm run keycloak)
+ *   BENCH_ONLY=refresh npm run bench   (the cases whose name matches)
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -100,7 +101,9 @@ async function main(): Promise<void> {
   ];
 
   const results: { name: string; reference: string; ref: Side; broker: Side }[] = [];
-  for (const c of cases) {
+  // BENCH_ONLY=<regexp>: only the cases whose name matches (while working on one).
+  const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined;
+  for (const c of cases.filter((x) => !only || only.test(x.name))) {
     const refRuns: Side[] = [];
     const brokerRuns: Side[] = [];
     for (let round = 0; round < ROUNDS; round++) {

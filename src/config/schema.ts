@@ -20,6 +20,11 @@ export const upstreamSchema = z.object({
     clientId: z.string().min(1).default('realm-broker-admin'),
     clientSecret: secret.optional(),
   }),
+  /**
+   * Keep-alive connections to this server for the proxied grants; more requests at once
+   * wait for one. Keycloak's own HTTP worker pool is the other bound: see README.
+   */
+  maxConnections: z.number().int().positive().max(10_000).default(64),
   /** Realms of this server that are not tenants (master is always skipped). */
   ignoreRealms: z.array(z.string()).default([]),
   /**

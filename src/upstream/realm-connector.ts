@@ -1,6 +1,13 @@
 /**
- * Every OAuth call the broker makes to one realm, through openid-client. Tokens are
- * Keycloak's (DESIGN decision 1): responses pass through as Keycloak sent them.
+ * Every OAuth call the broker makes to one realm. Tokens are Keycloak's (DESIGN decision 1):
+ * responses pass through as Keycloak sent them.
+ *
+ * Two paths. The grants the broker proxies on every API call (client credentials, password,
+ * refresh, introspection, revocation) are one form POST over the server's keep-alive pool
+ * (keepalive-client.ts), with the client's secret in the form as openid-client's
+ * ClientSecretPost sends it; their answers are passed on, not interpreted, so openid-client's
+ * checks would add nothing but CPU. The sign-in's code exchange and token exchange keep
+ * openid-client, whose ID-token checks they rely on.
  */
 import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
@@ -9,6 +16,7 @@ import { outcomeOf, type Metrics } from '../metrics/metrics.js';
 import { timedUpstream } from '../request-scope.js';
 import { translateUpstreamError } from './translate-error.js';
 import type { UpstreamFetch } from './upstream-fetch.js';
+import { UpstreamBadAnswer, UpstreamRefusal, type KeepAliveClient, type UpstreamAnswer } from './keepalive-client.js';
 
 export interface ClientCredentials {
   clientId: string;
@@ -43,6 +51,8 @@ export class RealmConnector {
     private readonly brokerClient: ClientCredentials,
     /** The upstream's fetch: the request's deadline and the server's circuit breaker. */
     readonly fetch: UpstreamFetch,
+    /** The server's keep-alive pool, for the hot grants. */
+    private readonly http: KeepAliveClient,
     private readonly observe?: { metrics: Metrics; upstream: string },
   ) {}
 
@@ -105,14 +115,35 @@ export class RealmConnector {
     }
   }
 
+  /**
+   * One form POST to one of the realm's back-channel endpoints as `client` (the broker's own
+   * client by default), the secret in the form (client_secret_post, as every caller's
+   * Keycloak client is set up). Answers other than 200 become `UpstreamRefusal`s.
+   */
+  private async post(endpoint: 'token_endpoint' | 'introspection_endpoint' | 'revocation_endpoint', fields: Record<string, string | undefined>, client: ClientCredentials = this.brokerClient): Promise<UpstreamAnswer> {
+    const server = (await this.metadata.get(this.address, this.fetch)).backchannel;
+    const url = server[endpoint];
+    if (typeof url !== 'string') throw new UpstreamBadAnswer(`the realm publishes no ${endpoint}`);
+    const answer = await this.http.postForm(url, params({ ...fields, client_id: client.clientId, client_secret: client.clientSecret }));
+    if (answer.status !== 200) throw UpstreamRefusal.from(answer);
+    return answer;
+  }
+
+  /** A token response: a JSON object with an access token, passed on as it came. */
+  private async grant(fields: Record<string, string | undefined>, client?: ClientCredentials): Promise<TokenResponse> {
+    const tokens = jsonObject(await this.post('token_endpoint', fields, client));
+    if (typeof tokens.access_token !== 'string' || typeof tokens.token_type !== 'string') {
+      throw new UpstreamBadAnswer('Keycloak sent a token response without access_token or token_type');
+    }
+    return tokens as TokenResponse;
+  }
+
   clientCredentials(client: ClientCredentials, scope?: string): Promise<TokenResponse> {
-    return this.call('client credentials grant', async () =>
-      asSent(await oidc.clientCredentialsGrant(await this.configuration(client), params({ scope }))));
+    return this.call('client credentials grant', () => this.grant({ grant_type: 'client_credentials', scope }, client));
   }
 
   password(username: string, password: string, scope?: string, client?: ClientCredentials): Promise<TokenResponse> {
-    return this.call('password grant', async () =>
-      asSent(await oidc.genericGrantRequest(await this.configuration(client), 'password', params({ username, password, scope }))));
+    return this.call('password grant', () => this.grant({ grant_type: 'password', username, password, scope }, client));
   }
 
   authorizationCode(code: string, redirectUri: string, codeVerifier?: string, client?: ClientCredentials): Promise<TokenResponse> {
@@ -122,8 +153,7 @@ export class RealmConnector {
   }
 
   refresh(refreshToken: string, scope?: string, client?: ClientCredentials): Promise<TokenResponse> {
-    return this.call('refresh token grant', async () =>
-      asSent(await oidc.refreshTokenGrant(await this.configuration(client), refreshToken, params({ scope }))));
+    return this.call('refresh token grant', () => this.grant({ grant_type: 'refresh_token', refresh_token: refreshToken, scope }, client));
   }
 
   /** RFC 8693 standard token exchange (Keycloak 26.2+), as `client`. */
@@ -133,12 +163,28 @@ export class RealmConnector {
   }
 
   introspect(token: string, client?: ClientCredentials): Promise<IntrospectionResponse> {
-    return this.call('token introspection', async () =>
-      (await oidc.tokenIntrospection(await this.configuration(client), token)) as IntrospectionResponse);
+    return this.call('token introspection', async () => {
+      const answer = jsonObject(await this.post('introspection_endpoint', { token }, client));
+      if (typeof answer.active !== 'boolean') throw new UpstreamBadAnswer('Keycloak sent an introspection response without "active"');
+      return answer as IntrospectionResponse;
+    });
   }
 
   revoke(token: string, tokenTypeHint?: string, client?: ClientCredentials): Promise<void> {
-    return this.call('token revocation', async () =>
-      oidc.tokenRevocation(await this.configuration(client), token, params({ token_type_hint: tokenTypeHint })));
+    return this.call('token revocation', async () => {
+      await this.post('revocation_endpoint', { token, token_type_hint: tokenTypeHint }, client);
+    });
   }
+}
+
+/** A JSON object from a 200 answer, or the answer is unusable. */
+function jsonObject(answer: UpstreamAnswer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(answer.body.toString('utf8'));
+  } catch (err) {
+    throw new UpstreamBadAnswer('Keycloak sent a body that is not JSON', { cause: err });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UpstreamBadAnswer('Keycloak sent JSON that is not an object');
+  return value as Record<string, unknown>;
 }

@@ -5,6 +5,7 @@
  */
 import { ClientError, ResponseBodyError } from 'openid-client';
 import { BrokerError, type ErrorCode } from '../errors.js';
+import { UpstreamBadAnswer, UpstreamRefusal, UpstreamTransportError } from './keepalive-client.js';
 
 const OAUTH_CODES: Record<string, ErrorCode> = {
   invalid_request: 'invalid_request',
@@ -25,6 +26,7 @@ function isTimeout(err: unknown): boolean {
 }
 
 function statusOf(err: unknown): number | undefined {
+  if (err instanceof UpstreamRefusal) return err.status;
   const cause = (err as { cause?: unknown; response?: unknown })?.response ?? (err as { cause?: unknown })?.cause;
   return cause instanceof Response ? cause.status : undefined;
 }
@@ -41,7 +43,7 @@ export function translateUpstreamError(err: unknown, what: string): BrokerError 
   const ours = wrappedBrokerError(err);
   if (ours) return ours;
 
-  if (err instanceof ResponseBodyError) {
+  if (err instanceof ResponseBodyError || (err instanceof UpstreamRefusal && err.error !== undefined)) {
     const upstream = { status: err.status, error: err.error, description: err.error_description };
     if (err.status >= 500) {
       return new BrokerError(err.status === 503 ? 'upstream_unavailable' : 'upstream_bad_response',
@@ -50,8 +52,8 @@ export function translateUpstreamError(err: unknown, what: string): BrokerError 
     // Keycloak answers a bad client secret with 401 and either error name.
     const code = err.status === 401 && (err.error === 'unauthorized_client' || err.error === 'invalid_client')
       ? 'invalid_client'
-      : OAUTH_CODES[err.error] ?? 'invalid_request';
-    return new BrokerError(code, err.error_description ?? err.error, { cause: err, upstream });
+      : OAUTH_CODES[err.error ?? ''] ?? 'invalid_request';
+    return new BrokerError(code, err.error_description ?? err.error ?? `Keycloak answered ${err.status}`, { cause: err, upstream });
   }
 
   if (isTimeout(err)) {
@@ -67,11 +69,11 @@ export function translateUpstreamError(err: unknown, what: string): BrokerError 
     return new BrokerError('upstream_bad_response', `Keycloak answered ${status} during ${what}`, { cause: err, upstream: { status } });
   }
 
-  if (err instanceof TypeError) {
+  if (err instanceof TypeError || err instanceof UpstreamTransportError) {
     // fetch() rejects with a TypeError when the connection fails (refused, reset, DNS).
     return new BrokerError('upstream_unavailable', `Keycloak is unreachable (${what})`, { cause: err, retryAfter: 5 });
   }
-  if (err instanceof ClientError || err instanceof SyntaxError) {
+  if (err instanceof ClientError || err instanceof SyntaxError || err instanceof UpstreamBadAnswer) {
     return new BrokerError('upstream_bad_response', `Keycloak sent an unusable response during ${what}`, { cause: err });
   }
   return new BrokerError('upstream_bad_response', `Keycloak call failed during ${what}`, { cause: err });

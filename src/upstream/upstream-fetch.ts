@@ -48,8 +48,9 @@ export async function guardedCall<T>(breaker: CircuitBreaker, timeoutMs: number,
     }
     throw err;
   }
+  // A Response, or the keep-alive client's answer: any answer with a status.
   const status = (result as { status?: unknown })?.status;
-  if (result instanceof Response && UNAVAILABLE.has(status as number)) breaker.failed(`HTTP ${status}`);
+  if (typeof status === 'number' && UNAVAILABLE.has(status)) breaker.failed(`HTTP ${status}`);
   else breaker.succeeded();
   return result;
 }

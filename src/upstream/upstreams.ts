@@ -9,6 +9,7 @@ import { BrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { AdminConnector } from './admin-connector.js';
 import { CircuitBreaker, type BreakerChange } from './circuit-breaker.js';
+import { KeepAliveClient } from './keepalive-client.js';
 import { RealmConnector } from './realm-connector.js';
 import { RealmMetadataCache } from './realm-metadata.js';
 import { guardedFetch, type UpstreamFetch } from './upstream-fetch.js';
@@ -18,6 +19,8 @@ export class Upstream {
   readonly breaker: CircuitBreaker;
   /** Every call to this server goes through it (deadline, breaker). */
   readonly fetch: UpstreamFetch;
+  /** The keep-alive pool the hot grants use (deadline and breaker too). */
+  readonly http: KeepAliveClient;
   private readonly realms = new Map<string, RealmConnector>();
 
   constructor(
@@ -39,6 +42,7 @@ export class Upstream {
       onChange,
     });
     this.fetch = guardedFetch(this.breaker, timeoutMs);
+    this.http = new KeepAliveClient(this.breaker, timeoutMs, { maxSockets: config.maxConnections, maxFreeSockets: config.maxConnections });
     this.admin = new AdminConnector(config.url, this.realm(config.admin.realm), config.admin, this.breaker, timeoutMs);
   }
 
@@ -55,7 +59,7 @@ export class Upstream {
     let connector = this.realms.get(realm);
     if (!connector) {
       const address = { internalBase: `${this.config.url}/realms/${encodeURIComponent(realm)}`, issuer: this.issuerOf(realm) };
-      connector = new RealmConnector(realm, address, this.metadata, this.brokerClient, this.fetch, this.metrics && { metrics: this.metrics, upstream: this.name });
+      connector = new RealmConnector(realm, address, this.metadata, this.brokerClient, this.fetch, this.http, this.metrics && { metrics: this.metrics, upstream: this.name });
       this.realms.set(realm, connector);
     }
     return connector;
@@ -72,9 +76,12 @@ export class Upstreams {
     }
   }
 
-  /** Stops the breakers' probes (the broker is closing). */
+  /** Stops the breakers' probes and closes the pools' connections (the broker is closing). */
   close(): void {
-    for (const u of this.byName.values()) u.breaker.stop();
+    for (const u of this.byName.values()) {
+      u.breaker.stop();
+      u.http.close();
+    }
   }
 
   all(): Upstream[] {
