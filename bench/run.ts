@@ -1,16 +1,29 @@
 /**
- * `npm run bench`: what the broker costs, measured side by side with its reference in one
- * run, on the compiled broker (dist/, production logging), in its own process:
- * - proxied grants against the same request sent straight to Keycloak;
- * - the broker's local answers against a bare node:http server sending the same bytes.
- * Broker and reference alternate (A B A B …) for BENCH_ROUNDS rounds of BENCH_SECONDS, with
- * autocannon at BENCH_CONNECTIONS connections, loopback only. Printed as a table and written
- * to bench/last-run.json: throughput ratio, added p50/p99 latency, and the broker's CPU
- * microseconds per request (from /proc/<pid>/stat over the broker's runs: the figure that
- * survives a noisy machine).
+ * `npm run bench`: what the broker costs, measured side by side with its references in one
+ * run, on the compiled broker (dist/, production logging), in its own process.
  *
- *   npm run bench        (Keycloak must be running: npm run keycloak)
- *   BENCH_ONLY=refresh npm run bench   (the cases whose name matches)
+ * Each case has three sides, run alternately (ref, floor, broker; again) for BENCH_ROUNDS
+ * rounds of BENCH_SECONDS, with autocannon at BENCH_CONNECTIONS connections, loopback only:
+ * - proxied grants: ref = the same request sent straight to Keycloak; floor = a bare
+ *   reverse proxy (node:http + undici's keep-alive `request`, bench/bare-proxy.mjs), what
+ *   any proxy on this machine spends at least;
+ * - local answers: ref = a bare node:http server sending the same bytes
+ *   (bench/bare-server.mjs); floor = a Koa app that does only that (bench/koa-floor.mjs).
+ * Printed as a table and written to bench/last-run.json: throughput against ref and floor,
+ * added p50/p99 latency against ref, and CPU microseconds per request of the broker and the
+ * floor (user + system, from /proc/<pid>/stat over their own runs: the figure that survives
+ * a noisy machine).
+ *
+ * Then memory: the broker's RSS idle, and after BENCH_MEMORY_REQUESTS (default 100,000)
+ * requests of each kind, read at half and at the end, so that growth with the number of
+ * requests shows (the password grant is capped at 5,000: Keycloak hashes each password).
+ *
+ * The password case runs on one connection: Keycloak's brute-force protection (on in the
+ * demo realms) refuses most of a user's concurrent sign-ins as "Invalid user credentials".
+ *
+ *   npm run bench                       (Keycloak must be running: npm run keycloak)
+ *   BENCH_ONLY=refresh npm run bench    (only the cases whose name matches)
+ *   BENCH_MEMORY_REQUESTS=0 npm run bench   (no memory phase)
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -22,23 +35,44 @@ const KEYCLOAK = process.env.KEYCLOAK_URL ?? 'http://127.0.0.1:8080';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const MEMORY_REQUESTS = Number(process.env.BENCH_MEMORY_REQUESTS ?? 100_000);
+const PASSWORD_MEMORY_REQUESTS = Math.min(MEMORY_REQUESTS, 5_000);
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-interface Req { url: string; method?: 'GET' | 'POST'; form?: Record<string, string>; headers?: Record<string, string> }
-interface Case { name: string; reference: 'keycloak' | 'bare'; ref: Req; broker: Req }
+interface Req { url: string; method?: 'GET' | 'POST'; form?: Record<string, string>; headers?: Record<string, string>; connections?: number }
+interface Case { name: string; reference: 'keycloak' | 'bare'; ref: Req; floor: Req; broker: Req }
 interface Side { rps: number; p50: number; p99: number; requests: number; non2xx: number; cpuUs?: number }
+interface MemoryRow { name: string; requests: number; rssBeforeMiB: number; rssHalfMiB: number; rssAfterMiB: number; heapAfterMiB: number }
 
-/** Waits for a child's first stdout line matching `test`, keeps draining the rest. */
-function firstLine(child: ChildProcess, test: (line: string) => boolean): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    child.once('exit', (code) => reject(new Error(`exited ${code} before it was ready`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (const line of buffer.split('\n')) if (test(line)) resolve(line);
-      buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
-    });
+/** A child's stdout lines: `waitFor` resolves with the first line (seen already or to come) that matches. */
+function lines(child: ChildProcess): { waitFor: (test: (line: string) => boolean) => Promise<string> } {
+  const seen: string[] = [];
+  const waiting: { test: (line: string) => boolean; resolve: (line: string) => void }[] = [];
+  let buffer = '';
+  let exited: Error | undefined;
+  const waiters = new Set<(err: Error) => void>();
+  child.once('exit', (code) => {
+    exited = new Error(`exited ${code} before it was ready`);
+    for (const reject of waiters) reject(exited);
   });
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const complete = buffer.split('\n');
+    buffer = complete.pop()!;
+    for (const line of complete) {
+      seen.push(line);
+      for (const w of [...waiting]) if (w.test(line)) { waiting.splice(waiting.indexOf(w), 1); w.resolve(line); }
+    }
+  });
+  return {
+    waitFor: (test) => new Promise((resolve, reject) => {
+      const found = seen.find(test);
+      if (found !== undefined) return resolve(found);
+      if (exited) return reject(exited);
+      waiters.add(reject);
+      waiting.push({ test, resolve });
+    }),
+  };
 }
 
 /** User + system CPU of a process, in microseconds. */
@@ -47,13 +81,49 @@ function cpuUs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) / TICKS) * 1e6;
 }
 
-async function load(req: Req): Promise<Side & { raw: autocannon.Result }> {
+/** Resident set size of a process, in MiB. */
+function rssMiB(pid: number): number {
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return kb / 1024;
+}
+
+function autocannonOptions(req: Req): autocannon.Options {
   const body = req.form ? new URLSearchParams(req.form).toString() : undefined;
-  const raw = await autocannon({
-    url: req.url, method: req.method ?? (body ? 'POST' : 'GET'), duration: SECONDS, connections: CONNECTIONS,
+  return {
+    url: req.url, method: req.method ?? (body ? 'POST' : 'GET'), connections: req.connections ?? CONNECTIONS,
     headers: { ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}), ...req.headers }, body,
+  };
+}
+
+async function load(req: Req, pid?: number): Promise<Side> {
+  const before = pid === undefined ? 0 : cpuUs(pid);
+  const raw = await autocannon({ ...autocannonOptions(req), duration: SECONDS });
+  const side: Side = { rps: raw.requests.average, p50: raw.latency.p50, p99: raw.latency.p99, requests: raw.requests.total, non2xx: raw.non2xx + raw.errors };
+  if (pid !== undefined) side.cpuUs = (cpuUs(pid) - before) / Math.max(1, side.requests);
+  return side;
+}
+
+/** One request, which must succeed: a case that measures errors measures nothing. */
+async function check(name: string, req: Req): Promise<void> {
+  const res = await fetch(req.url, {
+    method: req.method ?? (req.form ? 'POST' : 'GET'), headers: req.headers, body: req.form ? new URLSearchParams(req.form) : undefined,
   });
-  return { raw, rps: raw.requests.average, p50: raw.latency.p50, p99: raw.latency.p99, requests: raw.requests.total, non2xx: raw.non2xx + raw.errors };
+  if (res.status !== 200) throw new Error(`${name}: ${req.url} answered ${res.status} ${await res.text()}`);
+}
+
+function mean(runs: Side[]): Side {
+  const avg = (f: (r: Side) => number) => runs.reduce((s, r) => s + f(r), 0) / runs.length;
+  return {
+    rps: avg((r) => r.rps), p50: avg((r) => r.p50), p99: avg((r) => r.p99),
+    requests: runs.reduce((s, r) => s + r.requests, 0), non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
+    cpuUs: runs[0]!.cpuUs === undefined ? undefined : avg((r) => r.cpuUs ?? 0),
+  };
+}
+
+/** The broker's heap in use, from its own metrics (management listener). */
+async function heapMiB(management: string): Promise<number> {
+  const text = await (await fetch(`${management}/metrics`)).text();
+  return Number(/^realm_broker_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1] ?? 0) / 1024 / 1024;
 }
 
 async function main(): Promise<void> {
@@ -67,17 +137,28 @@ async function main(): Promise<void> {
     scaiwave: { ...demo.scaiwave, rateLimit: { perUser: 1_000_000, perAddress: 1_000_000, windowSeconds: 60 } },
     tokenCache: { clients: ['platform-service'], safetyMarginSeconds: 30, maxAgeSeconds: 60 },
   }));
-  const broker = spawn(process.execPath, ['dist/main.js'], {
-    env: { ...process.env, CONFIG_FILE: config, PORT: '0', MANAGEMENT_PORT: '-1', KEYCLOAK_URL: KEYCLOAK, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const children: ChildProcess[] = [];
+  const start = async (args: string[], ready: (line: string) => boolean, env: NodeJS.ProcessEnv = process.env) => {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(child);
+    const out = lines(child);
+    return { child, out, line: await out.waitFor(ready) };
+  };
+  process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
+
+  const { child: broker, out: brokerOut, line: listening } = await start(['dist/main.js'], (l) => l.includes('realm-broker listening'), {
+    ...process.env, CONFIG_FILE: config, PORT: '0', MANAGEMENT_PORT: '0', KEYCLOAK_URL: KEYCLOAK, LOG_LEVEL: 'info',
   });
-  const base = `http://127.0.0.1:${JSON.parse(await firstLine(broker, (l) => l.includes('realm-broker listening'))).port}`;
+  const base = `http://127.0.0.1:${JSON.parse(listening).port}`;
+  const managementLine = await brokerOut.waitFor((l) => l.includes('managementPort'));
+  const management = `http://127.0.0.1:${JSON.parse(managementLine).managementPort}`;
 
   const post = async (url: string, form: Record<string, string>) => (await fetch(url, { method: 'POST', body: new URLSearchParams(form) })).json() as Promise<Record<string, string>>;
   const direct = `${KEYCLOAK}/realms/acme/protocol/openid-connect`;
   const alice = await post(`${base}/auth/api/v1/oauth/connect/user/login`, { username: 'alice@acme.example', password: 'alice-pass', scopes: 'openid' });
+  if (!alice.refresh_token) throw new Error(`alice could not sign in through the broker: ${JSON.stringify(alice)}`);
 
-  // The bare reference serves exactly the bytes the broker answers.
+  // The bare references serve exactly the bytes (and caching headers) the broker answers.
   const local = ['/api/v1/platform/.well-known/jwks.json', '/api/v1/platform/oauth/.well-known/jwks.json', '/api/v1/platform/oauth/.well-known/openid-configuration', '/v1/auth/config', '/auth/api/v1/healthz'];
   const answers: Record<string, { body: string; etag: string | null; cacheControl: string | null }> = {};
   for (const path of local) {
@@ -86,52 +167,89 @@ async function main(): Promise<void> {
   }
   const answersFile = join(tmpdir(), `rb-bench-answers-${process.pid}.json`);
   writeFileSync(answersFile, JSON.stringify(answers));
-  const bare = spawn(process.execPath, ['bench/bare-server.mjs', answersFile], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const bareBase = `http://127.0.0.1:${JSON.parse(await firstLine(bare, (l) => l.startsWith('{'))).port}`;
+  const portOf = (line: string) => JSON.parse(line).port as number;
+  const { child: bare, line: bareLine } = await start(['bench/bare-server.mjs', answersFile], (l) => l.startsWith('{'));
+  const { child: koa, line: koaLine } = await start(['bench/koa-floor.mjs', answersFile], (l) => l.startsWith('{'));
+  const { child: proxy, line: proxyLine } = await start(['bench/bare-proxy.mjs', KEYCLOAK], (l) => l.startsWith('{'));
+  const bareBase = `http://127.0.0.1:${portOf(bareLine)}`;
+  const koaBase = `http://127.0.0.1:${portOf(koaLine)}`;
+  const proxied = `http://127.0.0.1:${portOf(proxyLine)}/realms/acme/protocol/openid-connect`;
 
   const cc = { client_id: 'connect-demo', client_secret: 'connect-demo-secret' };
+  const service = { client_id: 'platform-service', client_secret: 'platform-service-secret', grant_type: 'client_credentials' };
   const pw = { username: 'alice@acme.example', password: 'alice-pass' };
+  const viaBroker = { client_id: 'realm-broker', client_secret: 'realm-broker-secret' };
+  const keycloakCase = (name: string, path: string, form: Record<string, string>, broker: Req): Case =>
+    ({ name, reference: 'keycloak', ref: { url: `${direct}${path}`, form, connections: broker.connections }, floor: { url: `${proxied}${path}`, form, connections: broker.connections }, broker });
   const cases: Case[] = [
-    { name: 'client_credentials (connect/token)', reference: 'keycloak', ref: { url: `${direct}/token`, form: { ...cc, grant_type: 'client_credentials' } }, broker: { url: `${base}/auth/api/v1/oauth/connect/token`, form: cc } },
-    { name: 'client_credentials, token cache (platform)', reference: 'keycloak', ref: { url: `${direct}/token`, form: { client_id: 'platform-service', client_secret: 'platform-service-secret', grant_type: 'client_credentials' } }, broker: { url: `${base}/api/v1/platform/oauth/token`, form: { client_id: 'platform-service', client_secret: 'platform-service-secret', grant_type: 'client_credentials' } } },
-    { name: 'password (connect/user/login)', reference: 'keycloak', ref: { url: `${direct}/token`, form: { ...pw, client_id: 'realm-broker', client_secret: 'realm-broker-secret', grant_type: 'password' } }, broker: { url: `${base}/auth/api/v1/oauth/connect/user/login`, form: pw } },
-    { name: 'refresh (ScaiWave /v1/auth/refresh)', reference: 'keycloak', ref: { url: `${direct}/token`, form: { client_id: 'realm-broker', client_secret: 'realm-broker-secret', grant_type: 'refresh_token', refresh_token: alice.refresh_token! } }, broker: { url: `${base}/v1/auth/refresh`, form: { refresh_token: alice.refresh_token! } } },
-    { name: 'introspection (connect/introspect)', reference: 'keycloak', ref: { url: `${direct}/token/introspect`, form: { client_id: 'realm-broker', client_secret: 'realm-broker-secret', token: alice.access_token! } }, broker: { url: `${base}/auth/api/v1/oauth/connect/introspect`, form: { token: alice.access_token! } } },
-    ...local.map((path): Case => ({ name: `local ${path}`, reference: 'bare', ref: { url: `${bareBase}${path}` }, broker: { url: `${base}${path}` } })),
+    keycloakCase('client_credentials (connect/token)', '/token', { ...cc, grant_type: 'client_credentials' }, { url: `${base}/auth/api/v1/oauth/connect/token`, form: cc }),
+    keycloakCase('client_credentials, token cache (platform)', '/token', service, { url: `${base}/api/v1/platform/oauth/token`, form: service }),
+    keycloakCase('password (connect/user/login)', '/token', { ...pw, ...viaBroker, grant_type: 'password' }, { url: `${base}/auth/api/v1/oauth/connect/user/login`, form: pw, connections: 1 }),
+    keycloakCase('refresh (ScaiWave /v1/auth/refresh)', '/token', { ...viaBroker, grant_type: 'refresh_token', refresh_token: alice.refresh_token }, { url: `${base}/v1/auth/refresh`, form: { refresh_token: alice.refresh_token } }),
+    keycloakCase('introspection (connect/introspect)', '/token/introspect', { ...viaBroker, token: alice.access_token! }, { url: `${base}/auth/api/v1/oauth/connect/introspect`, form: { token: alice.access_token! } }),
+    ...local.map((path): Case => ({ name: `local ${path}`, reference: 'bare', ref: { url: `${bareBase}${path}` }, floor: { url: `${koaBase}${path}` }, broker: { url: `${base}${path}` } })),
   ];
 
-  const results: { name: string; reference: string; ref: Side; broker: Side }[] = [];
   // BENCH_ONLY=<regexp>: only the cases whose name matches (while working on one).
   const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined;
-  for (const c of cases.filter((x) => !only || only.test(x.name))) {
-    const refRuns: Side[] = [];
-    const brokerRuns: Side[] = [];
+  const chosen = cases.filter((x) => !only || only.test(x.name));
+  for (const c of chosen) {
+    await check(c.name, c.ref);
+    await check(c.name, c.floor);
+    await check(c.name, c.broker);
+  }
+
+  const results: { name: string; reference: string; ref: Side; floor: Side; broker: Side }[] = [];
+  for (const c of chosen) {
+    const runs: { ref: Side[]; floor: Side[]; broker: Side[] } = { ref: [], floor: [], broker: [] };
+    const floorPid = c.reference === 'keycloak' ? proxy.pid! : koa.pid!;
     for (let round = 0; round < ROUNDS; round++) {
-      refRuns.push(await load(c.ref));
-      const before = cpuUs(broker.pid!);
-      const run = await load(c.broker);
-      brokerRuns.push({ ...run, cpuUs: (cpuUs(broker.pid!) - before) / Math.max(1, run.requests) });
+      runs.ref.push(await load(c.ref, c.reference === 'bare' ? bare.pid! : undefined));
+      runs.floor.push(await load(c.floor, floorPid));
+      runs.broker.push(await load(c.broker, broker.pid!));
     }
-    const mean = (runs: Side[]): Side => ({
-      rps: runs.reduce((s, r) => s + r.rps, 0) / runs.length,
-      p50: runs.reduce((s, r) => s + r.p50, 0) / runs.length,
-      p99: runs.reduce((s, r) => s + r.p99, 0) / runs.length,
-      requests: runs.reduce((s, r) => s + r.requests, 0),
-      non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
-      cpuUs: runs[0]!.cpuUs === undefined ? undefined : runs.reduce((s, r) => s + (r.cpuUs ?? 0), 0) / runs.length,
-    });
-    results.push({ name: c.name, reference: c.reference, ref: mean(refRuns), broker: mean(brokerRuns) });
+    results.push({ name: c.name, reference: c.reference, ref: mean(runs.ref), floor: mean(runs.floor), broker: mean(runs.broker) });
     process.stderr.write(`[bench] ${c.name}: done\n`);
   }
-  broker.kill('SIGTERM');
-  bare.kill('SIGTERM');
 
-  console.log(`\nrealm-broker benchmark: ${ROUNDS} rounds × ${SECONDS} s per side, ${CONNECTIONS} connections, node ${process.version}, compiled broker\n`);
-  console.log(`${'case'.padEnd(52)} ${'ref'.padEnd(8)} ${'ref req/s'.padStart(10)} ${'broker req/s'.padStart(12)} ${'ratio'.padStart(6)} ${'+p50 ms'.padStart(8)} ${'+p99 ms'.padStart(8)} ${'CPU µs/req'.padStart(11)} ${'non-2xx'.padStart(8)}`);
-  for (const r of results) {
-    console.log(`${r.name.padEnd(52)} ${r.reference.padEnd(8)} ${r.ref.rps.toFixed(0).padStart(10)} ${r.broker.rps.toFixed(0).padStart(12)} ${(r.broker.rps / r.ref.rps).toFixed(2).padStart(6)} ${(r.broker.p50 - r.ref.p50).toFixed(1).padStart(8)} ${(r.broker.p99 - r.ref.p99).toFixed(1).padStart(8)} ${(r.broker.cpuUs ?? 0).toFixed(0).padStart(11)} ${String(r.broker.non2xx + r.ref.non2xx).padStart(8)}`);
+  // Memory: idle, then each kind in two halves on the broker alone.
+  const memory: MemoryRow[] = [];
+  const rssIdle = rssMiB(broker.pid!);
+  if (MEMORY_REQUESTS > 0) {
+    for (const c of chosen) {
+      const requests = c.name.startsWith('password') ? PASSWORD_MEMORY_REQUESTS : MEMORY_REQUESTS;
+      const rssBefore = rssMiB(broker.pid!);
+      await autocannon({ ...autocannonOptions(c.broker), amount: Math.floor(requests / 2) });
+      const rssHalf = rssMiB(broker.pid!);
+      await autocannon({ ...autocannonOptions(c.broker), amount: Math.ceil(requests / 2) });
+      memory.push({ name: c.name, requests, rssBeforeMiB: rssBefore, rssHalfMiB: rssHalf, rssAfterMiB: rssMiB(broker.pid!), heapAfterMiB: await heapMiB(management) });
+      process.stderr.write(`[bench] memory, ${c.name}: done\n`);
+    }
   }
-  writeFileSync('bench/last-run.json', `${JSON.stringify({ at: new Date().toISOString(), node: process.version, seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, results }, null, 2)}\n`);
+  for (const c of children) c.kill('SIGTERM');
+
+  const num = (n: number, digits = 0) => n.toFixed(digits);
+  const cols: [string, number][] = [['case', 52], ['ref', 8], ['ref req/s', 10], ['floor req/s', 11], ['broker req/s', 12], ['×ref', 5], ['×floor', 6], ['+p50 ms', 8], ['+p99 ms', 8], ['floor µs', 8], ['broker µs', 9], ['non-2xx', 7]];
+  const row = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(cols[i]![1]) : c.padStart(cols[i]![1]))).join(' ');
+  console.log(`\nrealm-broker benchmark: ${ROUNDS} rounds × ${SECONDS} s per side, ${CONNECTIONS} connections, node ${process.version}, compiled broker`);
+  console.log('ref = straight to Keycloak, or a bare node:http server with the same bytes; floor = a bare undici proxy, or a Koa app with the same bytes; µs = CPU per request (user + system)\n');
+  console.log(row(cols.map(([name]) => name)));
+  for (const r of results) {
+    console.log(row([r.name, r.reference, num(r.ref.rps), num(r.floor.rps), num(r.broker.rps), num(r.broker.rps / r.ref.rps, 2), num(r.broker.rps / r.floor.rps, 2),
+      num(r.broker.p50 - r.ref.p50, 1), num(r.broker.p99 - r.ref.p99, 1), num(r.floor.cpuUs ?? 0), num(r.broker.cpuUs ?? 0), String(r.broker.non2xx + r.ref.non2xx + r.floor.non2xx)]));
+  }
+  if (memory.length) {
+    console.log(`\nbroker memory: RSS ${num(rssIdle)} MiB idle (after start-up and one request of each kind)\n`);
+    const mcols: [string, number][] = [['kind', 52], ['requests', 9], ['RSS before', 11], ['at half', 8], ['at end', 8], ['2nd half', 9], ['heap used', 10]];
+    const mrow = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(mcols[i]![1]) : c.padStart(mcols[i]![1]))).join(' ');
+    console.log(mrow(mcols.map(([name]) => name)));
+    for (const m of memory) {
+      const delta = m.rssAfterMiB - m.rssHalfMiB;
+      console.log(mrow([m.name, String(m.requests), num(m.rssBeforeMiB), num(m.rssHalfMiB), num(m.rssAfterMiB), `${delta >= 0 ? '+' : ''}${num(delta)}`, num(m.heapAfterMiB)]));
+    }
+    console.log('(MiB; "2nd half" is the RSS change over the second half of the requests: growth with the number of requests shows there)');
+  }
+  writeFileSync('bench/last-run.json', `${JSON.stringify({ at: new Date().toISOString(), node: process.version, seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, results, memory: { rssIdleMiB: rssIdle, kinds: memory } }, null, 2)}\n`);
   console.log('\nwritten to bench/last-run.json');
   process.exit(0);
 }
