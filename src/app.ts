@@ -22,7 +22,7 @@ export function buildApp(deps: Deps): Koa {
   // Trusted proxies: the client address is read that many hops from the right of
   // X-Forwarded-For, never from what the client itself put on the left.
   const hops = deps.config.trustProxy;
-  const app = new Koa({ asyncLocalStorage: true, proxy: hops > 0, maxIpsCount: hops });
+  const app = new Koa({ proxy: hops > 0, maxIpsCount: hops });
   app.silent = true; // errors are logged by the error handler, with the request id
   const surfaces = [connectErrors, scaiwaveErrors, platformErrors, tenantErrors];
   app.use(requestContext(deps.log, deps.metrics));

@@ -1,11 +1,12 @@
 /**
  * The hot path to one Keycloak server: form-encoded POSTs over a sized pool of keep-alive
- * connections (node:http's Agent), the whole body buffered and returned as it came.
+ * connections (undici's Pool, one per origin), the whole body buffered and returned as it came.
  *
  * Why not `fetch`: the proxied grants are most of what the broker does, and global fetch
- * (undici under web streams) cost about twice the CPU of a plain node:http request per call
- * on this path; openid-client also sent the form as a streamed, chunked body. Discovery,
- * JWKS and the admin API (rare calls) keep using fetch through `guardedFetch`.
+ * (undici under web streams) cost about three times the CPU of undici's `request` per call
+ * on this path (node:http's client, tried first, about one and a half); openid-client also
+ * sent the form as a streamed, chunked body. Discovery, JWKS and the admin API (rare calls)
+ * keep using fetch through `guardedFetch`.
  *
  * Every call runs under the request's deadline and the server's circuit breaker
  * (`guardedCall`). Its failures, all read by translate-error.ts: `UpstreamTransportError`
@@ -14,8 +15,7 @@
  * and timeouts (the deadline's own reason, a
  * DOMException).
  */
-import http from 'node:http';
-import https from 'node:https';
+import { Pool, type Dispatcher } from 'undici';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { guardedCall } from './upstream-fetch.js';
 
@@ -69,27 +69,19 @@ export class UpstreamRefusal extends Error {
 }
 
 export interface PoolOptions {
-  /** Connections per server; requests beyond wait for one (node:http's queue). */
+  /** Connections per origin; requests beyond wait in the pool's queue. */
   maxSockets: number;
-  /** Idle connections kept open for the next request. */
-  maxFreeSockets: number;
 }
 
 export class KeepAliveClient {
-  private readonly http: http.Agent;
-  private readonly https: https.Agent;
+  /** One pool per origin (scheme, host, port) this server's calls go to. */
+  private readonly pools = new Map<string, Pool>();
 
   constructor(
     private readonly breaker: CircuitBreaker,
     private readonly timeoutMs: number,
-    pool: PoolOptions,
-  ) {
-    // `scheduling: 'lifo'` reuses the most recent connection, so that idle ones time out
-    // and close rather than all being kept barely alive.
-    const options = { keepAlive: true, maxSockets: pool.maxSockets, maxFreeSockets: pool.maxFreeSockets, scheduling: 'lifo' as const };
-    this.http = new http.Agent(options);
-    this.https = new https.Agent(options);
-  }
+    private readonly pool: PoolOptions,
+  ) {}
 
   /** POSTs `form` to `url` and returns whatever status and body came back. */
   postForm(url: string, form: Record<string, string>): Promise<UpstreamAnswer> {
@@ -97,42 +89,44 @@ export class KeepAliveClient {
     return guardedCall(this.breaker, this.timeoutMs, (signal) => this.send(url, body, signal));
   }
 
-  /** Closes the idle connections (the broker is stopping). */
+  /** Closes the connections (the broker is stopping). */
   close(): void {
-    this.http.destroy();
-    this.https.destroy();
+    for (const pool of this.pools.values()) void pool.destroy();
+    this.pools.clear();
   }
 
-  private send(url: string, body: Buffer, signal: AbortSignal): Promise<UpstreamAnswer> {
-    const secure = url.startsWith('https:');
-    return new Promise((resolve, reject) => {
-      const fail = (err: unknown) => reject(signal.aborted ? signal.reason : new UpstreamTransportError(`Keycloak did not answer (${(err as { code?: string }).code ?? (err as Error).message})`, { cause: err }));
-      const req = (secure ? https : http).request(url, {
-        method: 'POST',
-        agent: secure ? this.https : this.http,
-        signal,
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'content-length': body.length,
-          accept: 'application/json',
-        },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_BODY) {
-            res.destroy(new Error(`response body over ${MAX_BODY} bytes`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
-        res.on('error', fail);
-        res.on('aborted', () => fail(new Error('response aborted')));
+  private poolFor(origin: string): Pool {
+    let pool = this.pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, { connections: this.pool.maxSockets, keepAliveTimeout: 30_000 });
+      this.pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  private async send(url: string, body: Buffer, signal: AbortSignal): Promise<UpstreamAnswer> {
+    const target = new URL(url);
+    let answer: Dispatcher.ResponseData;
+    try {
+      answer = await this.poolFor(target.origin).request({
+        path: target.pathname + target.search, method: 'POST', body, signal,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       });
-      req.on('error', fail);
-      req.end(body);
-    });
+    } catch (err) {
+      throw signal.aborted ? signal.reason : new UpstreamTransportError(`Keycloak did not answer (${(err as { code?: string }).code ?? (err as Error).message})`, { cause: err });
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of answer.body) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_BODY) throw new Error(`response body over ${MAX_BODY} bytes`);
+        chunks.push(chunk as Buffer);
+      }
+    } catch (err) {
+      answer.body.destroy();
+      throw signal.aborted ? signal.reason : new UpstreamTransportError(`Keycloak's answer broke off (${(err as Error).message})`, { cause: err });
+    }
+    return { status: answer.statusCode, contentType: String(answer.headers['content-type'] ?? ''), body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };
   }
 }

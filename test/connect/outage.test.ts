@@ -1,11 +1,12 @@
 /**
  * Keycloak down, slow or broken: the connect API answers 502/503/504 with a JSON body,
  * within the configured timeout, and serves again once Keycloak is back. A closed port
- * plays "down"; nock plays what a real server can't be made to do (slow, 5xx, garbage).
+ * plays "down"; a fault server in front of the real Keycloak plays what Keycloak can't be
+ * made to do on demand (slow, 5xx, garbage, a reset).
  */
 import assert from 'node:assert/strict';
-import nock from 'nock';
 import { post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { FaultServer } from '../helpers/fault-server.js';
 import { KEYCLOAK_URL } from '../helpers/services.js';
 
 const TOKEN_PATH = '/realms/acme/protocol/openid-connect/token';
@@ -31,19 +32,26 @@ describe('connect API when Keycloak fails', () => {
     });
   });
 
-  describe('Keycloak slow, failing or garbled (nock)', () => {
+  describe('Keycloak slow, failing or garbled (a fault server in front of it)', () => {
     let broker: TestBroker;
+    let faults: FaultServer;
     const creds = { client_id: 'connect-demo', client_secret: 'connect-demo-secret' };
     before(async () => {
-      broker = await startBroker({ env: { UPSTREAM_TIMEOUT_MS: '1000' } });
+      faults = await new FaultServer(KEYCLOAK_URL).start();
+      broker = await startBroker({ env: { UPSTREAM_TIMEOUT_MS: '1000', KEYCLOAK_URL: faults.url } });
       // Warm the tenant list and realm metadata through the real Keycloak first.
       assert.equal((await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds)).status, 200);
     });
-    afterEach(() => nock.cleanAll());
-    after(async () => { nock.restore(); nock.activate(); await broker.close(); });
+    afterEach(function () {
+      const unmet = faults.pending;
+      faults.disarm();
+      // A fault the broker never met would let its test pass for the wrong reason.
+      if (this.currentTest?.state === 'passed') assert.equal(unmet, 0, 'every armed fault was met');
+    });
+    after(async () => { await broker.close(); await faults.close(); });
 
     it('504 when the token endpoint does not answer within the timeout', async () => {
-      nock(KEYCLOAK_URL, { allowUnmocked: true }).post(TOKEN_PATH).delay(5000).reply(200, {});
+      faults.arm('POST', TOKEN_PATH, { kind: 'delay', ms: 5000 });
       const t0 = Date.now();
       const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
       const took = Date.now() - t0;
@@ -53,7 +61,7 @@ describe('connect API when Keycloak fails', () => {
     });
 
     it('502 when Keycloak answers 500 with HTML', async () => {
-      nock(KEYCLOAK_URL, { allowUnmocked: true }).post(TOKEN_PATH).reply(500, '<html>oops</html>', { 'content-type': 'text/html' });
+      faults.arm('POST', TOKEN_PATH, { kind: 'reply', status: 500, body: '<html>oops</html>', contentType: 'text/html' });
       const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
       assert.equal(res.status, 502, res.text);
       assert.equal(res.body.error, 'upstream_bad_response');
@@ -61,32 +69,30 @@ describe('connect API when Keycloak fails', () => {
     });
 
     it('503 when Keycloak itself says 503', async () => {
-      nock(KEYCLOAK_URL, { allowUnmocked: true }).post(TOKEN_PATH).reply(503, { error: 'temporarily_unavailable' });
+      faults.arm('POST', TOKEN_PATH, { kind: 'reply', status: 503, body: JSON.stringify({ error: 'temporarily_unavailable' }) });
       const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
       assert.equal(res.status, 503, res.text);
     });
 
     it('502 for a garbage 200 body', async () => {
-      nock(KEYCLOAK_URL, { allowUnmocked: true }).post(TOKEN_PATH).reply(200, 'not json', { 'content-type': 'application/json' });
+      faults.arm('POST', TOKEN_PATH, { kind: 'reply', status: 200, body: 'not json' });
       const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
       assert.equal(res.status, 502, res.text);
-      nock(KEYCLOAK_URL, { allowUnmocked: true }).post(TOKEN_PATH).reply(200, { no: 'token' });
+      faults.arm('POST', TOKEN_PATH, { kind: 'reply', status: 200, body: JSON.stringify({ no: 'token' }) });
       const res2 = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
       assert.equal(res2.status, 502, res2.text);
     });
 
     it('502 when the connection is reset mid-request', async () => {
-      nock(KEYCLOAK_URL, { allowUnmocked: true }).post('/realms/acme/protocol/openid-connect/token/introspect').replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
-      // (An Error, not a plain object: nock 14 fails on a plain object for node:http requests.)
+      faults.arm('POST', `${TOKEN_PATH}/introspect`, { kind: 'reset' });
       const res = await post(`${broker.url}/auth/api/v1/oauth/connect/introspect`, { token: 'x' });
       assert.ok([502, 503].includes(res.status), res.text);
       assert.ok(res.body.detail);
     });
 
     it('serves again at once when Keycloak is back', async () => {
-      nock(KEYCLOAK_URL, { allowUnmocked: true }).post(TOKEN_PATH).reply(500, 'down');
+      faults.arm('POST', TOKEN_PATH, { kind: 'reply', status: 500, body: 'down', contentType: 'text/plain' });
       assert.equal((await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds)).status, 502);
-      nock.cleanAll();
       const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
       assert.equal(res.status, 200, res.text);
     });

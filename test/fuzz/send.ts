@@ -1,10 +1,9 @@
 /**
  * Sends one fuzz request on its own TCP connection, written byte for byte (any Host,
  * duplicate query keys, a Content-Length that lies, chunked bodies), and reads the answer
- * until the server closes. Raw sockets, not node:http: a test file that loads nock patches
- * node:http and fetch for the whole mocha process, and would sit between the fuzzer and
- * the broker (slower, and retaining every request). A request that gets no answer (hang,
- * reset) is reported as status 0 with the reason.
+ * until the server closes. Raw sockets, not node:http: node:http would refuse or fix up
+ * much of what the fuzzer means to send. A request that gets no answer (hang, reset) is
+ * reported as status 0 with the reason.
  */
 import { connect } from 'node:net';
 import { parseAnswer } from '../helpers/burst.js';
