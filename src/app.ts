@@ -1,7 +1,10 @@
 /**
  * Builds the Koa app from its parts (no listen): cross-cutting middleware, then one
- * route table per surface. Used by main.ts and by every test.
+ * route table per surface; and the server's request listener, which sends recently
+ * recorded local answers itself and hands everything else to Koa. Used by main.ts and by
+ * every test.
  */
+import type { RequestListener } from 'node:http';
 import Koa from 'koa';
 import './http/state.js';
 import type { Deps } from './deps.js';
@@ -9,7 +12,8 @@ import { cors } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
 import { parseBody } from './http/body.js';
 import { markPages } from './http/page-routes.js';
-import { requestContext } from './http/request-context.js';
+import { AnswerMemo } from './http/answer-memo.js';
+import { memoFirst, requestContext } from './http/request-context.js';
 import { securityHeaders } from './http/security-headers.js';
 import { openApiRoutes } from './openapi/routes.js';
 import { connectErrors, connectRoutes } from './surfaces/connect/routes.js';
@@ -18,14 +22,21 @@ import { scaiwaveErrors, scaiwaveRoutes } from './surfaces/scaiwave/routes.js';
 import { tenantErrors, tenantRoutes } from './surfaces/tenant/routes.js';
 import { withDeadline } from './upstream/deadline.js';
 
-export function buildApp(deps: Deps): Koa {
+/** The listener a server runs: local answers from the memo, the rest through the app. */
+export function buildListener(deps: Deps): { app: Koa; listener: RequestListener } {
+  const memo = new AnswerMemo();
+  const app = buildApp(deps, memo);
+  return { app, listener: memoFirst(memo, app.callback(), deps.log, deps.metrics) };
+}
+
+export function buildApp(deps: Deps, memo?: AnswerMemo): Koa {
   // Trusted proxies: the client address is read that many hops from the right of
   // X-Forwarded-For, never from what the client itself put on the left.
   const hops = deps.config.trustProxy;
   const app = new Koa({ proxy: hops > 0, maxIpsCount: hops });
   app.silent = true; // errors are logged by the error handler, with the request id
   const surfaces = [connectErrors, scaiwaveErrors, platformErrors, tenantErrors];
-  app.use(requestContext(deps.log, deps.metrics));
+  app.use(requestContext(deps.log, deps.metrics, memo));
   app.use(securityHeaders(deps.config.publicUrl));
   app.use(errorHandler(deps.log, surfaces));
   app.use(cors(deps.config));

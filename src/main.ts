@@ -4,7 +4,8 @@
  * it can reach it. SIGTERM/SIGINT close the server and the store gracefully.
  */
 import type { AddressInfo } from 'node:net';
-import { buildApp } from './app.js';
+import { createServer } from 'node:http';
+import { buildListener } from './app.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { createLogger } from './http/logger.js';
 import { buildManagementApp } from './metrics/management.js';
@@ -23,8 +24,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel, { pretty: config.mode === 'dev' && process.stdout.isTTY });
   const deps = await wire(config, log);
-  const app = buildApp(deps);
-  const server = app.listen(config.port, config.host);
+  const server = createServer(buildListener(deps).listener).listen(config.port, config.host);
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
   const management = config.managementPort >= 0 ? buildManagementApp(deps).listen(config.managementPort, config.managementHost) : undefined;

@@ -2,10 +2,12 @@
  * Answers the broker computes itself (JWKS, discovery, /v1/auth/config, health): serialized
  * once into bytes with their ETag, rebuilt only when what they are made of changes (a new
  * key set, new realm metadata: a new source object), and answered 304 to a client that
- * already has them (If-None-Match).
+ * already has them (If-None-Match). The server then keeps the whole answer for a moment and
+ * sends it again without entering Koa (answer-memo.ts).
  */
 import { createHash } from 'node:crypto';
 import type Koa from 'koa';
+import { matchesEtag } from './answer-memo.js';
 
 export interface Prepared {
   body: Buffer;
@@ -40,16 +42,18 @@ export class PreparedBySource<S extends object> {
 
 export function sendPrepared(ctx: Koa.Context, p: Prepared, cacheControl: string): void {
   ctx.set('Cache-Control', cacheControl);
+  // security-headers.ts sends `Pragma: no-cache` with every `no-store`; not with these.
+  if (!cacheControl.includes('no-store')) ctx.remove('Pragma');
   ctx.status = 200;
   ctx.set('ETag', p.etag);
   ctx.type = 'application/json';
   // The origin's own revalidation (RFC 9110 §13.1.2): a matching If-None-Match is a 304,
   // whatever Cache-Control the request carries (Koa's ctx.fresh says "stale" on no-cache,
   // which fetch() adds to every conditional request).
-  const tags = ctx.get('if-none-match').split(',').map((t) => t.trim().replace(/^W\//, ''));
-  if (tags.includes(p.etag) || tags.includes('*')) {
+  if (matchesEtag(ctx.get('if-none-match'), p.etag)) {
     ctx.status = 304;
     return;
   }
   ctx.body = p.body;
+  ctx.state.localAnswer = p;
 }

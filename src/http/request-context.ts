@@ -5,9 +5,11 @@
  * paths can carry secrets and user input), status, duration, tenant, upstream time.
  */
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Koa from 'koa';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Logger } from './logger.js';
+import { sendMemo, type AnswerMemo } from './answer-memo.js';
+import type { AccessFields, Logger } from './logger.js';
 import { runInScope, type RequestScope } from '../request-scope.js';
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -24,29 +26,53 @@ function surfaceOf(route: string | undefined): string {
   return 'other';
 }
 
-export function requestContext(log: Logger, metrics?: Metrics): Koa.Middleware {
+/** A caller's X-Request-Id when it is sane, else a new one. */
+function requestIdOf(given: string | string[] | undefined): string {
+  return typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
+}
+
+/** The access line and the duration metric of one request, however it was answered. */
+function observe(log: Logger, metrics: Metrics | undefined, fields: AccessFields & { matched: boolean }): void {
+  metrics?.httpDuration.observe({
+    surface: fields.matched ? surfaceOf(fields.route) : 'none', route: fields.matched ? fields.route : '(unmatched)',
+    method: KNOWN_METHODS.has(fields.method) ? fields.method : 'other', status_class: `${Math.floor(fields.status / 100)}xx`,
+  }, fields.ms / 1000);
+  log.access({ method: fields.method, route: fields.route, status: fields.status, ms: round(fields.ms), tenant: fields.tenant, upstreamMs: round(fields.upstreamMs), reqId: fields.reqId });
+}
+
+export function requestContext(log: Logger, metrics?: Metrics, memo?: AnswerMemo): Koa.Middleware {
   return async function requestContext(ctx, next) {
-    const given = ctx.get('x-request-id');
-    const scope: RequestScope = { requestId: SAFE_ID.test(given) ? given : randomUUID(), upstreamMs: 0 };
+    const scope: RequestScope = { requestId: requestIdOf(ctx.get('x-request-id')), upstreamMs: 0 };
     ctx.state.requestId = scope.requestId;
     ctx.set('X-Request-Id', scope.requestId);
     const start = performance.now();
     try {
       await runInScope(scope, next);
     } finally {
-      const ms = performance.now() - start;
       // The route table's pattern, never the raw path: unmatched paths are one label value.
       const route = (ctx as Koa.Context & { _matchedRoute?: string })._matchedRoute;
-      metrics?.httpDuration.observe({ surface: surfaceOf(route), route: route ?? '(unmatched)', method: KNOWN_METHODS.has(ctx.method) ? ctx.method : 'other', status_class: `${Math.floor(ctx.status / 100)}xx` }, ms / 1000);
-      log.access({
-        method: ctx.method,
-        route: route ?? '(none)',
-        status: ctx.status,
-        ms: round(ms),
-        tenant: (ctx.state.tenant as { slug?: string } | undefined)?.slug ?? (ctx.state.issuer as { tenant?: { slug?: string } } | undefined)?.tenant?.slug,
-        upstreamMs: round(scope.upstreamMs),
-        reqId: scope.requestId,
-      });
+      const tenant = ctx.state.tenant?.slug ?? ctx.state.issuer?.tenant?.slug;
+      const local = ctx.state.localAnswer;
+      if (memo && local && route && ctx.status === 200 && ctx.body === local.body) {
+        memo.record(ctx.req, ctx.response.headers, local.body, local.etag, route, tenant);
+      }
+      observe(log, metrics, { method: ctx.method, route: route ?? '(none)', matched: route !== undefined, status: ctx.status, ms: performance.now() - start, tenant, upstreamMs: scope.upstreamMs, reqId: scope.requestId });
     }
+  };
+}
+
+/**
+ * The server's request listener: a local answer recorded in `memo` is sent from there
+ * (answer-memo.ts), with its own request id, access line and metrics; everything else goes
+ * to Koa.
+ */
+export function memoFirst(memo: AnswerMemo, koa: (req: IncomingMessage, res: ServerResponse) => void, log: Logger, metrics?: Metrics) {
+  return function memoFirst(req: IncomingMessage, res: ServerResponse): void {
+    const answer = memo.find(req);
+    if (!answer) return koa(req, res);
+    const start = performance.now();
+    const reqId = requestIdOf(req.headers['x-request-id']);
+    const status = sendMemo(res, req, answer, reqId);
+    observe(log, metrics, { method: 'GET', route: answer.route, matched: true, status, ms: performance.now() - start, tenant: answer.tenant, upstreamMs: 0, reqId });
   };
 }

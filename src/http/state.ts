@@ -6,6 +6,7 @@
  * the issuer middleware `issuer`; client-auth `client`; page-routes `page`.
  */
 import type { z } from 'zod';
+import type { Prepared } from './local-answer.js';
 import type { AuthenticatedClient } from '../surfaces/platform/client-auth.js';
 import type { IssuerContext } from '../surfaces/platform/issuer.js';
 import type { Tenant } from '../tenancy/tenant.js';
@@ -21,6 +22,8 @@ declare module 'koa' {
     issuer: IssuerContext;
     client: AuthenticatedClient;
     page?: boolean;
+    /** The prepared bytes this answer sends (local-answer.ts), which answer-memo.ts may keep. */
+    localAnswer?: Prepared;
   }
 }
 

@@ -4,10 +4,10 @@
  * node-oidc-provider's tests do.
  */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import * as jose from 'jose';
 import type Koa from 'koa';
-import { buildApp } from '../../src/app.js';
+import { buildListener } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Deps } from '../../src/deps.js';
 import { createLogger, type Level } from '../../src/http/logger.js';
@@ -49,8 +49,8 @@ export async function startBroker(options: { env?: Record<string, string>; overr
     },
   });
   const deps = await wire(config, log, options.store);
-  const app = buildApp(deps);
-  const server: Server = app.listen(0, '127.0.0.1');
+  const { app, listener } = buildListener(deps);
+  const server: Server = createServer(listener).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

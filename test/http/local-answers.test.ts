@@ -1,6 +1,11 @@
-/** Issue 12, item 3: the broker's own answers are prepared once, carry an ETag, and answer 304 when unchanged. */
+/**
+ * Issue 12, item 3: the broker's own answers are prepared once, carry an ETag, and answer
+ * 304 when unchanged; the server sends them again for a moment without entering Koa
+ * (answer-memo.ts), with the same bytes and headers, per Host when they vary on it.
+ */
 import assert from 'node:assert/strict';
-import { startBroker, type TestBroker } from '../helpers/broker.js';
+import { MEMO_MS } from '../../src/http/answer-memo.js';
+import { getWithHost, startBroker, withHost, type TestBroker } from '../helpers/broker.js';
 
 describe('local answers: ETag and 304', () => {
   let broker: TestBroker;
@@ -35,5 +40,74 @@ describe('local answers: ETag and 304', () => {
     const a = await (await fetch(`${broker.url}/api/v1/platform/oauth/.well-known/openid-configuration`)).json();
     const b = await (await fetch(`${broker.url}/api/v1/auth/tenants/acme/oauth/.well-known/openid-configuration`)).json();
     assert.notEqual(a.issuer, b.issuer);
+  });
+
+  describe('sent again without Koa for a moment (answer memo)', () => {
+    const JWKS = '/api/v1/auth/tenants/acme/oauth/.well-known/jwks.json';
+    let calls: number;
+    let restore: () => void;
+    beforeEach(() => {
+      // The route asks the signing keys on every answer it makes: counting those calls
+      // counts the answers that went through Koa.
+      const keys = broker.deps.signingKeys;
+      const published = keys.published.bind(keys);
+      calls = 0;
+      keys.published = () => { calls++; return published(); };
+      restore = () => { keys.published = published; };
+    });
+    afterEach(() => restore());
+
+    it('answers a repeated GET from the memo, with every header, a fresh request id and 304s', async () => {
+      await new Promise((r) => setTimeout(r, MEMO_MS + 50)); // nothing recorded before this test
+      const first = await fetch(`${broker.url}${JWKS}`, { headers: { 'x-request-id': 'first-1' } });
+      const body = await first.text();
+      assert.equal(calls, 1);
+      const again = await fetch(`${broker.url}${JWKS}`, { headers: { 'x-request-id': 'again-2' } });
+      assert.equal(calls, 1, 'not through Koa');
+      assert.equal(await again.text(), body);
+      assert.equal(again.headers.get('x-request-id'), 'again-2', 'its own request id');
+      for (const h of ['etag', 'cache-control', 'content-type', 'vary', 'access-control-allow-origin', 'x-content-type-options', 'x-frame-options', 'referrer-policy']) {
+        assert.equal(again.headers.get(h), first.headers.get(h), h);
+      }
+      const plain = await fetch(`${broker.url}${JWKS}`);
+      assert.match(plain.headers.get('x-request-id')!, /^[0-9a-f-]{36}$/, 'a new id when none is given');
+      const notModified = await fetch(`${broker.url}${JWKS}`, { headers: { 'if-none-match': `W/${first.headers.get('etag')}` } });
+      assert.equal(notModified.status, 304);
+      assert.equal(notModified.headers.get('etag'), first.headers.get('etag'));
+      assert.equal(notModified.headers.get('content-type'), null);
+      assert.equal(calls, 1);
+      const lines = broker.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request' && l.reqId === 'again-2');
+      assert.equal(lines.length, 1, 'the access line, as for any request');
+      assert.equal(lines[0].route, '/api/v1/auth/tenants/:slug/oauth/.well-known/jwks.json');
+      assert.equal(lines[0].tenant, 'acme');
+    });
+
+    it('goes through Koa again once the moment has passed', async () => {
+      await fetch(`${broker.url}${JWKS}`);
+      const before = calls;
+      await new Promise((r) => setTimeout(r, MEMO_MS + 50));
+      await fetch(`${broker.url}${JWKS}`);
+      assert.equal(calls, before + 1);
+    });
+
+    it('keeps answers that vary on Host apart (/v1/auth/config per tenant host)', async () => {
+      const acme = await getWithHost(`${broker.url}/v1/auth/config`, 'acme.localhost');
+      const globex = await getWithHost(`${broker.url}/v1/auth/config`, 'globex.localhost');
+      const acmeAgain = await getWithHost(`${broker.url}/v1/auth/config`, 'acme.localhost');
+      assert.equal(acme.status, 200);
+      assert.equal(globex.status, 200);
+      assert.notDeepEqual(acme.body, globex.body);
+      assert.deepEqual(acmeAgain.body, acme.body);
+    });
+
+    it('never keeps HEAD, POST or error answers', async () => {
+      const head = await withHost('HEAD', `${broker.url}${JWKS}`, new URL(broker.url).host);
+      assert.equal(head.status, 200);
+      const missing = await fetch(`${broker.url}/api/v1/auth/tenants/nope/oauth/.well-known/jwks.json`);
+      assert.equal(missing.status, 404);
+      const again = await fetch(`${broker.url}/api/v1/auth/tenants/nope/oauth/.well-known/jwks.json`);
+      assert.equal(again.status, 404);
+      assert.equal(again.headers.get('content-type')?.startsWith('application/json'), true);
+    });
   });
 });

@@ -1,0 +1,110 @@
+/**
+ * The broker's local answers (JWKS, discovery, /v1/auth/config, healthz), served for a
+ * short while without entering Koa.
+ *
+ * A route that answers with prepared bytes (local-answer.ts) marks its answer as
+ * memoizable; request-context.ts, which sees the answer last, records it here with every
+ * header it went out with. For `MEMO_MS` after that, a GET for the same URL, with the same
+ * values of the request headers the answer varies on (its own `Vary`), is answered from
+ * here: the same bytes and headers, a fresh X-Request-Id, a 304 to a matching
+ * If-None-Match, and the same access line and metrics as any request. Koa's middleware
+ * were three quarters of the CPU of such an answer.
+ *
+ * What an answer is made of (keys, realm metadata, the tenant list) is cached further in,
+ * with its own refresh; an answer recorded here is at most `MEMO_MS` older than what those
+ * caches hold, which every such answer's own Cache-Control allows many times over. Then
+ * one request goes through Koa again, which asks those caches and records the answer anew.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+
+export const MEMO_MS = 1000;
+/** URLs kept (tenants × local routes, plus whatever paths callers try): bounded all the same. */
+const MAX_URLS = 2000;
+/** Variants of one URL (hosts, origins a caller sends): bounded all the same. */
+const MAX_VARIANTS = 50;
+
+export interface MemoAnswer {
+  headers: OutgoingHttpHeaders;
+  body: Buffer;
+  etag: string;
+  /** For the access line and metrics, as Koa would have logged them. */
+  route: string;
+  tenant?: string;
+  until: number;
+}
+
+interface ByUrl {
+  /** The request headers the answer varies on (lower case), from its `Vary`. */
+  vary: string[];
+  variants: Map<string, MemoAnswer>;
+}
+
+/** The part of a request an answer may depend on: what its Vary names. */
+function variantKey(vary: string[], req: IncomingMessage): string {
+  let key = '';
+  for (const name of vary) key += `${req.headers[name] ?? ''}\u0000`;
+  return key;
+}
+
+export class AnswerMemo {
+  private readonly byUrl = new Map<string, ByUrl>();
+
+  constructor(private readonly ttlMs = MEMO_MS) {}
+
+  /** An answer to give `req` now, if one was recorded and is fresh. */
+  find(req: IncomingMessage): MemoAnswer | undefined {
+    if (req.method !== 'GET' || req.url === undefined) return undefined;
+    const entry = this.byUrl.get(req.url);
+    if (!entry) return undefined;
+    const answer = entry.variants.get(variantKey(entry.vary, req));
+    if (!answer) return undefined;
+    if (answer.until > performance.now()) return answer;
+    entry.variants.delete(variantKey(entry.vary, req));
+    return undefined;
+  }
+
+  /** Records the answer Koa just gave `req` (a 200 of prepared bytes). */
+  record(req: IncomingMessage, headers: OutgoingHttpHeaders, body: Buffer, etag: string, route: string, tenant?: string): void {
+    if (req.method !== 'GET' || req.url === undefined) return;
+    const { 'x-request-id': _id, ...kept } = headers;
+    const vary = String(headers.vary ?? '').toLowerCase().split(',').map((v) => v.trim()).filter(Boolean);
+    if (vary.includes('*')) return;
+    let entry = this.byUrl.get(req.url);
+    if (!entry || entry.vary.join() !== vary.join()) {
+      if (this.byUrl.size >= MAX_URLS) this.byUrl.clear();
+      entry = { vary, variants: new Map() };
+      this.byUrl.set(req.url, entry);
+    }
+    if (entry.variants.size >= MAX_VARIANTS) entry.variants.clear();
+    entry.variants.set(variantKey(vary, req), { headers: kept, body, etag, route, tenant, until: performance.now() + this.ttlMs });
+  }
+
+  /** Forgets everything (what the answers are made of changed here). */
+  clear(): void {
+    this.byUrl.clear();
+  }
+}
+
+/** Whether `If-None-Match` names `etag` (weak or strong, or `*`): RFC 9110 §13.1.2. */
+export function matchesEtag(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  for (const tag of ifNoneMatch.split(',')) {
+    const t = tag.trim().replace(/^W\//, '');
+    if (t === etag || t === '*') return true;
+  }
+  return false;
+}
+
+/** Sends a recorded answer (or its 304) with `requestId`; returns the status sent. */
+export function sendMemo(res: ServerResponse, req: IncomingMessage, answer: MemoAnswer, requestId: string): number {
+  const status = matchesEtag(req.headers['if-none-match'], answer.etag) ? 304 : 200;
+  const headers: OutgoingHttpHeaders = { ...answer.headers, 'x-request-id': requestId };
+  if (status === 304) {
+    delete headers['content-length'];
+    delete headers['content-type'];
+    res.writeHead(304, headers).end();
+  } else {
+    res.writeHead(200, headers).end(answer.body);
+  }
+  return status;
+}
