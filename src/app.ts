@@ -12,7 +12,7 @@ import { cors } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
 import { parseBody } from './http/body.js';
 import { markPages } from './http/page-routes.js';
-import { AnswerMemo } from './http/answer-memo.js';
+import type { AnswerMemo } from './http/answer-memo.js';
 import { memoFirst, requestContext } from './http/request-context.js';
 import { securityHeaders } from './http/security-headers.js';
 import { openApiRoutes } from './openapi/routes.js';
@@ -24,9 +24,8 @@ import { withDeadline } from './upstream/deadline.js';
 
 /** The listener a server runs: local answers from the memo, the rest through the app. */
 export function buildListener(deps: Deps): { app: Koa; listener: RequestListener } {
-  const memo = new AnswerMemo();
-  const app = buildApp(deps, memo);
-  return { app, listener: memoFirst(memo, app.callback(), deps.log, deps.metrics) };
+  const app = buildApp(deps, deps.answers);
+  return { app, listener: memoFirst(deps.answers, app.callback(), deps.log, deps.metrics) };
 }
 
 export function buildApp(deps: Deps, memo?: AnswerMemo): Koa {

@@ -3,6 +3,7 @@ import type { Config } from './config/schema.js';
 import type { RealmJwks } from './keys/jwks.js';
 import type { RealmTokenVerifier } from './keys/realm-token-verifier.js';
 import type { SigningKeys } from './keys/signing-key.js';
+import type { AnswerMemo } from './http/answer-memo.js';
 import type { Limits } from './http/limits.js';
 import type { Logger } from './http/logger.js';
 import type { Metrics } from './metrics/metrics.js';
@@ -23,4 +24,6 @@ export interface Deps {
   discovery: EmailDiscovery;
   limits: Limits;
   metrics: Metrics;
+  /** Local answers the server sends again for a moment without Koa (answer-memo.ts). */
+  answers: AnswerMemo;
 }

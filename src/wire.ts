@@ -5,6 +5,7 @@ import { buildLimits } from './http/limits.js';
 import type { Logger } from './http/logger.js';
 import { RateLimits } from './http/rate-limit.js';
 import { logUpstreamChange } from './http/upstream-failure-log.js';
+import { AnswerMemo } from './http/answer-memo.js';
 import { RealmJwks } from './keys/jwks.js';
 import { RealmTokenVerifier } from './keys/realm-token-verifier.js';
 import { SigningKeys } from './keys/signing-key.js';
@@ -35,6 +36,9 @@ export async function wire(config: Config, log: Logger, store?: Store, metrics =
   const rateLimits = new RateLimits(rawStore instanceof RedisStore
     ? { redis: rawStore.client, prefix: rawStore.prefix }
     : { prefix: config.store.prefix }, (limit) => metrics.rateLimited.inc({ limit }));
+  // Local answers are recorded for a second; a realm key set that changes (a token signed
+  // with a new realm key was handed out) must show in the platform JWKS at once.
+  const answers = new AnswerMemo();
   return {
     config,
     log,
@@ -43,9 +47,10 @@ export async function wire(config: Config, log: Logger, store?: Store, metrics =
     tenants,
     verifier: new RealmTokenVerifier(upstreams, tenants, config.upstreamTimeoutMs),
     signingKeys,
-    jwks: new RealmJwks(upstreams, tenants),
+    jwks: new RealmJwks(upstreams, tenants, () => answers.clear()),
     discovery: new EmailDiscovery(tenants, upstreams),
     limits: buildLimits(config, rateLimits),
     metrics,
+    answers,
   };
 }

@@ -16,6 +16,8 @@ const COOLDOWN_MS = 30_000;
 /** A key set fetched while some realm was unreachable is refetched this soon. */
 const PARTIAL_TTL_MS = 5_000;
 
+const kidsOf = (keys: jose.JWK[] | undefined) => (keys ?? []).map((k) => `${(k as { iss?: string }).iss}|${k.kid}`).sort().join();
+
 export class RealmJwks {
   private cached?: { keys: jose.JWK[]; at: number; ttl: number };
   /** Each realm's keys as last fetched (by issuer): an unreachable server does not unpublish them. */
@@ -26,6 +28,8 @@ export class RealmJwks {
   constructor(
     private readonly upstreams: Upstreams,
     private readonly tenants: TenantRegistry,
+    /** Told when a fetch found a different key set (what was published from it is stale). */
+    private readonly onChange?: () => void,
   ) {}
 
   keys(): Promise<jose.JWK[]> {
@@ -43,7 +47,12 @@ export class RealmJwks {
   private realmKeys(force: boolean): Promise<jose.JWK[]> {
     if (!force && this.cached && Date.now() - this.cached.at < this.cached.ttl) return Promise.resolve(this.cached.keys);
     this.pending ??= this.fetchAll().then(
-      ({ keys, complete }) => { this.cached = { keys, at: Date.now(), ttl: complete ? TTL_MS : PARTIAL_TTL_MS }; return keys; },
+      ({ keys, complete }) => {
+        const changed = kidsOf(this.cached?.keys) !== kidsOf(keys);
+        this.cached = { keys, at: Date.now(), ttl: complete ? TTL_MS : PARTIAL_TTL_MS };
+        if (changed) this.onChange?.();
+        return keys;
+      },
       (err) => {
         // An outage keeps the last keys rather than unpublishing them.
         if (this.cached) return this.cached.keys;
