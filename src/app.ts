@@ -15,6 +15,7 @@ import { markPages } from './http/page-routes.js';
 import type { AnswerMemo } from './http/answer-memo.js';
 import { memoFirst, requestContext } from './http/request-context.js';
 import { securityHeaders } from './http/security-headers.js';
+import { SurfaceRouting } from './http/surface-routing.js';
 import { openApiRoutes } from './openapi/routes.js';
 import { connectErrors, connectRoutes } from './surfaces/connect/routes.js';
 import { platformErrors, platformRoutes } from './surfaces/platform/routes.js';
@@ -40,13 +41,11 @@ export function buildApp(deps: Deps, memo?: AnswerMemo): Koa {
   app.use(errorHandler(deps.log, surfaces));
   app.use(cors(deps.config));
   const routers = [connectRoutes(deps), scaiwaveRoutes(deps), platformRoutes(deps), tenantRoutes(deps), openApiRoutes(deps)];
-  app.use(markPages(routers));
+  const routing = new SurfaceRouting(routers);
+  app.use(markPages(routing));
   app.use(parseBody);
   // One deadline for all of a request's calls to Keycloak, from here (the body is read).
   app.use((_ctx, next) => withDeadline(deps.config.upstreamTimeoutMs, next));
-  for (const router of routers) {
-    app.use(router.routes());
-    app.use(router.allowedMethods({ throw: false }));
-  }
+  app.use(routing.middleware());
   return app;
 }

@@ -4,8 +4,8 @@
  * posted). This marks the request before anything can fail — the body is parsed before
  * the route runs, and a 413 or 415 on a page route must be a page too.
  */
-import type Router from '@koa/router';
 import type Koa from 'koa';
+import type { SurfaceRouting } from './surface-routing.js';
 
 /** Marks a route as a page (its errors render as HTML). */
 export async function asPage(ctx: Koa.Context, next: Koa.Next): Promise<void> {
@@ -22,12 +22,12 @@ export async function asPageForForms(ctx: Koa.Context, next: Koa.Next): Promise<
 /** Before the body is read: a non-empty form is coming. */
 const formComing = (ctx: Koa.Context) => Boolean(ctx.is('application/x-www-form-urlencoded')) && (Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '');
 
-export function markPages(routers: Router[]): Koa.Middleware {
+export function markPages(routing: SurfaceRouting): Koa.Middleware {
   return async function markPages(ctx, next) {
     // Pages live under the OAuth issuers and ScaiWave's redirect URI only.
     const path = ctx.path.toLowerCase();
     if (!path.startsWith('/api/v1/') && !path.startsWith('/v1/auth/login')) return next();
-    for (const router of routers) {
+    for (const router of routing.routersFor(ctx.path)) {
       for (const layer of router.match(ctx.path, ctx.method).pathAndMethod) {
         if (layer.stack.includes(asPage)) ctx.state.page = true;
         else if (layer.stack.includes(asPageForForms)) ctx.state.page = formComing(ctx);

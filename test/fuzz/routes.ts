@@ -101,8 +101,8 @@ function kindOf(layer: Layer): Kind {
 /** Every route with a method, of every router mounted on the app. */
 export function routesOf(app: Koa): Route[] {
   const routes: Route[] = [];
-  for (const mw of app.middleware as (Koa.Middleware & { router?: { stack: Layer[] } })[]) {
-    for (const layer of mw.router?.stack ?? []) {
+  for (const mw of app.middleware as (Koa.Middleware & { routers?: { stack: Layer[] }[] })[]) {
+    for (const layer of (mw.routers ?? []).flatMap((r) => r.stack)) {
       if (layer.methods.length === 0) continue; // a nested router's mount point
       const surface = surfaceOfPath(layer.path);
       // Only GET /openapi.json lives outside the four surfaces (a static document).

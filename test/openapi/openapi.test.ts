@@ -31,7 +31,7 @@ describe('OpenAPI document (GET /openapi.json)', function () {
   it('documents every routed path and method, and routes every documented one', () => {
     const routed = new Set<string>();
     for (const mw of broker.app.middleware as any[]) {
-      for (const layer of mw.router?.stack ?? []) {
+      for (const layer of (mw.routers ?? []).flatMap((r: any) => r.stack)) {
         for (const m of layer.methods) if (m !== 'HEAD') routed.add(`${m.toLowerCase()} ${layer.path.replace(/:(\w+)/g, '{$1}')}`);
       }
     }
