@@ -56,10 +56,11 @@ export class AnswerMemo {
     if (req.method !== 'GET' || req.url === undefined) return undefined;
     const entry = this.byUrl.get(req.url);
     if (!entry) return undefined;
-    const answer = entry.variants.get(variantKey(entry.vary, req));
+    const key = variantKey(entry.vary, req);
+    const answer = entry.variants.get(key);
     if (!answer) return undefined;
     if (answer.until > performance.now()) return answer;
-    entry.variants.delete(variantKey(entry.vary, req));
+    entry.variants.delete(key);
     return undefined;
   }
 

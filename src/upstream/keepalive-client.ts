@@ -12,8 +12,7 @@
  * (`guardedCall`). Its failures, all read by translate-error.ts: `UpstreamTransportError`
  * (no answer: refused, reset), `UpstreamRefusal` (an answer other than 200) and
  * `UpstreamBadAnswer` (a 200 that is not what was asked for), both thrown by the caller,
- * and timeouts (the deadline's own reason, a
- * DOMException).
+ * and timeouts (the deadline's own reason, a DOMException).
  */
 import { Pool, type Dispatcher } from 'undici';
 import type { CircuitBreaker } from './circuit-breaker.js';
@@ -68,19 +67,17 @@ export class UpstreamRefusal extends Error {
   }
 }
 
-export interface PoolOptions {
-  /** Connections per origin; requests beyond wait in the pool's queue. */
-  maxSockets: number;
-}
-
 export class KeepAliveClient {
   /** One pool per origin (scheme, host, port) this server's calls go to. */
   private readonly pools = new Map<string, Pool>();
+  /** Each endpoint URL parsed once (a realm's few endpoints, from its metadata). */
+  private readonly targets = new Map<string, { origin: string; path: string }>();
 
   constructor(
     private readonly breaker: CircuitBreaker,
     private readonly timeoutMs: number,
-    private readonly pool: PoolOptions,
+    /** Connections per origin; requests beyond wait in the pool's queue. */
+    private readonly maxConnections: number,
   ) {}
 
   /** POSTs `form` to `url` and returns whatever status and body came back. */
@@ -98,18 +95,29 @@ export class KeepAliveClient {
   private poolFor(origin: string): Pool {
     let pool = this.pools.get(origin);
     if (!pool) {
-      pool = new Pool(origin, { connections: this.pool.maxSockets, keepAliveTimeout: 30_000 });
+      pool = new Pool(origin, { connections: this.maxConnections, keepAliveTimeout: 30_000 });
       this.pools.set(origin, pool);
     }
     return pool;
   }
 
+  private targetOf(url: string): { origin: string; path: string } {
+    let target = this.targets.get(url);
+    if (!target) {
+      const parsed = new URL(url);
+      target = { origin: parsed.origin, path: parsed.pathname + parsed.search };
+      if (this.targets.size >= 1000) this.targets.clear(); // endpoints of every realm: bounded all the same
+      this.targets.set(url, target);
+    }
+    return target;
+  }
+
   private async send(url: string, body: Buffer, signal: AbortSignal): Promise<UpstreamAnswer> {
-    const target = new URL(url);
+    const target = this.targetOf(url);
     let answer: Dispatcher.ResponseData;
     try {
       answer = await this.poolFor(target.origin).request({
-        path: target.pathname + target.search, method: 'POST', body, signal,
+        path: target.path, method: 'POST', body, signal,
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       });
     } catch (err) {

@@ -42,7 +42,7 @@ export class Upstream {
       onChange,
     });
     this.fetch = guardedFetch(this.breaker, timeoutMs);
-    this.http = new KeepAliveClient(this.breaker, timeoutMs, { maxSockets: config.maxConnections });
+    this.http = new KeepAliveClient(this.breaker, timeoutMs, config.maxConnections);
     this.admin = new AdminConnector(config.url, this.realm(config.admin.realm), config.admin, this.breaker, timeoutMs);
   }
 
