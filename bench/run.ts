@@ -24,6 +24,8 @@
  *   npm run bench                       (Keycloak must be running: npm run keycloak)
  *   BENCH_ONLY=refresh npm run bench    (only the cases whose name matches)
  *   BENCH_MEMORY_REQUESTS=0 npm run bench   (no memory phase)
+ *   BENCH_NODE=/path/to/node npm run bench  (the broker and the floors on that runtime, e.g.
+ *                                           Node 24, which the image ships)
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -37,6 +39,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const MEMORY_REQUESTS = Number(process.env.BENCH_MEMORY_REQUESTS ?? 100_000);
 const PASSWORD_MEMORY_REQUESTS = Math.min(MEMORY_REQUESTS, 5_000);
+/** The runtime of the broker and of the floors and bare references (default: this one). */
+const NODE = process.env.BENCH_NODE ?? process.execPath;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 interface Req { url: string; method?: 'GET' | 'POST'; form?: Record<string, string>; headers?: Record<string, string>; connections?: number }
@@ -137,9 +141,10 @@ async function main(): Promise<void> {
     scaiwave: { ...demo.scaiwave, rateLimit: { perUser: 1_000_000, perAddress: 1_000_000, windowSeconds: 60 } },
     tokenCache: { clients: ['platform-service'], safetyMarginSeconds: 30, maxAgeSeconds: 60 },
   }));
+  const nodeVersion = execFileSync(NODE, ['--version']).toString().trim();
   const children: ChildProcess[] = [];
   const start = async (args: string[], ready: (line: string) => boolean, env: NodeJS.ProcessEnv = process.env) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(NODE, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
     const out = lines(child);
     return { child, out, line: await out.waitFor(ready) };
@@ -231,7 +236,7 @@ async function main(): Promise<void> {
   const num = (n: number, digits = 0) => n.toFixed(digits);
   const cols: [string, number][] = [['case', 52], ['ref', 8], ['ref req/s', 10], ['floor req/s', 11], ['broker req/s', 12], ['×ref', 5], ['×floor', 6], ['+p50 ms', 8], ['+p99 ms', 8], ['floor µs', 8], ['broker µs', 9], ['non-2xx', 7]];
   const row = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(cols[i]![1]) : c.padStart(cols[i]![1]))).join(' ');
-  console.log(`\nrealm-broker benchmark: ${ROUNDS} rounds × ${SECONDS} s per side, ${CONNECTIONS} connections, node ${process.version}, compiled broker`);
+  console.log(`\nrealm-broker benchmark: ${ROUNDS} rounds × ${SECONDS} s per side, ${CONNECTIONS} connections, node ${nodeVersion}, compiled broker`);
   console.log('ref = straight to Keycloak, or a bare node:http server with the same bytes; floor = a bare undici proxy, or a Koa app with the same bytes; µs = CPU per request (user + system)\n');
   console.log(row(cols.map(([name]) => name)));
   for (const r of results) {
@@ -249,7 +254,7 @@ async function main(): Promise<void> {
     }
     console.log('(MiB; "2nd half" is the RSS change over the second half of the requests: growth with the number of requests shows there)');
   }
-  writeFileSync('bench/last-run.json', `${JSON.stringify({ at: new Date().toISOString(), node: process.version, seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, results, memory: { rssIdleMiB: rssIdle, kinds: memory } }, null, 2)}\n`);
+  writeFileSync('bench/last-run.json', `${JSON.stringify({ at: new Date().toISOString(), node: nodeVersion, seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, results, memory: { rssIdleMiB: rssIdle, kinds: memory } }, null, 2)}\n`);
   console.log('\nwritten to bench/last-run.json');
   process.exit(0);
 }

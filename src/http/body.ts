@@ -9,17 +9,34 @@ import { BrokerError } from '../errors.js';
 
 const LIMIT = 64 * 1024;
 
-async function readRaw(ctx: Koa.Context): Promise<string> {
+/**
+ * The body, whole, refused past LIMIT. Listeners rather than `for await`: the async
+ * iterator (and its promises) cost about a tenth of a proxied grant's CPU, for bodies
+ * that nearly always arrive in one chunk with the headers.
+ */
+function readRaw(ctx: Koa.Context): Promise<string> {
+  const tooLarge = () => new BrokerError('payload_too_large', `Request body over ${LIMIT} bytes`);
   const declared = Number(ctx.get('content-length') || 0);
-  if (declared > LIMIT) throw new BrokerError('payload_too_large', `Request body over ${LIMIT} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > LIMIT) throw new BrokerError('payload_too_large', `Request body over ${LIMIT} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  if (declared > LIMIT) return Promise.reject(tooLarge());
+  const req = ctx.req;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (err?: Error) => {
+      req.off('data', onData).off('end', onEnd).off('error', done).off('close', onClose);
+      if (err) reject(err);
+      else resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8'));
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > LIMIT) return done(tooLarge());
+      chunks.push(chunk);
+    };
+    const onEnd = () => done();
+    // The client went away before the body ended (an 'error' may or may not come first).
+    const onClose = () => done(new Error('The request body was cut off'));
+    req.on('data', onData).on('end', onEnd).on('error', done).on('close', onClose);
+  });
 }
 
 export async function parseBody(ctx: Koa.Context, next: Koa.Next): Promise<void> {

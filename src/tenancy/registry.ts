@@ -79,6 +79,10 @@ export class TenantRegistry {
   }
 
   private async current(forceRefresh = false): Promise<Snapshot> {
+    if (!forceRefresh) {
+      const ready = this.readySnapshot();
+      if (ready) return ready;
+    }
     const names = this.upstreams.all().map((u) => u.name);
     const unavailable = new Map<string, unknown>();
     const homes = this.homes ? await this.homes.current() : { version: 0, homes: {} };
@@ -107,6 +111,24 @@ export class TenantRegistry {
     const value = { ...this.index(realms, names, this.overrides(realms, homes.homes)), unavailable };
     this.snapshot = { sources, homesVersion: homes.version, value };
     return value;
+  }
+
+  /**
+   * The snapshot as it stands, when nothing is due: the homes were read within their poll
+   * interval and every realm list is fresh and the one it was built from. That is nearly
+   * every lookup, answered without the promises of a refresh round (one per upstream).
+   */
+  private readySnapshot(): Snapshot | undefined {
+    const snap = this.snapshot;
+    if (!snap) return undefined;
+    const homesVersion = this.homes ? this.homes.freshVersion() : 0;
+    if (homesVersion !== snap.homesVersion) return undefined;
+    const all = this.upstreams.all();
+    for (let i = 0; i < all.length; i++) {
+      const name = all[i]!.name;
+      if (!(this.cache.getRemainingTTL(name) > 0) || this.cache.peek(name) !== snap.sources[i]) return undefined;
+    }
+    return snap.value;
   }
 
   /** The config's tenant overrides with the store's live homes on top. */

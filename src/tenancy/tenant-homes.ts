@@ -60,6 +60,11 @@ export class TenantHomes {
     return this.pending;
   }
 
+  /** The record's version when it was read within `pollMs` (nothing to read), else undefined. */
+  freshVersion(): number | undefined {
+    return Date.now() - this.readAt < this.pollMs ? this.last.version : undefined;
+  }
+
   /** Reads the record now (the CLI: it must not act on a stale copy). */
   async read(): Promise<HomesRecord> {
     this.readAt = 0;

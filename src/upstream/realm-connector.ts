@@ -16,6 +16,7 @@ import { outcomeOf, type Metrics } from '../metrics/metrics.js';
 import { timedUpstream } from '../request-scope.js';
 import { translateUpstreamError } from './translate-error.js';
 import type { UpstreamFetch } from './upstream-fetch.js';
+import { keepBytes } from '../http/send-json.js';
 import { UpstreamBadAnswer, UpstreamRefusal, type KeepAliveClient, type UpstreamAnswer } from './keepalive-client.js';
 
 export interface ClientCredentials {
@@ -28,7 +29,12 @@ export type TokenResponse = Record<string, unknown> & { access_token: string; to
 export type IntrospectionResponse = Record<string, unknown> & { active: boolean };
 
 function params(values: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v !== '')) as Record<string, string>;
+  const out: Record<string, string> = {};
+  for (const key in values) {
+    const v = values[key];
+    if (v !== undefined && v !== '') out[key] = v;
+  }
+  return out;
 }
 
 /**
@@ -186,5 +192,6 @@ function jsonObject(answer: UpstreamAnswer): Record<string, unknown> {
     throw new UpstreamBadAnswer('Keycloak sent a body that is not JSON', { cause: err });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new UpstreamBadAnswer('Keycloak sent JSON that is not an object');
-  return value as Record<string, unknown>;
+  // A route that passes the answer on unchanged sends these bytes (http/send-json.ts).
+  return keepBytes(value as Record<string, unknown>, answer.body);
 }

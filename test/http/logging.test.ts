@@ -1,9 +1,22 @@
 /** Issue 10: pino logs, one line per request with its route and timings, and secrets censored by pino's redact. */
 import assert from 'node:assert/strict';
-import { createLogger } from '../../src/http/logger.js';
+import pino from 'pino';
+import { accessLine, createLogger } from '../../src/http/logger.js';
 import { post, startBroker } from '../helpers/broker.js';
 
 describe('logs (pino)', () => {
+  it('writes the access line by hand exactly as pino would, strings escaped', () => {
+    const fields = { method: 'POST', route: '/a/"b"\\c', status: 200, ms: 1.5, tenant: 'acme\n"x"', upstreamMs: 0.7, reqId: 'req-1' };
+    let byPino = '';
+    const p = pino({ base: undefined, messageKey: 'msg', timestamp: () => ',"time":"T"', formatters: { level: (label) => ({ level: label }) } }, { write: (l: string) => { byPino = l; } });
+    p.info(fields, 'request');
+    const ours = accessLine(fields).replace(/"time":"[^"]+"/, '"time":"T"');
+    assert.equal(ours, byPino);
+    assert.deepEqual(JSON.parse(ours), { level: 'info', time: 'T', ...fields, msg: 'request' });
+    // Without a tenant there is no tenant key, as pino leaves out undefined fields.
+    assert.ok(!accessLine({ ...fields, tenant: undefined }).includes('tenant'));
+  });
+
   it('censors tokens, passwords, secrets, codes and cookies wherever they appear as fields', () => {
     const lines: string[] = [];
     const log = createLogger('debug', { write: (l) => lines.push(l) });

@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import { prepare, sendPrepared } from '../../http/local-answer.js';
+import { sendJson } from '../../http/send-json.js';
 import { inputOf } from '../../http/state.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 import { clientCredentialsGrant } from '../shared/client-credentials.js';
@@ -20,7 +21,7 @@ export function clientCredentialsToken(deps: Deps): Koa.Middleware {
   return async function clientCredentialsToken(ctx) {
     const { client_id, client_secret, grant_type, scopes } = inputOf(ctx, tokenInput);
     requireGrant(grant_type, 'client_credentials');
-    ctx.body = await clientCredentialsGrant(deps, ctx.state.tenant as Tenant, { clientId: client_id, clientSecret: client_secret }, toScope(scopes));
+    sendJson(ctx, await clientCredentialsGrant(deps, ctx.state.tenant as Tenant, { clientId: client_id, clientSecret: client_secret }, toScope(scopes)));
   };
 }
 
@@ -33,7 +34,7 @@ export function userPasswordLogin(deps: Deps): Koa.Middleware {
   return async function userPasswordLogin(ctx) {
     const { username, password, grant_type, scopes } = inputOf(ctx, userLoginInput);
     requireGrant(grant_type, 'password');
-    ctx.body = await passwordGrant(deps, ctx, ctx.state.tenant, { username, password, scope: toScope(scopes) });
+    sendJson(ctx, await passwordGrant(deps, ctx, ctx.state.tenant, { username, password, scope: toScope(scopes) }));
   };
 }
 
@@ -51,7 +52,7 @@ export function introspectToken({ upstreams, verifier, tenants }: Deps): Koa.Mid
     const ownRealm = issuing && (issuing.id === tenant.id || tenant.aliasIds.includes(issuing.id));
     const anyTenant = issuing && named === undefined && (await tenants.byRealm(issuing)) !== undefined;
     const target: { upstream: string; realm: string } = issuing && (ownRealm || anyTenant) ? issuing : tenant;
-    ctx.body = await upstreams.get(target.upstream).realm(target.realm).introspect(token);
+    sendJson(ctx, await upstreams.get(target.upstream).realm(target.realm).introspect(token));
   };
 }
 

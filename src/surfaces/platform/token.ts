@@ -7,6 +7,7 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { sendJson } from '../../http/send-json.js';
 import { inputOf } from '../../http/state.js';
 import { tokenInput } from './schemas.js';
 import type { AuthenticatedClient } from './client-auth.js';
@@ -37,6 +38,6 @@ export function platformToken(deps: Deps): Koa.Middleware {
     if (!(client.app.grantTypes as string[]).includes(grant_type)) {
       throw new BrokerError('unauthorized_client', `${client.clientId} may not use ${grant_type}`);
     }
-    ctx.body = await grant({ deps, client, input, issuer: ctx.state.issuer });
+    sendJson(ctx, await grant({ deps, client, input, issuer: ctx.state.issuer }));
   };
 }

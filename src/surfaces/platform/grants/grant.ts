@@ -17,7 +17,7 @@ export interface GrantRequest {
   input: Record<string, string | undefined>;
   issuer: IssuerContext;
 }
-export type Grant = (req: GrantRequest) => Promise<unknown>;
+export type Grant = (req: GrantRequest) => Promise<object>;
 
 export const invalidGrant = (why: string) => new BrokerError('invalid_grant', why);
 export const realmOf = (deps: Deps, t: Tenant) => deps.upstreams.get(t.upstream).realm(t.realm);
