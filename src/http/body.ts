@@ -39,16 +39,23 @@ function readRaw(ctx: Koa.Context): Promise<string> {
   });
 }
 
+/** The media type of a Content-Type, lower case, without parameters ("" when there is none). */
+function mediaType(header: string): string {
+  const semi = header.indexOf(';');
+  return (semi < 0 ? header : header.slice(0, semi)).trim().toLowerCase();
+}
+
 export async function parseBody(ctx: Koa.Context, next: Koa.Next): Promise<void> {
   ctx.state.body = {};
   ctx.state.bodyKind = 'none';
   if (ctx.method === 'POST' || ctx.method === 'PUT' || ctx.method === 'PATCH') {
     const raw = await readRaw(ctx);
     if (raw.trim() !== '') {
-      if (ctx.is('application/x-www-form-urlencoded')) {
+      const media = mediaType(ctx.get('content-type'));
+      if (media === 'application/x-www-form-urlencoded') {
         ctx.state.body = Object.fromEntries(new URLSearchParams(raw));
         ctx.state.bodyKind = 'form';
-      } else if (ctx.is('application/json', '+json')) {
+      } else if (media === 'application/json' || media.endsWith('+json')) {
         let parsed: unknown;
         try {
           parsed = JSON.parse(raw);

@@ -67,6 +67,26 @@ export class UpstreamRefusal extends Error {
   }
 }
 
+const tooLarge = () => new UpstreamBadAnswer(`Keycloak sent a body over ${MAX_BODY} bytes`);
+
+/**
+ * The whole body. With a Content-Length within bounds (what Keycloak sends) in one piece,
+ * through undici's own collector; otherwise chunk by chunk, stopped past MAX_BODY.
+ */
+async function readBody(answer: Dispatcher.ResponseData): Promise<Buffer> {
+  const declared = Number(answer.headers['content-length'] ?? Number.NaN);
+  if (declared > MAX_BODY) throw tooLarge();
+  if (declared >= 0) return Buffer.from(await answer.body.arrayBuffer());
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of answer.body) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw tooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
 export class KeepAliveClient {
   /** One pool per origin (scheme, host, port) this server's calls go to. */
   private readonly pools = new Map<string, Pool>();
@@ -82,8 +102,8 @@ export class KeepAliveClient {
 
   /** POSTs `form` to `url` and returns whatever status and body came back. */
   postForm(url: string, form: Record<string, string>): Promise<UpstreamAnswer> {
-    const body = Buffer.from(new URLSearchParams(form).toString());
-    return guardedCall(this.breaker, this.timeoutMs, (signal) => this.send(url, body, signal));
+    const encoded = Buffer.from(new URLSearchParams(form).toString());
+    return guardedCall(this.breaker, this.timeoutMs, (signal) => this.send(url, encoded, signal));
   }
 
   /** Closes the connections (the broker is stopping). */
@@ -112,29 +132,27 @@ export class KeepAliveClient {
     return target;
   }
 
-  private async send(url: string, body: Buffer, signal: AbortSignal): Promise<UpstreamAnswer> {
+  private async send(url: string, form: Buffer, signal: AbortSignal): Promise<UpstreamAnswer> {
     const target = this.targetOf(url);
     let answer: Dispatcher.ResponseData;
     try {
       answer = await this.poolFor(target.origin).request({
-        path: target.path, method: 'POST', body, signal,
+        path: target.path, method: 'POST', body: form, signal,
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       });
     } catch (err) {
       throw signal.aborted ? signal.reason : new UpstreamTransportError(`Keycloak did not answer (${(err as { code?: string }).code ?? (err as Error).message})`, { cause: err });
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
+    let body: Buffer;
     try {
-      for await (const chunk of answer.body) {
-        size += (chunk as Buffer).length;
-        if (size > MAX_BODY) throw new Error(`response body over ${MAX_BODY} bytes`);
-        chunks.push(chunk as Buffer);
-      }
+      body = await readBody(answer);
     } catch (err) {
       answer.body.destroy();
-      throw signal.aborted ? signal.reason : new UpstreamTransportError(`Keycloak's answer broke off (${(err as Error).message})`, { cause: err });
+      if (signal.aborted) throw signal.reason;
+      // An answer came (the server is up, for the breaker), just not one to use.
+      if (err instanceof UpstreamBadAnswer) throw Object.assign(err, { response: { status: answer.statusCode } });
+      throw new UpstreamTransportError(`Keycloak's answer broke off (${(err as Error).message})`, { cause: err });
     }
-    return { status: answer.statusCode, contentType: String(answer.headers['content-type'] ?? ''), body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) };
+    return { status: answer.statusCode, contentType: String(answer.headers['content-type'] ?? ''), body };
   }
 }

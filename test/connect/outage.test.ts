@@ -83,6 +83,18 @@ describe('connect API when Keycloak fails', () => {
       assert.equal(res2.status, 502, res2.text);
     });
 
+    it('502 for a 200 body over 1 MiB, and the breaker stays closed (Keycloak did answer)', async () => {
+      for (let i = 0; i < 4; i++) {
+        faults.arm('POST', TOKEN_PATH, { kind: 'reply', status: 200, body: `{"access_token":"${'x'.repeat(1024 * 1024)}","token_type":"Bearer"}` });
+        const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
+        assert.equal(res.status, 502, res.text);
+        assert.equal(res.body.error, 'upstream_bad_response');
+      }
+      // Four in a row, past the breaker's threshold of three: still served at once.
+      const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
+      assert.equal(res.status, 200, res.text);
+    });
+
     it('502 when the connection is reset mid-request', async () => {
       faults.arm('POST', `${TOKEN_PATH}/introspect`, { kind: 'reset' });
       const res = await post(`${broker.url}/auth/api/v1/oauth/connect/introspect`, { token: 'x' });
