@@ -12,7 +12,7 @@
  * rotation, can still be handed a cached token. Entries are in the store, so replicas
  * share them.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 import type { Deps } from '../../deps.js';
 import { sameSecret } from '../../http/same-secret.js';
 import { RecordKind } from '../../store/record.js';
@@ -28,14 +28,21 @@ interface CachedToken {
 
 const cached = new RecordKind<CachedToken>('cc-token');
 
+/** The HMAC key, imported once per key string (a KeyObject: no key set-up per grant). */
+let macKey: { from: string; key: KeyObject } | undefined;
+function macKeyOf(secret: string): KeyObject {
+  if (macKey?.from !== secret) macKey = { from: secret, key: createSecretKey(Buffer.from(secret)) };
+  return macKey.key;
+}
+
 export async function clientCredentialsGrant(deps: Deps, tenant: Tenant, client: ClientCredentials, scope?: string): Promise<TokenResponse> {
   const realm = deps.upstreams.get(tenant.upstream).realm(tenant.realm);
   const policy = deps.config.tokenCache;
   if (!policy.clients.includes(client.clientId) || !client.clientSecret) return realm.clientCredentials(client, scope);
 
-  const id = createHash('sha256').update(`${tenant.upstream}|${tenant.realm}|${client.clientId}|${scope ?? ''}`).digest('base64url');
+  const id = hash('sha256', `${tenant.upstream}|${tenant.realm}|${client.clientId}|${scope ?? ''}`, 'base64url');
   // Keyed with a secret every replica shares and no caller knows.
-  const mac = createHmac('sha256', deps.config.platform.keyEncryptionKey ?? deps.config.brokerClient.clientSecret ?? 'realm-broker')
+  const mac = createHmac('sha256', macKeyOf(deps.config.platform.keyEncryptionKey ?? deps.config.brokerClient.clientSecret ?? 'realm-broker'))
     .update(client.clientSecret).digest('base64url');
   const hit = await cached.get(deps.store, id);
   const left = hit ? Math.floor((hit.expiresAt - Date.now()) / 1000) : 0;
