@@ -67,6 +67,9 @@ export class AnswerMemo {
   /** Records the answer Koa just gave `req` (a 200 of prepared bytes). */
   record(req: IncomingMessage, headers: OutgoingHttpHeaders, body: Buffer, etag: string, route: string, tenant?: string): void {
     if (req.method !== 'GET' || req.url === undefined) return;
+    // A cookie is one browser's: never sent again to another (no route sets one with a
+    // local answer today; this keeps it so if one ever does).
+    if (headers['set-cookie'] !== undefined) return;
     const { 'x-request-id': _id, ...kept } = headers;
     const vary = String(headers.vary ?? '').toLowerCase().split(',').map((v) => v.trim()).filter(Boolean);
     if (vary.includes('*')) return;

@@ -4,7 +4,8 @@
  * (answer-memo.ts), with the same bytes and headers, per Host when they vary on it.
  */
 import assert from 'node:assert/strict';
-import { MEMO_MS } from '../../src/http/answer-memo.js';
+import type { IncomingMessage } from 'node:http';
+import { AnswerMemo, MEMO_MS } from '../../src/http/answer-memo.js';
 import { getWithHost, startBroker, withHost, type TestBroker } from '../helpers/broker.js';
 
 describe('local answers: ETag and 304', () => {
@@ -109,5 +110,16 @@ describe('local answers: ETag and 304', () => {
       assert.equal(again.status, 404);
       assert.equal(again.headers.get('content-type')?.startsWith('application/json'), true);
     });
+  });
+
+  it('never keeps an answer that sets a cookie (it is one browser\'s)', () => {
+    const memo = new AnswerMemo();
+    const req = { method: 'GET', url: '/x', headers: {} } as unknown as IncomingMessage;
+    const body = Buffer.from('{}');
+    memo.record(req, { 'content-type': 'application/json' }, body, '"e"', '/x');
+    assert.ok(memo.find(req), 'a plain answer is kept');
+    const other = { method: 'GET', url: '/y', headers: {} } as unknown as IncomingMessage;
+    memo.record(other, { 'content-type': 'application/json', 'set-cookie': ['rb_bind=1; HttpOnly'] }, body, '"e"', '/y');
+    assert.equal(memo.find(other), undefined);
   });
 });
