@@ -36,6 +36,9 @@ export function buildApp(deps: Deps, memo?: AnswerMemo): Koa {
   const app = new Koa({ proxy: hops > 0, maxIpsCount: hops });
   app.silent = true; // errors are logged by the error handler, with the request id
   const surfaces = [connectErrors, scaiwaveErrors, platformErrors, tenantErrors];
+  // A step that only prepares the request (headers, CORS, page marks, guards) is a plain
+  // function that returns next(): no promise of its own per request, where each promise is
+  // paid for by the request scope's AsyncLocalStorage on Node 20.
   app.use(requestContext(deps.log, deps.metrics, memo));
   app.use(securityHeaders(deps.config.publicUrl));
   app.use(errorHandler(deps.log, surfaces));

@@ -23,7 +23,7 @@ export function appOrigins(config: Config): Set<string> {
 
 export function cors(config: Config): Koa.Middleware {
   const allowed = appOrigins(config);
-  return async function cors(ctx, next) {
+  return function cors(ctx, next) {
     const origin = ctx.get('origin');
     const isPublic = PUBLIC.test(ctx.path);
     const forApps = !isPublic && FOR_APPS.test(ctx.path);
@@ -45,6 +45,6 @@ export function cors(config: Config): Koa.Middleware {
       ctx.set('Access-Control-Allow-Origin', allow);
       ctx.set('Access-Control-Expose-Headers', 'www-authenticate, retry-after');
     }
-    await next();
+    return next();
   };
 }

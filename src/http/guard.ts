@@ -29,7 +29,7 @@ export function guard<S extends Shape>(shape: S, sources: InputSource[] = ['body
   const schema = z.object(shape);
   const fromBody = sources.includes('body');
   const fromQuery = sources.includes('query');
-  return async function guardInput(ctx, next) {
+  return function guardInput(ctx, next) {
     const body = (fromBody ? ctx.state.body : {}) as Record<string, unknown>;
     const query = ctx.query as Record<string, unknown>;
     if (!fromQuery) {
@@ -63,6 +63,6 @@ export function guard<S extends Shape>(shape: S, sources: InputSource[] = ['body
       });
     }
     ctx.state.input = parsed.data;
-    await next();
+    return next();
   };
 }

@@ -4,7 +4,7 @@ import type Koa from 'koa';
 export function securityHeaders(publicUrl: string): Koa.Middleware {
   // The broker is reached over TLS (through its proxy) exactly when its public URL says so.
   const hsts = publicUrl.startsWith('https:');
-  return async function securityHeaders(ctx, next) {
+  return function securityHeaders(ctx, next) {
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.set('X-Frame-Options', 'DENY');
@@ -12,6 +12,6 @@ export function securityHeaders(publicUrl: string): Koa.Middleware {
     // Token responses must not be cached (RFC 6749 §5.1); routes that may be cached override it.
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Pragma', 'no-cache');
-    await next();
+    return next();
   };
 }

@@ -45,6 +45,11 @@ export class SurfaceRouting {
     return this.tablesFor(path).map((t) => t.router);
   }
 
+  /** Every table's router. */
+  allRouters(): Router[] {
+    return [...this.prefixed, ...this.rest].map((t) => t.router);
+  }
+
   /** Runs the request's own table(s); `routers` lists every table (tests read the routes from it). */
   middleware(): Koa.Middleware & { routers: Router[] } {
     const dispatch: Koa.Middleware = (ctx, next) => {
@@ -52,6 +57,6 @@ export class SurfaceRouting {
       const run = (i: number): Promise<unknown> => (i < tables.length ? Promise.resolve(tables[i]!.run(ctx, () => run(i + 1))) : next());
       return run(0);
     };
-    return Object.assign(dispatch, { routers: [...this.prefixed, ...this.rest].map((t) => t.router) });
+    return Object.assign(dispatch, { routers: this.allRouters() });
   }
 }

@@ -21,7 +21,7 @@ export function clientCredentialsToken(deps: Deps): Koa.Middleware {
   return async function clientCredentialsToken(ctx) {
     const { client_id, client_secret, grant_type, scopes } = inputOf(ctx, tokenInput);
     requireGrant(grant_type, 'client_credentials');
-    sendJson(ctx, await clientCredentialsGrant(deps, ctx.state.tenant as Tenant, { clientId: client_id, clientSecret: client_secret }, toScope(scopes)));
+    sendJson(ctx, (await clientCredentialsGrant(deps, ctx.state.tenant as Tenant, { clientId: client_id, clientSecret: client_secret }, toScope(scopes))).tokens);
   };
 }
 

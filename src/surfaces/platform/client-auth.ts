@@ -7,7 +7,7 @@ import type Koa from 'koa';
 import type { AppConfig } from '../../config/schema.js';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
-import { sameSecret } from '../../http/same-secret.js';
+import { KnownSecret } from '../../http/same-secret.js';
 
 export interface AuthenticatedClient {
   clientId: string;
@@ -30,8 +30,16 @@ function fromBasic(header: string): { id: string; secret: string } | undefined {
   }
 }
 
+/** Each app's secret as a KnownSecret, remade when the app's secret changes (apps sync). */
+const known = new WeakMap<AppConfig, KnownSecret>();
+function secretOf(app: AppConfig): KnownSecret {
+  let secret = known.get(app);
+  if (secret?.secret !== (app.clientSecret ?? '')) known.set(app, (secret = new KnownSecret(app.clientSecret ?? '')));
+  return secret;
+}
+
 export function authenticateClient({ config }: Deps): Koa.Middleware {
-  return async function authenticateClient(ctx, next) {
+  return function authenticateClient(ctx, next) {
     const input = ctx.state.input as { client_id?: string; client_secret?: string };
     const header = ctx.get('authorization');
     const basic = header ? fromBasic(header) : undefined;
@@ -46,10 +54,10 @@ export function authenticateClient({ config }: Deps): Koa.Middleware {
     if (!app || (!ctx.state.issuer?.tenant && !app.global)) throw bad('Unknown client');
     if (app.public) {
       if (secret) throw bad('A public client has no secret');
-    } else if (!secret || !sameSecret(secret, app.clientSecret ?? '')) {
+    } else if (!secret || !secretOf(app).matches(secret)) {
       throw bad('Invalid client credentials');
     }
     ctx.state.client = { clientId, app, clientSecret: app.public ? undefined : secret } satisfies AuthenticatedClient;
-    await next();
+    return next();
   };
 }

@@ -23,14 +23,14 @@ export const PLATFORM_PATH = '/api/v1/platform/oauth';
 export const tenantPath = (slug: string) => `/api/v1/auth/tenants/${encodeURIComponent(slug)}/oauth`;
 
 export function platformIssuer({ config }: Deps): Koa.Middleware {
-  return async function platformIssuer(ctx, next) {
+  return function platformIssuer(ctx, next) {
     ctx.state.issuer = {
       issuer: `${config.publicUrl}${PLATFORM_PATH}`,
       path: PLATFORM_PATH,
       // The broker's keys only; the documented /api/v1/platform/.well-known/jwks.json has the realms'.
       jwksUri: `${config.publicUrl}${PLATFORM_PATH}/.well-known/jwks.json`,
     } satisfies IssuerContext;
-    await next();
+    return next();
   };
 }
 

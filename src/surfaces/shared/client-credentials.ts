@@ -14,7 +14,7 @@
  */
 import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 import type { Deps } from '../../deps.js';
-import { sameSecret } from '../../http/same-secret.js';
+import { sameMac } from '../../http/same-secret.js';
 import { RecordKind } from '../../store/record.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 import type { ClientCredentials, TokenResponse } from '../../upstream/realm-connector.js';
@@ -35,25 +35,31 @@ function macKeyOf(secret: string): KeyObject {
   return macKey.key;
 }
 
-export async function clientCredentialsGrant(deps: Deps, tenant: Tenant, client: ClientCredentials, scope?: string): Promise<TokenResponse> {
+/** The grant's tokens; `fresh` when Keycloak issued them for this request (not the cache). */
+export interface GrantedTokens {
+  tokens: TokenResponse;
+  fresh: boolean;
+}
+
+export async function clientCredentialsGrant(deps: Deps, tenant: Tenant, client: ClientCredentials, scope?: string): Promise<GrantedTokens> {
   const realm = deps.upstreams.get(tenant.upstream).realm(tenant.realm);
   const policy = deps.config.tokenCache;
-  if (!policy.clients.includes(client.clientId) || !client.clientSecret) return realm.clientCredentials(client, scope);
+  if (!policy.clients.includes(client.clientId) || !client.clientSecret) return { tokens: await realm.clientCredentials(client, scope), fresh: true };
 
   const id = hash('sha256', `${tenant.upstream}|${tenant.realm}|${client.clientId}|${scope ?? ''}`, 'base64url');
   // Keyed with a secret every replica shares and no caller knows.
   const mac = createHmac('sha256', macKeyOf(deps.config.platform.keyEncryptionKey ?? deps.config.brokerClient.clientSecret ?? 'realm-broker'))
-    .update(client.clientSecret).digest('base64url');
+    .update(client.clientSecret).digest();
   const hit = await cached.get(deps.store, id);
   const left = hit ? Math.floor((hit.expiresAt - Date.now()) / 1000) : 0;
-  if (hit && sameSecret(hit.mac, mac) && left > policy.safetyMarginSeconds) {
+  if (hit && sameMac(Buffer.from(hit.mac, 'base64url'), mac) && left > policy.safetyMarginSeconds) {
     deps.metrics.cache('client_credentials', true);
-    return { ...hit.tokens, expires_in: left };
+    return { tokens: { ...hit.tokens, expires_in: left }, fresh: false };
   }
   deps.metrics.cache('client_credentials', false);
   const tokens = await realm.clientCredentials(client, scope);
   const expiresIn = typeof tokens.expires_in === 'number' ? tokens.expires_in : 0;
   const ttl = Math.min(policy.maxAgeSeconds, expiresIn - policy.safetyMarginSeconds);
-  if (ttl > 0) await cached.put(deps.store, id, { mac, tokens, expiresAt: Date.now() + expiresIn * 1000 }, ttl);
-  return tokens;
+  if (ttl > 0) await cached.put(deps.store, id, { mac: mac.toString('base64url'), tokens, expiresAt: Date.now() + expiresIn * 1000 }, ttl);
+  return { tokens, fresh: true };
 }

@@ -8,7 +8,8 @@ export const clientCredentials: Grant = async ({ deps, client, input, issuer }) 
   const home = deps.config.platform.homeTenant ?? deps.config.defaultTenant;
   const tenant = issuer.tenant ?? (home ? await deps.tenants.bySlug(home) : undefined);
   if (!tenant) throw new BrokerError('server_error', 'No platform home tenant is configured');
-  const tokens = await clientCredentialsGrant(deps, tenant, credentials(client), input.scope);
-  await publishKeyOf(deps, tokens.access_token);
+  const { tokens, fresh } = await clientCredentialsGrant(deps, tenant, credentials(client), input.scope);
+  // A cached token's key was checked when Keycloak issued it.
+  if (fresh) await publishKeyOf(deps, tokens.access_token);
   return tokens;
 };
