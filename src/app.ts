@@ -21,7 +21,7 @@ import { connectErrors, connectRoutes } from './surfaces/connect/routes.js';
 import { platformErrors, platformRoutes } from './surfaces/platform/routes.js';
 import { scaiwaveErrors, scaiwaveRoutes } from './surfaces/scaiwave/routes.js';
 import { tenantErrors, tenantRoutes } from './surfaces/tenant/routes.js';
-import { withDeadline } from './upstream/deadline.js';
+import { startDeadline } from './upstream/deadline.js';
 
 /** The listener a server runs: local answers from the memo, the rest through the app. */
 export function buildListener(deps: Deps): { app: Koa; listener: RequestListener } {
@@ -48,7 +48,10 @@ export function buildApp(deps: Deps, memo?: AnswerMemo): Koa {
   app.use(markPages(routing));
   app.use(parseBody);
   // One deadline for all of a request's calls to Keycloak, from here (the body is read).
-  app.use((_ctx, next) => withDeadline(deps.config.upstreamTimeoutMs, next));
+  app.use((_ctx, next) => {
+    startDeadline(deps.config.upstreamTimeoutMs);
+    return next();
+  });
   app.use(routing.middleware());
   return app;
 }

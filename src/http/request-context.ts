@@ -10,7 +10,7 @@ import type Koa from 'koa';
 import type { Metrics } from '../metrics/metrics.js';
 import { sendMemo, type AnswerMemo } from './answer-memo.js';
 import type { AccessFields, Logger } from './logger.js';
-import { runInScope, type RequestScope } from '../request-scope.js';
+import { endScope, runInScope, type RequestScope } from '../request-scope.js';
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const KNOWN_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
@@ -49,6 +49,7 @@ export function requestContext(log: Logger, metrics?: Metrics, memo?: AnswerMemo
     try {
       await runInScope(scope, next);
     } finally {
+      endScope(scope);
       // The route table's pattern, never the raw path: unmatched paths are one label value.
       const route = (ctx as Koa.Context & { _matchedRoute?: string })._matchedRoute;
       const tenant = ctx.state.tenant?.slug ?? ctx.state.issuer?.tenant?.slug;

@@ -7,23 +7,15 @@
  * Kept in the request's scope (request-scope.ts), so that no signature between the route and
  * the connector has to pass it along; the signal and its timer are made on the first call
  * to Keycloak only (the broker's own answers make none) and the timer is cleared when the
- * request ends. Outside a request (start-up, the breaker's probes) each call gets its own
- * timeout.
+ * request ends (`endScope`). Outside a request (start-up, the breaker's probes) each call
+ * gets its own timeout.
  */
 import { currentScope } from '../request-scope.js';
 
-/** Runs `fn` (a request's handling, from after its body is read) under a deadline `ms` from now. */
-export async function withDeadline<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+/** Starts the current request's deadline, `ms` from now (its body is read); request-scope.ts ends it. */
+export function startDeadline(ms: number): void {
   const scope = currentScope();
-  if (!scope) return fn();
-  scope.deadlineAt = performance.now() + ms;
-  try {
-    return await fn();
-  } finally {
-    // Our own timer, cleared now: AbortSignal.timeout's would live on (holding the request)
-    // for the full timeout after every request.
-    if (scope.deadline) clearTimeout(scope.deadline.timer);
-  }
+  if (scope) scope.deadlineAt = performance.now() + ms;
 }
 
 /** The signal an upstream call must honour: the request's deadline, else `fallbackMs` from now. */

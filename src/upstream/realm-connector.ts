@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { RealmAddress, RealmMetadataCache } from './realm-metadata.js';
 import { outcomeOf, type Metrics } from '../metrics/metrics.js';
-import { timedUpstream } from '../request-scope.js';
+import { addUpstreamTime } from '../request-scope.js';
 import { translateUpstreamError } from './translate-error.js';
 import type { UpstreamFetch } from './upstream-fetch.js';
 import { keepBytes } from '../http/send-json.js';
@@ -110,14 +110,17 @@ export class RealmConnector {
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const end = this.observe?.metrics.upstreamDuration.startTimer({ upstream: this.observe.upstream, realm: this.realm, operation: what });
+    const start = performance.now();
     try {
-      const result = await timedUpstream(fn);
+      const result = await fn();
       end?.({ outcome: 'ok' });
       return result;
     } catch (err) {
       const translated = translateUpstreamError(err, what);
       end?.({ outcome: outcomeOf(translated) });
       throw translated;
+    } finally {
+      addUpstreamTime(performance.now() - start);
     }
   }
 

@@ -58,19 +58,25 @@ export class RealmMetadataCache {
     this.cache = new LRUCache<string, RealmMetadata, LoadContext>({
       max: 1000,
       ttl: ttlMs,
-      fetchMethod: (_key, _stale, { context }) => this.load(context),
+      fetchMethod: (_key, _stale, { context }) => this.discover(context),
     });
   }
 
   /** The realm's metadata, fetched through `fetch` (its upstream's) when not cached. */
-  async get(address: RealmAddress, fetch: UpstreamFetch): Promise<RealmMetadata> {
-    this.metrics?.cache('realm_metadata', this.cache.has(address.internalBase));
+  get(address: RealmAddress, fetch: UpstreamFetch): Promise<RealmMetadata> {
+    // Nearly every call: cached and fresh, answered without lru-cache's fetch machinery.
+    const cached = this.cache.get(address.internalBase);
+    this.metrics?.cache('realm_metadata', cached !== undefined);
+    return cached !== undefined ? Promise.resolve(cached) : this.load(address, fetch);
+  }
+
+  private async load(address: RealmAddress, fetch: UpstreamFetch): Promise<RealmMetadata> {
     const metadata = await this.cache.fetch(address.internalBase, { context: { address, fetch } });
     if (!metadata) throw new BrokerError('upstream_bad_response', 'No metadata for realm');
     return metadata;
   }
 
-  private async load({ address, fetch }: LoadContext): Promise<RealmMetadata> {
+  private async discover({ address, fetch }: LoadContext): Promise<RealmMetadata> {
     const where = `${address.internalBase}/.well-known/openid-configuration`;
     let res: Response;
     try {
