@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
+import { Redis } from 'ioredis';
 import { post, startBroker, type TestBroker } from '../helpers/broker.js';
 import { ADMIN, KEYCLOAK_URL, REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 
@@ -46,6 +47,25 @@ describe('client-credentials token cache (opt-in)', function () {
     assert.equal((await grant(b, 's1')).body.access_token, first.body.access_token, 'the other replica shares it');
     const other = await grant(a, 's1', 'email');
     assert.notEqual(other.body.access_token, first.body.access_token, 'another scope');
+  });
+
+  it('an entry whose stored MAC is damaged (another length) is a miss, not a 500', async () => {
+    const first = await grant(a, 's1');
+    assert.equal(first.status, 200, first.text);
+    const redis = new Redis(REDIS_URL);
+    try {
+      const keys = await redis.keys(`${prefix}cc-token:*`);
+      assert.ok(keys.length > 0, 'the entry is in Redis');
+      for (const key of keys) {
+        const entry = JSON.parse((await redis.get(key))!);
+        await redis.set(key, JSON.stringify({ ...entry, mac: 'AAAA' }), 'KEEPTTL');
+      }
+    } finally {
+      redis.disconnect();
+    }
+    const again = await grant(a, 's1');
+    assert.equal(again.status, 200, again.text);
+    assert.notEqual(again.body.access_token, first.body.access_token, 'a fresh token from Keycloak');
   });
 
   it('a wrong secret never gets the cached token: Keycloak refuses it', async () => {
