@@ -24,7 +24,14 @@ const MAX_URLS = 2000;
 const MAX_VARIANTS = 50;
 
 export interface MemoAnswer {
-  headers: OutgoingHttpHeaders;
+  /**
+   * The headers of the 200 and of its 304 (no Content-Length or Content-Type), as flat
+   * [name, value, ...] lists made once: `writeHead` takes such a list for a fraction of what
+   * it spends on an object made per request (about a fifth of the CPU of a local answer
+   * with the security headers, measured on a bare node:http server).
+   */
+  head200: string[];
+  head304: string[];
   body: Buffer;
   etag: string;
   /** For the access line and metrics, as Koa would have logged them. */
@@ -37,6 +44,16 @@ interface ByUrl {
   /** The request headers the answer varies on (lower case), from its `Vary`. */
   vary: string[];
   variants: Map<string, MemoAnswer>;
+}
+
+/** `headers` as a flat [name, value, ...] list, without the ones named in `leaveOut`. */
+function flatHeaders(headers: OutgoingHttpHeaders, leaveOut: string[]): string[] {
+  const flat: string[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || leaveOut.includes(name)) continue;
+    for (const one of Array.isArray(value) ? value : [value]) flat.push(name, String(one));
+  }
+  return flat;
 }
 
 /** The part of a request an answer may depend on: what its Vary names. */
@@ -70,7 +87,6 @@ export class AnswerMemo {
     // A cookie is one browser's: never sent again to another (no route sets one with a
     // local answer today; this keeps it so if one ever does).
     if (headers['set-cookie'] !== undefined) return;
-    const { 'x-request-id': _id, ...kept } = headers;
     const vary = String(headers.vary ?? '').toLowerCase().split(',').map((v) => v.trim()).filter(Boolean);
     if (vary.includes('*')) return;
     let entry = this.byUrl.get(req.url);
@@ -80,7 +96,11 @@ export class AnswerMemo {
       this.byUrl.set(req.url, entry);
     }
     if (entry.variants.size >= MAX_VARIANTS) entry.variants.clear();
-    entry.variants.set(variantKey(vary, req), { headers: kept, body, etag, route, tenant, until: performance.now() + this.ttlMs });
+    entry.variants.set(variantKey(vary, req), {
+      head200: flatHeaders(headers, ['x-request-id']),
+      head304: flatHeaders(headers, ['x-request-id', 'content-length', 'content-type']),
+      body, etag, route, tenant, until: performance.now() + this.ttlMs,
+    });
   }
 
   /** Forgets everything (what the answers are made of changed here). */
@@ -102,13 +122,8 @@ export function matchesEtag(ifNoneMatch: string | undefined, etag: string): bool
 /** Sends a recorded answer (or its 304) with `requestId`; returns the status sent. */
 export function sendMemo(res: ServerResponse, req: IncomingMessage, answer: MemoAnswer, requestId: string): number {
   const status = matchesEtag(req.headers['if-none-match'], answer.etag) ? 304 : 200;
-  const headers: OutgoingHttpHeaders = { ...answer.headers, 'x-request-id': requestId };
-  if (status === 304) {
-    delete headers['content-length'];
-    delete headers['content-type'];
-    res.writeHead(304, headers).end();
-  } else {
-    res.writeHead(200, headers).end(answer.body);
-  }
+  const headers = (status === 304 ? answer.head304 : answer.head200).slice();
+  headers.push('x-request-id', requestId);
+  res.writeHead(status, headers).end(status === 304 ? undefined : answer.body);
   return status;
 }

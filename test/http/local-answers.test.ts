@@ -67,7 +67,7 @@ describe('local answers: ETag and 304', () => {
       assert.equal(calls, 1, 'not through Koa');
       assert.equal(await again.text(), body);
       assert.equal(again.headers.get('x-request-id'), 'again-2', 'its own request id');
-      for (const h of ['etag', 'cache-control', 'content-type', 'vary', 'access-control-allow-origin', 'x-content-type-options', 'x-frame-options', 'referrer-policy']) {
+      for (const h of ['etag', 'cache-control', 'content-type', 'content-length', 'vary', 'access-control-allow-origin', 'access-control-expose-headers', 'x-content-type-options', 'x-frame-options', 'referrer-policy']) {
         assert.equal(again.headers.get(h), first.headers.get(h), h);
       }
       const plain = await fetch(`${broker.url}${JWKS}`);
@@ -76,6 +76,8 @@ describe('local answers: ETag and 304', () => {
       assert.equal(notModified.status, 304);
       assert.equal(notModified.headers.get('etag'), first.headers.get('etag'));
       assert.equal(notModified.headers.get('content-type'), null);
+      assert.equal(notModified.headers.get('content-length'), null);
+      assert.equal(notModified.headers.get('x-frame-options'), 'DENY', 'the security headers on a 304 too');
       assert.equal(calls, 1);
       const lines = broker.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request' && l.reqId === 'again-2');
       assert.equal(lines.length, 1, 'the access line, as for any request');
