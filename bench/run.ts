@@ -45,7 +45,8 @@ const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 
 
 interface Req { url: string; method?: 'GET' | 'POST'; form?: Record<string, string>; headers?: Record<string, string>; connections?: number }
 interface Case { name: string; reference: 'keycloak' | 'bare'; ref: Req; floor: Req; broker: Req }
-interface Side { rps: number; p50: number; p99: number; requests: number; non2xx: number; cpuUs?: number }
+/** `failures`: what the non-2xx were (status codes, and autocannon's errors and timeouts), in last-run.json. */
+interface Side { rps: number; p50: number; p99: number; requests: number; non2xx: number; cpuUs?: number; failures?: Record<string, number> }
 interface MemoryRow { name: string; requests: number; rssBeforeMiB: number; rssHalfMiB: number; rssAfterMiB: number; heapAfterMiB: number }
 
 /** A child's stdout lines: `waitFor` resolves with the first line (seen already or to come) that matches. */
@@ -102,9 +103,18 @@ function autocannonOptions(req: Req): autocannon.Options {
 async function load(req: Req, pid?: number): Promise<Side> {
   const before = pid === undefined ? 0 : cpuUs(pid);
   const raw = await autocannon({ ...autocannonOptions(req), duration: SECONDS });
-  const side: Side = { rps: raw.requests.average, p50: raw.latency.p50, p99: raw.latency.p99, requests: raw.requests.total, non2xx: raw.non2xx + raw.errors };
+  const side: Side = { rps: raw.requests.average, p50: raw.latency.p50, p99: raw.latency.p99, requests: raw.requests.total, non2xx: raw.non2xx + raw.errors, failures: failuresOf(raw) };
   if (pid !== undefined) side.cpuUs = (cpuUs(pid) - before) / Math.max(1, side.requests);
   return side;
+}
+
+/** What went wrong in a run, by kind: each non-2xx status, errors, timeouts. */
+function failuresOf(raw: autocannon.Result): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [status, { count }] of Object.entries(raw.statusCodeStats ?? {})) if (!status.startsWith('2')) out[status] = count ?? 0;
+  if (raw.errors) out.errors = raw.errors;
+  if (raw.timeouts) out.timeouts = raw.timeouts;
+  return out;
 }
 
 /** One request, which must succeed: a case that measures errors measures nothing. */
@@ -120,6 +130,10 @@ function mean(runs: Side[]): Side {
   return {
     rps: avg((r) => r.rps), p50: avg((r) => r.p50), p99: avg((r) => r.p99),
     requests: runs.reduce((s, r) => s + r.requests, 0), non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
+    failures: runs.reduce<Record<string, number>>((all, r) => {
+      for (const [kind, n] of Object.entries(r.failures ?? {})) all[kind] = (all[kind] ?? 0) + n;
+      return all;
+    }, {}),
     cpuUs: runs[0]!.cpuUs === undefined ? undefined : avg((r) => r.cpuUs ?? 0),
   };
 }
