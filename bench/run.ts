@@ -46,7 +46,7 @@ const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 
 interface Req { url: string; method?: 'GET' | 'POST'; form?: Record<string, string>; headers?: Record<string, string>; connections?: number }
 interface Case { name: string; reference: 'keycloak' | 'bare'; ref: Req; floor: Req; broker: Req }
 /** `failures`: what the non-2xx were (status codes, and autocannon's errors and timeouts), in last-run.json. */
-interface Side { rps: number; p50: number; p99: number; requests: number; non2xx: number; cpuUs?: number; failures?: Record<string, number> }
+interface Side { rps: number; p50: number; p99: number; requests: number; non2xx: number; cpuUs?: number; failures: Record<string, number> }
 interface MemoryRow { name: string; requests: number; rssBeforeMiB: number; rssHalfMiB: number; rssAfterMiB: number; heapAfterMiB: number }
 
 /** A child's stdout lines: `waitFor` resolves with the first line (seen already or to come) that matches. */
@@ -131,7 +131,7 @@ function mean(runs: Side[]): Side {
     rps: avg((r) => r.rps), p50: avg((r) => r.p50), p99: avg((r) => r.p99),
     requests: runs.reduce((s, r) => s + r.requests, 0), non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
     failures: runs.reduce<Record<string, number>>((all, r) => {
-      for (const [kind, n] of Object.entries(r.failures ?? {})) all[kind] = (all[kind] ?? 0) + n;
+      for (const [kind, n] of Object.entries(r.failures)) all[kind] = (all[kind] ?? 0) + n;
       return all;
     }, {}),
     cpuUs: runs[0]!.cpuUs === undefined ? undefined : avg((r) => r.cpuUs ?? 0),
