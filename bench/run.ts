@@ -29,7 +29,7 @@
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -49,8 +49,10 @@ interface Case { name: string; reference: 'keycloak' | 'bare'; ref: Req; floor: 
 interface Side { rps: number; p50: number; p99: number; requests: number; non2xx: number; cpuUs?: number; failures: Record<string, number> }
 interface MemoryRow { name: string; requests: number; rssBeforeMiB: number; rssHalfMiB: number; rssAfterMiB: number; heapAfterMiB: number }
 
+type Lines = { waitFor: (test: (line: string) => boolean) => Promise<string> };
+
 /** A child's stdout lines: `waitFor` resolves with the first line (seen already or to come) that matches. */
-function lines(child: ChildProcess): { waitFor: (test: (line: string) => boolean) => Promise<string> } {
+function lines(child: ChildProcess): Lines {
   const seen: string[] = [];
   const waiting: { test: (line: string) => boolean; resolve: (line: string) => void }[] = [];
   let buffer = '';
@@ -77,6 +79,27 @@ function lines(child: ChildProcess): { waitFor: (test: (line: string) => boolean
       waiters.add(reject);
       waiting.push({ test, resolve });
     }),
+  };
+}
+
+/**
+ * The lines of a log file a child writes (the broker's): read from the file until one matches.
+ * The broker logs to a file, as Keycloak does here, rather than through a pipe into this
+ * process: this process is also the load generator, and reading (and keeping) an access line
+ * per request here took CPU and heap from autocannon during the broker's own runs.
+ */
+function fileLines(child: ChildProcess, path: string): Lines {
+  let exitCode: number | null | undefined;
+  child.once('exit', (code) => { exitCode = code ?? null; });
+  return {
+    waitFor: async (test) => {
+      for (;;) {
+        const found = readFileSync(path, 'utf8').split('\n').find(test);
+        if (found !== undefined) return found;
+        if (exitCode !== undefined) throw new Error(`exited ${exitCode} before it was ready (its log: ${path})`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
   };
 }
 
@@ -157,17 +180,22 @@ async function main(): Promise<void> {
   }));
   const nodeVersion = execFileSync(NODE, ['--version']).toString().trim();
   const children: ChildProcess[] = [];
-  const start = async (args: string[], ready: (line: string) => boolean, env: NodeJS.ProcessEnv = process.env) => {
-    const child = spawn(NODE, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  /** A child on NODE; its stdout to `logFile` when given, else read here through a pipe (one line). */
+  const start = async (args: string[], ready: (line: string) => boolean, env: NodeJS.ProcessEnv = process.env, logFile?: string) => {
+    const stdout = logFile ? openSync(logFile, 'w') : 'pipe';
+    const child = spawn(NODE, args, { env, stdio: ['ignore', stdout, 'inherit'] });
+    if (typeof stdout === 'number') closeSync(stdout);
     children.push(child);
-    const out = lines(child);
+    const out = logFile ? fileLines(child, logFile) : lines(child);
     return { child, out, line: await out.waitFor(ready) };
   };
   process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
 
+  const brokerLog = join(tmpdir(), `rb-bench-broker-${process.pid}.log`);
+  process.stderr.write(`[bench] the broker's log: ${brokerLog}\n`);
   const { child: broker, out: brokerOut, line: listening } = await start(['dist/main.js'], (l) => l.includes('realm-broker listening'), {
     ...process.env, CONFIG_FILE: config, PORT: '0', MANAGEMENT_PORT: '0', KEYCLOAK_URL: KEYCLOAK, LOG_LEVEL: 'info',
-  });
+  }, brokerLog);
   const base = `http://127.0.0.1:${JSON.parse(listening).port}`;
   const managementLine = await brokerOut.waitFor((l) => l.includes('managementPort'));
   const management = `http://127.0.0.1:${JSON.parse(managementLine).managementPort}`;
@@ -246,6 +274,7 @@ async function main(): Promise<void> {
     }
   }
   for (const c of children) c.kill('SIGTERM');
+  rmSync(brokerLog); // an access line per request: hundreds of MiB after the memory phase (kept when the run fails)
 
   const num = (n: number, digits = 0) => n.toFixed(digits);
   const cols: [string, number][] = [['case', 52], ['ref', 8], ['ref req/s', 10], ['floor req/s', 11], ['broker req/s', 12], ['×ref', 5], ['×floor', 6], ['+p50 ms', 8], ['+p99 ms', 8], ['floor µs', 8], ['broker µs', 9], ['non-2xx', 7]];
