@@ -15,10 +15,14 @@ import { BrokerError, type ValidationIssue } from '../errors.js';
 
 type Shape = Record<string, z.ZodType>;
 
-function fastApiIssue(issue: z.core.$ZodIssue, where: Record<string, string>, present: Set<string>): ValidationIssue {
+/** No query string: nothing to parse (and, like a parsed one, no prototype to read fields from). */
+const NO_QUERY: Record<string, unknown> = Object.freeze(Object.create(null));
+
+/** A zod issue in FastAPI's shape; `given` holds the fields as read (absent ones undefined). */
+function fastApiIssue(issue: z.core.$ZodIssue, where: Record<string, string>, given: Record<string, unknown>): ValidationIssue {
   const field = String(issue.path[0] ?? '');
   const loc = [where[field] ?? 'query', ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))];
-  if (!present.has(field) && issue.code === 'invalid_type') return { loc, msg: 'Field required', type: 'missing' };
+  if (given[field] === undefined && issue.code === 'invalid_type') return { loc, msg: 'Field required', type: 'missing' };
   if (issue.code === 'invalid_type' && issue.expected === 'string') return { loc, msg: 'Input should be a valid string', type: 'string_type' };
   return { loc, msg: issue.message, type: issue.code };
 }
@@ -27,42 +31,42 @@ export type InputSource = 'body' | 'query';
 
 export function guard<S extends Shape>(shape: S, sources: InputSource[] = ['body', 'query']): Koa.Middleware {
   const schema = z.object(shape);
+  const fields = Object.keys(shape);
   const fromBody = sources.includes('body');
   const fromQuery = sources.includes('query');
   return function guardInput(ctx, next) {
     const body = (fromBody ? ctx.state.body : {}) as Record<string, unknown>;
-    const query = ctx.query as Record<string, unknown>;
+    const query = ctx.querystring === '' ? NO_QUERY : (ctx.query as Record<string, unknown>);
     if (!fromQuery) {
-      const inUrl = Object.keys(shape).filter((f) => query[f] !== undefined);
+      const inUrl = fields.filter((f) => query[f] !== undefined);
       if (inUrl.length) throw new BrokerError('invalid_request', `Send ${inUrl.join(', ')} in the request body, not in the URL`);
     }
     const candidate: Record<string, unknown> = {};
-    const where: Record<string, string> = {};
-    const present = new Set<string>();
-    for (const field of Object.keys(shape)) {
-      let value: unknown;
-      if (body[field] !== undefined) {
-        value = body[field];
-        where[field] = 'body';
-      } else if (fromQuery && query[field] !== undefined) {
-        value = query[field];
-        where[field] = 'query';
-      } else {
-        where[field] = fromBody && (ctx.state.bodyKind === 'json' || !fromQuery) ? 'body' : 'query';
-      }
+    for (const field of fields) {
+      let value = body[field];
+      if (value === undefined && fromQuery) value = query[field];
       // An empty form field is as good as absent (FastAPI treats "" as given, but an
       // empty secret or username is never meaningful here).
-      if (value === '') value = undefined;
-      if (value !== undefined) present.add(field);
-      candidate[field] = value;
+      candidate[field] = value === '' ? undefined : value;
     }
     const parsed = schema.safeParse(candidate);
     if (!parsed.success) {
       throw new BrokerError('validation_failed', 'Request validation failed', {
-        details: parsed.error.issues.map((i) => fastApiIssue(i, where, present)),
+        details: parsed.error.issues.map((i) => fastApiIssue(i, whereFrom(ctx, body, query), candidate)),
       });
     }
     ctx.state.input = parsed.data;
     return next();
   };
+
+  /** Where each field was read from, or would have been (for a failure's `loc`). */
+  function whereFrom(ctx: Koa.Context, body: Record<string, unknown>, query: Record<string, unknown>): Record<string, string> {
+    const where: Record<string, string> = {};
+    for (const field of fields) {
+      if (body[field] !== undefined) where[field] = 'body';
+      else if (fromQuery && query[field] !== undefined) where[field] = 'query';
+      else where[field] = fromBody && (ctx.state.bodyKind === 'json' || !fromQuery) ? 'body' : 'query';
+    }
+    return where;
+  }
 }

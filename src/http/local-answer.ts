@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type Koa from 'koa';
 import { matchesEtag } from './answer-memo.js';
+import { JSON_TYPE } from './send-json.js';
 
 export interface Prepared {
   body: Buffer;
@@ -46,7 +47,7 @@ export function sendPrepared(ctx: Koa.Context, p: Prepared, cacheControl: string
   if (!cacheControl.includes('no-store')) ctx.remove('Pragma');
   ctx.status = 200;
   ctx.set('ETag', p.etag);
-  ctx.type = 'application/json';
+  ctx.set('Content-Type', JSON_TYPE);
   // The origin's own revalidation (RFC 9110 §13.1.2): a matching If-None-Match is a 304,
   // whatever Cache-Control the request carries (Koa's ctx.fresh says "stale" on no-cache,
   // which fetch() adds to every conditional request).

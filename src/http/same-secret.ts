@@ -1,6 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
+// One-shot: no Hash object per check (half the cost of createHash().update().digest()).
+const digest = (s: string) => hash('sha256', s, 'buffer');
 
 /** Constant-time equality of two secrets: hashed first, so lengths leak nothing either. */
 export function sameSecret(a: string, b: string): boolean {
