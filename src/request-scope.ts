@@ -4,16 +4,15 @@
  * time spent waiting for upstreams. One AsyncLocalStorage, entered by request-context.ts.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Deadline } from './upstream/deadline.js';
 
 export interface RequestScope {
   requestId: string;
   /** Milliseconds spent in calls to Keycloak while serving this request. */
   upstreamMs: number;
   tenant?: string;
-  /** When the request's calls to Keycloak must all have answered (performance.now()). */
-  deadlineAt?: number;
-  /** The deadline's signal, made on the first call to Keycloak (most requests make none). */
-  deadline?: { controller: AbortController; timer: NodeJS.Timeout };
+  /** When the request's calls to Keycloak must all have answered (upstream/deadline.ts). */
+  deadline?: Deadline;
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();
@@ -22,11 +21,11 @@ export function runInScope<T>(scope: RequestScope, fn: () => Promise<T>): Promis
   return storage.run(scope, fn);
 }
 
-/** Ends what the scope holds: the deadline's timer, if a call to Keycloak made one. */
+/** Ends what the scope holds: the deadline signal's timer, if a call to Keycloak made one. */
 export function endScope(scope: RequestScope): void {
   // Our own timer, cleared now: AbortSignal.timeout's would live on (holding the request)
   // for the full timeout after every request.
-  if (scope.deadline) clearTimeout(scope.deadline.timer);
+  scope.deadline?.end();
 }
 
 export function currentScope(): RequestScope | undefined {

@@ -6,7 +6,7 @@
  */
 import { BrokerError } from '../errors.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
-import { deadlineSignal } from './deadline.js';
+import { currentDeadline, deadlinePassed, type Deadline } from './deadline.js';
 
 export type UpstreamFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -22,18 +22,18 @@ export function transportReason(err: unknown): string {
 const UNAVAILABLE = new Set([502, 503, 504]);
 
 /**
- * Runs one call to the upstream under the request's deadline (`fn` gets the signal) and
+ * Runs one call to the upstream under the request's deadline (`fn` gets it) and
  * tells the breaker how it went: an HTTP answer (a Response, or an error carrying one as
  * `response`) is the server up; no answer is a failure.
  */
-export async function guardedCall<T>(breaker: CircuitBreaker, timeoutMs: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const signal = deadlineSignal(timeoutMs);
-  signal.throwIfAborted();
+export async function guardedCall<T>(breaker: CircuitBreaker, timeoutMs: number, fn: (deadline: Deadline) => Promise<T>): Promise<T> {
+  const deadline = currentDeadline(timeoutMs);
+  if (deadline.passed()) throw deadlinePassed();
   breaker.admit();
   const started = performance.now();
   let result: T;
   try {
-    result = await fn(signal);
+    result = await fn(deadline);
   } catch (err) {
     const status = (err as { response?: { status?: unknown } })?.response?.status;
     // Already ours: the breaker's own refusal, or a call inside `fn` that was counted itself.
@@ -41,7 +41,7 @@ export async function guardedCall<T>(breaker: CircuitBreaker, timeoutMs: number,
     if (typeof status === 'number') {
       if (UNAVAILABLE.has(status)) breaker.failed(`HTTP ${status}`);
       else breaker.succeeded();
-    } else if (!signal.aborted || performance.now() - started >= Math.min(500, timeoutMs / 2)) {
+    } else if (!deadline.passed() || performance.now() - started >= Math.min(500, timeoutMs / 2)) {
       // A timeout counts against Keycloak only when this call had time to get an answer:
       // a request whose deadline was mostly spent elsewhere says nothing about Keycloak.
       breaker.failed(transportReason(err));
@@ -57,5 +57,5 @@ export async function guardedCall<T>(breaker: CircuitBreaker, timeoutMs: number,
 
 export function guardedFetch(breaker: CircuitBreaker, timeoutMs: number): UpstreamFetch {
   // The caller's own signal (a per-call timeout) gives way to the request's deadline.
-  return (input, init = {}) => guardedCall(breaker, timeoutMs, (signal) => fetch(input, { ...init, signal }));
+  return (input, init = {}) => guardedCall(breaker, timeoutMs, (deadline) => fetch(input, { ...init, signal: deadline.signal() }));
 }
