@@ -207,7 +207,9 @@ export class KeepAliveClient {
           headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         }, call);
       } catch (err) {
-        call.abort(err as Error); // the pool refused the call outright (closed): no answer
+        // The pool refused the call outright: no answer, and no handler call will come.
+        clearTimeout(timer);
+        reject(new UpstreamTransportError(`Keycloak was not called (${(err as Error).message})`, { cause: err }));
       }
     });
   }
