@@ -14,6 +14,13 @@
  * floor (user + system, from /proc/<pid>/stat over their own runs: the figure that survives
  * a noisy machine).
  *
+ * Everything shares the machine's cores, so the table also says where the rest of each
+ * request's CPU went, on the ref and broker sides: Keycloak's (its process, from the pid file
+ * scripts/keycloak.sh writes, or KEYCLOAK_PID) with its database's (every `postgres` process),
+ * and the CPU of all that was measured (those, the load generator, which is this process, and
+ * the proxy). When the cores are the bound, ×ref is about "all µs" ref over broker: a shortfall
+ * is then the broker's own CPU, not more work for Keycloak.
+ *
  * Then memory: the broker's RSS idle, and after BENCH_MEMORY_REQUESTS (default 100,000)
  * requests of each kind, read at half and at the end, so that growth with the number of
  * requests shows (the password grant is capped at 5,000: Keycloak hashes each password).
@@ -29,7 +36,7 @@
  */
 import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -46,7 +53,11 @@ const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 
 interface Req { url: string; method?: 'GET' | 'POST'; form?: Record<string, string>; headers?: Record<string, string>; connections?: number }
 interface Case { name: string; reference: 'keycloak' | 'bare'; ref: Req; floor: Req; broker: Req }
 /** `failures`: what the non-2xx were (status codes, and autocannon's errors and timeouts), in last-run.json. */
-interface Side { rps: number; p50: number; p99: number; requests: number; non2xx: number; cpuUs?: number; failures: Record<string, number> }
+/**
+ * `cpuUs`: the proxy's (or bare server's) CPU per request; `upstreamUs`: Keycloak's and its
+ * database's; `loadUs`: the load generator's (this process).
+ */
+interface Side { rps: number; p50: number; p99: number; requests: number; non2xx: number; cpuUs?: number; upstreamUs?: number; loadUs: number; failures: Record<string, number> }
 interface MemoryRow { name: string; requests: number; rssBeforeMiB: number; rssHalfMiB: number; rssAfterMiB: number; heapAfterMiB: number }
 
 type Lines = { waitFor: (test: (line: string) => boolean) => Promise<string> };
@@ -109,6 +120,40 @@ function cpuUs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) / TICKS) * 1e6;
 }
 
+/**
+ * Keycloak's process and its database's processes, when they run on this machine: Keycloak's
+ * from KEYCLOAK_PID or the pid file of scripts/keycloak.sh (server 1, the default
+ * KEYCLOAK_URL), the database's by name. Re-read before each run (a backend may come or go).
+ */
+function upstreamPids(): number[] {
+  const pids: number[] = [];
+  const pidFile = '.keycloak/server1.pid';
+  const keycloak = Number(process.env.KEYCLOAK_PID ?? (!process.env.KEYCLOAK_URL && existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : NaN));
+  if (keycloak > 0 && existsSync(`/proc/${keycloak}/stat`)) pids.push(keycloak);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') pids.push(Number(entry));
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  return pids;
+}
+
+/** Their CPU together, in microseconds (a process gone since the listing counts nothing). */
+function cpuOfAll(pids: number[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      sum += cpuUs(pid);
+    } catch {
+      // Exited.
+    }
+  }
+  return sum;
+}
+
 /** Resident set size of a process, in MiB. */
 function rssMiB(pid: number): number {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
@@ -123,11 +168,21 @@ function autocannonOptions(req: Req): autocannon.Options {
   };
 }
 
-async function load(req: Req, pid?: number): Promise<Side> {
+/** One run of `req`; `pid`: the proxy's or server's, `upstream`: to count Keycloak's and its database's CPU too. */
+async function load(req: Req, pid?: number, upstream = false): Promise<Side> {
+  const pids = upstream ? upstreamPids() : [];
   const before = pid === undefined ? 0 : cpuUs(pid);
+  const upstreamBefore = cpuOfAll(pids);
+  const loadBefore = process.cpuUsage();
   const raw = await autocannon({ ...autocannonOptions(req), duration: SECONDS });
-  const side: Side = { rps: raw.requests.average, p50: raw.latency.p50, p99: raw.latency.p99, requests: raw.requests.total, non2xx: raw.non2xx + raw.errors, failures: failuresOf(raw) };
-  if (pid !== undefined) side.cpuUs = (cpuUs(pid) - before) / Math.max(1, side.requests);
+  const loadCpu = process.cpuUsage(loadBefore);
+  const n = Math.max(1, raw.requests.total);
+  const side: Side = {
+    rps: raw.requests.average, p50: raw.latency.p50, p99: raw.latency.p99, requests: raw.requests.total, non2xx: raw.non2xx + raw.errors, failures: failuresOf(raw),
+    loadUs: (loadCpu.user + loadCpu.system) / n,
+  };
+  if (pid !== undefined) side.cpuUs = (cpuUs(pid) - before) / n;
+  if (pids.length) side.upstreamUs = (cpuOfAll(pids) - upstreamBefore) / n;
   return side;
 }
 
@@ -158,6 +213,8 @@ function mean(runs: Side[]): Side {
       return all;
     }, {}),
     cpuUs: runs[0]!.cpuUs === undefined ? undefined : avg((r) => r.cpuUs ?? 0),
+    upstreamUs: runs[0]!.upstreamUs === undefined ? undefined : avg((r) => r.upstreamUs ?? 0),
+    loadUs: avg((r) => r.loadUs),
   };
 }
 
@@ -251,9 +308,10 @@ async function main(): Promise<void> {
     const runs: { ref: Side[]; floor: Side[]; broker: Side[] } = { ref: [], floor: [], broker: [] };
     const floorPid = c.reference === 'keycloak' ? proxy.pid! : koa.pid!;
     for (let round = 0; round < ROUNDS; round++) {
-      runs.ref.push(await load(c.ref, c.reference === 'bare' ? bare.pid! : undefined));
-      runs.floor.push(await load(c.floor, floorPid));
-      runs.broker.push(await load(c.broker, broker.pid!));
+      const upstream = c.reference === 'keycloak';
+      runs.ref.push(await load(c.ref, c.reference === 'bare' ? bare.pid! : undefined, upstream));
+      runs.floor.push(await load(c.floor, floorPid, upstream));
+      runs.broker.push(await load(c.broker, broker.pid!, upstream));
     }
     results.push({ name: c.name, reference: c.reference, ref: mean(runs.ref), floor: mean(runs.floor), broker: mean(runs.broker) });
     process.stderr.write(`[bench] ${c.name}: done\n`);
@@ -277,14 +335,19 @@ async function main(): Promise<void> {
   rmSync(brokerLog); // an access line per request: hundreds of MiB after the memory phase (kept when the run fails)
 
   const num = (n: number, digits = 0) => n.toFixed(digits);
-  const cols: [string, number][] = [['case', 52], ['ref', 8], ['ref req/s', 10], ['floor req/s', 11], ['broker req/s', 12], ['×ref', 5], ['×floor', 6], ['+p50 ms', 8], ['+p99 ms', 8], ['floor µs', 8], ['broker µs', 9], ['non-2xx', 7]];
+  const cols: [string, number][] = [['case', 52], ['ref', 8], ['ref req/s', 10], ['floor req/s', 11], ['broker req/s', 12], ['×ref', 5], ['×floor', 6], ['+p50 ms', 8], ['+p99 ms', 8], ['floor µs', 8], ['broker µs', 9], ['KC+db µs', 11], ['all µs', 11], ['non-2xx', 7]];
+  // Per request, ref side / broker side: Keycloak and its database; and all the CPU measured.
+  const pair = (ref: number | undefined, broker: number | undefined) => (ref === undefined || broker === undefined ? '-' : `${num(ref)}/${num(broker)}`);
+  const all = (s: Side) => (s.upstreamUs ?? 0) + s.loadUs + (s.cpuUs ?? 0);
   const row = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(cols[i]![1]) : c.padStart(cols[i]![1]))).join(' ');
   console.log(`\nrealm-broker benchmark: ${ROUNDS} rounds × ${SECONDS} s per side, ${CONNECTIONS} connections, node ${nodeVersion}, compiled broker`);
-  console.log('ref = straight to Keycloak, or a bare node:http server with the same bytes; floor = a bare undici proxy, or a Koa app with the same bytes; µs = CPU per request (user + system)\n');
+  console.log('ref = straight to Keycloak, or a bare node:http server with the same bytes; floor = a bare undici proxy, or a Koa app with the same bytes; µs = CPU per request (user + system)');
+  console.log('KC+db = Keycloak and its database, ref/broker side; all = those, the load generator and the proxy or server, ref/broker side ("-": Keycloak not found on this machine)\n');
   console.log(row(cols.map(([name]) => name)));
   for (const r of results) {
     console.log(row([r.name, r.reference, num(r.ref.rps), num(r.floor.rps), num(r.broker.rps), num(r.broker.rps / r.ref.rps, 2), num(r.broker.rps / r.floor.rps, 2),
-      num(r.broker.p50 - r.ref.p50, 1), num(r.broker.p99 - r.ref.p99, 1), num(r.floor.cpuUs ?? 0), num(r.broker.cpuUs ?? 0), String(r.broker.non2xx + r.ref.non2xx + r.floor.non2xx)]));
+      num(r.broker.p50 - r.ref.p50, 1), num(r.broker.p99 - r.ref.p99, 1), num(r.floor.cpuUs ?? 0), num(r.broker.cpuUs ?? 0),
+      pair(r.ref.upstreamUs, r.broker.upstreamUs), pair(all(r.ref), all(r.broker)), String(r.broker.non2xx + r.ref.non2xx + r.floor.non2xx)]));
   }
   if (memory.length) {
     console.log(`\nbroker memory: RSS ${num(rssIdle)} MiB idle (after start-up and one request of each kind)\n`);

@@ -1,7 +1,7 @@
 /** Issue 10: pino logs, one line per request with its route and timings, and secrets censored by pino's redact. */
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { accessLine, createLogger } from '../../src/http/logger.js';
+import { accessLine, createLogger, timeField } from '../../src/http/logger.js';
 import { post, startBroker } from '../helpers/broker.js';
 
 describe('logs (pino)', () => {
@@ -15,6 +15,13 @@ describe('logs (pino)', () => {
     assert.deepEqual(JSON.parse(ours), { level: 'info', time: 'T', ...fields, msg: 'request' });
     // Without a tenant there is no tenant key, as pino leaves out undefined fields.
     assert.ok(!accessLine({ ...fields, tenant: undefined }).includes('tenant'));
+  });
+
+  it('stamps every line with the time toISOString gives, to the millisecond', () => {
+    // Within one second, across second, minute, day and year boundaries, and the epoch.
+    const base = Date.UTC(2026, 11, 31, 23, 59, 59, 0);
+    const moments = [0, 1, 9, 10, 99, 100, 999, base, base + 7, base + 42, base + 999, base + 1000, base + 1001, base - 1, Date.now()];
+    for (const now of moments) assert.equal(timeField(now), `,"time":"${new Date(now).toISOString()}"`, String(now));
   });
 
   it('censors tokens, passwords, secrets, codes and cookies wherever they appear as fields', () => {
