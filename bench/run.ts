@@ -15,8 +15,8 @@
  * a noisy machine).
  *
  * Everything shares the machine's cores, so the table also says where the rest of each
- * request's CPU went, on the ref and broker sides: Keycloak's (its process, from the pid file
- * scripts/keycloak.sh writes, or KEYCLOAK_PID) with its database's (every `postgres` process),
+ * request's CPU went, on the ref and broker sides: Keycloak's (its process group, from the pid
+ * file scripts/keycloak.sh writes, or KEYCLOAK_PID) with its database's (every `postgres` process),
  * and the CPU of all that was measured (those, the load generator, which is this process, and
  * the proxy). When the cores are the bound, ×ref is about "all µs" ref over broker: a shortfall
  * is then the broker's own CPU, not more work for Keycloak.
@@ -121,19 +121,24 @@ function cpuUs(pid: number): number {
 }
 
 /**
- * Keycloak's process and its database's processes, when they run on this machine: Keycloak's
- * from KEYCLOAK_PID or the pid file of scripts/keycloak.sh (server 1, the default
- * KEYCLOAK_URL), the database's by name. Re-read before each run (a backend may come or go).
+ * Keycloak's processes and its database's, when Keycloak runs on this machine: the process
+ * group of KEYCLOAK_PID or of the pid file scripts/keycloak.sh writes (server 1, the default
+ * KEYCLOAK_URL; that pid is kc.sh, which runs java as its child or becomes it), and every
+ * `postgres` process. None when Keycloak's is not found: the database alone would pass for
+ * "KC+db". Re-read before each run (a backend may come or go).
  */
 function upstreamPids(): number[] {
-  const pids: number[] = [];
   const pidFile = '.keycloak/server1.pid';
   const keycloak = Number(process.env.KEYCLOAK_PID ?? (!process.env.KEYCLOAK_URL && existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : NaN));
-  if (keycloak > 0 && existsSync(`/proc/${keycloak}/stat`)) pids.push(keycloak);
+  if (!(keycloak > 0 && existsSync(`/proc/${keycloak}/stat`))) return [];
+  const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') pids.push(Number(entry));
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (Number(entry) === keycloak || group === keycloak || comm === 'postgres') pids.push(Number(entry));
     } catch {
       // Gone since the listing.
     }
@@ -338,16 +343,17 @@ async function main(): Promise<void> {
   const cols: [string, number][] = [['case', 52], ['ref', 8], ['ref req/s', 10], ['floor req/s', 11], ['broker req/s', 12], ['×ref', 5], ['×floor', 6], ['+p50 ms', 8], ['+p99 ms', 8], ['floor µs', 8], ['broker µs', 9], ['KC+db µs', 11], ['all µs', 11], ['non-2xx', 7]];
   // Per request, ref side / broker side: Keycloak and its database; and all the CPU measured.
   const pair = (ref: number | undefined, broker: number | undefined) => (ref === undefined || broker === undefined ? '-' : `${num(ref)}/${num(broker)}`);
-  const all = (s: Side) => (s.upstreamUs ?? 0) + s.loadUs + (s.cpuUs ?? 0);
+  // Without Keycloak's share a proxied case's total is not the machine's: none then.
+  const all = (s: Side, reference: string) => (reference === 'keycloak' && s.upstreamUs === undefined ? undefined : (s.upstreamUs ?? 0) + s.loadUs + (s.cpuUs ?? 0));
   const row = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(cols[i]![1]) : c.padStart(cols[i]![1]))).join(' ');
   console.log(`\nrealm-broker benchmark: ${ROUNDS} rounds × ${SECONDS} s per side, ${CONNECTIONS} connections, node ${nodeVersion}, compiled broker`);
   console.log('ref = straight to Keycloak, or a bare node:http server with the same bytes; floor = a bare undici proxy, or a Koa app with the same bytes; µs = CPU per request (user + system)');
-  console.log('KC+db = Keycloak and its database, ref/broker side; all = those, the load generator and the proxy or server, ref/broker side ("-": Keycloak not found on this machine)\n');
+  console.log('KC+db = Keycloak and its database, ref/broker side; all = those, the load generator and the proxy or server, ref/broker side ("-" in both for a proxied case: Keycloak not found on this machine)\n');
   console.log(row(cols.map(([name]) => name)));
   for (const r of results) {
     console.log(row([r.name, r.reference, num(r.ref.rps), num(r.floor.rps), num(r.broker.rps), num(r.broker.rps / r.ref.rps, 2), num(r.broker.rps / r.floor.rps, 2),
       num(r.broker.p50 - r.ref.p50, 1), num(r.broker.p99 - r.ref.p99, 1), num(r.floor.cpuUs ?? 0), num(r.broker.cpuUs ?? 0),
-      pair(r.ref.upstreamUs, r.broker.upstreamUs), pair(all(r.ref), all(r.broker)), String(r.broker.non2xx + r.ref.non2xx + r.floor.non2xx)]));
+      pair(r.ref.upstreamUs, r.broker.upstreamUs), pair(all(r.ref, r.reference), all(r.broker, r.reference)), String(r.broker.non2xx + r.ref.non2xx + r.floor.non2xx)]));
   }
   if (memory.length) {
     console.log(`\nbroker memory: RSS ${num(rssIdle)} MiB idle (after start-up and one request of each kind)\n`);
