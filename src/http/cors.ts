@@ -12,6 +12,11 @@ const OAUTH = String.raw`(?:/api/v1/platform/oauth|/api/v1/auth/tenants/[^/]+/oa
 const PUBLIC = new RegExp(String.raw`^(?:${OAUTH}/\.well-known/(?:openid-configuration|jwks\.json)|/api/v1/platform/\.well-known/jwks\.json)$`, 'i');
 const FOR_APPS = new RegExp(String.raw`^${OAUTH}/(?:token|userinfo|revoke)$`, 'i');
 
+/** Whether CORS answers are given on `path` (the direct lane serves none of those). */
+export function corsApplies(path: string): boolean {
+  return PUBLIC.test(path) || FOR_APPS.test(path);
+}
+
 /** The origins of every registered redirect URI: where the registry's browser apps run. */
 export function appOrigins(config: Config): Set<string> {
   const origins = new Set<string>();

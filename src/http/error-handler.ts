@@ -1,14 +1,30 @@
 /**
- * Catches everything below it and answers in the shape of the surface the request
- * was for. 5xx causes are logged with the request id and never sent to the caller.
+ * The one error policy: whatever a request throws is logged as it deserves (5xx causes with
+ * the request id, never sent to the caller) and answered in the shape of the surface the
+ * request was for. The Koa pipeline applies it in `errorHandler`, the direct lane
+ * (direct-lane.ts) through the same `ErrorPolicy`.
  */
 import type Koa from 'koa';
 import { asBrokerError, BrokerError, publicMessage } from '../errors.js';
 import type { Logger } from './logger.js';
 import { FailureLog } from './upstream-failure-log.js';
 
+/** What an error page is written onto (Koa's context is one). */
+export interface PageTarget {
+  status: number;
+  type: string;
+  body: unknown;
+  set(name: string, value: string): void;
+}
+
+/** What an error is written onto: Koa's context, or the direct lane's answer. */
+export interface ErrorTarget extends PageTarget {
+  get(name: string): string;
+  state: { page?: boolean };
+}
+
 /** Writes one error onto the response, in a surface's wire format. */
-export type ErrorSerializer = (ctx: Koa.Context, err: BrokerError) => void;
+export type ErrorSerializer = (target: ErrorTarget, err: BrokerError) => void;
 
 export interface SurfaceErrors {
   prefix: string;
@@ -16,13 +32,37 @@ export interface SurfaceErrors {
 }
 
 /** RFC 6749 §5.2's shape: the default for paths no surface claims. */
-export const oauthErrorSerializer: ErrorSerializer = (ctx, err) => {
-  ctx.status = err.status;
-  ctx.body = { error: err.code, error_description: publicMessage(err) };
+export const oauthErrorSerializer: ErrorSerializer = (target, err) => {
+  target.status = err.status;
+  target.body = { error: err.code, error_description: publicMessage(err) };
 };
 
-export function errorHandler(log: Logger, surfaces: SurfaceErrors[]): Koa.Middleware {
-  const failures = new FailureLog(log);
+export class ErrorPolicy {
+  private readonly failures: FailureLog;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly surfaces: SurfaceErrors[],
+  ) {
+    this.failures = new FailureLog(log);
+  }
+
+  /** Logs `thrown` and writes it onto `target` in the shape of `path`'s surface. */
+  answer(target: ErrorTarget, thrown: unknown, path: string): void {
+    const err = asBrokerError(thrown);
+    if (err.status >= 500) this.failures.serverError(err, thrown);
+    else this.log.debug(err.message, { code: err.code, status: err.status, upstream: err.upstream });
+    // Routes match case-insensitively, so the surface is found the same way.
+    const lower = path.toLowerCase();
+    const surface = this.surfaces.find((s) => lower.startsWith(s.prefix.toLowerCase()));
+    // Anything set before the failure (cookies, caching) no longer applies.
+    target.set('Cache-Control', 'no-store');
+    if (err.retryAfter) target.set('Retry-After', String(err.retryAfter));
+    (surface?.serialize ?? oauthErrorSerializer)(target, err);
+  }
+}
+
+export function errorHandler(policy: ErrorPolicy): Koa.Middleware {
   return async function handleErrors(ctx, next) {
     try {
       await next();
@@ -34,16 +74,7 @@ export function errorHandler(log: Logger, surfaces: SurfaceErrors[]): Koa.Middle
         if (ctx.status === 501) throw new BrokerError('not_implemented', `${ctx.method} is not supported`);
       }
     } catch (thrown) {
-      const err = asBrokerError(thrown);
-      if (err.status >= 500) failures.serverError(err, thrown);
-      else log.debug(err.message, { code: err.code, status: err.status, upstream: err.upstream });
-      // Routes match case-insensitively, so the surface is found the same way.
-      const path = ctx.path.toLowerCase();
-      const surface = surfaces.find((s) => path.startsWith(s.prefix.toLowerCase()));
-      // Anything set before the failure (cookies, caching) no longer applies.
-      ctx.set('Cache-Control', 'no-store');
-      if (err.retryAfter) ctx.set('Retry-After', String(err.retryAfter));
-      (surface?.serialize ?? oauthErrorSerializer)(ctx, err);
+      policy.answer(ctx, thrown, ctx.path);
     }
   };
 }

@@ -12,8 +12,9 @@
 import type Koa from 'koa';
 import { z } from 'zod';
 import { BrokerError, type ValidationIssue } from '../errors.js';
+import type { BodyKind } from './body.js';
 
-type Shape = Record<string, z.ZodType>;
+export type Shape = Record<string, z.ZodType>;
 
 /** No query string: nothing to parse (and, like a parsed one, no prototype to read fields from). */
 const NO_QUERY: Record<string, unknown> = Object.freeze(Object.create(null));
@@ -29,14 +30,32 @@ function fastApiIssue(issue: z.core.$ZodIssue, where: Record<string, string>, gi
 
 export type InputSource = 'body' | 'query';
 
-export function guard<S extends Shape>(shape: S, sources: InputSource[] = ['body', 'query']): Koa.Middleware {
+/** A route's input of `shape`, typed. */
+export type InputOf<S extends Shape> = z.infer<z.ZodObject<S>>;
+
+/**
+ * Reads and validates a route's input from a parsed body and query: the one check behind
+ * `guard()` (Koa routes) and the direct lane's routes (direct-lane.ts).
+ */
+export function inputChecker<S extends Shape>(shape: S, sources: InputSource[] = ['body', 'query']) {
   const schema = z.object(shape);
   const fields = Object.keys(shape);
   const fromBody = sources.includes('body');
   const fromQuery = sources.includes('query');
-  return function guardInput(ctx, next) {
-    const body = (fromBody ? ctx.state.body : {}) as Record<string, unknown>;
-    const query = ctx.querystring === '' ? NO_QUERY : (ctx.query as Record<string, unknown>);
+
+  /** Where each field was read from, or would have been (for a failure's `loc`). */
+  function whereFrom(bodyKind: BodyKind, body: Record<string, unknown>, query: Record<string, unknown>): Record<string, string> {
+    const where: Record<string, string> = {};
+    for (const field of fields) {
+      if (body[field] !== undefined) where[field] = 'body';
+      else if (fromQuery && query[field] !== undefined) where[field] = 'query';
+      else where[field] = fromBody && (bodyKind === 'json' || !fromQuery) ? 'body' : 'query';
+    }
+    return where;
+  }
+
+  return function check(parsedBody: Record<string, unknown>, bodyKind: BodyKind, query: Record<string, unknown> = NO_QUERY): InputOf<S> {
+    const body = fromBody ? parsedBody : {};
     if (!fromQuery) {
       const inUrl = fields.filter((f) => query[f] !== undefined);
       if (inUrl.length) throw new BrokerError('invalid_request', `Send ${inUrl.join(', ')} in the request body, not in the URL`);
@@ -52,21 +71,17 @@ export function guard<S extends Shape>(shape: S, sources: InputSource[] = ['body
     const parsed = schema.safeParse(candidate);
     if (!parsed.success) {
       throw new BrokerError('validation_failed', 'Request validation failed', {
-        details: parsed.error.issues.map((i) => fastApiIssue(i, whereFrom(ctx, body, query), candidate)),
+        details: parsed.error.issues.map((i) => fastApiIssue(i, whereFrom(bodyKind, body, query), candidate)),
       });
     }
-    ctx.state.input = parsed.data;
+    return parsed.data;
+  };
+}
+
+export function guard<S extends Shape>(shape: S, sources: InputSource[] = ['body', 'query']): Koa.Middleware {
+  const check = inputChecker(shape, sources);
+  return function guardInput(ctx, next) {
+    ctx.state.input = check(ctx.state.body, ctx.state.bodyKind, ctx.querystring === '' ? NO_QUERY : (ctx.query as Record<string, unknown>));
     return next();
   };
-
-  /** Where each field was read from, or would have been (for a failure's `loc`). */
-  function whereFrom(ctx: Koa.Context, body: Record<string, unknown>, query: Record<string, unknown>): Record<string, string> {
-    const where: Record<string, string> = {};
-    for (const field of fields) {
-      if (body[field] !== undefined) where[field] = 'body';
-      else if (fromQuery && query[field] !== undefined) where[field] = 'query';
-      else where[field] = fromBody && (ctx.state.bodyKind === 'json' || !fromQuery) ? 'body' : 'query';
-    }
-    return where;
-  }
 }

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Koa from 'koa';
 import type { Metrics } from '../metrics/metrics.js';
+import type { DirectLane } from './direct-lane.js';
 import { sendMemo, type AnswerMemo } from './answer-memo.js';
 import type { AccessFields, Logger } from './logger.js';
 import { endScope, runInScope, type RequestScope } from '../request-scope.js';
@@ -27,12 +28,12 @@ function surfaceOf(route: string | undefined): string {
 }
 
 /** A caller's X-Request-Id when it is sane, else a new one. */
-function requestIdOf(given: string | string[] | undefined): string {
+export function requestIdOf(given: string | string[] | undefined): string {
   return typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
 }
 
 /** The access line and the duration metric of one request, however it was answered. */
-function observe(log: Logger, metrics: Metrics | undefined, fields: AccessFields & { matched: boolean }): void {
+export function observe(log: Logger, metrics: Metrics | undefined, fields: AccessFields & { matched: boolean }): void {
   metrics?.httpDuration.observe({
     surface: fields.matched ? surfaceOf(fields.route) : 'none', route: fields.matched ? fields.route : '(unmatched)',
     method: KNOWN_METHODS.has(fields.method) ? fields.method : 'other', status_class: `${Math.floor(fields.status / 100)}xx`,
@@ -64,13 +65,16 @@ export function requestContext(log: Logger, metrics?: Metrics, memo?: AnswerMemo
 
 /**
  * The server's request listener: a local answer recorded in `memo` is sent from there
- * (answer-memo.ts), with its own request id, access line and metrics; everything else goes
- * to Koa.
+ * (answer-memo.ts), with its own request id, access line and metrics; a direct route's
+ * canonical request goes to the direct lane (direct-lane.ts); everything else to Koa.
  */
-export function memoFirst(memo: AnswerMemo, koa: (req: IncomingMessage, res: ServerResponse) => void, log: Logger, metrics?: Metrics) {
-  return function memoFirst(req: IncomingMessage, res: ServerResponse): void {
+export function frontDoor(memo: AnswerMemo, lane: DirectLane, koa: (req: IncomingMessage, res: ServerResponse) => void, log: Logger, metrics?: Metrics) {
+  return function frontDoor(req: IncomingMessage, res: ServerResponse): void {
     const answer = memo.find(req);
-    if (!answer) return koa(req, res);
+    if (!answer) {
+      const direct = lane.find(req);
+      return direct ? lane.serve(direct, req, res) : koa(req, res);
+    }
     const start = performance.now();
     const reqId = requestIdOf(req.headers['x-request-id']);
     const status = sendMemo(res, req, answer, reqId);

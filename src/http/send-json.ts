@@ -25,5 +25,10 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
  */
 export function sendJson(ctx: Koa.Context, value: object): void {
   ctx.set('Content-Type', JSON_TYPE);
-  ctx.body = received.get(value) ?? Buffer.from(JSON.stringify(value));
+  ctx.body = jsonBytes(value);
+}
+
+/** `value` as JSON bytes: the ones it came in, when it is an untouched upstream answer. */
+export function jsonBytes(value: object): Buffer {
+  return received.get(value) ?? Buffer.from(JSON.stringify(value));
 }

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type Koa from 'koa';
+import type { PageTarget } from '../http/error-handler.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -19,7 +20,7 @@ button{margin-top:1rem;padding:.5rem 1rem;font-size:1rem}.error{color:#a00}`;
  * redirects that follow a submission too, and the email form's answer is a redirect to
  * the tenant realm's login page.
  */
-export function renderPage(ctx: Koa.Context, status: number, title: string, body: string, formTargets: string[] = []): void {
+export function renderPage(ctx: PageTarget, status: number, title: string, body: string, formTargets: string[] = []): void {
   const nonce = randomBytes(16).toString('base64');
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
@@ -30,7 +31,7 @@ export function renderPage(ctx: Koa.Context, status: number, title: string, body
 <body><main>${body}</main></body></html>`;
 }
 
-export function errorPage(ctx: Koa.Context, status: number, message: string): void {
+export function errorPage(ctx: PageTarget, status: number, message: string): void {
   renderPage(ctx, status, 'Sign-in error', `<h1>Sign-in error</h1><p class="error" role="alert">${escapeHtml(message)}</p>`);
 }
 

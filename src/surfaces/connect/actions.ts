@@ -5,10 +5,11 @@ import { BrokerError } from '../../errors.js';
 import { prepare, sendPrepared } from '../../http/local-answer.js';
 import { sendJson } from '../../http/send-json.js';
 import { inputOf } from '../../http/state.js';
-import type { Tenant } from '../../tenancy/tenant.js';
 import { clientCredentialsGrant } from '../shared/client-credentials.js';
 import { passwordGrant } from '../shared/password-grant.js';
-import { tokenInput, toScope, userLoginInput } from './schemas.js';
+import { introspectInput, tokenInput, toScope, userLoginInput } from './schemas.js';
+import { tenantOfRealm } from './resolve-realm.js';
+import type { DirectRoute } from '../../http/direct-lane.js';
 
 function requireGrant(given: string | undefined, expected: string): void {
   if (given !== undefined && given !== expected) {
@@ -16,12 +17,15 @@ function requireGrant(given: string | undefined, expected: string): void {
   }
 }
 
-/** POST /oauth/connect/token: client credentials against the tenant realm. */
-export function clientCredentialsToken(deps: Deps): Koa.Middleware {
-  return async function clientCredentialsToken(ctx) {
-    const { client_id, client_secret, grant_type, scopes } = inputOf(ctx, tokenInput);
-    requireGrant(grant_type, 'client_credentials');
-    sendJson(ctx, (await clientCredentialsGrant(deps, ctx.state.tenant as Tenant, { clientId: client_id, clientSecret: client_secret }, toScope(scopes))).tokens);
+/** POST /oauth/connect/token: client credentials against the tenant realm (a direct route). */
+export function clientCredentialsToken(deps: Deps): DirectRoute<typeof tokenInput> {
+  return {
+    name: 'token', path: '/oauth/connect/token', input: tokenInput,
+    async answer({ realm, client_id, client_secret, grant_type, scopes }, request) {
+      requireGrant(grant_type, 'client_credentials');
+      const tenant = request.tenant = await tenantOfRealm(deps, realm);
+      return (await clientCredentialsGrant(deps, tenant, { clientId: client_id, clientSecret: client_secret }, toScope(scopes))).tokens;
+    },
   };
 }
 
@@ -44,15 +48,18 @@ export function userPasswordLogin(deps: Deps): Koa.Middleware {
  * or one it moved from (the new realm would call an old token inactive); without a named
  * `realm`, at the issuing realm of any known tenant; otherwise at the tenant's realm.
  */
-export function introspectToken({ upstreams, verifier, tenants }: Deps): Koa.Middleware {
-  return async function introspectToken(ctx) {
-    const tenant: Tenant = ctx.state.tenant;
-    const { token, realm: named } = ctx.state.input as { token: string; realm?: string };
-    const issuing = await verifier.issuingRealm(token).catch(() => undefined);
-    const ownRealm = issuing && (issuing.id === tenant.id || tenant.aliasIds.includes(issuing.id));
-    const anyTenant = issuing && named === undefined && (await tenants.byRealm(issuing)) !== undefined;
-    const target: { upstream: string; realm: string } = issuing && (ownRealm || anyTenant) ? issuing : tenant;
-    sendJson(ctx, await upstreams.get(target.upstream).realm(target.realm).introspect(token));
+export function introspectToken(deps: Deps): DirectRoute<typeof introspectInput> {
+  const { upstreams, verifier, tenants } = deps;
+  return {
+    name: 'introspect', path: '/oauth/connect/introspect', input: introspectInput,
+    async answer({ token, realm: named }, request) {
+      const tenant = request.tenant = await tenantOfRealm(deps, named);
+      const issuing = await verifier.issuingRealm(token).catch(() => undefined);
+      const ownRealm = issuing && (issuing.id === tenant.id || tenant.aliasIds.includes(issuing.id));
+      const anyTenant = issuing && named === undefined && (await tenants.byRealm(issuing)) !== undefined;
+      const target: { upstream: string; realm: string } = issuing && (ownRealm || anyTenant) ? issuing : tenant;
+      return upstreams.get(target.upstream).realm(target.realm).introspect(token);
+    },
   };
 }
 

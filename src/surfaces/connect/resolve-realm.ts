@@ -5,20 +5,22 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import type { Tenant } from '../../tenancy/tenant.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function resolveRealm({ tenants }: Deps): Koa.Middleware {
+/** The tenant a connect request names by `realm` (every connect route's input has it). */
+export async function tenantOfRealm({ tenants }: Pick<Deps, 'tenants'>, id: string | undefined): Promise<Tenant> {
+  if (id === undefined) return tenants.defaultTenant();
+  const tenant = UUID.test(id) ? await tenants.byId(id) : undefined;
+  if (!tenant) throw new BrokerError('tenant_not_found', 'Realm not found');
+  return tenant;
+}
+
+/** The same, as a step of a Koa route. */
+export function resolveRealm(deps: Deps): Koa.Middleware {
   return async function resolveRealmById(ctx, next) {
-    // Every connect route's input has the optional realm.
-    const id = (ctx.state.input as { realm?: string }).realm;
-    if (id === undefined) {
-      ctx.state.tenant = await tenants.defaultTenant();
-    } else {
-      const tenant = UUID.test(id) ? await tenants.byId(id) : undefined;
-      if (!tenant) throw new BrokerError('tenant_not_found', 'Realm not found');
-      ctx.state.tenant = tenant;
-    }
+    ctx.state.tenant = await tenantOfRealm(deps, (ctx.state.input as { realm?: string }).realm);
     await next();
   };
 }
