@@ -38,8 +38,16 @@ export class Metrics {
     name: 'realm_broker_tenant_registry_refreshes_total', help: 'Realm list loads from an upstream\'s admin API', labelNames: ['upstream', 'outcome'] as const, registers: [this.registry],
   });
 
-  readonly cacheLookups = new Counter({
+  /**
+   * Lookups are tallied here and added to `cacheLookups` when it is read (prom-client calls
+   * `collect` on every scrape): a proxied grant makes two lookups, and a labelled `inc`
+   * each (label checks and hashing) cost more than the lookups themselves.
+   */
+  private readonly lookups = new Map<string, { hit: number; miss: number }>();
+
+  readonly cacheLookups: Counter<'cache' | 'result'> = new Counter({
     name: 'realm_broker_cache_lookups_total', help: 'Cache lookups, by cache and result', labelNames: ['cache', 'result'] as const, registers: [this.registry],
+    collect: () => this.addLookups(),
   });
 
   readonly backchannelDeliveries = new Counter({
@@ -51,7 +59,19 @@ export class Metrics {
   }
 
   cache(cache: string, hit: boolean): void {
-    this.cacheLookups.inc({ cache, result: hit ? 'hit' : 'miss' });
+    let tally = this.lookups.get(cache);
+    if (!tally) this.lookups.set(cache, (tally = { hit: 0, miss: 0 }));
+    if (hit) tally.hit++;
+    else tally.miss++;
+  }
+
+  private addLookups(): void {
+    for (const [cache, tally] of this.lookups) {
+      if (tally.hit) this.cacheLookups.inc({ cache, result: 'hit' }, tally.hit);
+      if (tally.miss) this.cacheLookups.inc({ cache, result: 'miss' }, tally.miss);
+      tally.hit = 0;
+      tally.miss = 0;
+    }
   }
 }
 

@@ -149,9 +149,9 @@ export class KeepAliveClient {
     private readonly maxConnections: number,
   ) {}
 
-  /** POSTs `form` to `url` and returns whatever status and body came back. */
-  postForm(url: string, form: Record<string, string>): Promise<UpstreamAnswer> {
-    const encoded = Buffer.from(new URLSearchParams(form).toString());
+  /** POSTs `form` (encoded already) to `url` and returns whatever status and body came back. */
+  postForm(url: string, form: string): Promise<UpstreamAnswer> {
+    const encoded = Buffer.from(form);
     return guardedCall(this.breaker, this.timeoutMs, (deadline) => this.send(url, encoded, deadline));
   }
 

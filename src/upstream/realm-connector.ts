@@ -37,6 +37,25 @@ function params(values: Record<string, string | undefined>): Record<string, stri
   return out;
 }
 
+const encode = encodeURIComponent;
+
+/**
+ * The form body of a back-channel call: `fields` and the client's credentials (as
+ * openid-client's ClientSecretPost sends them), absent and empty values left out. Built in
+ * one pass: an object spread, a copy without the empty values and a URLSearchParams per
+ * call were about 5% of a proxied grant's CPU. `encodeURIComponent` writes a space as %20,
+ * which application/x-www-form-urlencoded decoders read as URLSearchParams' `+`.
+ */
+function formOf(fields: Record<string, string | undefined>, client: ClientCredentials): string {
+  let form = `client_id=${encode(client.clientId)}`;
+  if (client.clientSecret) form += `&client_secret=${encode(client.clientSecret)}`;
+  for (const name in fields) {
+    const value = fields[name];
+    if (value !== undefined && value !== '') form += `&${name}=${encode(value)}`;
+  }
+  return form;
+}
+
 /**
  * openid-client lowercases `token_type` (RFC 6749 makes it case-insensitive); Keycloak
  * always sends "Bearer", which is what our documented responses show.
@@ -133,7 +152,7 @@ export class RealmConnector {
     const server = (await this.metadata.get(this.address, this.fetch)).backchannel;
     const url = server[endpoint];
     if (typeof url !== 'string') throw new UpstreamBadAnswer(`the realm publishes no ${endpoint}`);
-    const answer = await this.http.postForm(url, params({ ...fields, client_id: client.clientId, client_secret: client.clientSecret }));
+    const answer = await this.http.postForm(url, formOf(fields, client));
     if (answer.status !== 200) throw UpstreamRefusal.from(answer);
     return answer;
   }

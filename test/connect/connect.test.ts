@@ -56,6 +56,10 @@ describe('connect API', () => {
       const res = await post(`${base}/oauth/connect/token`, { ...creds, scopes: 'email' });
       assert.equal(res.status, 200, res.text);
       assert.deepEqual(res.body.scope.split(' ').sort(), ['email', 'profile']);
+      // Two scopes: the space between them is encoded in the form sent to Keycloak.
+      const two = await post(`${base}/oauth/connect/token`, { ...creds, scopes: 'email phone' });
+      assert.equal(two.status, 200, two.text);
+      assert.ok(two.body.scope.split(' ').includes('phone') && two.body.scope.split(' ').includes('email'), two.body.scope);
       const bad = await post(`${base}/oauth/connect/token`, { ...creds, scopes: 'no-such-scope' });
       assert.equal(bad.status, 400, bad.text);
       assert.equal(bad.body.error, 'invalid_scope');

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { buildManagementApp } from '../../src/metrics/management.js';
+import { Metrics } from '../../src/metrics/metrics.js';
 import { post, startBroker, type TestBroker } from '../helpers/broker.js';
 
 /** Sums the samples of `name` whose labels include every pair of `labels`. */
@@ -71,5 +72,18 @@ describe('metrics on the management listener', function () {
     await post(`${broker.url}/api/v1/platform/oauth/device/authorize`, { client_id: 'tv-demo' });
     const text = await scrape();
     assert.ok(sample(text, 'realm_broker_store_operation_duration_seconds_count', { backend: 'memory', operation: 'put' }) >= 1);
+  });
+
+  it('counts cache lookups exactly, however often and whenever it is scraped (tallied between scrapes)', async () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    const lookups = async (result: string) => sample(await metrics.registry.metrics(), 'realm_broker_cache_lookups_total', { cache: 'tenants', result });
+    metrics.cache('tenants', true);
+    metrics.cache('tenants', true);
+    metrics.cache('tenants', false);
+    assert.equal(await lookups('hit'), 2);
+    assert.equal(await lookups('hit'), 2, 'a second scrape adds nothing');
+    metrics.cache('tenants', true);
+    assert.equal(await lookups('hit'), 3);
+    assert.equal(await lookups('miss'), 1);
   });
 });

@@ -1,0 +1,120 @@
+/**
+ * Issue 12: the direct lane (src/http/direct-lane.ts) serves the connect token and
+ * introspection routes on their canonical URL without Koa; Koa serves every other form of
+ * the URL. Whichever serves a request, the caller sees the same answer: these tests send
+ * each request to both and compare status, body and headers, against the real Keycloak.
+ */
+import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
+import { request } from 'node:http';
+import { buildApp } from '../../src/app.js';
+import { ACME_ID, startBroker, type TestBroker } from '../helpers/broker.js';
+
+interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: any }
+
+/** A raw POST (node:http, so that the path is sent exactly as given). */
+function send(url: string, body: string | Buffer, headers: Record<string, string>): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: unknown;
+        try { parsed = JSON.parse(text); } catch { parsed = text; }
+        resolve({ status: res.statusCode!, headers: res.headers, body: parsed });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+const JSON_TYPE = { 'content-type': 'application/json' };
+/** Headers that differ per answer by nature. */
+const PER_ANSWER = new Set(['date', 'x-request-id', 'content-length']);
+const shape = (a: Answer) => Object.fromEntries(Object.entries(a.headers).filter(([k]) => !PER_ANSWER.has(k)).sort());
+/** Tokens differ per grant; their presence and the other fields do not. */
+const stable = (body: any) => (body && typeof body === 'object' && 'access_token' in body
+  ? Object.fromEntries(Object.entries(body).map(([k, v]) => [k, /token$/.test(k) ? typeof v : v]))
+  : body);
+
+describe('direct lane (issue 12): the proxied grants without Koa', () => {
+  let broker: TestBroker;
+  before(async () => {
+    broker = await startBroker();
+  });
+  after(() => broker.close());
+
+  it('serves exactly POST on the canonical URLs; Koa serves every other form', () => {
+    const { lane } = buildApp(broker.deps);
+    const finds = (method: string, url: string) => lane.find({ method, url } as IncomingMessage) !== undefined;
+    assert.ok(finds('POST', '/auth/api/v1/oauth/connect/token'));
+    assert.ok(finds('POST', '/auth/api/v1/oauth/connect/introspect'));
+    assert.ok(!finds('POST', '/auth/api/v1/oauth/connect/token?client_id=x'), 'a query string goes to Koa');
+    assert.ok(!finds('POST', '/auth/api/v1/oauth/connect/Token'), 'another letter case goes to Koa');
+    assert.ok(!finds('POST', '/auth/api/v1/oauth/connect/token/'));
+    assert.ok(!finds('OPTIONS', '/auth/api/v1/oauth/connect/token'));
+    assert.ok(!finds('GET', '/auth/api/v1/oauth/connect/token'));
+    assert.ok(!finds('POST', '/auth/api/v1/oauth/connect/user/login'), 'not declared direct');
+  });
+
+  const creds = 'client_id=connect-demo&client_secret=connect-demo-secret';
+  const cases: [string, string, string | Buffer, Record<string, string>][] = [
+    ['a token', 'token', creds, FORM],
+    ['a token, JSON and a realm', 'token', JSON.stringify({ client_id: 'connect-demo', client_secret: 'connect-demo-secret', realm: ACME_ID }), JSON_TYPE],
+    ['a missing secret (422)', 'token', 'client_id=connect-demo', FORM],
+    ['a wrong secret (401)', 'token', 'client_id=connect-demo&client_secret=nope', FORM],
+    ['an unknown realm (404)', 'token', `${creds}&realm=00000000-0000-4000-8000-000000000000`, FORM],
+    ['a malformed realm (404)', 'token', `${creds}&realm=acme`, FORM],
+    ['another grant type (400)', 'token', `${creds}&grant_type=password`, FORM],
+    ['malformed JSON (422)', 'token', '{"client_id":', JSON_TYPE],
+    ['another media type (415)', 'token', creds, { 'content-type': 'text/plain' }],
+    ['a body over the limit (413)', 'token', Buffer.alloc(70 * 1024, 'a'), FORM],
+    ['no body (422)', 'token', '', FORM],
+    ['introspection of garbage (inactive)', 'introspect', 'token=not-a-token', FORM],
+    ['introspection without a token (422)', 'introspect', '', FORM],
+  ];
+  for (const [what, route, body, headers] of cases) {
+    it(`answers ${what} the same in both`, async () => {
+      const direct = await send(`${broker.url}/auth/api/v1/oauth/connect/${route}`, body, headers);
+      const koa = await send(`${broker.url}/auth/api/v1/oauth/connect/${route.toUpperCase()}`, body, headers);
+      assert.equal(direct.status, koa.status, JSON.stringify(direct.body));
+      assert.deepEqual(stable(direct.body), stable(koa.body));
+      assert.deepEqual(shape(direct), shape(koa));
+      assert.equal(direct.headers['x-content-type-options'], 'nosniff');
+      assert.equal(direct.headers['cache-control'], 'no-store');
+    });
+  }
+
+  it('introspects a live token the same in both', async () => {
+    const token = (await send(`${broker.url}/auth/api/v1/oauth/connect/token`, creds, FORM)).body.access_token as string;
+    const direct = await send(`${broker.url}/auth/api/v1/oauth/connect/introspect`, `token=${token}`, FORM);
+    const koa = await send(`${broker.url}/auth/api/v1/oauth/connect/INTROSPECT`, `token=${token}`, FORM);
+    assert.equal(direct.status, 200);
+    assert.equal(direct.body.active, true);
+    assert.deepEqual(Object.keys(direct.body).sort(), Object.keys(koa.body).sort());
+    assert.deepEqual(shape(direct), shape(koa));
+  });
+
+  it('keeps a sane X-Request-Id, and writes the access line with route, tenant and upstream time', async () => {
+    const res = await send(`${broker.url}/auth/api/v1/oauth/connect/token`, creds, { ...FORM, 'x-request-id': 'lane-42' });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-request-id'], 'lane-42');
+    const line = broker.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'request' && l.reqId === 'lane-42');
+    assert.ok(line, broker.logs.slice(-3).join('\n'));
+    assert.equal(line.route, '/auth/api/v1/oauth/connect/token');
+    assert.equal(line.status, 200);
+    assert.equal(line.tenant, 'acme');
+    assert.ok(line.upstreamMs > 0, JSON.stringify(line));
+    assert.ok(!broker.logs.join('\n').includes('connect-demo-secret'), 'no secret in the logs');
+    const bad = await send(`${broker.url}/auth/api/v1/oauth/connect/token`, creds, { ...FORM, 'x-request-id': 'bad id with spaces' });
+    assert.notEqual(bad.headers['x-request-id'], 'bad id with spaces');
+  });
+
+  it('counts its requests in the same metrics as Koa', async () => {
+    const text = await broker.deps.metrics.registry.metrics();
+    assert.match(text, /realm_broker_http_request_duration_seconds_count\{surface="connect",route="\/auth\/api\/v1\/oauth\/connect\/token",method="POST",status_class="2xx"\} [1-9]/);
+  });
+});
