@@ -32,8 +32,8 @@ import { JSON_TYPE, jsonBytes, sendJson } from './send-json.js';
 
 /** What a direct route may know of its request, in either carrier. */
 export interface DirectRequest {
-  /** A request header ('' when absent). */
-  header(name: string): string;
+  /** A request header ('' when absent), as Koa's `ctx.get`. */
+  get(name: string): string;
   /** The tenant the route served, for the access line (the route sets it). */
   tenant?: Tenant;
 }
@@ -62,7 +62,7 @@ export function postDirect<S extends Shape>(router: Router, route: DirectRoute<S
 
 function koaAnswer<S extends Shape>(route: DirectRoute<S>): Koa.Middleware {
   return async function directRouteInKoa(ctx) {
-    const request: DirectRequest = { header: (name) => ctx.get(name) };
+    const request: DirectRequest = { get: (name) => ctx.get(name) };
     const value = await route.answer(ctx.state.input as InputOf<S>, request);
     if (request.tenant) ctx.state.tenant = request.tenant;
     sendJson(ctx, value);
@@ -113,7 +113,7 @@ export class DirectLane {
   serve(entry: Entry, req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now();
     const scope: RequestScope = { requestId: requestIdOf(req.headers['x-request-id']), upstreamMs: 0 };
-    const request: DirectRequest = { header: (name) => headerOf(req, name) };
+    const request: DirectRequest = { get: (name) => headerOf(req, name) };
     void runInScope(scope, async () => {
       let status = 200;
       try {

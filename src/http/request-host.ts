@@ -4,9 +4,12 @@
  * X-Forwarded-Host entry, the one our nearest proxy set; earlier entries are the
  * client's own say (Koa's `ctx.hostname` would take the first). Lowercase, no port.
  */
-import type Koa from 'koa';
+/** Koa's context, or a direct route's request (direct-lane.ts). */
+export interface RequestHeaders {
+  get(name: string): string;
+}
 
-export function requestHost(ctx: Koa.Context, trustedHops: number): string {
+export function requestHost(ctx: RequestHeaders, trustedHops: number): string {
   const forwarded = trustedHops > 0 ? ctx.get('x-forwarded-host').split(',').map((h) => h.trim()).filter(Boolean).at(-1) : undefined;
   const host = (forwarded ?? ctx.get('host')).toLowerCase();
   if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);

@@ -1,6 +1,6 @@
 /**
  * Issue 12: the direct lane (src/http/direct-lane.ts) serves the connect token and
- * introspection routes on their canonical URL without Koa; Koa serves every other form of
+ * introspection routes and ScaiWave's refresh on their canonical URL without Koa; Koa serves every other form of
  * the URL. Whichever serves a request, the caller sees the same answer: these tests send
  * each request to both and compare status, body and headers, against the real Keycloak.
  */
@@ -52,6 +52,8 @@ describe('direct lane (issue 12): the proxied grants without Koa', () => {
     const finds = (method: string, url: string) => lane.find({ method, url } as IncomingMessage) !== undefined;
     assert.ok(finds('POST', '/auth/api/v1/oauth/connect/token'));
     assert.ok(finds('POST', '/auth/api/v1/oauth/connect/introspect'));
+    assert.ok(finds('POST', '/v1/auth/refresh'));
+    assert.ok(!finds('POST', '/v1/auth/refresh?refresh_token=x'), 'refused in Koa: tokens go in the body');
     assert.ok(!finds('POST', '/auth/api/v1/oauth/connect/token?client_id=x'), 'a query string goes to Koa');
     assert.ok(!finds('POST', '/auth/api/v1/oauth/connect/Token'), 'another letter case goes to Koa');
     assert.ok(!finds('POST', '/auth/api/v1/oauth/connect/token/'));
@@ -61,6 +63,7 @@ describe('direct lane (issue 12): the proxied grants without Koa', () => {
   });
 
   const creds = 'client_id=connect-demo&client_secret=connect-demo-secret';
+  /** [what, the route's path after /auth/api/v1/oauth/connect/ or a full path, body, headers] */
   const cases: [string, string, string | Buffer, Record<string, string>][] = [
     ['a token', 'token', creds, FORM],
     ['a token, JSON and a realm', 'token', JSON.stringify({ client_id: 'connect-demo', client_secret: 'connect-demo-secret', realm: ACME_ID }), JSON_TYPE],
@@ -75,11 +78,18 @@ describe('direct lane (issue 12): the proxied grants without Koa', () => {
     ['no body (422)', 'token', '', FORM],
     ['introspection of garbage (inactive)', 'introspect', 'token=not-a-token', FORM],
     ['introspection without a token (422)', 'introspect', '', FORM],
+    ['a garbage refresh token (401)', '/v1/auth/refresh', 'refresh_token=garbage', FORM],
+    ['a refresh without a token (422)', '/v1/auth/refresh', '', FORM],
+    ['a garbage refresh token on a host no tenant claims', '/v1/auth/refresh', 'refresh_token=garbage', { ...FORM, host: 'nobody.localhost' }],
   ];
+  const urls = (route: string) => (route.startsWith('/')
+    ? [`${broker.url}${route}`, `${broker.url}${route.toUpperCase()}`]
+    : [`${broker.url}/auth/api/v1/oauth/connect/${route}`, `${broker.url}/auth/api/v1/oauth/connect/${route.toUpperCase()}`]);
   for (const [what, route, body, headers] of cases) {
     it(`answers ${what} the same in both`, async () => {
-      const direct = await send(`${broker.url}/auth/api/v1/oauth/connect/${route}`, body, headers);
-      const koa = await send(`${broker.url}/auth/api/v1/oauth/connect/${route.toUpperCase()}`, body, headers);
+      const [lane, other] = urls(route);
+      const direct = await send(lane!, body, headers);
+      const koa = await send(other!, body, headers);
       assert.equal(direct.status, koa.status, JSON.stringify(direct.body));
       assert.deepEqual(stable(direct.body), stable(koa.body));
       assert.deepEqual(shape(direct), shape(koa));
@@ -96,6 +106,24 @@ describe('direct lane (issue 12): the proxied grants without Koa', () => {
     assert.equal(direct.body.active, true);
     assert.deepEqual(Object.keys(direct.body).sort(), Object.keys(koa.body).sort());
     assert.deepEqual(shape(direct), shape(koa));
+  });
+
+  it('refreshes the same in both, and refuses another host\'s tenant\'s token the same in both', async () => {
+    const signIn = async () => (await send(`${broker.url}/auth/api/v1/oauth/connect/user/login`, 'username=alice%40acme.example&password=alice-pass&scopes=openid', FORM)).body.refresh_token as string;
+    const [lane, other] = urls('/v1/auth/refresh');
+    const direct = await send(lane!, `refresh_token=${await signIn()}`, FORM);
+    const koa = await send(other!, `refresh_token=${await signIn()}`, FORM);
+    assert.equal(direct.status, 200, JSON.stringify(direct.body));
+    assert.equal(koa.status, 200, JSON.stringify(koa.body));
+    assert.deepEqual(Object.keys(direct.body.data ?? direct.body).sort(), Object.keys(koa.body.data ?? koa.body).sort());
+    assert.deepEqual(shape(direct), shape(koa));
+    const token = await signIn();
+    const wrongHost = { ...FORM, host: 'globex.localhost' };
+    const refusedDirect = await send(lane!, `refresh_token=${token}`, wrongHost);
+    const refusedKoa = await send(other!, `refresh_token=${token}`, wrongHost);
+    assert.equal(refusedDirect.status, 401);
+    assert.deepEqual(refusedDirect.body, refusedKoa.body);
+    assert.equal(refusedDirect.body.error.code, 'SW_AUTH_INVALID_REFRESH_TOKEN');
   });
 
   it('keeps a sane X-Request-Id, and writes the access line with route, tenant and upstream time', async () => {

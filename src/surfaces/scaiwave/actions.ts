@@ -11,7 +11,8 @@ import type { Tenant } from '../../tenancy/tenant.js';
 import type { TokenResponse } from '../../upstream/realm-connector.js';
 import { assertPasswordGrantAllowed, passwordGrant } from '../shared/password-grant.js';
 import { registerParticipant } from './participants.js';
-import { loginRedirectUri } from './resolve-host-tenant.js';
+import { loginRedirectUri, tenantOfHost } from './resolve-host-tenant.js';
+import type { DirectRoute } from '../../http/direct-lane.js';
 import { escapeHtml, renderPage } from '../../ui/pages.js';
 
 const realmOf = ({ upstreams }: Deps, tenant: Tenant) => upstreams.get(tenant.upstream).realm(tenant.realm);
@@ -122,19 +123,21 @@ export function passwordLogin(deps: Deps): Koa.Middleware {
 }
 
 /** POST /v1/auth/refresh: at the realm that issued the token, which must be this tenant's. */
-export function refresh(deps: Deps): Koa.Middleware {
-  return async function refresh(ctx) {
-    const tenant: Tenant = ctx.state.tenant;
-    const token = inputOf(ctx, refreshInput).refresh_token;
-    const relabelInvalid = relabel(['invalid_grant', 'invalid_token', 'invalid_request'], 'SW_AUTH_INVALID_REFRESH_TOKEN');
-    const realm = await deps.verifier.issuingRealm(token).catch(relabelInvalid);
-    try {
-      RealmTokenVerifier.assertBelongs(realm, tenant);
-    } catch (err) {
-      relabelInvalid(err);
-    }
-    const res = await deps.upstreams.get(realm.upstream).realm(realm.realm).refresh(token).catch(relabelInvalid);
-    ctx.body = tokenData(res);
+export function refresh(deps: Deps): DirectRoute<typeof refreshInput> {
+  return {
+    name: 'refresh', path: '/refresh', input: refreshInput, sources: ['body'],
+    async answer({ refresh_token: token }, request) {
+      const tenant = request.tenant = await tenantOfHost(deps, request);
+      const relabelInvalid = relabel(['invalid_grant', 'invalid_token', 'invalid_request'], 'SW_AUTH_INVALID_REFRESH_TOKEN');
+      const realm = await deps.verifier.issuingRealm(token).catch(relabelInvalid);
+      try {
+        RealmTokenVerifier.assertBelongs(realm, tenant);
+      } catch (err) {
+        relabelInvalid(err);
+      }
+      const res = await deps.upstreams.get(realm.upstream).realm(realm.realm).refresh(token).catch(relabelInvalid);
+      return tokenData(res);
+    },
   };
 }
 

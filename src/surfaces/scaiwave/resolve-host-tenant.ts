@@ -6,32 +6,38 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
-import { byHost, requestHost } from '../../http/request-host.js';
+import { byHost, requestHost, type RequestHeaders } from '../../http/request-host.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 
-export function resolveHostTenant({ config, tenants }: Deps): Koa.Middleware {
+/** The tenant a ScaiWave request is for: the tenant header (when configured), its host, or the default. */
+export async function tenantOfHost({ config, tenants }: Pick<Deps, 'config' | 'tenants'>, request: RequestHeaders): Promise<Tenant> {
   const header = config.scaiwave.tenantHeader.toLowerCase();
-  return async function resolveHostTenant(ctx, next) {
-    const named = header ? ctx.get(header) : '';
-    const host = requestHost(ctx, config.trustProxy);
-    const mapped = byHost(config.scaiwave.hosts, host);
-    let tenant: Tenant | undefined;
-    if (named) {
-      tenant = await tenants.bySlug(named);
-      if (!tenant) throw new BrokerError('tenant_not_found', `No tenant ${named}`);
-    } else if (mapped) {
-      tenant = await tenants.bySlug(mapped);
-      if (!tenant) throw new BrokerError('tenant_not_found', `Host ${host} maps to ${mapped}, which is not a tenant`);
-    } else {
-      tenant = await tenants.defaultTenant().catch((err: unknown) => {
-        // Keycloak being down is its own answer (503), not "no tenant".
-        if (err instanceof BrokerError && err.code === 'tenant_not_found') {
-          throw new BrokerError('tenant_not_found', `No tenant serves host ${host}`, { cause: err });
-        }
-        throw err;
-      });
+  const named = header ? request.get(header) : '';
+  const host = requestHost(request, config.trustProxy);
+  const mapped = byHost(config.scaiwave.hosts, host);
+  if (named) {
+    const tenant = await tenants.bySlug(named);
+    if (!tenant) throw new BrokerError('tenant_not_found', `No tenant ${named}`);
+    return tenant;
+  }
+  if (mapped) {
+    const tenant = await tenants.bySlug(mapped);
+    if (!tenant) throw new BrokerError('tenant_not_found', `Host ${host} maps to ${mapped}, which is not a tenant`);
+    return tenant;
+  }
+  return tenants.defaultTenant().catch((err: unknown) => {
+    // Keycloak being down is its own answer (503), not "no tenant".
+    if (err instanceof BrokerError && err.code === 'tenant_not_found') {
+      throw new BrokerError('tenant_not_found', `No tenant serves host ${host}`, { cause: err });
     }
-    ctx.state.tenant = tenant;
+    throw err;
+  });
+}
+
+/** The same, as a step of a Koa route. */
+export function resolveHostTenant(deps: Deps): Koa.Middleware {
+  return async function resolveHostTenant(ctx, next) {
+    ctx.state.tenant = await tenantOfHost(deps, ctx);
     await next();
   };
 }

@@ -2,12 +2,13 @@
 import Router from '@koa/router';
 import type { Deps } from '../../deps.js';
 import type { SurfaceErrors } from '../../http/error-handler.js';
+import { postDirect } from '../../http/direct-lane.js';
 import { guard } from '../../http/guard.js';
 import { asPage } from '../../http/page-routes.js';
 import { codeLogin, loginLanding, oidcConfig, passwordLogin, refresh, register, requirePasswordGrant } from './actions.js';
 import { serializeScaiwaveError } from './errors.js';
 import { resolveHostTenant } from './resolve-host-tenant.js';
-import { loginInput, passwordInput, refreshInput } from './schemas.js';
+import { loginInput, passwordInput } from './schemas.js';
 
 export const PREFIX = '/v1/auth';
 
@@ -20,7 +21,8 @@ export function scaiwaveRoutes(deps: Deps): Router {
   router.get('login-landing', '/login', asPage, loginLanding(deps));
   router.post('login', '/login', tenant, guard(loginInput, ['body']), codeLogin(deps));
   router.post('token', '/token', tenant, requirePasswordGrant, guard(passwordInput, ['body']), passwordLogin(deps));
-  router.post('refresh', '/refresh', tenant, guard(refreshInput, ['body']), refresh(deps));
+  // A direct route (http/direct-lane.ts): served without Koa on its own URL.
+  postDirect(router, refresh(deps));
   router.post('register', '/register', tenant, register(deps));
   return router;
 }
