@@ -114,7 +114,7 @@ export class DirectLane {
     const start = performance.now();
     const scope: RequestScope = { requestId: requestIdOf(req.headers['x-request-id']), upstreamMs: 0 };
     const request: DirectRequest = { get: (name) => headerOf(req, name) };
-    void runInScope(scope, async () => {
+    runInScope(scope, async () => {
       let status = 200;
       try {
         const { fields, kind } = await readBody(req);
@@ -133,6 +133,10 @@ export class DirectLane {
           tenant: request.tenant?.slug, upstreamMs: scope.upstreamMs, reqId: scope.requestId,
         });
       }
+    }).catch((err: unknown) => {
+      // Only the answer's own writing or logging can get here: never a crash for one request.
+      this.parts.log.error('a direct route failed past its error policy', { err, reqId: scope.requestId });
+      if (!res.destroyed) res.destroy();
     });
   }
 
