@@ -8,7 +8,7 @@ import type { RequestListener } from 'node:http';
 import Koa from 'koa';
 import './http/state.js';
 import type { Deps } from './deps.js';
-import { cors } from './http/cors.js';
+import { cors, CorsPolicy } from './http/cors.js';
 import { DirectLane } from './http/direct-lane.js';
 import { ErrorPolicy, errorHandler } from './http/error-handler.js';
 import { parseBody } from './http/body.js';
@@ -45,7 +45,8 @@ export function buildApp(deps: Deps, memo?: AnswerMemo): { app: Koa; lane: Direc
   app.use(requestContext(deps.log, deps.metrics, memo));
   app.use(securityHeaders(headers));
   app.use(errorHandler(errors));
-  app.use(cors(deps.config));
+  const corsPolicy = new CorsPolicy(deps.config);
+  app.use(cors(corsPolicy));
   const routers = [connectRoutes(deps), scaiwaveRoutes(deps), platformRoutes(deps), tenantRoutes(deps), openApiRoutes(deps)];
   const routing = new SurfaceRouting(routers);
   app.use(markPages(routing));
@@ -56,6 +57,6 @@ export function buildApp(deps: Deps, memo?: AnswerMemo): { app: Koa; lane: Direc
     return next();
   });
   app.use(routing.middleware());
-  const lane = new DirectLane(routers, { log: deps.log, metrics: deps.metrics, errors, securityHeaders: headers, upstreamTimeoutMs: deps.config.upstreamTimeoutMs });
+  const lane = new DirectLane(routers, { log: deps.log, metrics: deps.metrics, errors, securityHeaders: headers, cors: corsPolicy, upstreamTimeoutMs: deps.config.upstreamTimeoutMs });
   return { app, lane };
 }

@@ -12,11 +12,6 @@ const OAUTH = String.raw`(?:/api/v1/platform/oauth|/api/v1/auth/tenants/[^/]+/oa
 const PUBLIC = new RegExp(String.raw`^(?:${OAUTH}/\.well-known/(?:openid-configuration|jwks\.json)|/api/v1/platform/\.well-known/jwks\.json)$`, 'i');
 const FOR_APPS = new RegExp(String.raw`^${OAUTH}/(?:token|userinfo|revoke)$`, 'i');
 
-/** Whether CORS answers are given on `path` (the direct lane serves none of those). */
-export function corsApplies(path: string): boolean {
-  return PUBLIC.test(path) || FOR_APPS.test(path);
-}
-
 /** The origins of every registered redirect URI: where the registry's browser apps run. */
 export function appOrigins(config: Config): Set<string> {
   const origins = new Set<string>();
@@ -26,17 +21,47 @@ export function appOrigins(config: Config): Set<string> {
   return origins;
 }
 
-export function cors(config: Config): Koa.Middleware {
-  const allowed = appOrigins(config);
+/** Which CORS rule covers a path: public metadata, the apps' endpoints, or none. */
+export type CorsRule = 'public' | 'apps' | undefined;
+
+export function corsRuleOf(path: string): CorsRule {
+  return PUBLIC.test(path) ? 'public' : FOR_APPS.test(path) ? 'apps' : undefined;
+}
+
+export class CorsPolicy {
+  private readonly allowed: Set<string>;
+
+  constructor(config: Config) {
+    this.allowed = appOrigins(config);
+  }
+
+  /** The origin to allow under `rule` for a request from `origin`, if any. */
+  allow(rule: CorsRule, origin: string): string | undefined {
+    return rule === 'public' ? '*' : rule === 'apps' && origin && this.allowed.has(origin) ? origin : undefined;
+  }
+
+  /**
+   * The headers of an answer (not a preflight's) under `rule`, as a flat [name, value, ...]
+   * list: the Koa middleware sets them, the direct lane sends them (direct-lane.ts).
+   */
+  answerHeaders(rule: CorsRule, origin: string): string[] {
+    if (!rule) return [];
+    const allow = this.allow(rule, origin);
+    return allow
+      ? ['Vary', 'Origin', 'Access-Control-Allow-Origin', allow, 'Access-Control-Expose-Headers', 'www-authenticate, retry-after']
+      : ['Vary', 'Origin'];
+  }
+}
+
+export function cors(policy: CorsPolicy): Koa.Middleware {
   return function cors(ctx, next) {
+    const rule = corsRuleOf(ctx.path);
+    if (!rule) return next();
     const origin = ctx.get('origin');
-    const isPublic = PUBLIC.test(ctx.path);
-    const forApps = !isPublic && FOR_APPS.test(ctx.path);
-    if (!isPublic && !forApps) return next();
-    ctx.vary('Origin');
-    const allow = isPublic ? '*' : origin && allowed.has(origin) ? origin : undefined;
     if (ctx.method === 'OPTIONS' && ctx.get('access-control-request-method')) {
+      ctx.vary('Origin');
       ctx.status = 204;
+      const allow = policy.allow(rule, origin);
       if (allow) {
         ctx.set('Access-Control-Allow-Origin', allow);
         ctx.set('Access-Control-Allow-Methods', 'GET, POST');
@@ -46,9 +71,10 @@ export function cors(config: Config): Koa.Middleware {
       return;
     }
     // Set before the route runs, so that error answers (thrown past this) carry them too.
-    if (allow) {
-      ctx.set('Access-Control-Allow-Origin', allow);
-      ctx.set('Access-Control-Expose-Headers', 'www-authenticate, retry-after');
+    const headers = policy.answerHeaders(rule, origin);
+    for (let i = 0; i < headers.length; i += 2) {
+      if (headers[i] === 'Vary') ctx.vary(headers[i + 1]!);
+      else ctx.set(headers[i]!, headers[i + 1]!);
     }
     return next();
   };

@@ -10,7 +10,8 @@
  * request, with the same parts: request id and scope, access line and metrics
  * (request-context.ts), security headers (security-headers.ts), body reading (body.ts),
  * the deadline, the input check (guard.ts), JSON bytes (send-json.ts), and the one error
- * policy (error-handler.ts). Routes with CORS, pages, cookies or rate limits stay in Koa.
+ * policy (error-handler.ts), CORS (cors.ts). Routes with pages, cookies or rate limits stay
+ * in Koa, and so does a direct route whose path has parameters (the tenant issuers').
  *
  * Why: Koa's context, its middleware chain and the router were about a fifth of a proxied
  * grant's CPU in the broker, with Keycloak on the same cores (issue 12's benchmark).
@@ -24,7 +25,7 @@ import type { Tenant } from '../tenancy/tenant.js';
 import { endScope, runInScope, type RequestScope } from '../request-scope.js';
 import { startDeadline } from '../upstream/deadline.js';
 import { readBody } from './body.js';
-import { corsApplies } from './cors.js';
+import { corsRuleOf, type CorsPolicy, type CorsRule } from './cors.js';
 import type { ErrorPolicy, ErrorTarget } from './error-handler.js';
 import { guard, inputChecker, type InputOf, type InputSource, type Shape } from './guard.js';
 import { observe, requestIdOf } from './request-context.js';
@@ -34,6 +35,8 @@ import { JSON_TYPE, jsonBytes, sendJson } from './send-json.js';
 export interface DirectRequest {
   /** A request header ('' when absent), as Koa's `ctx.get`. */
   get(name: string): string;
+  /** The route's path parameters (none in the lane, which serves fixed paths only). */
+  params: Readonly<Record<string, string>>;
   /** The tenant the route served, for the access line (the route sets it). */
   tenant?: Tenant;
 }
@@ -49,20 +52,19 @@ export interface DirectRoute<S extends Shape> {
   answer(input: InputOf<S>, request: DirectRequest): Promise<object>;
 }
 
-/** The direct routes each router was given, for `DirectLane` to find. */
-const declared = new WeakMap<Router, DirectRoute<Shape>[]>();
+/** Each direct route by its Koa adapter, which is how `DirectLane` finds it in a router's layers. */
+const adapters = new WeakMap<Koa.Middleware, DirectRoute<Shape>>();
 
 /** Declares a direct route on `router`: a Koa route as usual, which the lane serves too. */
 export function postDirect<S extends Shape>(router: Router, route: DirectRoute<S>): void {
-  router.post(route.name, route.path, guard(route.input, route.sources), koaAnswer(route));
-  const list = declared.get(router) ?? [];
-  list.push(route as unknown as DirectRoute<Shape>);
-  declared.set(router, list);
+  const adapter = koaAnswer(route);
+  adapters.set(adapter, route as unknown as DirectRoute<Shape>);
+  router.post(route.name, route.path, guard(route.input, route.sources), adapter);
 }
 
 function koaAnswer<S extends Shape>(route: DirectRoute<S>): Koa.Middleware {
   return async function directRouteInKoa(ctx) {
-    const request: DirectRequest = { get: (name) => ctx.get(name) };
+    const request: DirectRequest = { get: (name) => ctx.get(name), params: ctx.params ?? {} };
     const value = await route.answer(ctx.state.input as InputOf<S>, request);
     if (request.tenant) ctx.state.tenant = request.tenant;
     sendJson(ctx, value);
@@ -73,6 +75,7 @@ interface Entry {
   route: DirectRoute<Shape>;
   /** The full path, which is also the route's pattern in logs and metrics. */
   pattern: string;
+  cors: CorsRule;
   check: ReturnType<typeof inputChecker<Shape>>;
 }
 
@@ -82,8 +85,11 @@ export interface DirectLaneParts {
   errors: ErrorPolicy;
   /** The response headers every answer carries (security-headers.ts). */
   securityHeaders: readonly string[];
+  cors: CorsPolicy;
   upstreamTimeoutMs: number;
 }
+
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
 function headerOf(req: IncomingMessage, name: string): string {
   const value = req.headers[name.toLowerCase()];
@@ -94,12 +100,14 @@ export class DirectLane {
   private readonly entries = new Map<string, Entry>();
 
   constructor(routers: Router[], private readonly parts: DirectLaneParts) {
+    // A router's layers carry full paths, nested routers' included (the platform's /oauth).
     for (const router of routers) {
-      for (const route of declared.get(router) ?? []) {
-        const pattern = `${router.opts.prefix ?? ''}${route.path}`;
-        if (pattern.includes(':') || corsApplies(pattern)) throw new Error(`${pattern} cannot be a direct route (parameters or CORS)`);
+      for (const layer of router.stack) {
+        const route = adapters.get(layer.stack.at(-1) as Koa.Middleware);
+        if (!route || typeof layer.path !== 'string' || !layer.methods.includes('POST') || layer.paramNames.length > 0) continue;
         // The lane reads the body only: a query string sends the request to Koa.
-        this.entries.set(pattern, { route, pattern, check: inputChecker(route.input, route.sources) });
+        const pattern = layer.path;
+        this.entries.set(pattern, { route, pattern, cors: corsRuleOf(pattern), check: inputChecker(route.input, route.sources) });
       }
     }
   }
@@ -113,7 +121,7 @@ export class DirectLane {
   serve(entry: Entry, req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now();
     const scope: RequestScope = { requestId: requestIdOf(req.headers['x-request-id']), upstreamMs: 0 };
-    const request: DirectRequest = { get: (name) => headerOf(req, name) };
+    const request: DirectRequest = { get: (name) => headerOf(req, name), params: NO_PARAMS };
     runInScope(scope, async () => {
       let status = 200;
       try {
@@ -122,7 +130,9 @@ export class DirectLane {
         startDeadline(this.parts.upstreamTimeoutMs);
         const body = jsonBytes(await entry.route.answer(entry.check(fields, kind), request));
         if (res.destroyed) return; // the caller went away (Koa skips writing then too)
-        res.writeHead(200, [...this.parts.securityHeaders, 'X-Request-Id', scope.requestId, 'Content-Type', JSON_TYPE, 'Content-Length', String(body.length)]);
+        const head = [...this.parts.securityHeaders, 'X-Request-Id', scope.requestId, 'Content-Type', JSON_TYPE, 'Content-Length', String(body.length)];
+        if (entry.cors) head.push(...this.parts.cors.answerHeaders(entry.cors, headerOf(req, 'origin')));
+        res.writeHead(200, head);
         res.end(body);
       } catch (thrown) {
         status = this.fail(thrown, entry, req, res, scope.requestId);
@@ -156,6 +166,8 @@ export class DirectLane {
     const list = this.parts.securityHeaders;
     for (let i = 0; i < list.length; i += 2) res.setHeader(list[i]!, list[i + 1]!);
     res.setHeader('X-Request-Id', requestId);
+    const cors = this.parts.cors.answerHeaders(entry.cors, headerOf(req, 'origin'));
+    for (let i = 0; i < cors.length; i += 2) res.setHeader(cors[i]!, cors[i + 1]!);
     this.parts.errors.answer(target, thrown, entry.pattern);
     const body = Buffer.from(typeof target.body === 'string' ? target.body : JSON.stringify(target.body ?? {}));
     res.statusCode = target.status;

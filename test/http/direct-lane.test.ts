@@ -1,6 +1,7 @@
 /**
  * Issue 12: the direct lane (src/http/direct-lane.ts) serves the connect token and
- * introspection routes and ScaiWave's refresh on their canonical URL without Koa; Koa serves every other form of
+ * introspection routes, ScaiWave's refresh and the platform's token endpoint on their
+ * canonical URL without Koa; Koa serves every other form of
  * the URL. Whichever serves a request, the caller sees the same answer: these tests send
  * each request to both and compare status, body and headers, against the real Keycloak.
  */
@@ -35,9 +36,9 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 /** Headers that differ per answer by nature. */
 const PER_ANSWER = new Set(['date', 'x-request-id', 'content-length']);
 const shape = (a: Answer) => Object.fromEntries(Object.entries(a.headers).filter(([k]) => !PER_ANSWER.has(k)).sort());
-/** Tokens differ per grant; their presence and the other fields do not. */
+/** Tokens and their lifetimes (a cached token's counts down) differ per grant; their presence and the other fields do not. */
 const stable = (body: any) => (body && typeof body === 'object' && 'access_token' in body
-  ? Object.fromEntries(Object.entries(body).map(([k, v]) => [k, /token$/.test(k) ? typeof v : v]))
+  ? Object.fromEntries(Object.entries(body).map(([k, v]) => [k, /token$|expires_in$/.test(k) ? typeof v : v]))
   : body);
 
 describe('direct lane (issue 12): the proxied grants without Koa', () => {
@@ -60,6 +61,8 @@ describe('direct lane (issue 12): the proxied grants without Koa', () => {
     assert.ok(!finds('OPTIONS', '/auth/api/v1/oauth/connect/token'));
     assert.ok(!finds('GET', '/auth/api/v1/oauth/connect/token'));
     assert.ok(!finds('POST', '/auth/api/v1/oauth/connect/user/login'), 'not declared direct');
+    assert.ok(finds('POST', '/api/v1/platform/oauth/token'));
+    assert.ok(!finds('POST', '/api/v1/auth/tenants/acme/oauth/token'), 'a path parameter: Koa');
   });
 
   const creds = 'client_id=connect-demo&client_secret=connect-demo-secret';
@@ -80,6 +83,14 @@ describe('direct lane (issue 12): the proxied grants without Koa', () => {
     ['introspection without a token (422)', 'introspect', '', FORM],
     ['a garbage refresh token (401)', '/v1/auth/refresh', 'refresh_token=garbage', FORM],
     ['a refresh without a token (422)', '/v1/auth/refresh', '', FORM],
+    ['a platform client-credentials token', '/api/v1/platform/oauth/token', `client_id=platform-service&client_secret=platform-service-secret&grant_type=client_credentials`, FORM],
+    ['a platform token with Basic credentials', '/api/v1/platform/oauth/token', 'grant_type=client_credentials', { ...FORM, authorization: `Basic ${Buffer.from('platform-service:platform-service-secret').toString('base64')}` }],
+    ['a wrong Basic secret (401, WWW-Authenticate)', '/api/v1/platform/oauth/token', 'grant_type=client_credentials', { ...FORM, authorization: `Basic ${Buffer.from('platform-service:nope').toString('base64')}` }],
+    ['a grant the client may not use (400)', '/api/v1/platform/oauth/token', 'client_id=platform-service&client_secret=platform-service-secret&grant_type=refresh_token&refresh_token=x', FORM],
+    ['an unknown grant type (400)', '/api/v1/platform/oauth/token', 'client_id=platform-service&client_secret=platform-service-secret&grant_type=magic', FORM],
+    ['no grant type (422)', '/api/v1/platform/oauth/token', 'client_id=platform-service&client_secret=platform-service-secret', FORM],
+    ['a garbage refresh token from a browser app (CORS for its origin)', '/api/v1/platform/oauth/token', 'client_id=platform-demo&grant_type=refresh_token&refresh_token=garbage', { ...FORM, origin: 'http://127.0.0.1:8765' }],
+    ['a token request from an origin no app has (no CORS grant)', '/api/v1/platform/oauth/token', 'client_id=platform-demo&grant_type=refresh_token&refresh_token=garbage', { ...FORM, origin: 'https://evil.example' }],
     ['a garbage refresh token on a host no tenant claims', '/v1/auth/refresh', 'refresh_token=garbage', { ...FORM, host: 'nobody.localhost' }],
   ];
   const urls = (route: string) => (route.startsWith('/')
@@ -106,6 +117,19 @@ describe('direct lane (issue 12): the proxied grants without Koa', () => {
     assert.equal(direct.body.active, true);
     assert.deepEqual(Object.keys(direct.body).sort(), Object.keys(koa.body).sort());
     assert.deepEqual(shape(direct), shape(koa));
+  });
+
+  it('answers the browser app with CORS headers from the lane, and another origin without', async () => {
+    const form = 'client_id=platform-demo&grant_type=refresh_token&refresh_token=garbage';
+    const mine = await send(`${broker.url}/api/v1/platform/oauth/token`, form, { ...FORM, origin: 'http://127.0.0.1:8765' });
+    assert.equal(mine.headers['access-control-allow-origin'], 'http://127.0.0.1:8765');
+    assert.equal(mine.headers.vary, 'Origin');
+    const other = await send(`${broker.url}/api/v1/platform/oauth/token`, form, { ...FORM, origin: 'https://evil.example' });
+    assert.equal(other.headers['access-control-allow-origin'], undefined);
+    assert.equal(other.headers.vary, 'Origin');
+    const basic = await send(`${broker.url}/api/v1/platform/oauth/token`, 'grant_type=client_credentials', { ...FORM, authorization: `Basic ${Buffer.from('platform-service:nope').toString('base64')}` });
+    assert.equal(basic.status, 401);
+    assert.equal(basic.headers['www-authenticate'], 'Basic realm="realm-broker"');
   });
 
   it('refreshes the same in both, and refuses another host\'s tenant\'s token the same in both', async () => {

@@ -8,6 +8,7 @@ import type { AppConfig } from '../../config/schema.js';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import { KnownSecret } from '../../http/same-secret.js';
+import type { IssuerContext } from './issuer.js';
 
 export interface AuthenticatedClient {
   clientId: string;
@@ -38,26 +39,31 @@ function secretOf(app: AppConfig): KnownSecret {
   return secret;
 }
 
+/**
+ * The client a request authenticates as (Basic or the body, RFC 6749 §2.3.1), for `issuer`:
+ * the platform serves GLOBAL apps only; a tenant issuer serves any app of the registry.
+ */
+export function authenticate(config: Deps['config'], input: { client_id?: string; client_secret?: string }, authorization: string, issuer: IssuerContext | undefined): AuthenticatedClient {
+  const basic = authorization ? fromBasic(authorization) : undefined;
+  if (authorization && !basic) throw bad('Unsupported client authentication scheme');
+  if (basic && input.client_secret) throw bad('Use one client authentication method, not two');
+  if (basic && input.client_id && input.client_id !== basic.id) throw bad('client_id does not match the credentials');
+  const clientId = basic?.id ?? input.client_id;
+  const secret = basic?.secret ?? input.client_secret;
+  if (!clientId) throw bad('Client authentication is required');
+  const app = Object.hasOwn(config.apps, clientId) ? config.apps[clientId] : undefined;
+  if (!app || (!issuer?.tenant && !app.global)) throw bad('Unknown client');
+  if (app.public) {
+    if (secret) throw bad('A public client has no secret');
+  } else if (!secret || !secretOf(app).matches(secret)) {
+    throw bad('Invalid client credentials');
+  }
+  return { clientId, app, clientSecret: app.public ? undefined : secret };
+}
+
 export function authenticateClient({ config }: Deps): Koa.Middleware {
   return function authenticateClient(ctx, next) {
-    const input = ctx.state.input as { client_id?: string; client_secret?: string };
-    const header = ctx.get('authorization');
-    const basic = header ? fromBasic(header) : undefined;
-    if (header && !basic) throw bad('Unsupported client authentication scheme');
-    if (basic && input.client_secret) throw bad('Use one client authentication method, not two');
-    if (basic && input.client_id && input.client_id !== basic.id) throw bad('client_id does not match the credentials');
-    const clientId = basic?.id ?? input.client_id;
-    const secret = basic?.secret ?? input.client_secret;
-    if (!clientId) throw bad('Client authentication is required');
-    const app = Object.hasOwn(config.apps, clientId) ? config.apps[clientId] : undefined;
-    // The platform serves GLOBAL apps only; a tenant issuer serves any app of the registry.
-    if (!app || (!ctx.state.issuer?.tenant && !app.global)) throw bad('Unknown client');
-    if (app.public) {
-      if (secret) throw bad('A public client has no secret');
-    } else if (!secret || !secretOf(app).matches(secret)) {
-      throw bad('Invalid client credentials');
-    }
-    ctx.state.client = { clientId, app, clientSecret: app.public ? undefined : secret } satisfies AuthenticatedClient;
+    ctx.state.client = authenticate(config, ctx.state.input as { client_id?: string; client_secret?: string }, ctx.get('authorization'), ctx.state.issuer);
     return next();
   };
 }

@@ -22,29 +22,39 @@ export interface IssuerContext {
 export const PLATFORM_PATH = '/api/v1/platform/oauth';
 export const tenantPath = (slug: string) => `/api/v1/auth/tenants/${encodeURIComponent(slug)}/oauth`;
 
-export function platformIssuer({ config }: Deps): Koa.Middleware {
+/** The platform's issuer. */
+export function platformIssuerContext({ config }: Pick<Deps, 'config'>): IssuerContext {
+  return {
+    issuer: `${config.publicUrl}${PLATFORM_PATH}`,
+    path: PLATFORM_PATH,
+    // The broker's keys only; the documented /api/v1/platform/.well-known/jwks.json has the realms'.
+    jwksUri: `${config.publicUrl}${PLATFORM_PATH}/.well-known/jwks.json`,
+  };
+}
+
+/** The issuer of the tenant named `slug` (a 404 when there is none). */
+export async function tenantIssuerContext({ config, tenants }: Pick<Deps, 'config' | 'tenants'>, slug: string): Promise<IssuerContext> {
+  const tenant = await tenants.bySlug(slug);
+  if (!tenant) throw new BrokerError('tenant_not_found', `No tenant ${slug}`);
+  const path = tenantPath(tenant.slug);
+  return { issuer: `${config.publicUrl}${path}`, path, jwksUri: `${config.publicUrl}${path}/.well-known/jwks.json`, tenant };
+}
+
+/** The issuer a request is for: its path's tenant (`slug`), or the platform. */
+export function issuerOf(deps: Pick<Deps, 'config' | 'tenants'>, slug: string | undefined): Promise<IssuerContext> {
+  return slug === undefined ? Promise.resolve(platformIssuerContext(deps)) : tenantIssuerContext(deps, slug);
+}
+
+export function platformIssuer(deps: Deps): Koa.Middleware {
   return function platformIssuer(ctx, next) {
-    ctx.state.issuer = {
-      issuer: `${config.publicUrl}${PLATFORM_PATH}`,
-      path: PLATFORM_PATH,
-      // The broker's keys only; the documented /api/v1/platform/.well-known/jwks.json has the realms'.
-      jwksUri: `${config.publicUrl}${PLATFORM_PATH}/.well-known/jwks.json`,
-    } satisfies IssuerContext;
+    ctx.state.issuer = platformIssuerContext(deps);
     return next();
   };
 }
 
-export function tenantIssuer({ config, tenants }: Deps): Koa.Middleware {
+export function tenantIssuer(deps: Deps): Koa.Middleware {
   return async function tenantIssuer(ctx, next) {
-    const tenant = await tenants.bySlug(ctx.params.slug!);
-    if (!tenant) throw new BrokerError('tenant_not_found', `No tenant ${ctx.params.slug}`);
-    const path = tenantPath(tenant.slug);
-    ctx.state.issuer = {
-      issuer: `${config.publicUrl}${path}`,
-      path,
-      jwksUri: `${config.publicUrl}${path}/.well-known/jwks.json`,
-      tenant,
-    } satisfies IssuerContext;
+    ctx.state.issuer = await tenantIssuerContext(deps, ctx.params.slug!);
     await next();
   };
 }

@@ -6,6 +6,7 @@ import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { cookieJar } from '../../http/cookies.js';
 import type { SurfaceErrors } from '../../http/error-handler.js';
+import { postDirect } from '../../http/direct-lane.js';
 import { guard } from '../../http/guard.js';
 import { asPage, asPageForForms } from '../../http/page-routes.js';
 import { authorize, showEmailPage, submitChoice, submitEmail, submitOrganisation } from './authorize.js';
@@ -21,7 +22,7 @@ import { receiveBackchannelLogout } from './backchannel-logout.js';
 import { introspect } from './introspect.js';
 import { pushedAuthorizationRequest } from './par.js';
 import { revoke } from './revoke.js';
-import { deviceAuthorizeInput, deviceVerifyInput, introspectInput, parInput, revokeInput, tokenInput } from './schemas.js';
+import { deviceAuthorizeInput, deviceVerifyInput, introspectInput, parInput, revokeInput } from './schemas.js';
 import { platformToken } from './token.js';
 import { userinfo } from './userinfo.js';
 
@@ -41,7 +42,7 @@ export function mountIssuerRoutes(router: Router, deps: Deps, issuer: Koa.Middle
   router.post('tenant-choice', '/choose', asPage, issuer, submitChoice(deps, jar));
   router.post('organisation', '/organisation', asPage, issuer, submitOrganisation(deps, jar));
   router.get('callback', '/callback', asPage, issuer, callback(deps, jar));
-  router.post('token', '/token', issuer, guard(tokenInput, ['body']), authenticateClient(deps), platformToken(deps));
+  postDirect(router, platformToken(deps)); // a direct route (http/direct-lane.ts) where the path is fixed
   router.post('revoke', '/revoke', issuer, guard(revokeInput, ['body']), authenticateClient(deps), revoke(deps));
   router.post('introspect', '/introspect', issuer, guard(introspectInput, ['body']), authenticateClient(deps), introspect(deps));
   router.get('userinfo', '/userinfo', issuer, userinfo(deps));

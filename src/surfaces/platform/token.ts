@@ -4,13 +4,12 @@
  * refresh tokens are the realm's (DESIGN decision 1); the ID token is the broker's, under
  * the issuer the app discovered (decision 3).
  */
-import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
-import { sendJson } from '../../http/send-json.js';
-import { inputOf } from '../../http/state.js';
+import type { DirectRoute } from '../../http/direct-lane.js';
 import { tokenInput } from './schemas.js';
-import type { AuthenticatedClient } from './client-auth.js';
+import { authenticate } from './client-auth.js';
+import { issuerOf } from './issuer.js';
 import { authorizationCode } from './grants/authorization-code.js';
 import { clientCredentials } from './grants/client-credentials.js';
 import { deviceCode } from './grants/device-code.js';
@@ -28,16 +27,25 @@ const GRANTS: Record<string, Grant> = {
 
 export const SUPPORTED_GRANTS = Object.keys(GRANTS);
 
-export function platformToken(deps: Deps): Koa.Middleware {
-  return async function platformToken(ctx) {
-    const client: AuthenticatedClient = ctx.state.client;
-    const input = inputOf(ctx, tokenInput);
-    const { grant_type } = input;
-    const grant = Object.hasOwn(GRANTS, grant_type) ? GRANTS[grant_type] : undefined;
-    if (!grant) throw new BrokerError('unsupported_grant_type', `grant_type ${grant_type} is not supported`);
-    if (!(client.app.grantTypes as string[]).includes(grant_type)) {
-      throw new BrokerError('unauthorized_client', `${client.clientId} may not use ${grant_type}`);
-    }
-    sendJson(ctx, await grant({ deps, client, input, issuer: ctx.state.issuer }));
+/**
+ * A direct route (http/direct-lane.ts): the lane serves the platform's; the tenant issuers'
+ * (a path parameter) go through Koa. Either way the issuer comes first (an unknown tenant is
+ * a 404), then the client, then the grant.
+ */
+export function platformToken(deps: Deps): DirectRoute<typeof tokenInput> {
+  return {
+    name: 'token', path: '/token', input: tokenInput, sources: ['body'],
+    async answer(input, request) {
+      const issuer = await issuerOf(deps, request.params.slug);
+      if (issuer.tenant) request.tenant = issuer.tenant;
+      const client = authenticate(deps.config, input, request.get('authorization'), issuer);
+      const { grant_type } = input;
+      const grant = Object.hasOwn(GRANTS, grant_type) ? GRANTS[grant_type] : undefined;
+      if (!grant) throw new BrokerError('unsupported_grant_type', `grant_type ${grant_type} is not supported`);
+      if (!(client.app.grantTypes as string[]).includes(grant_type)) {
+        throw new BrokerError('unauthorized_client', `${client.clientId} may not use ${grant_type}`);
+      }
+      return grant({ deps, client, input, issuer });
+    },
   };
 }
