@@ -49,6 +49,19 @@ describe('client-credentials token cache (opt-in)', function () {
     assert.notEqual(other.body.access_token, first.body.access_token, 'another scope');
   });
 
+  it('a hit\'s expires_in counts down with the token, second by second (the answer reused within a second only)', async () => {
+    const first = await grant(a, 's1', 'phone');
+    assert.equal(first.status, 200, first.text);
+    const hit = await grant(a, 's1', 'phone');
+    const sameSecond = await grant(a, 's1', 'phone');
+    await sleep(1100);
+    const later = await grant(a, 's1', 'phone');
+    assert.equal(later.body.access_token, first.body.access_token, 'still a hit');
+    assert.ok(sameSecond.body.expires_in <= hit.body.expires_in);
+    assert.ok(later.body.expires_in < hit.body.expires_in, `${later.body.expires_in} after ${hit.body.expires_in}`);
+    assert.ok(later.body.expires_in <= first.body.expires_in - 1);
+  });
+
   it('an entry whose stored MAC is damaged (another length) is a miss, not a 500', async () => {
     const first = await grant(a, 's1');
     assert.equal(first.status, 200, first.text);
