@@ -23,7 +23,7 @@ function readRaw(req: IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];
     let size = 0;
     const done = (err?: Error) => {
-      req.off('data', onData).off('end', onEnd).off('error', done).off('close', onClose);
+      req.off('data', onData).off('end', onEnd).off('error', cutOff).off('close', onClose);
       if (err) reject(err);
       else resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8'));
     };
@@ -33,9 +33,12 @@ function readRaw(req: IncomingMessage): Promise<string> {
       chunks.push(chunk);
     };
     const onEnd = () => done();
-    // The client went away before the body ended (an 'error' may or may not come first).
-    const onClose = () => done(new Error('The request body was cut off'));
-    req.on('data', onData).on('end', onEnd).on('error', done).on('close', onClose);
+    // The client went away before the body ended (an 'error' may or may not come first):
+    // the caller's doing, answered (if anyone still listens) and logged as such, not as a
+    // failure of ours. Anyone can cut requests short; each must not cost an error line.
+    const cutOff = (cause?: Error) => done(new BrokerError('invalid_request', 'The request body was cut off', { cause }));
+    const onClose = () => cutOff();
+    req.on('data', onData).on('end', onEnd).on('error', cutOff).on('close', onClose);
   });
 }
 

@@ -158,10 +158,11 @@ export class DirectLane {
       get: (name) => headerOf(req, name),
     };
     if (res.headersSent || res.destroyed) {
-      // Nothing more can be said on this response: logged, and the connection ended.
+      // Nothing more can be said on this response (the caller went away, or the answer had
+      // begun): logged as the policy says, counted with its status, and the connection ended.
       this.parts.errors.answer(target, thrown, entry.pattern);
       res.destroy();
-      return 500;
+      return target.status;
     }
     const list = this.parts.securityHeaders;
     for (let i = 0; i < list.length; i += 2) res.setHeader(list[i]!, list[i + 1]!);

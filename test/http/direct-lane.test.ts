@@ -165,6 +165,27 @@ describe('direct lane (issue 12): the proxied grants without Koa', () => {
     assert.notEqual(bad.headers['x-request-id'], 'bad id with spaces');
   });
 
+  it('a caller that hangs up in the middle of its body costs no error line, in either carrier', async () => {
+    const { connect } = await import('node:net');
+    const before = broker.logs.length;
+    for (const path of ['/auth/api/v1/oauth/connect/token', '/auth/api/v1/oauth/connect/TOKEN']) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(Number(new URL(broker.url).port), '127.0.0.1', () => {
+          socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\n\r\nclient_id=a`);
+          setTimeout(() => socket.destroy(), 50);
+        });
+        socket.on('close', () => resolve());
+      });
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const lines = broker.logs.slice(before).map((l) => JSON.parse(l));
+    assert.deepEqual(lines.filter((l) => l.level === 'error'), []);
+    const access = lines.filter((l) => l.msg === 'request');
+    assert.equal(access.length, 2, JSON.stringify(lines));
+    assert.ok(access.every((l) => l.status === 400), JSON.stringify(access));
+    assert.equal((await send(`${broker.url}/auth/api/v1/oauth/connect/token`, creds, FORM)).status, 200, 'and serves on');
+  });
+
   it('counts its requests in the same metrics as Koa', async () => {
     const text = await broker.deps.metrics.registry.metrics();
     assert.match(text, /realm_broker_http_request_duration_seconds_count\{surface="connect",route="\/auth\/api\/v1\/oauth\/connect\/token",method="POST",status_class="2xx"\} [1-9]/);
