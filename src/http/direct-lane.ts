@@ -65,9 +65,12 @@ export function postDirect<S extends Shape>(router: Router, route: DirectRoute<S
 function koaAnswer<S extends Shape>(route: DirectRoute<S>): Koa.Middleware {
   return async function directRouteInKoa(ctx) {
     const request: DirectRequest = { get: (name) => ctx.get(name), params: ctx.params ?? {} };
-    const value = await route.answer(ctx.state.input as InputOf<S>, request);
-    if (request.tenant) ctx.state.tenant = request.tenant;
-    sendJson(ctx, value);
+    try {
+      sendJson(ctx, await route.answer(ctx.state.input as InputOf<S>, request));
+    } finally {
+      // For the access line, refusals included, as the lane logs them.
+      if (request.tenant) ctx.state.tenant = request.tenant;
+    }
   };
 }
 

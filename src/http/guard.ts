@@ -19,6 +19,9 @@ export type Shape = Record<string, z.ZodType>;
 /** No query string: nothing to parse (and, like a parsed one, no prototype to read fields from). */
 const NO_QUERY: Record<string, unknown> = Object.freeze(Object.create(null));
 
+/** ES2024's String.prototype.isWellFormed (Node 20 has it; the TypeScript lib here is ES2023). */
+const isWellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
+
 /** A zod issue in FastAPI's shape; `given` holds the fields as read (absent ones undefined). */
 function fastApiIssue(issue: z.core.$ZodIssue, where: Record<string, string>, given: Record<string, unknown>): ValidationIssue {
   const field = String(issue.path[0] ?? '');
@@ -72,6 +75,15 @@ export function inputChecker<S extends Shape>(shape: S, sources: InputSource[] =
     if (!parsed.success) {
       throw new BrokerError('validation_failed', 'Request validation failed', {
         details: parsed.error.issues.map((i) => fastApiIssue(i, whereFrom(bodyKind, body, query), candidate)),
+      });
+    }
+    // A lone surrogate (JSON can carry "\ud800") is no text: it cannot be form-encoded for
+    // Keycloak (encodeURIComponent throws), so it is the caller's error, not a 502.
+    const broken = fields.filter((f) => typeof candidate[f] === 'string' && !isWellFormed(candidate[f] as string));
+    if (broken.length) {
+      const where = whereFrom(bodyKind, body, query);
+      throw new BrokerError('validation_failed', 'Request validation failed', {
+        details: broken.map((f) => ({ loc: [where[f] ?? 'body', f], msg: 'Input should be a valid string, unable to parse raw data as a unicode string', type: 'string_unicode' })),
       });
     }
     return parsed.data;

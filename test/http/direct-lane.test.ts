@@ -91,6 +91,8 @@ describe('direct lane (issue 12): the proxied grants without Koa', () => {
     ['no grant type (422)', '/api/v1/platform/oauth/token', 'client_id=platform-service&client_secret=platform-service-secret', FORM],
     ['a garbage refresh token from a browser app (CORS for its origin)', '/api/v1/platform/oauth/token', 'client_id=platform-demo&grant_type=refresh_token&refresh_token=garbage', { ...FORM, origin: 'http://127.0.0.1:8765' }],
     ['a token request from an origin no app has (no CORS grant)', '/api/v1/platform/oauth/token', 'client_id=platform-demo&grant_type=refresh_token&refresh_token=garbage', { ...FORM, origin: 'https://evil.example' }],
+    ['a lone surrogate in a connect field (422, not a 502)', 'token', '{"client_id":"connect-demo","client_secret":"connect-demo-secret","scopes":"openid \\ud800"}', JSON_TYPE],
+    ['a lone surrogate in a platform field (422)', '/api/v1/platform/oauth/token', '{"client_id":"platform-service","client_secret":"platform-service-secret","grant_type":"client_credentials","scope":"\\udfff"}', JSON_TYPE],
     ['a garbage refresh token on a host no tenant claims', '/v1/auth/refresh', 'refresh_token=garbage', { ...FORM, host: 'nobody.localhost' }],
   ];
   const urls = (route: string) => (route.startsWith('/')
@@ -184,6 +186,25 @@ describe('direct lane (issue 12): the proxied grants without Koa', () => {
     assert.equal(access.length, 2, JSON.stringify(lines));
     assert.ok(access.every((l) => l.status === 400), JSON.stringify(access));
     assert.equal((await send(`${broker.url}/auth/api/v1/oauth/connect/token`, creds, FORM)).status, 200, 'and serves on');
+  });
+
+  it('refuses text that is not well-formed Unicode as input (422), on the lane, in Koa and on Koa-only routes', async () => {
+    for (const url of [`${broker.url}/auth/api/v1/oauth/connect/token`, `${broker.url}/auth/api/v1/oauth/connect/TOKEN`]) {
+      const res = await send(url, '{"client_id":"connect-demo","client_secret":"connect-demo-secret","scopes":"openid \\ud800"}', JSON_TYPE);
+      assert.equal(res.status, 422, JSON.stringify(res.body));
+      assert.deepEqual(res.body.detail, [{ loc: ['body', 'scopes'], msg: 'Input should be a valid string, unable to parse raw data as a unicode string', type: 'string_unicode' }]);
+    }
+    const login = await send(`${broker.url}/auth/api/v1/oauth/connect/user/login`, '{"username":"alice@acme.example","password":"alice-pass\\ud800"}', JSON_TYPE);
+    assert.equal(login.status, 422, JSON.stringify(login.body));
+  });
+
+  it('logs the tenant of a refused request in both carriers', async () => {
+    for (const [url, id] of [[`${broker.url}/auth/api/v1/oauth/connect/token`, 'tenant-lane'], [`${broker.url}/auth/api/v1/oauth/connect/TOKEN`, 'tenant-koa']] as const) {
+      const res = await send(url, 'client_id=connect-demo&client_secret=nope', { ...FORM, 'x-request-id': id });
+      assert.equal(res.status, 401);
+      const line = broker.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'request' && l.reqId === id);
+      assert.equal(line?.tenant, 'acme', JSON.stringify(line));
+    }
   });
 
   it('counts its requests in the same metrics as Koa', async () => {
