@@ -1,7 +1,8 @@
 /**
  * Reads the request body once, bounded in size, and parses it by content type:
- * form (application/x-www-form-urlencoded) or JSON. The result is `ctx.state.body`, a
- * plain object of fields, with `ctx.state.bodyKind` saying where it came from.
+ * form (application/x-www-form-urlencoded) or JSON. `readBody` gives a plain object of
+ * fields and the kind of body it came from; `parseBody` puts them in `ctx.state.body` and
+ * `ctx.state.bodyKind` for Koa routes, and the direct lane (direct-lane.ts) calls it itself.
  * Malformed JSON is a 422 in FastAPI's shape (`json_invalid`), as the documents' API does.
  */
 import type { IncomingMessage } from 'node:http';

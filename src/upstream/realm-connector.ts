@@ -37,8 +37,6 @@ function params(values: Record<string, string | undefined>): Record<string, stri
   return out;
 }
 
-const encode = encodeURIComponent;
-
 /**
  * The form body of a back-channel call: `fields` and the client's credentials (as
  * openid-client's ClientSecretPost sends them), absent and empty values left out. Built in
@@ -47,11 +45,11 @@ const encode = encodeURIComponent;
  * which application/x-www-form-urlencoded decoders read as URLSearchParams' `+`.
  */
 function formOf(fields: Record<string, string | undefined>, client: ClientCredentials): string {
-  let form = `client_id=${encode(client.clientId)}`;
-  if (client.clientSecret) form += `&client_secret=${encode(client.clientSecret)}`;
+  let form = `client_id=${encodeURIComponent(client.clientId)}`;
+  if (client.clientSecret) form += `&client_secret=${encodeURIComponent(client.clientSecret)}`;
   for (const name in fields) {
     const value = fields[name];
-    if (value !== undefined && value !== '') form += `&${name}=${encode(value)}`;
+    if (value !== undefined && value !== '') form += `&${name}=${encodeURIComponent(value)}`;
   }
   return form;
 }

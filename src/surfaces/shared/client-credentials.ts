@@ -36,20 +36,8 @@ function macKeyOf(secret: string): KeyObject {
   return macKey.key;
 }
 
-/** Bounds of the per-process memos below (client, realm and scope combinations in use). */
+/** Bound of the per-process memo below (client, realm and scope combinations in use). */
 const MEMO_MAX = 1000;
-
-/** Store ids by what they are made of: a hash per hit was a few per cent of a hit's CPU. */
-const ids = new Map<string, string>();
-function entryId(of: string): string {
-  let id = ids.get(of);
-  if (id === undefined) {
-    if (ids.size >= MEMO_MAX) ids.clear();
-    id = hash('sha256', of, 'base64url');
-    ids.set(of, id);
-  }
-  return id;
-}
 
 /**
  * The answer this process last gave for each entry, given again while the entry in the store
@@ -80,7 +68,7 @@ export async function clientCredentialsGrant(deps: Deps, tenant: Tenant, client:
   const policy = deps.config.tokenCache;
   if (!policy.clients.includes(client.clientId) || !client.clientSecret) return { tokens: await realm.clientCredentials(client, scope), fresh: true };
 
-  const id = entryId(`${tenant.upstream}|${tenant.realm}|${client.clientId}|${scope ?? ''}`);
+  const id = hash('sha256', `${tenant.upstream}|${tenant.realm}|${client.clientId}|${scope ?? ''}`, 'base64url');
   // Keyed with a secret every replica shares and no caller knows.
   const mac = createHmac('sha256', macKeyOf(deps.config.platform.keyEncryptionKey ?? deps.config.brokerClient.clientSecret ?? 'realm-broker'))
     .update(client.clientSecret).digest();
