@@ -21,6 +21,14 @@
  * the proxy). When the cores are the bound, ×ref is about "all µs" ref over broker: a shortfall
  * is then the broker's own CPU, not more work for Keycloak.
  *
+ * Saturated runs say what the broker takes from Keycloak's capacity, but their latency is then
+ * mostly queueing: at a fixed number of connections, a 10% lower throughput is a 10% longer
+ * wait for every request. So each proxied grant is also run paced (open loop: requests leave
+ * on schedule, whatever is still in flight) at BENCH_PACE (default 0.5) of the lower of the
+ * two saturated rates (Keycloak straight, and through the broker), ref, floor and broker
+ * alternated; the latency the broker (and the bare proxy) adds at that load is taken from
+ * those runs, timed to the microsecond.
+ *
  * Then memory: the broker's RSS idle, and after BENCH_MEMORY_REQUESTS (default 100,000)
  * requests of each kind, read at half and at the end, so that growth with the number of
  * requests shows (the password grant is capped at 5,000: Keycloak hashes each password).
@@ -35,6 +43,7 @@
  *                                           Node 24, which the image ships)
  */
 import autocannon from 'autocannon';
+import { Pool } from 'undici';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +53,7 @@ const KEYCLOAK = process.env.KEYCLOAK_URL ?? 'http://127.0.0.1:8080';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const PACE = Number(process.env.BENCH_PACE ?? 0.5);
 const MEMORY_REQUESTS = Number(process.env.BENCH_MEMORY_REQUESTS ?? 100_000);
 const PASSWORD_MEMORY_REQUESTS = Math.min(MEMORY_REQUESTS, 5_000);
 /** The runtime of the broker and of the floors and bare references (default: this one). */
@@ -58,6 +68,8 @@ interface Case { name: string; reference: 'keycloak' | 'bare'; ref: Req; floor: 
  * database's; `loadUs`: the load generator's (this process).
  */
 interface Side { rps: number; p50: number; p99: number; requests: number; non2xx: number; cpuUs?: number; upstreamUs?: number; loadUs: number; failures: Record<string, number> }
+/** Latency of the paced runs (ms), and how many requests failed there. */
+interface Paced { p50: number; p99: number; requests: number; failed: number }
 interface MemoryRow { name: string; requests: number; rssBeforeMiB: number; rssHalfMiB: number; rssAfterMiB: number; heapAfterMiB: number }
 
 type Lines = { waitFor: (test: (line: string) => boolean) => Promise<string> };
@@ -191,6 +203,55 @@ async function load(req: Req, pid?: number, upstream = false): Promise<Side> {
   return side;
 }
 
+/** The `q` quantile of sorted `values`. */
+function quantile(sorted: number[], q: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : Number.NaN;
+}
+
+/**
+ * `req` at `rate` a second for SECONDS, open loop: each request leaves at its time whether or
+ * not earlier ones have answered (a late answer cannot hold the next request back and hide
+ * itself), over a keep-alive pool with room for all that are in flight, after a second at the
+ * same rate that is not timed. Each latency is timed from the moment its request was sent.
+ */
+async function paced(req: Req, rate: number): Promise<Paced> {
+  const url = new URL(req.url);
+  const pool = new Pool(url.origin, { connections: 256 });
+  const body = req.form ? new URLSearchParams(req.form).toString() : undefined;
+  const options = {
+    path: url.pathname + url.search, method: req.method ?? (body ? 'POST' : 'GET'), body,
+    headers: { ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}), ...req.headers },
+  } as const;
+  const latencies: number[] = [];
+  const inFlight: Promise<void>[] = [];
+  let failed = 0;
+  const send = async (counted: boolean) => {
+    const start = performance.now();
+    try {
+      const res = await pool.request(options);
+      await res.body.arrayBuffer();
+      if (res.statusCode !== 200) failed++;
+      else if (counted) latencies.push(performance.now() - start);
+    } catch {
+      failed++;
+    }
+  };
+  // The first second opens the pool's connections (and Keycloak's or the broker's side of
+  // them): sent at the same rate, not timed.
+  const warm = Math.round(rate);
+  const total = warm + Math.round(rate * SECONDS);
+  const begin = performance.now();
+  for (let sent = 0; sent < total;) {
+    const due = Math.min(total, Math.floor(((performance.now() - begin) * rate) / 1000) + 1);
+    while (sent < due) { inFlight.push(send(sent >= warm)); sent++; }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(inFlight);
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), requests: latencies.length, failed };
+}
+
 /** What went wrong in a run, by kind: each non-2xx status, errors, timeouts. */
 function failuresOf(raw: autocannon.Result): Record<string, number> {
   const out: Record<string, number> = {};
@@ -206,6 +267,11 @@ async function check(name: string, req: Req): Promise<void> {
     method: req.method ?? (req.form ? 'POST' : 'GET'), headers: req.headers, body: req.form ? new URLSearchParams(req.form) : undefined,
   });
   if (res.status !== 200) throw new Error(`${name}: ${req.url} answered ${res.status} ${await res.text()}`);
+}
+
+function meanPaced(runs: Paced[]): Paced {
+  const avg = (f: (r: Paced) => number) => runs.reduce((s, r) => s + f(r), 0) / runs.length;
+  return { p50: avg((r) => r.p50), p99: avg((r) => r.p99), requests: runs.reduce((s, r) => s + r.requests, 0), failed: runs.reduce((s, r) => s + r.failed, 0) };
 }
 
 function mean(runs: Side[]): Side {
@@ -308,7 +374,7 @@ async function main(): Promise<void> {
     await check(c.name, c.broker);
   }
 
-  const results: { name: string; reference: string; ref: Side; floor: Side; broker: Side }[] = [];
+  const results: { name: string; reference: string; ref: Side; floor: Side; broker: Side; paced?: { rate: number; ref: Paced; floor: Paced; broker: Paced } }[] = [];
   for (const c of chosen) {
     const runs: { ref: Side[]; floor: Side[]; broker: Side[] } = { ref: [], floor: [], broker: [] };
     const floorPid = c.reference === 'keycloak' ? proxy.pid! : koa.pid!;
@@ -318,7 +384,20 @@ async function main(): Promise<void> {
       runs.floor.push(await load(c.floor, floorPid, upstream));
       runs.broker.push(await load(c.broker, broker.pid!, upstream));
     }
-    results.push({ name: c.name, reference: c.reference, ref: mean(runs.ref), floor: mean(runs.floor), broker: mean(runs.broker) });
+    const result: (typeof results)[number] = { name: c.name, reference: c.reference, ref: mean(runs.ref), floor: mean(runs.floor), broker: mean(runs.broker) };
+    if (c.reference === 'keycloak' && PACE > 0) {
+      // Of the lower of the two saturated rates, so that neither side runs near its own limit
+      // (where queueing, not the broker's work per request, would be what shows).
+      const rate = Math.max(1, Math.round(Math.min(result.ref.rps, result.broker.rps) * PACE));
+      const sides: { ref: Paced[]; floor: Paced[]; broker: Paced[] } = { ref: [], floor: [], broker: [] };
+      for (let round = 0; round < ROUNDS; round++) {
+        sides.ref.push(await paced(c.ref, rate));
+        sides.floor.push(await paced(c.floor, rate));
+        sides.broker.push(await paced(c.broker, rate));
+      }
+      result.paced = { rate, ref: meanPaced(sides.ref), floor: meanPaced(sides.floor), broker: meanPaced(sides.broker) };
+    }
+    results.push(result);
     process.stderr.write(`[bench] ${c.name}: done\n`);
   }
 
@@ -340,7 +419,7 @@ async function main(): Promise<void> {
   rmSync(brokerLog); // an access line per request: hundreds of MiB after the memory phase (kept when the run fails)
 
   const num = (n: number, digits = 0) => n.toFixed(digits);
-  const cols: [string, number][] = [['case', 52], ['ref', 8], ['ref req/s', 10], ['floor req/s', 11], ['broker req/s', 12], ['×ref', 5], ['×floor', 6], ['+p50 ms', 8], ['+p99 ms', 8], ['floor µs', 8], ['broker µs', 9], ['KC+db µs', 11], ['all µs', 11], ['non-2xx', 7]];
+  const cols: [string, number][] = [['case', 52], ['ref', 8], ['ref req/s', 10], ['floor req/s', 11], ['broker req/s', 12], ['×ref', 5], ['×floor', 6], ['sat +p50', 8], ['sat +p99', 8], ['paced/s', 7], ['+p50 ms', 8], ['+p99 ms', 8], ['floor +p50/+p99', 15], ['floor µs', 8], ['broker µs', 9], ['KC+db µs', 11], ['all µs', 11], ['non-2xx', 7]];
   // Per request, ref side / broker side: Keycloak and its database; and all the CPU measured.
   const pair = (ref: number | undefined, broker: number | undefined) => (ref === undefined || broker === undefined ? '-' : `${num(ref)}/${num(broker)}`);
   // Without Keycloak's share a proxied case's total is not the machine's: none then.
@@ -348,12 +427,15 @@ async function main(): Promise<void> {
   const row = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(cols[i]![1]) : c.padStart(cols[i]![1]))).join(' ');
   console.log(`\nrealm-broker benchmark: ${ROUNDS} rounds × ${SECONDS} s per side, ${CONNECTIONS} connections, node ${nodeVersion}, compiled broker`);
   console.log('ref = straight to Keycloak, or a bare node:http server with the same bytes; floor = a bare undici proxy, or a Koa app with the same bytes; µs = CPU per request (user + system)');
+  console.log(`sat +p50/+p99 = latency added in the saturated runs (mostly queueing: see bench/run.ts); paced/s, +p50/+p99 = a fixed rate, ${PACE} of the lower saturated throughput of ref and broker, and the latency the broker (and the floor) adds at it (ms, paced runs alternated, ${ROUNDS} × ${SECONDS} s each)`);
   console.log('KC+db = Keycloak and its database, ref/broker side; all = those, the load generator and the proxy or server, ref/broker side ("-" in both for a proxied case: Keycloak not found on this machine)\n');
   console.log(row(cols.map(([name]) => name)));
   for (const r of results) {
     console.log(row([r.name, r.reference, num(r.ref.rps), num(r.floor.rps), num(r.broker.rps), num(r.broker.rps / r.ref.rps, 2), num(r.broker.rps / r.floor.rps, 2),
-      num(r.broker.p50 - r.ref.p50, 1), num(r.broker.p99 - r.ref.p99, 1), num(r.floor.cpuUs ?? 0), num(r.broker.cpuUs ?? 0),
-      pair(r.ref.upstreamUs, r.broker.upstreamUs), pair(all(r.ref, r.reference), all(r.broker, r.reference)), String(r.broker.non2xx + r.ref.non2xx + r.floor.non2xx)]));
+      num(r.broker.p50 - r.ref.p50, 1), num(r.broker.p99 - r.ref.p99, 1),
+      r.paced ? num(r.paced.rate) : '-', r.paced ? num(r.paced.broker.p50 - r.paced.ref.p50, 2) : '-', r.paced ? num(r.paced.broker.p99 - r.paced.ref.p99, 2) : '-',
+      r.paced ? `${num(r.paced.floor.p50 - r.paced.ref.p50, 2)}/${num(r.paced.floor.p99 - r.paced.ref.p99, 2)}` : '-', num(r.floor.cpuUs ?? 0), num(r.broker.cpuUs ?? 0),
+      pair(r.ref.upstreamUs, r.broker.upstreamUs), pair(all(r.ref, r.reference), all(r.broker, r.reference)), String(r.broker.non2xx + r.ref.non2xx + r.floor.non2xx + (r.paced ? r.paced.ref.failed + r.paced.floor.failed + r.paced.broker.failed : 0))]));
   }
   if (memory.length) {
     console.log(`\nbroker memory: RSS ${num(rssIdle)} MiB idle (after start-up and one request of each kind)\n`);

@@ -16,6 +16,7 @@
  * one request goes through Koa again, which asks those caches and records the answer anew.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { asWritten, endInOneWrite } from './send-json.js';
 
 export const MEMO_MS = 1000;
 /** URLs kept (tenants × local routes, plus whatever paths callers try): bounded all the same. */
@@ -33,6 +34,8 @@ export interface MemoAnswer {
   head200: string[];
   head304: string[];
   body: Buffer;
+  /** `body` as send-json.ts's `endInOneWrite` sends it (head and body in one write). */
+  written: string;
   etag: string;
   /** For the access line and metrics, as Koa would have logged them. */
   route: string;
@@ -99,7 +102,7 @@ export class AnswerMemo {
     entry.variants.set(variantKey(vary, req), {
       head200: flatHeaders(headers, ['x-request-id']),
       head304: flatHeaders(headers, ['x-request-id', 'content-length', 'content-type']),
-      body, etag, route, tenant, until: performance.now() + this.ttlMs,
+      body, written: asWritten(body), etag, route, tenant, until: performance.now() + this.ttlMs,
     });
   }
 
@@ -124,6 +127,8 @@ export function sendMemo(res: ServerResponse, req: IncomingMessage, answer: Memo
   const status = matchesEtag(req.headers['if-none-match'], answer.etag) ? 304 : 200;
   const headers = (status === 304 ? answer.head304 : answer.head200).slice();
   headers.push('x-request-id', requestId);
-  res.writeHead(status, headers).end(status === 304 ? undefined : answer.body);
+  res.writeHead(status, headers);
+  if (status === 304) res.end();
+  else endInOneWrite(res, answer.written);
   return status;
 }

@@ -29,7 +29,7 @@ import { corsRuleOf, type CorsPolicy, type CorsRule } from './cors.js';
 import type { ErrorPolicy, ErrorTarget } from './error-handler.js';
 import { guard, inputChecker, type InputOf, type InputSource, type Shape } from './guard.js';
 import { observe, requestIdOf } from './request-context.js';
-import { JSON_TYPE, jsonBytes, sendJson } from './send-json.js';
+import { asWritten, endInOneWrite, JSON_TYPE, jsonBytes, sendJson } from './send-json.js';
 
 /** What a direct route may know of its request, in either carrier. */
 export interface DirectRequest {
@@ -136,7 +136,7 @@ export class DirectLane {
         const head = [...this.parts.securityHeaders, 'X-Request-Id', scope.requestId, 'Content-Type', JSON_TYPE, 'Content-Length', String(body.length)];
         if (entry.cors) head.push(...this.parts.cors.answerHeaders(entry.cors, headerOf(req, 'origin')));
         res.writeHead(200, head);
-        res.end(body);
+        endInOneWrite(res, asWritten(body));
       } catch (thrown) {
         status = this.fail(thrown, entry, req, res, scope.requestId);
       } finally {
