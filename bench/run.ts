@@ -39,6 +39,7 @@
  *   npm run bench                       (Keycloak must be running: npm run keycloak)
  *   BENCH_ONLY=refresh npm run bench    (only the cases whose name matches)
  *   BENCH_MEMORY_REQUESTS=0 npm run bench   (no memory phase)
+ *   BENCH_PACE=0 npm run bench          (no paced runs)
  *   BENCH_NODE=/path/to/node npm run bench  (the broker and the floors on that runtime, e.g.
  *                                           Node 24, which the image ships)
  */
