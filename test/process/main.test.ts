@@ -44,4 +44,25 @@ describe('the broker process', function () {
     assert.equal(await p.exited, 0);
     assert.match(p.out(), /shutting down/);
   });
+
+  it('writes every line whole, batched, and what is left at exit', async () => {
+    const p = run({ PORT: '0', MANAGEMENT_PORT: '-1', CONFIG_FILE: 'demo.config.json', KEYCLOAK_URL, LOG_LEVEL: 'info' });
+    let port: number | undefined;
+    for (let i = 0; i < 100 && !port; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      port = p.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => l.msg === 'realm-broker listening')?.port;
+    }
+    assert.ok(port, `started: ${p.out()} ${p.err()}`);
+    // Several batches' worth (a line is about 200 characters), the last one short of a batch.
+    const n = 700;
+    for (let i = 0; i < n; i += 50) {
+      await Promise.all(Array.from({ length: Math.min(50, n - i) }, async () => (await fetch(`http://127.0.0.1:${port}/auth/api/v1/healthz`)).text()));
+    }
+    p.child.kill('SIGTERM');
+    assert.equal(await p.exited, 0);
+    const lines = p.out().split('\n').filter(Boolean);
+    const parsed = lines.map((l) => JSON.parse(l) as { route?: string; msg: string });
+    assert.equal(parsed.filter((l) => l.route === '/auth/api/v1/healthz').length, n);
+    assert.equal(parsed.at(-1)?.msg, 'shutting down');
+  });
 });
