@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import { buildListener } from './app.js';
 import { ConfigError, loadConfig } from './config/load.js';
-import { createLogger } from './http/logger.js';
+import { createLogger, logsWritten } from './http/logger.js';
 import { buildManagementApp } from './metrics/management.js';
 import { wire } from './wire.js';
 
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     log.info('shutting down', { signal });
     management?.close();
     server.close(() => {
-      deps.store.close().finally(() => process.exit(0));
+      deps.store.close().finally(() => logsWritten().then(() => process.exit(0)));
     });
     server.closeIdleConnections();
     setTimeout(() => process.exit(0), 10_000).unref();

@@ -33,8 +33,7 @@ export interface MemoAnswer {
    */
   head200: string[];
   head304: string[];
-  body: Buffer;
-  /** `body` as send-json.ts's `endInOneWrite` sends it (head and body in one write). */
+  /** The body's bytes as send-json.ts's `endInOneWrite` sends them (head and body in one write). */
   written: string;
   etag: string;
   /** For the access line and metrics, as Koa would have logged them. */
@@ -102,7 +101,7 @@ export class AnswerMemo {
     entry.variants.set(variantKey(vary, req), {
       head200: flatHeaders(headers, ['x-request-id']),
       head304: flatHeaders(headers, ['x-request-id', 'content-length', 'content-type']),
-      body, written: asWritten(body), etag, route, tenant, until: performance.now() + this.ttlMs,
+      written: asWritten(body), etag, route, tenant, until: performance.now() + this.ttlMs,
     });
   }
 

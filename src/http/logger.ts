@@ -102,18 +102,29 @@ export interface LoggerOptions {
  */
 const BATCH_CHARS = 8192;
 const BATCH_MS = 200;
-let stdoutDestination: { write(line: string): void } | undefined;
-function stdoutLines(): { write(line: string): void } {
+interface StdoutLines {
+  write(line: string): void;
+  /** Resolves once every line written so far is out of the process (see `logsWritten`). */
+  drained(): Promise<void>;
+}
+let stdoutDestination: StdoutLines | undefined;
+function stdoutLines(): StdoutLines {
   if (stdoutDestination) return stdoutDestination;
   const stdout = pino.destination({ dest: 1, sync: false });
   let batch = '';
+  // Whether SonicBoom holds lines not yet written: it says 'drain' when it holds none.
+  let holding = false;
+  stdout.on('drain', () => { holding = false; });
   const handOver = () => {
     if (batch === '') return;
+    holding = true;
     stdout.write(batch);
     batch = '';
   };
   setInterval(handOver, BATCH_MS).unref();
-  // pino flushes its SonicBoom at exit, which may come before this: flush again after the last batch.
+  // pino flushes its SonicBoom at exit, which may come before this: flush again after the last
+  // batch. A write already under way is the thread pool's, which exit does not wait for (its
+  // lines may land after these): a graceful stop waits for `logsWritten` first.
   process.on('exit', () => {
     handOver();
     try {
@@ -127,8 +138,20 @@ function stdoutLines(): { write(line: string): void } {
       batch += line;
       if (batch.length >= BATCH_CHARS) handOver();
     },
+    drained: () => {
+      handOver();
+      return holding ? new Promise((resolve) => stdout.once('drain', () => resolve())) : Promise.resolve();
+    },
   };
   return stdoutDestination;
+}
+
+/**
+ * Resolves once every line logged to stdout so far has been written, so that a graceful stop
+ * exits with its last lines out, in order. (A caller bounds the wait: the stop has its own.)
+ */
+export function logsWritten(): Promise<void> {
+  return stdoutDestination ? stdoutDestination.drained() : Promise.resolve();
 }
 
 export function createLogger(level: Level, options: LoggerOptions = {}): Logger {

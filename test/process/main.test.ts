@@ -15,6 +15,19 @@ function run(env: Record<string, string>) {
   return { child, exited, out: () => stdout, err: () => stderr };
 }
 
+/** The JSON lines the broker wrote so far. */
+const linesOf = (p: ReturnType<typeof run>) => p.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+/** Waits (up to 10 s) for the line that says the broker listens, and returns its port. */
+async function listeningPort(p: ReturnType<typeof run>): Promise<number | undefined> {
+  for (let i = 0; i < 100; i++) {
+    const port = linesOf(p).find((l) => l.msg === 'realm-broker listening')?.port;
+    if (typeof port === 'number') return port;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
+}
+
 describe('the broker process', function () {
   this.timeout(30_000);
 
@@ -47,11 +60,7 @@ describe('the broker process', function () {
 
   it('writes every line whole, batched, and what is left at exit', async () => {
     const p = run({ PORT: '0', MANAGEMENT_PORT: '-1', CONFIG_FILE: 'demo.config.json', KEYCLOAK_URL, LOG_LEVEL: 'info' });
-    let port: number | undefined;
-    for (let i = 0; i < 100 && !port; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      port = p.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((l) => l.msg === 'realm-broker listening')?.port;
-    }
+    const port = await listeningPort(p);
     assert.ok(port, `started: ${p.out()} ${p.err()}`);
     // Several batches' worth (a line is about 200 characters), the last one short of a batch.
     const n = 700;
