@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger(config.logLevel, { pretty: config.mode === 'dev' && process.stdout.isTTY });
+  const log = createLogger(config.logLevel, { pretty: config.mode === 'dev' && process.stdout.isTTY, bufferBytes: config.logBufferBytes });
   const deps = await wire(config, log);
   const server = createServer(buildListener(deps).listener).listen(config.port, config.host);
   await new Promise((resolve) => server.once('listening', resolve));

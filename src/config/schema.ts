@@ -171,6 +171,11 @@ export const configSchema = z.object({
   upstreamTimeoutMs: z.coerce.number().int().positive(),
   tenantCacheTtlMs: z.coerce.number().int().positive(),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
+  /**
+   * How many bytes of log lines to hold while stdout does not take them (a stalled log
+   * collector): past that, lines are dropped and counted, not kept until memory runs out.
+   */
+  logBufferBytes: z.coerce.number().int().min(65536),
 });
 
 export type Config = z.infer<typeof configSchema>;

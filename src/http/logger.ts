@@ -87,6 +87,8 @@ export interface LoggerOptions {
   write?: (line: string) => void;
   /** Human-readable output (dev mode on a terminal). */
   pretty?: boolean;
+  /** Bytes of lines held for stdout while it does not take them (config `logBufferBytes`). */
+  bufferBytes?: number;
 }
 
 /**
@@ -108,13 +110,30 @@ interface StdoutLines {
   drained(): Promise<void>;
 }
 let stdoutDestination: StdoutLines | undefined;
-function stdoutLines(): StdoutLines {
+/** Lines dropped since the process started because stdout did not take them (`bufferBytes`). */
+let droppedTotal = 0;
+function stdoutLines(bufferBytes: number): StdoutLines {
   if (stdoutDestination) return stdoutDestination;
-  const stdout = pino.destination({ dest: 1, sync: false });
+  // Past `maxLength` bytes held (stdout not taking them: a stalled log collector) SonicBoom
+  // drops what it is given, and says so, instead of holding lines until memory runs out.
+  const stdout = pino.destination({ dest: 1, sync: false, maxLength: bufferBytes });
   let batch = '';
   // Whether SonicBoom holds lines not yet written: it says 'drain' when it holds none.
   let holding = false;
-  stdout.on('drain', () => { holding = false; });
+  // Dropped since the last warning, which goes out once stdout takes lines again.
+  let dropped = 0;
+  stdout.on('drop', (data: string) => {
+    const lines = linesIn(data);
+    dropped += lines;
+    droppedTotal += lines;
+  });
+  stdout.on('drain', () => {
+    holding = false;
+    if (dropped > 0) {
+      batch += `{"level":"warn"${timeField()},"droppedLines":${dropped},"msg":"log lines dropped: stdout did not take them (LOG_BUFFER_BYTES)"}\n`;
+      dropped = 0;
+    }
+  });
   const handOver = () => {
     if (batch === '') return;
     holding = true;
@@ -146,6 +165,17 @@ function stdoutLines(): StdoutLines {
   return stdoutDestination;
 }
 
+function linesIn(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/** Log lines dropped so far because stdout did not take them (for the metric of that name). */
+export function droppedLogLines(): number {
+  return droppedTotal;
+}
+
 /**
  * Resolves once every line logged to stdout so far has been written, so that a graceful stop
  * exits with its last lines out, in order. (A caller bounds the wait: the stop has its own.)
@@ -175,7 +205,7 @@ export function createLogger(level: Level, options: LoggerOptions = {}): Logger 
   } else if (options.pretty) {
     destination = pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } });
   }
-  if (!destination) destination = stdoutLines();
+  if (!destination) destination = stdoutLines(options.bufferBytes ?? 16 * 1024 * 1024);
   const p = pino(base, destination);
   const at = (lvl: Exclude<Level, 'silent'>) => (msg: string, fields?: Record<string, unknown>) => p[lvl](fields ?? {}, msg);
   // The access line is written here, not through pino: its fields are fixed by `AccessFields`

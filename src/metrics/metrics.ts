@@ -5,6 +5,7 @@
  * operation names from the code. No user input, token or email ever becomes a label.
  */
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { droppedLogLines } from '../http/logger.js';
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -52,6 +53,18 @@ export class Metrics {
 
   readonly backchannelDeliveries = new Counter({
     name: 'realm_broker_backchannel_logout_deliveries_total', help: 'Logout tokens sent to apps (OIDC Back-Channel Logout)', labelNames: ['outcome'] as const, registers: [this.registry],
+  });
+
+  /** The process's count (http/logger.ts), added to the counter as it grew, on each scrape. */
+  private logDropsCounted = 0;
+
+  readonly logLinesDropped: Counter = new Counter({
+    name: 'realm_broker_log_lines_dropped_total', help: 'Log lines dropped because stdout did not take them (LOG_BUFFER_BYTES held already)', registers: [this.registry],
+    collect: () => {
+      const now = droppedLogLines();
+      if (now > this.logDropsCounted) this.logLinesDropped.inc(now - this.logDropsCounted);
+      this.logDropsCounted = now;
+    },
   });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {

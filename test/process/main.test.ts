@@ -74,4 +74,40 @@ describe('the broker process', function () {
     assert.equal(parsed.filter((l) => l.route === '/auth/api/v1/healthz').length, n);
     assert.equal(parsed.at(-1)?.msg, 'shutting down');
   });
+
+  it('holds at most LOG_BUFFER_BYTES while stdout takes no lines, then counts and reports what it dropped', async () => {
+    const p = run({ PORT: '0', MANAGEMENT_PORT: '0', CONFIG_FILE: 'demo.config.json', KEYCLOAK_URL, LOG_LEVEL: 'info', LOG_BUFFER_BYTES: '65536' });
+    const port = await listeningPort(p);
+    let managementPort: number | undefined;
+    for (let i = 0; i < 100 && !managementPort; i++) {
+      managementPort = linesOf(p).find((l) => typeof l.managementPort === 'number')?.managementPort as number | undefined;
+      if (!managementPort) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(port && managementPort, `started: ${p.out()} ${p.err()}`);
+    const dropped = async () => Number(/^realm_broker_log_lines_dropped_total (\d+)/m.exec(await (await fetch(`http://127.0.0.1:${managementPort}/metrics`)).text())?.[1]);
+    assert.equal(await dropped(), 0);
+    // A stalled log collector: nothing reads the broker's stdout, whose pipe fills (a few
+    // hundred KiB), then the 64 KiB the broker may hold. 8,000 access lines are about 1.6 MB.
+    p.child.stdout.pause();
+    const n = 8000;
+    for (let i = 0; i < n; i += 100) {
+      const answers = await Promise.all(Array.from({ length: 100 }, async () => (await fetch(`http://127.0.0.1:${port}/auth/api/v1/healthz`)).status));
+      assert.ok(answers.every((s) => s === 200), 'the broker serves while its stdout is stalled');
+    }
+    await new Promise((r) => setTimeout(r, 300)); // the last batch handed over
+    const counted = await dropped();
+    assert.ok(counted > 0, 'lines past the bound are dropped and counted');
+    // The collector is back: what was held arrives, and a warning says how many were dropped.
+    p.child.stdout.resume();
+    let warned: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < 100 && warned.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      warned = linesOf(p).filter((l) => l.msg === 'log lines dropped: stdout did not take them (LOG_BUFFER_BYTES)');
+    }
+    assert.equal(warned.reduce((sum, l) => sum + (l.droppedLines as number), 0), counted);
+    const written = linesOf(p).filter((l) => l.route === '/auth/api/v1/healthz').length;
+    assert.equal(written + counted, n, 'every access line is either written or counted as dropped');
+    p.child.kill('SIGTERM');
+    assert.equal(await p.exited, 0);
+  });
 });
