@@ -120,25 +120,29 @@ function stdoutLines(bufferBytes: number): StdoutLines {
   let batch = '';
   // Whether SonicBoom holds lines not yet written: it says 'drain' when it holds none.
   let holding = false;
-  // Dropped since the last warning, which goes out once stdout takes lines again.
+  // Lines dropped and not yet reported: a warning saying how many leads the next batch, and
+  // is owed again when that batch is dropped too (SonicBoom says 'drop' within `write`).
   let dropped = 0;
+  let refused = false;
+  let carriesWarning = false;
   stdout.on('drop', (data: string) => {
-    const lines = linesIn(data);
+    refused = true;
+    const lines = linesIn(data) - (carriesWarning ? 1 : 0);
     dropped += lines;
     droppedTotal += lines;
   });
-  stdout.on('drain', () => {
-    holding = false;
-    if (dropped > 0) {
-      batch += `{"level":"warn"${timeField()},"droppedLines":${dropped},"msg":"log lines dropped: stdout did not take them (LOG_BUFFER_BYTES)"}\n`;
-      dropped = 0;
-    }
-  });
+  stdout.on('drain', () => { holding = false; });
   const handOver = () => {
-    if (batch === '') return;
-    holding = true;
-    stdout.write(batch);
+    const owed = dropped;
+    if (batch === '' && owed === 0) return;
+    const text = owed > 0 ? droppedWarning(owed) + batch : batch;
     batch = '';
+    holding = true;
+    refused = false;
+    carriesWarning = owed > 0;
+    stdout.write(text);
+    carriesWarning = false;
+    if (!refused) dropped -= owed;
   };
   setInterval(handOver, BATCH_MS).unref();
   // pino flushes its SonicBoom at exit, which may come before this: flush again after the last
@@ -163,6 +167,10 @@ function stdoutLines(bufferBytes: number): StdoutLines {
     },
   };
   return stdoutDestination;
+}
+
+function droppedWarning(lines: number): string {
+  return `{"level":"warn"${timeField()},"droppedLines":${lines},"msg":"log lines dropped: stdout did not take them (LOG_BUFFER_BYTES)"}\n`;
 }
 
 function linesIn(text: string): number {
