@@ -174,8 +174,9 @@ export const configSchema = z.object({
   /**
    * How many bytes of log lines to hold while stdout does not take them (a stalled log
    * collector): past that, lines are dropped and counted, not kept until memory runs out.
+   * Unset: the logger's default (http/logger.ts).
    */
-  logBufferBytes: z.coerce.number().int().min(65536),
+  logBufferBytes: z.coerce.number().int().min(65536).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -87,7 +87,7 @@ export interface LoggerOptions {
   write?: (line: string) => void;
   /** Human-readable output (dev mode on a terminal). */
   pretty?: boolean;
-  /** Bytes of lines held for stdout while it does not take them (config `logBufferBytes`). */
+  /** Bytes of lines held for stdout while it does not take them (config `logBufferBytes`; 16 MiB). */
   bufferBytes?: number;
 }
 
@@ -104,6 +104,7 @@ export interface LoggerOptions {
  */
 const BATCH_CHARS = 8192;
 const BATCH_MS = 200;
+const BUFFER_BYTES = 16 * 1024 * 1024;
 interface StdoutLines {
   write(line: string): void;
   /** Resolves once every line written so far is out of the process (see `logsWritten`). */
@@ -213,7 +214,7 @@ export function createLogger(level: Level, options: LoggerOptions = {}): Logger 
   } else if (options.pretty) {
     destination = pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } });
   }
-  if (!destination) destination = stdoutLines(options.bufferBytes ?? 16 * 1024 * 1024);
+  if (!destination) destination = stdoutLines(options.bufferBytes ?? BUFFER_BYTES);
   const p = pino(base, destination);
   const at = (lvl: Exclude<Level, 'silent'>) => (msg: string, fields?: Record<string, unknown>) => p[lvl](fields ?? {}, msg);
   // The access line is written here, not through pino: its fields are fixed by `AccessFields`

@@ -18,15 +18,20 @@ function run(env: Record<string, string>) {
 /** The JSON lines the broker wrote so far. */
 const linesOf = (p: ReturnType<typeof run>) => p.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
 
-/** Waits (up to 10 s) for the line that says the broker listens, and returns its port. */
-async function listeningPort(p: ReturnType<typeof run>): Promise<number | undefined> {
+/** Waits (up to 10 s) for a line that `pick` finds a value in, and returns that value. */
+async function valueLogged<T>(p: ReturnType<typeof run>, pick: (line: Record<string, unknown>) => T | undefined): Promise<T | undefined> {
   for (let i = 0; i < 100; i++) {
-    const port = linesOf(p).find((l) => l.msg === 'realm-broker listening')?.port;
-    if (typeof port === 'number') return port;
+    for (const line of linesOf(p)) {
+      const value = pick(line);
+      if (value !== undefined) return value;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return undefined;
 }
+
+const listeningPort = (p: ReturnType<typeof run>) => valueLogged(p, (l) => (l.msg === 'realm-broker listening' && typeof l.port === 'number' ? l.port : undefined));
+const managementPortOf = (p: ReturnType<typeof run>) => valueLogged(p, (l) => (typeof l.managementPort === 'number' ? l.managementPort : undefined));
 
 describe('the broker process', function () {
   this.timeout(30_000);
@@ -39,14 +44,8 @@ describe('the broker process', function () {
 
   it('serves, then shuts down gracefully on SIGTERM', async () => {
     const p = run({ PORT: '0', MANAGEMENT_PORT: '0', CONFIG_FILE: 'demo.config.json', KEYCLOAK_URL, LOG_LEVEL: 'info' });
-    let port: number | undefined;
-    let managementPort: number | undefined;
-    for (let i = 0; i < 100 && !(port && managementPort); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      const lines = p.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-      port = lines.find((l) => l.msg === 'realm-broker listening')?.port;
-      managementPort = lines.find((l) => l.managementPort !== undefined)?.managementPort;
-    }
+    const port = await listeningPort(p);
+    const managementPort = await managementPortOf(p);
     assert.ok(port && managementPort, `started: ${p.out()} ${p.err()}`);
     const res = await fetch(`http://127.0.0.1:${port}/auth/api/v1/readyz`);
     assert.equal(res.status, 200);
@@ -78,11 +77,7 @@ describe('the broker process', function () {
   it('holds at most LOG_BUFFER_BYTES while stdout takes no lines, then counts and reports what it dropped', async () => {
     const p = run({ PORT: '0', MANAGEMENT_PORT: '0', CONFIG_FILE: 'demo.config.json', KEYCLOAK_URL, LOG_LEVEL: 'info', LOG_BUFFER_BYTES: '65536' });
     const port = await listeningPort(p);
-    let managementPort: number | undefined;
-    for (let i = 0; i < 100 && !managementPort; i++) {
-      managementPort = linesOf(p).find((l) => typeof l.managementPort === 'number')?.managementPort as number | undefined;
-      if (!managementPort) await new Promise((r) => setTimeout(r, 100));
-    }
+    const managementPort = await managementPortOf(p);
     assert.ok(port && managementPort, `started: ${p.out()} ${p.err()}`);
     const dropped = async () => Number(/^realm_broker_log_lines_dropped_total (\d+)/m.exec(await (await fetch(`http://127.0.0.1:${managementPort}/metrics`)).text())?.[1]);
     assert.equal(await dropped(), 0);
