@@ -40,6 +40,8 @@
  *   BENCH_ONLY=refresh npm run bench    (only the cases whose name matches)
  *   BENCH_MEMORY_REQUESTS=0 npm run bench   (no memory phase)
  *   BENCH_PACE=0 npm run bench          (no paced runs)
+ *   BENCH_IDLE_SECONDS=0 npm run bench  (no idle CPU measure; default 30 s, which takes in one
+ *                                           refresh of the broker's realm list)
  *   BENCH_NODE=/path/to/node npm run bench  (the broker and the floors on that runtime, e.g.
  *                                           Node 24, which the image ships)
  */
@@ -57,6 +59,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const PACE = Number(process.env.BENCH_PACE ?? 0.5);
 const MEMORY_REQUESTS = Number(process.env.BENCH_MEMORY_REQUESTS ?? 100_000);
 const PASSWORD_MEMORY_REQUESTS = Math.min(MEMORY_REQUESTS, 5_000);
+/** Seconds with nothing sent, over which each process's idle CPU is measured (0: not measured). */
+const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
 /** The runtime of the broker and of the floors and bare references (default: this one). */
 const NODE = process.env.BENCH_NODE ?? process.execPath;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -402,6 +406,16 @@ async function main(): Promise<void> {
     process.stderr.write(`[bench] ${c.name}: done\n`);
   }
 
+  // Idle CPU: what each process spends a second with nothing sent (timers, caches kept fresh).
+  const idle: Record<string, number> = {};
+  if (IDLE_SECONDS > 0) {
+    const idlers: [string, number][] = [['broker', broker.pid!], ['bare proxy', proxy.pid!], ['Koa floor', koa.pid!], ['bare server', bare.pid!]];
+    const before = idlers.map(([, pid]) => cpuUs(pid));
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+    idlers.forEach(([name, pid], i) => { idle[name] = (cpuUs(pid) - before[i]!) / 1000 / IDLE_SECONDS; });
+    process.stderr.write('[bench] idle CPU: done\n');
+  }
+
   // Memory: idle, then each kind in two halves on the broker alone.
   const memory: MemoryRow[] = [];
   const rssIdle = rssMiB(broker.pid!);
@@ -438,6 +452,9 @@ async function main(): Promise<void> {
       r.paced ? `${num(r.paced.floor.p50 - r.paced.ref.p50, 2)}/${num(r.paced.floor.p99 - r.paced.ref.p99, 2)}` : '-', num(r.floor.cpuUs ?? 0), num(r.broker.cpuUs ?? 0),
       pair(r.ref.upstreamUs, r.broker.upstreamUs), pair(all(r.ref, r.reference), all(r.broker, r.reference)), String(r.broker.non2xx + r.ref.non2xx + r.floor.non2xx + (r.paced ? r.paced.ref.failed + r.paced.floor.failed + r.paced.broker.failed : 0))]));
   }
+  if (IDLE_SECONDS > 0) {
+    console.log(`\nidle CPU over ${IDLE_SECONDS} s, nothing sent (ms a second): ${Object.entries(idle).map(([name, ms]) => `${name} ${num(ms, 2)}`).join(', ')}`);
+  }
   if (memory.length) {
     console.log(`\nbroker memory: RSS ${num(rssIdle)} MiB idle (after start-up and one request of each kind)\n`);
     const mcols: [string, number][] = [['kind', 52], ['requests', 9], ['RSS before', 11], ['at half', 8], ['at end', 8], ['2nd half', 9], ['heap used', 10]];
@@ -449,7 +466,7 @@ async function main(): Promise<void> {
     }
     console.log('(MiB; "2nd half" is the RSS change over the second half of the requests: growth with the number of requests shows there)');
   }
-  writeFileSync('bench/last-run.json', `${JSON.stringify({ at: new Date().toISOString(), node: nodeVersion, seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, results, memory: { rssIdleMiB: rssIdle, kinds: memory } }, null, 2)}\n`);
+  writeFileSync('bench/last-run.json', `${JSON.stringify({ at: new Date().toISOString(), node: nodeVersion, seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, results, idleCpuMsPerSecond: idle, memory: { rssIdleMiB: rssIdle, kinds: memory } }, null, 2)}\n`);
   console.log('\nwritten to bench/last-run.json');
   process.exit(0);
 }

@@ -133,6 +133,16 @@ function stdoutLines(bufferBytes: number): StdoutLines {
     droppedTotal += lines;
   });
   stdout.on('drain', () => { holding = false; });
+  // A batch goes out within BATCH_MS of its first line, and a warning still owed (stdout
+  // refused it) is tried again as often: a timer armed for that, not an interval, so that an
+  // idle broker is not woken.
+  let timer: NodeJS.Timeout | undefined;
+  const later = () => {
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      handOver();
+    }, BATCH_MS).unref();
+  };
   const handOver = () => {
     const owed = dropped;
     if (batch === '' && owed === 0) return;
@@ -144,8 +154,8 @@ function stdoutLines(bufferBytes: number): StdoutLines {
     stdout.write(text);
     carriesWarning = false;
     if (!refused) dropped -= owed;
+    if (dropped > 0) later();
   };
-  setInterval(handOver, BATCH_MS).unref();
   // pino flushes its SonicBoom at exit, which may come before this: flush again after the last
   // batch. A write already under way is the thread pool's, which exit does not wait for (its
   // lines may land after these): a graceful stop waits for `logsWritten` first.
@@ -161,6 +171,7 @@ function stdoutLines(bufferBytes: number): StdoutLines {
     write: (line: string) => {
       batch += line;
       if (batch.length >= BATCH_CHARS) handOver();
+      else later();
     },
     drained: () => {
       handOver();
