@@ -68,11 +68,11 @@ export class Metrics {
   });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    // The event-loop delay is sampled by a timer every `eventLoopMonitoringPrecision` ms.
-    // prom-client's 10 ms woke an idle broker 100 times a second (5 of its 6 ms of CPU a
-    // second, idle) and cost a request at 100 a second about 40 µs. At 100 ms a stall
-    // longer than that is always seen (in the max); shorter ones are sampled, ten times a second.
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'realm_broker_', eventLoopMonitoringPrecision: 100 });
+    // prom-client samples the event-loop delay with a timer every 10 ms, which wakes an idle
+    // broker 100 times a second (most of its idle CPU, a few ms a second). Not made coarser:
+    // Node's histogram records the whole interval between samples, so every `lag` reading
+    // (p50, min, max) would rise by it, and alerts set on them would mean something else.
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'realm_broker_' });
   }
 
   cache(cache: string, hit: boolean): void {

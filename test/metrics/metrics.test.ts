@@ -68,6 +68,15 @@ describe('metrics on the management listener', function () {
     assert.ok(!labels.some((l) => /@|eyJ|nobody-|\/no\/such/.test(l)), 'no email, token or raw path in a label');
   });
 
+  it('the event-loop delay reads the delay, not the interval it is sampled at', async () => {
+    // Node's histogram records the whole interval between samples: sampled every 100 ms, an
+    // idle broker's delay would read 100 ms (min and p50 alike). Samples since the last scrape.
+    await scrape();
+    await new Promise((r) => setTimeout(r, 300));
+    const min = sample(await scrape(), 'realm_broker_nodejs_eventloop_lag_min_seconds');
+    assert.ok(min > 0 && min < 0.05, `min event-loop delay ${min} s`);
+  });
+
   it('counts store operations and their errors', async () => {
     await post(`${broker.url}/api/v1/platform/oauth/device/authorize`, { client_id: 'tv-demo' });
     const text = await scrape();
