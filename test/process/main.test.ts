@@ -94,11 +94,9 @@ describe('the broker process', function () {
     assert.ok(counted > 0, 'lines past the bound are dropped and counted');
     // The collector is back: what was held arrives, and a warning says how many were dropped.
     p.child.stdout.resume();
-    let warned: Array<Record<string, unknown>> = [];
-    for (let i = 0; i < 100 && warned.length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      warned = linesOf(p).filter((l) => l.msg === 'log lines dropped: stdout did not take them (LOG_BUFFER_BYTES)');
-    }
+    const isWarning = (l: Record<string, unknown>) => l.msg === 'log lines dropped: stdout did not take them (LOG_BUFFER_BYTES)';
+    await valueLogged(p, (l) => (isWarning(l) ? true : undefined));
+    const warned = linesOf(p).filter(isWarning);
     assert.equal(warned.reduce((sum, l) => sum + (l.droppedLines as number), 0), counted);
     const written = linesOf(p).filter((l) => l.route === '/auth/api/v1/healthz').length;
     assert.equal(written + counted, n, 'every access line is either written or counted as dropped');
