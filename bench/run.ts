@@ -2,8 +2,9 @@
  * `npm run bench`: what the broker costs, measured side by side with its references in one
  * run, on the compiled broker (dist/, production logging), in its own process.
  *
- * Each case has three sides, run alternately (ref, floor, broker; again) for BENCH_ROUNDS
- * rounds of BENCH_SECONDS, with autocannon at BENCH_CONNECTIONS connections, loopback only:
+ * Each case has three sides, each first run untimed for BENCH_WARMUP_SECONDS (V8's and the
+ * JVM's compilers at work: a start cost, not a cost per request), then run alternately (ref,
+ * floor, broker; again) for BENCH_ROUNDS rounds of BENCH_SECONDS, with autocannon at BENCH_CONNECTIONS connections, loopback only:
  * - proxied grants: ref = the same request sent straight to Keycloak; floor = a bare
  *   reverse proxy (node:http + undici's keep-alive `request`, bench/bare-proxy.mjs), what
  *   any proxy on this machine spends at least;
@@ -40,6 +41,8 @@
  *   BENCH_ONLY=refresh npm run bench    (only the cases whose name matches)
  *   BENCH_MEMORY_REQUESTS=0 npm run bench   (no memory phase)
  *   BENCH_PACE=0 npm run bench          (no paced runs)
+ *   BENCH_WARMUP_SECONDS=0 npm run bench  (no untimed warm-up; default 5 s a side before each
+ *                                           case's rounds, whose broker CPU is printed as warm µs)
  *   BENCH_IDLE_SECONDS=0 npm run bench  (no idle CPU measure; default 30 s, which takes in one
  *                                           refresh of the broker's realm list)
  *   BENCH_NODE=/path/to/node npm run bench  (the broker and the floors on that runtime, e.g.
@@ -61,6 +64,7 @@ const MEMORY_REQUESTS = Number(process.env.BENCH_MEMORY_REQUESTS ?? 100_000);
 const PASSWORD_MEMORY_REQUESTS = Math.min(MEMORY_REQUESTS, 5_000);
 /** Seconds with nothing sent, over which each process's idle CPU is measured (0: not measured). */
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 /** The runtime of the broker and of the floors and bare references (default: this one). */
 const NODE = process.env.BENCH_NODE ?? process.execPath;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -191,12 +195,12 @@ function autocannonOptions(req: Req): autocannon.Options {
 }
 
 /** One run of `req`; `pid`: the proxy's or server's, `upstream`: to count Keycloak's and its database's CPU too. */
-async function load(req: Req, pid?: number, upstream = false): Promise<Side> {
+async function load(req: Req, pid?: number, upstream = false, seconds = SECONDS): Promise<Side> {
   const pids = upstream ? upstreamPids() : [];
   const before = pid === undefined ? 0 : cpuUs(pid);
   const upstreamBefore = cpuOfAll(pids);
   const loadBefore = process.cpuUsage();
-  const raw = await autocannon({ ...autocannonOptions(req), duration: SECONDS });
+  const raw = await autocannon({ ...autocannonOptions(req), duration: seconds });
   const loadCpu = process.cpuUsage(loadBefore);
   const n = Math.max(1, raw.requests.total);
   const side: Side = {
@@ -379,17 +383,28 @@ async function main(): Promise<void> {
     await check(c.name, c.broker);
   }
 
-  const results: { name: string; reference: string; ref: Side; floor: Side; broker: Side; paced?: { rate: number; ref: Paced; floor: Paced; broker: Paced } }[] = [];
+  const results: {
+    name: string; reference: string; ref: Side; floor: Side; broker: Side; rounds: { ref: Side[]; floor: Side[]; broker: Side[] };
+    warmup?: { ref: Side; floor: Side; broker: Side }; paced?: { rate: number; ref: Paced; floor: Paced; broker: Paced };
+  }[] = [];
   for (const c of chosen) {
     const runs: { ref: Side[]; floor: Side[]; broker: Side[] } = { ref: [], floor: [], broker: [] };
     const floorPid = c.reference === 'keycloak' ? proxy.pid! : koa.pid!;
+    const upstream = c.reference === 'keycloak';
+    // Untimed first: each side's code paths compiled (V8's JIT in the Node processes, the JVM's
+    // in Keycloak), so that the rounds measure the cost per request of a process that has been
+    // running, not its start. What the broker spent meanwhile is kept (warm µs), not hidden.
+    const warmup = WARMUP_SECONDS > 0 ? {
+      ref: await load(c.ref, c.reference === 'bare' ? bare.pid! : undefined, upstream, WARMUP_SECONDS),
+      floor: await load(c.floor, floorPid, upstream, WARMUP_SECONDS),
+      broker: await load(c.broker, broker.pid!, upstream, WARMUP_SECONDS),
+    } : undefined;
     for (let round = 0; round < ROUNDS; round++) {
-      const upstream = c.reference === 'keycloak';
       runs.ref.push(await load(c.ref, c.reference === 'bare' ? bare.pid! : undefined, upstream));
       runs.floor.push(await load(c.floor, floorPid, upstream));
       runs.broker.push(await load(c.broker, broker.pid!, upstream));
     }
-    const result: (typeof results)[number] = { name: c.name, reference: c.reference, ref: mean(runs.ref), floor: mean(runs.floor), broker: mean(runs.broker) };
+    const result: (typeof results)[number] = { name: c.name, reference: c.reference, ref: mean(runs.ref), floor: mean(runs.floor), broker: mean(runs.broker), rounds: runs, warmup };
     if (c.reference === 'keycloak' && PACE > 0) {
       // Of the lower of the two saturated rates, so that neither side runs near its own limit
       // (where queueing, not the broker's work per request, would be what shows).
@@ -434,7 +449,7 @@ async function main(): Promise<void> {
   rmSync(brokerLog); // an access line per request: hundreds of MiB after the memory phase (kept when the run fails)
 
   const num = (n: number, digits = 0) => n.toFixed(digits);
-  const cols: [string, number][] = [['case', 52], ['ref', 8], ['ref req/s', 10], ['floor req/s', 11], ['broker req/s', 12], ['×ref', 5], ['×floor', 6], ['sat +p50', 8], ['sat +p99', 8], ['paced/s', 7], ['+p50 ms', 8], ['+p99 ms', 8], ['floor +p50/+p99', 15], ['floor µs', 8], ['broker µs', 9], ['KC+db µs', 11], ['all µs', 11], ['non-2xx', 7]];
+  const cols: [string, number][] = [['case', 52], ['ref', 8], ['ref req/s', 10], ['floor req/s', 11], ['broker req/s', 12], ['×ref', 5], ['×floor', 6], ['sat +p50', 8], ['sat +p99', 8], ['paced/s', 7], ['+p50 ms', 8], ['+p99 ms', 8], ['floor +p50/+p99', 15], ['floor µs', 8], ['broker µs', 9], ['warm µs', 7], ['KC+db µs', 11], ['all µs', 11], ['non-2xx', 7]];
   // Per request, ref side / broker side: Keycloak and its database; and all the CPU measured.
   const pair = (ref: number | undefined, broker: number | undefined) => (ref === undefined || broker === undefined ? '-' : `${num(ref)}/${num(broker)}`);
   // Without Keycloak's share a proxied case's total is not the machine's: none then.
@@ -443,13 +458,14 @@ async function main(): Promise<void> {
   console.log(`\nrealm-broker benchmark: ${ROUNDS} rounds × ${SECONDS} s per side, ${CONNECTIONS} connections, node ${nodeVersion}, compiled broker`);
   console.log('ref = straight to Keycloak, or a bare node:http server with the same bytes; floor = a bare undici proxy, or a Koa app with the same bytes; µs = CPU per request (user + system)');
   console.log(`sat +p50/+p99 = latency added in the saturated runs (mostly queueing: see bench/run.ts); paced/s, +p50/+p99 = a fixed rate, ${PACE} of the lower saturated throughput of ref and broker, and the latency the broker (and the floor) adds at it (ms, paced runs alternated, ${ROUNDS} × ${SECONDS} s each)`);
+  console.log(`warm µs = the broker's CPU per request in the case's untimed warm-up (${WARMUP_SECONDS} s a side, before the rounds: JIT compilation is most of the difference)`);
   console.log('KC+db = Keycloak and its database, ref/broker side; all = those, the load generator and the proxy or server, ref/broker side ("-" in both for a proxied case: Keycloak not found on this machine)\n');
   console.log(row(cols.map(([name]) => name)));
   for (const r of results) {
     console.log(row([r.name, r.reference, num(r.ref.rps), num(r.floor.rps), num(r.broker.rps), num(r.broker.rps / r.ref.rps, 2), num(r.broker.rps / r.floor.rps, 2),
       num(r.broker.p50 - r.ref.p50, 1), num(r.broker.p99 - r.ref.p99, 1),
       r.paced ? num(r.paced.rate) : '-', r.paced ? num(r.paced.broker.p50 - r.paced.ref.p50, 2) : '-', r.paced ? num(r.paced.broker.p99 - r.paced.ref.p99, 2) : '-',
-      r.paced ? `${num(r.paced.floor.p50 - r.paced.ref.p50, 2)}/${num(r.paced.floor.p99 - r.paced.ref.p99, 2)}` : '-', num(r.floor.cpuUs ?? 0), num(r.broker.cpuUs ?? 0),
+      r.paced ? `${num(r.paced.floor.p50 - r.paced.ref.p50, 2)}/${num(r.paced.floor.p99 - r.paced.ref.p99, 2)}` : '-', num(r.floor.cpuUs ?? 0), num(r.broker.cpuUs ?? 0), r.warmup ? num(r.warmup.broker.cpuUs ?? 0) : '-',
       pair(r.ref.upstreamUs, r.broker.upstreamUs), pair(all(r.ref, r.reference), all(r.broker, r.reference)), String(r.broker.non2xx + r.ref.non2xx + r.floor.non2xx + (r.paced ? r.paced.ref.failed + r.paced.floor.failed + r.paced.broker.failed : 0))]));
   }
   if (IDLE_SECONDS > 0) {
@@ -466,7 +482,7 @@ async function main(): Promise<void> {
     }
     console.log('(MiB; "2nd half" is the RSS change over the second half of the requests: growth with the number of requests shows there)');
   }
-  writeFileSync('bench/last-run.json', `${JSON.stringify({ at: new Date().toISOString(), node: nodeVersion, seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, results, idleCpuMsPerSecond: idle, memory: { rssIdleMiB: rssIdle, kinds: memory } }, null, 2)}\n`);
+  writeFileSync('bench/last-run.json', `${JSON.stringify({ at: new Date().toISOString(), node: nodeVersion, seconds: SECONDS, connections: CONNECTIONS, rounds: ROUNDS, warmupSeconds: WARMUP_SECONDS, results, idleCpuMsPerSecond: idle, memory: { rssIdleMiB: rssIdle, kinds: memory } }, null, 2)}\n`);
   console.log('\nwritten to bench/last-run.json');
   process.exit(0);
 }
