@@ -4,7 +4,8 @@
  *
  * Each case has three sides, each first run untimed for BENCH_WARMUP_SECONDS (V8's and the
  * JVM's compilers at work: a start cost, not a cost per request), then run alternately (ref,
- * floor, broker; again) for BENCH_ROUNDS rounds of BENCH_SECONDS, with autocannon at BENCH_CONNECTIONS connections, loopback only:
+ * floor, broker; again) for BENCH_ROUNDS rounds of BENCH_SECONDS, with autocannon at
+ * BENCH_CONNECTIONS connections, loopback only:
  * - proxied grants: ref = the same request sent straight to Keycloak; floor = a bare
  *   reverse proxy (node:http + undici's keep-alive `request`, bench/bare-proxy.mjs), what
  *   any proxy on this machine spends at least;
@@ -391,18 +392,21 @@ async function main(): Promise<void> {
     const runs: { ref: Side[]; floor: Side[]; broker: Side[] } = { ref: [], floor: [], broker: [] };
     const floorPid = c.reference === 'keycloak' ? proxy.pid! : koa.pid!;
     const upstream = c.reference === 'keycloak';
+    /** One run of each side, in turn: ref, floor, broker. */
+    const sides = async (seconds?: number) => ({
+      ref: await load(c.ref, c.reference === 'bare' ? bare.pid! : undefined, upstream, seconds),
+      floor: await load(c.floor, floorPid, upstream, seconds),
+      broker: await load(c.broker, broker.pid!, upstream, seconds),
+    });
     // Untimed first: each side's code paths compiled (V8's JIT in the Node processes, the JVM's
     // in Keycloak), so that the rounds measure the cost per request of a process that has been
     // running, not its start. What the broker spent meanwhile is kept (warm µs), not hidden.
-    const warmup = WARMUP_SECONDS > 0 ? {
-      ref: await load(c.ref, c.reference === 'bare' ? bare.pid! : undefined, upstream, WARMUP_SECONDS),
-      floor: await load(c.floor, floorPid, upstream, WARMUP_SECONDS),
-      broker: await load(c.broker, broker.pid!, upstream, WARMUP_SECONDS),
-    } : undefined;
+    const warmup = WARMUP_SECONDS > 0 ? await sides(WARMUP_SECONDS) : undefined;
     for (let round = 0; round < ROUNDS; round++) {
-      runs.ref.push(await load(c.ref, c.reference === 'bare' ? bare.pid! : undefined, upstream));
-      runs.floor.push(await load(c.floor, floorPid, upstream));
-      runs.broker.push(await load(c.broker, broker.pid!, upstream));
+      const run = await sides();
+      runs.ref.push(run.ref);
+      runs.floor.push(run.floor);
+      runs.broker.push(run.broker);
     }
     const result: (typeof results)[number] = { name: c.name, reference: c.reference, ref: mean(runs.ref), floor: mean(runs.floor), broker: mean(runs.broker), rounds: runs, warmup };
     if (c.reference === 'keycloak' && PACE > 0) {
