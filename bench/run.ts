@@ -11,10 +11,11 @@
  *   any proxy on this machine spends at least;
  * - local answers: ref = a bare node:http server sending the same bytes
  *   (bench/bare-server.mjs); floor = a Koa app that does only that (bench/koa-floor.mjs).
- * Printed as a table and written to bench/last-run.json: throughput against ref and floor,
- * added p50/p99 latency against ref, and CPU microseconds per request of the broker and the
- * floor (user + system, from /proc/<pid>/stat over their own runs: the figure that survives
- * a noisy machine).
+ * Printed as a table and written to bench/last-run.json: throughput against ref and floor
+ * (with the lowest and highest of the rounds' own ratios to ref: the spread a single round
+ * shows on this machine), added p50/p99 latency against ref, and CPU microseconds per
+ * request of the broker and the floor (user + system, from /proc/<pid>/stat over their own
+ * runs: the figure that survives a noisy machine).
  *
  * Everything shares the machine's cores, so the table also says where the rest of each
  * request's CPU went, on the ref and broker sides: Keycloak's (its process group, from the pid
@@ -453,20 +454,26 @@ async function main(): Promise<void> {
   rmSync(brokerLog); // an access line per request: hundreds of MiB after the memory phase (kept when the run fails)
 
   const num = (n: number, digits = 0) => n.toFixed(digits);
-  const cols: [string, number][] = [['case', 52], ['ref', 8], ['ref req/s', 10], ['floor req/s', 11], ['broker req/s', 12], ['×ref', 5], ['×floor', 6], ['sat +p50', 8], ['sat +p99', 8], ['paced/s', 7], ['+p50 ms', 8], ['+p99 ms', 8], ['floor +p50/+p99', 15], ['floor µs', 8], ['broker µs', 9], ['warm µs', 7], ['KC+db µs', 11], ['all µs', 11], ['non-2xx', 7]];
+  const cols: [string, number][] = [['case', 52], ['ref', 8], ['ref req/s', 10], ['floor req/s', 11], ['broker req/s', 12], ['×ref', 5], ['rounds ×ref', 11], ['×floor', 6], ['sat +p50', 8], ['sat +p99', 8], ['paced/s', 7], ['+p50 ms', 8], ['+p99 ms', 8], ['floor +p50/+p99', 15], ['floor µs', 8], ['broker µs', 9], ['warm µs', 7], ['KC+db µs', 11], ['all µs', 11], ['non-2xx', 7]];
   // Per request, ref side / broker side: Keycloak and its database; and all the CPU measured.
   const pair = (ref: number | undefined, broker: number | undefined) => (ref === undefined || broker === undefined ? '-' : `${num(ref)}/${num(broker)}`);
   // Without Keycloak's share a proxied case's total is not the machine's: none then.
   const all = (s: Side, reference: string) => (reference === 'keycloak' && s.upstreamUs === undefined ? undefined : (s.upstreamUs ?? 0) + s.loadUs + (s.cpuUs ?? 0));
+  // The rounds' own ×ref (a round's ref and broker sides run back to back), lowest to highest:
+  // how far one round's figure can be from the mean.
+  const spread = ({ ref, broker }: { ref: Side[]; broker: Side[] }) => {
+    const ratios = broker.map((b, i) => b.rps / ref[i]!.rps);
+    return ratios.length < 2 ? '-' : `${num(Math.min(...ratios), 2)}–${num(Math.max(...ratios), 2)}`;
+  };
   const row = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(cols[i]![1]) : c.padStart(cols[i]![1]))).join(' ');
   console.log(`\nrealm-broker benchmark: ${ROUNDS} rounds × ${SECONDS} s per side, ${CONNECTIONS} connections, node ${nodeVersion}, compiled broker`);
-  console.log('ref = straight to Keycloak, or a bare node:http server with the same bytes; floor = a bare undici proxy, or a Koa app with the same bytes; µs = CPU per request (user + system)');
+  console.log('ref = straight to Keycloak, or a bare node:http server with the same bytes; floor = a bare undici proxy, or a Koa app with the same bytes; µs = CPU per request (user + system); rounds ×ref = the lowest and highest of the rounds\' own ×ref');
   console.log(`sat +p50/+p99 = latency added in the saturated runs (mostly queueing: see bench/run.ts); paced/s, +p50/+p99 = a fixed rate, ${PACE} of the lower saturated throughput of ref and broker, and the latency the broker (and the floor) adds at it (ms, paced runs alternated, ${ROUNDS} × ${SECONDS} s each)`);
   console.log(`warm µs = the broker's CPU per request in the case's untimed warm-up (${WARMUP_SECONDS} s a side, before the rounds: JIT compilation is most of the difference)`);
   console.log('KC+db = Keycloak and its database, ref/broker side; all = those, the load generator and the proxy or server, ref/broker side ("-" in both for a proxied case: Keycloak not found on this machine)\n');
   console.log(row(cols.map(([name]) => name)));
   for (const r of results) {
-    console.log(row([r.name, r.reference, num(r.ref.rps), num(r.floor.rps), num(r.broker.rps), num(r.broker.rps / r.ref.rps, 2), num(r.broker.rps / r.floor.rps, 2),
+    console.log(row([r.name, r.reference, num(r.ref.rps), num(r.floor.rps), num(r.broker.rps), num(r.broker.rps / r.ref.rps, 2), spread(r.rounds), num(r.broker.rps / r.floor.rps, 2),
       num(r.broker.p50 - r.ref.p50, 1), num(r.broker.p99 - r.ref.p99, 1),
       r.paced ? num(r.paced.rate) : '-', r.paced ? num(r.paced.broker.p50 - r.paced.ref.p50, 2) : '-', r.paced ? num(r.paced.broker.p99 - r.paced.ref.p99, 2) : '-',
       r.paced ? `${num(r.paced.floor.p50 - r.paced.ref.p50, 2)}/${num(r.paced.floor.p99 - r.paced.ref.p99, 2)}` : '-', num(r.floor.cpuUs ?? 0), num(r.broker.cpuUs ?? 0), r.warmup ? num(r.warmup.broker.cpuUs ?? 0) : '-',
