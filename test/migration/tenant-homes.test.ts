@@ -31,11 +31,13 @@ describe('tenant homes (the live switch)', () => {
   it('a replica sees a new home within its poll interval, and keeps the last one while the store is down', async () => {
     const store = new MemoryStore();
     const writer = new TenantHomes(store);
-    const reader = new TenantHomes(store, 200);
+    // A poll interval long enough that no pause of a loaded machine runs past it between the
+    // write and the read that must not see it yet.
+    const reader = new TenantHomes(store, 1000);
     assert.deepEqual((await reader.current()).homes, {});
     await writer.set('t', { upstream: 'new', realm: 't', since: 1 });
     assert.deepEqual((await reader.current()).homes, {}, 'read again only after the poll interval');
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 1050));
     assert.equal((await reader.current()).homes.t?.upstream, 'new');
     const down = { get: async () => { throw new Error('down'); } } as unknown as Store;
     const errors: unknown[] = [];
