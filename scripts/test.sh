@@ -23,6 +23,9 @@ cleanup() {
   if [ ${#started[@]} -gt 0 ] && [ -z "${KEEP_KEYCLOAK:-}" ]; then bash scripts/keycloak.sh stop "${started[@]}"; fi
 }
 trap cleanup EXIT
+# Chromium is installed (when missing) while the Keycloak servers start.
+bash scripts/ensure-chromium.sh & chromium_pid=$!
 if [ ${#started[@]} -gt 0 ]; then bash scripts/keycloak.sh start "${started[@]}"; fi
+wait "$chromium_pid"
 node_modules/.bin/tsc --noEmit -p .
 node_modules/.bin/mocha "$@"

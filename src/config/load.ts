@@ -102,6 +102,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     trustProxy: proxyHops(env.TRUST_PROXY ?? file.trustProxy),
     apps: file.apps,
     tokenCache: file.tokenCache,
+    introspectionCache: file.introspectionCache,
     platform: {
       ...file.platform,
       ...(env.BROKER_SIGNING_JWK ? { signingJwk: env.BROKER_SIGNING_JWK } : {}),

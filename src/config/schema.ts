@@ -158,6 +158,16 @@ export const configSchema = z.object({
     maxAgeSeconds: z.number().int().positive().default(60),
   }).default({ clients: [], safetyMarginSeconds: 30, maxAgeSeconds: 60 }),
   /**
+   * Introspection cache (opt-in): an active token's introspection answer is kept for at most
+   * `maxAgeSeconds` (0: off) and never past the token's `exp`, so a resource server's repeated
+   * introspection of one token does not reach Keycloak each time. The bound on how long a token
+   * that Keycloak alone ended (an admin's logout, a disabled user) can still read active;
+   * revocation, logout and back-channel logout through the broker take effect at once.
+   */
+  introspectionCache: z.object({
+    maxAgeSeconds: z.number().int().min(0).max(300).default(0),
+  }).default({ maxAgeSeconds: 0 }),
+  /**
    * How many reverse proxies in front of the broker append to X-Forwarded-For (0: none;
    * the socket's address is the client's). The client address is the entry that many
    * hops from the right: entries further left are the client's own say and are ignored.

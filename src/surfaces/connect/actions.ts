@@ -6,6 +6,7 @@ import { prepare, sendPrepared } from '../../http/local-answer.js';
 import { sendJson } from '../../http/send-json.js';
 import { inputOf } from '../../http/state.js';
 import { clientCredentialsGrant } from '../shared/client-credentials.js';
+import { introspectAt } from '../shared/introspection.js';
 import { passwordGrant } from '../shared/password-grant.js';
 import { introspectInput, tokenInput, toScope, userLoginInput } from './schemas.js';
 import { tenantOfRealm } from './resolve-realm.js';
@@ -49,7 +50,7 @@ export function userPasswordLogin(deps: Deps): Koa.Middleware {
  * `realm`, at the issuing realm of any known tenant; otherwise at the tenant's realm.
  */
 export function introspectToken(deps: Deps): DirectRoute<typeof introspectInput> {
-  const { upstreams, verifier, tenants } = deps;
+  const { verifier, tenants } = deps;
   return {
     name: 'introspect', path: '/oauth/connect/introspect', input: introspectInput,
     async answer({ token, realm: named }, request) {
@@ -58,7 +59,7 @@ export function introspectToken(deps: Deps): DirectRoute<typeof introspectInput>
       const ownRealm = issuing && (issuing.id === tenant.id || tenant.aliasIds.includes(issuing.id));
       const anyTenant = issuing && named === undefined && (await tenants.byRealm(issuing)) !== undefined;
       const target: { upstream: string; realm: string } = issuing && (ownRealm || anyTenant) ? issuing : tenant;
-      return upstreams.get(target.upstream).realm(target.realm).introspect(token);
+      return introspectAt(deps, target, token);
     },
   };
 }

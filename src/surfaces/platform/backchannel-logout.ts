@@ -8,6 +8,7 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { realmSessionEnded } from '../shared/introspection.js';
 import { endSsoSession, realmSessionKey } from './session-end.js';
 import { records } from './transactions.js';
 
@@ -22,6 +23,7 @@ export function receiveBackchannelLogout(deps: Deps): Koa.Middleware {
     });
     const sid = verified.claims.sid;
     if (typeof sid === 'string') {
+      await realmSessionEnded(deps, verified.realm, sid);
       const ssoId = await records.ssoOfRealmSession.take(deps.store, realmSessionKey(verified.realm.issuer, sid));
       // The realm has ended its own session already: only the broker's and the apps' remain.
       if (ssoId) await endSsoSession(deps, ssoId, { endRealmSession: false });

@@ -9,6 +9,7 @@ import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import { inputOf } from '../../http/state.js';
+import { introspectAt } from '../shared/introspection.js';
 import { introspectInput } from './schemas.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { IssuerContext } from './issuer.js';
@@ -20,8 +21,6 @@ export function introspect(deps: Deps): Koa.Middleware {
     if (client.app.public) throw new BrokerError('invalid_client', 'Introspection is for confidential clients');
     const { token } = inputOf(ctx, introspectInput);
     const realm = await realmOfToken(deps, token, ctx.state.issuer as IssuerContext);
-    ctx.body = realm
-      ? await deps.upstreams.get(realm.upstream).realm(realm.realm).introspect(token)
-      : { active: false };
+    ctx.body = realm ? await introspectAt(deps, realm, token) : { active: false };
   };
 }

@@ -8,6 +8,7 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { tokenRevoked } from '../shared/introspection.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { IssuerContext } from './issuer.js';
 import { realmOfToken } from './token-routing.js';
@@ -20,6 +21,8 @@ export function revoke(deps: Deps): Koa.Middleware {
     const { token, token_type_hint: hint } = ctx.state.input as { token: string; token_type_hint?: string };
     const realm = await realmOfToken(deps, token, ctx.state.issuer as IssuerContext);
     if (realm) {
+      // First, so that no introspection answered from the cache outlives the revocation.
+      await tokenRevoked(deps, realm, token);
       await deps.upstreams.get(realm.upstream).realm(realm.realm)
         .revoke(token, hint && HINTS.has(hint) ? hint : undefined, { clientId: client.clientId, clientSecret: client.clientSecret })
         .catch((err: unknown) => {

@@ -12,6 +12,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import type { Deps } from '../../deps.js';
+import { realmSessionEnded } from '../shared/introspection.js';
 import { findApp } from './sign-in.js';
 import { records, type SsoSession } from './transactions.js';
 
@@ -37,6 +38,7 @@ export async function endSsoSession(deps: Deps, ssoId: string, o: { endRealmSess
     const upstream = sso.upstream ?? tenant?.upstream;
     const realm = sso.realm ?? tenant?.realm;
     if (upstream && realm) {
+      await realmSessionEnded(deps, { upstream, realm }, sso.realmSessionId);
       await deps.upstreams.get(upstream).admin.endSession(realm, sso.realmSessionId)
         .catch((err: unknown) => deps.log.warn('could not end a realm session at logout', { err }));
     }

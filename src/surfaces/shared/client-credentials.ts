@@ -12,11 +12,12 @@
  * rotation, can still be handed a cached token. Entries are in the store, so replicas
  * share them.
  */
-import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Deps } from '../../deps.js';
 import { keepBytes } from '../../http/send-json.js';
 import { sameMac } from '../../http/same-secret.js';
 import { RecordKind } from '../../store/record.js';
+import { storeMac } from '../../store/store-mac.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 import type { ClientCredentials, TokenResponse } from '../../upstream/realm-connector.js';
 
@@ -28,13 +29,6 @@ interface CachedToken {
 }
 
 const cached = new RecordKind<CachedToken>('cc-token');
-
-/** The HMAC key, imported once per key string (a KeyObject: no key set-up per grant). */
-let macKey: { from: string; key: KeyObject } | undefined;
-function macKeyOf(secret: string): KeyObject {
-  if (macKey?.from !== secret) macKey = { from: secret, key: createSecretKey(Buffer.from(secret)) };
-  return macKey.key;
-}
 
 /** Bound of the per-process memo below (client, realm and scope combinations in use). */
 const MEMO_MAX = 1000;
@@ -69,9 +63,7 @@ export async function clientCredentialsGrant(deps: Deps, tenant: Tenant, client:
   if (!policy.clients.includes(client.clientId) || !client.clientSecret) return { tokens: await realm.clientCredentials(client, scope), fresh: true };
 
   const id = hash('sha256', `${tenant.upstream}|${tenant.realm}|${client.clientId}|${scope ?? ''}`, 'base64url');
-  // Keyed with a secret every replica shares and no caller knows.
-  const mac = createHmac('sha256', macKeyOf(deps.config.platform.keyEncryptionKey ?? deps.config.brokerClient.clientSecret ?? 'realm-broker'))
-    .update(client.clientSecret).digest();
+  const mac = storeMac(deps.config, client.clientSecret);
   const hit = await cached.get(deps.store, id);
   const left = hit ? Math.floor((hit.expiresAt - Date.now()) / 1000) : 0;
   if (hit && sameMac(Buffer.from(hit.mac, 'base64url'), mac) && left > policy.safetyMarginSeconds) {

@@ -1,0 +1,124 @@
+/**
+ * Token introspection (RFC 7662) at a realm, as the broker's own client, for both surfaces
+ * (connect's /introspect, the platform's and the tenant issuers'), with an opt-in cache
+ * (config `introspectionCache.maxAgeSeconds`; 0, the default, is off).
+ *
+ * A resource server introspects the same token on every request it serves; Keycloak answers
+ * each in a few hundred microseconds of its CPU, which is about what any proxy spends passing
+ * the call on (issue 12). With the cache, an *active* answer is kept in the store (replicas
+ * share it) under an HMAC of the realm and the token (store-mac.ts: the store never holds the
+ * token), for at most `maxAgeSeconds` and never past the token's `exp`. Inactive answers are
+ * not kept: a token that is inactive stays so, and keeping them would let anyone fill the store
+ * with made-up tokens.
+ *
+ * What stays true with the cache on (Keycloak is the authority; the cache only ever says again
+ * what Keycloak said, and a mark below only ever sends a token back to Keycloak):
+ * - a token revoked through the broker (RFC 7009 revoke) is asked of Keycloak again at once:
+ *   its entry becomes a `bypass` mark, which a late answer cannot replace (entries are written
+ *   only where absent); a revoked refresh token's session is marked as ended too;
+ * - a realm session ended through the broker (RP-initiated logout) or by the realm (a
+ *   back-channel logout token) is marked ended: its tokens' entries (which carry the `sid`
+ *   Keycloak's answer named) are no longer used;
+ * - the bound: a token that Keycloak alone ended, without telling the broker (an admin's
+ *   logout with no back-channel logout to the broker, a disabled user, an idle session
+ *   expiring) can read active for at most `maxAgeSeconds` more.
+ * Marks live `maxAgeSeconds` plus the upstream timeout, so that an answer Keycloak gave before
+ * the mark, arriving late, still meets it.
+ */
+import { hash } from 'node:crypto';
+import * as jose from 'jose';
+import type { Deps } from '../../deps.js';
+import { jsonBytes, keepBytes } from '../../http/send-json.js';
+import { RecordKind } from '../../store/record.js';
+import { storeMac } from '../../store/store-mac.js';
+import type { IntrospectionResponse } from '../../upstream/realm-connector.js';
+
+/** Where a token is introspected: a realm of an upstream. */
+export interface RealmAddress {
+  upstream: string;
+  realm: string;
+}
+
+/** Keycloak's active answer as it sent it, with the realm session it names. */
+interface CachedAnswer {
+  body: string;
+  sid?: string;
+}
+/** A token revoked through the broker: asked of Keycloak while the mark lives. */
+interface Bypass {
+  bypass: true;
+}
+
+const answers = new RecordKind<CachedAnswer | Bypass>('introspection');
+const endedSessions = new RecordKind<true>('introspection-ended-session');
+
+const tokenKey = (deps: Deps, at: RealmAddress, token: string) => storeMac(deps.config, `${at.upstream}|${at.realm}|${token}`).toString('base64url');
+const sessionKey = (at: RealmAddress, sid: string) => hash('sha256', `${at.upstream}|${at.realm}|${sid}`, 'base64url');
+const markTtl = (deps: Deps) => deps.config.introspectionCache.maxAgeSeconds + Math.ceil(deps.config.upstreamTimeoutMs / 1000);
+
+/** Bound of the per-process memo below (tokens being introspected now). */
+const MEMO_MAX = 1000;
+/**
+ * The answer this process last gave for each entry, given again while the stored body is the
+ * same: a hit then costs a store read and a string compare, not a JSON parse (the answer is
+ * frozen with its bytes, send-json.ts, so nothing can change it in between).
+ */
+const lastAnswers = new Map<string, { body: string; value: IntrospectionResponse }>();
+function answerOf(key: string, body: string): IntrospectionResponse {
+  const last = lastAnswers.get(key);
+  if (last?.body === body) return last.value;
+  const value = keepBytes(JSON.parse(body) as IntrospectionResponse, Buffer.from(body));
+  if (lastAnswers.size >= MEMO_MAX) lastAnswers.clear();
+  lastAnswers.set(key, { body, value });
+  return value;
+}
+
+export async function introspectAt(deps: Deps, at: RealmAddress, token: string): Promise<IntrospectionResponse> {
+  const realm = deps.upstreams.get(at.upstream).realm(at.realm);
+  const maxAge = deps.config.introspectionCache.maxAgeSeconds;
+  if (!maxAge) return realm.introspect(token);
+
+  const key = tokenKey(deps, at, token);
+  const entry = await answers.get(deps.store, key);
+  if (entry && 'body' in entry && typeof entry.body === 'string'
+    && !(entry.sid && await endedSessions.get(deps.store, sessionKey(at, entry.sid)))) {
+    deps.metrics.cache('introspection', true);
+    return answerOf(key, entry.body);
+  }
+  deps.metrics.cache('introspection', false);
+  const answer = await realm.introspect(token);
+  if (!entry) await remember(deps, key, answer, maxAge);
+  return answer;
+}
+
+async function remember(deps: Deps, key: string, answer: IntrospectionResponse, maxAge: number): Promise<void> {
+  if (answer.active !== true || typeof answer.exp !== 'number') return;
+  const ttl = Math.min(maxAge, Math.floor(answer.exp - Date.now() / 1000));
+  if (ttl <= 0) return;
+  const sid = typeof answer.sid === 'string' ? answer.sid : undefined;
+  // Only where absent: a revocation's bypass mark, written meanwhile, stays.
+  await answers.putIfAbsent(deps.store, key, { body: jsonBytes(answer).toString('utf8'), ...(sid ? { sid } : {}) }, ttl);
+}
+
+/**
+ * `token` was revoked through the broker: its introspections, and those of its realm session
+ * (a refresh token's revocation ends it in Keycloak), go to Keycloak from now on. The token is
+ * read without trusting it: a mark only ever sends a token back to Keycloak.
+ */
+export async function tokenRevoked(deps: Deps, at: RealmAddress, token: string): Promise<void> {
+  if (!deps.config.introspectionCache.maxAgeSeconds) return;
+  await answers.put(deps.store, tokenKey(deps, at, token), { bypass: true }, markTtl(deps));
+  let sid: unknown;
+  try {
+    sid = jose.decodeJwt(token).sid;
+  } catch {
+    return; // not a JWT: no session to name
+  }
+  if (typeof sid === 'string' && sid) await realmSessionEnded(deps, at, sid);
+}
+
+/** The realm session `sid` ended (a logout through the broker, or the realm's logout token). */
+export async function realmSessionEnded(deps: Deps, at: RealmAddress, sid: string): Promise<void> {
+  if (!deps.config.introspectionCache.maxAgeSeconds) return;
+  await endedSessions.put(deps.store, sessionKey(at, sid), true, markTtl(deps));
+}

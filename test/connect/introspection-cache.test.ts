@@ -1,0 +1,153 @@
+/**
+ * Issue 12: the opt-in introspection cache (`introspectionCache.maxAgeSeconds`), against the
+ * real Keycloak and Redis: a hit on every replica, the bound for a session that Keycloak alone
+ * ended, and what takes effect at once: a revocation through the broker, a realm's
+ * back-channel logout. Only active answers are kept, under a MAC (the store holds no token).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import KcAdminClient from '@keycloak/keycloak-admin-client';
+import { Redis } from 'ioredis';
+import { claims, post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { ADMIN, KEYCLOAK_URL, REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const MAX_AGE = 4;
+
+describe('introspection cache (opt-in)', function () {
+  this.timeout(60_000);
+  const admin = new KcAdminClient({ baseUrl: KEYCLOAK_URL, realmName: 'master' });
+  const prefix = `rb-test:${randomUUID()}:`;
+  let a: TestBroker;
+  let b: TestBroker;
+  let off: TestBroker;
+  before(async () => {
+    const env = { REDIS_URL, STORE_PREFIX: prefix };
+    const overrides = { introspectionCache: { maxAgeSeconds: MAX_AGE } };
+    [a, b, off] = await Promise.all([startBroker({ env, overrides }), startBroker({ env, overrides }), startBroker()]);
+  });
+  after(async () => {
+    await Promise.all([a?.close(), b?.close(), off?.close()]);
+    await cleanRedisPrefix(prefix);
+  });
+
+  const login = async () => {
+    const r = await post(`${a.url}/auth/api/v1/oauth/connect/user/login`, { username: 'alice@acme.example', password: 'alice-pass' });
+    assert.equal(r.status, 200, r.text);
+    return r.body as { access_token: string; refresh_token: string };
+  };
+  const introspect = async (broker: TestBroker, token: string) => {
+    const r = await post(`${broker.url}/auth/api/v1/oauth/connect/introspect`, { token });
+    assert.equal(r.status, 200, r.text);
+    return r.body as Record<string, unknown>;
+  };
+  const hits = async (broker: TestBroker) => {
+    const text = await broker.deps.metrics.registry.metrics();
+    const m = /realm_broker_cache_lookups_total\{cache="introspection",result="hit"\} (\d+)/.exec(text);
+    return m ? Number(m[1]) : 0;
+  };
+  const endSessionAtKeycloak = async (sid: string) => {
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+    await admin.realms.deleteSession({ realm: 'acme', session: sid, isOffline: false });
+  };
+
+  it('is off by default: a session ended at Keycloak reads inactive at once', async () => {
+    const { access_token } = await login();
+    assert.equal((await introspect(off, access_token)).active, true);
+    await endSessionAtKeycloak(claims(access_token).sid);
+    assert.equal((await introspect(off, access_token)).active, false);
+    assert.equal(await hits(off), 0);
+  });
+
+  it('answers a repeated introspection from the store, on every replica, as Keycloak answered it', async () => {
+    const { access_token } = await login();
+    const first = await introspect(a, access_token);
+    assert.equal(first.active, true);
+    const hitsBefore = [await hits(a), await hits(b)];
+    assert.deepEqual(await introspect(a, access_token), first);
+    assert.deepEqual(await introspect(b, access_token), first, 'the other replica');
+    assert.deepEqual([await hits(a), await hits(b)], [hitsBefore[0]! + 1, hitsBefore[1]! + 1]);
+  });
+
+  it('the bound: a session Keycloak alone ended reads active for at most maxAgeSeconds', async () => {
+    const { access_token } = await login();
+    assert.equal((await introspect(a, access_token)).active, true);
+    const cachedAt = Date.now();
+    await endSessionAtKeycloak(claims(access_token).sid);
+    assert.equal((await introspect(off, access_token)).active, false, 'Keycloak says inactive');
+    assert.equal((await introspect(a, access_token)).active, true, 'the cached answer, within the bound');
+    await sleep(MAX_AGE * 1000 - (Date.now() - cachedAt) + 1100);
+    assert.equal((await introspect(a, access_token)).active, false, 'past the bound');
+  });
+
+  it('a token revoked through the broker reads inactive at once, on both surfaces and every replica', async () => {
+    const platform = `${a.url}/api/v1/platform/oauth`;
+    const credentials = { client_id: 'platform-service', client_secret: 'platform-service-secret' };
+    const granted = await post(`${platform}/token`, { ...credentials, grant_type: 'client_credentials' });
+    assert.equal(granted.status, 200, granted.text);
+    const token = granted.body.access_token as string;
+    assert.equal((await post(`${platform}/introspect`, { ...credentials, token })).body.active, true);
+    assert.equal((await introspect(b, token)).active, true);
+    assert.equal((await post(`${platform}/revoke`, { ...credentials, token })).status, 200);
+    assert.equal((await post(`${b.url}/api/v1/platform/oauth/introspect`, { ...credentials, token })).body.active, false);
+    assert.equal((await introspect(a, token)).active, false);
+    // A late answer given before the revocation cannot bring the entry back: it is still a mark.
+    assert.equal((await introspect(b, token)).active, false);
+  });
+
+  it('a realm session ended by the realm\'s back-channel logout reads inactive at once', async () => {
+    // The realm side, as sync-apps would set it: acme's broker client calls broker `a` back.
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+    const [client] = await admin.clients.find({ realm: 'acme', clientId: 'realm-broker' });
+    const attributes = { ...client!.attributes };
+    await admin.clients.update({ realm: 'acme', id: client!.id! }, {
+      ...client, attributes: { ...attributes, 'backchannel.logout.url': `${a.url}/api/v1/platform/oauth/backchannel-logout`, 'backchannel.logout.session.required': 'true' },
+    });
+    try {
+      const { access_token } = await login();
+      assert.equal((await introspect(a, access_token)).active, true);
+      assert.equal((await introspect(b, access_token)).active, true);
+      await endSessionAtKeycloak(claims(access_token).sid);
+      // Keycloak delivers the logout token before its admin call returns; a moment's grace all the same.
+      let active: unknown = true;
+      for (let i = 0; i < 20 && active !== false; i++) {
+        active = (await introspect(b, access_token)).active;
+        if (active !== false) await sleep(100);
+      }
+      assert.equal(active, false, 'the other replica, told through the shared store');
+      assert.equal((await introspect(a, access_token)).active, false);
+    } finally {
+      await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+      const [now] = await admin.clients.find({ realm: 'acme', clientId: 'realm-broker' });
+      await admin.clients.update({ realm: 'acme', id: now!.id! }, { ...now, attributes });
+    }
+  });
+
+  it('keeps active answers only, never past maxAgeSeconds, and never the token itself', async () => {
+    const redis = new Redis(REDIS_URL);
+    try {
+      const entries = () => redis.keys(`${prefix}introspection:*`);
+      const before = new Set(await entries());
+      assert.deepEqual(await introspect(a, 'not-a-token'), { active: false });
+      const ended = (await login()).access_token;
+      await endSessionAtKeycloak(claims(ended).sid);
+      assert.equal((await introspect(a, ended)).active, false);
+      assert.deepEqual((await entries()).filter((k) => !before.has(k)), [], 'no inactive answer is kept');
+      const { access_token } = await login();
+      assert.equal((await introspect(a, access_token)).active, true);
+      const added = (await entries()).filter((k) => !before.has(k));
+      assert.equal(added.length, 1);
+      const ttl = await redis.ttl(added[0]!);
+      assert.ok(ttl > 0 && ttl <= MAX_AGE, `ttl ${ttl}`);
+      const stored = await redis.get(added[0]!);
+      assert.ok(!added[0]!.includes(access_token) && !stored!.includes(access_token), 'the token is not in the store');
+      assert.equal(JSON.parse(stored!).sid, claims(access_token).sid);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('is refused in config past 300 seconds (the bound stays short)', async () => {
+    await assert.rejects(startBroker({ overrides: { introspectionCache: { maxAgeSeconds: 301 } } }), /introspectionCache/);
+  });
+});
