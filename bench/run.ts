@@ -58,6 +58,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const KEYCLOAK = process.env.KEYCLOAK_URL ?? 'http://127.0.0.1:8080';
+/** The demo's globex realm (server 1), where the bench turns the introspection cache on. */
+const GLOBEX_ID = 'a1f870e0-c3da-48ee-815c-a1c8352270a0';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -72,7 +74,13 @@ const NODE = process.env.BENCH_NODE ?? process.execPath;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 interface Req { url: string; method?: 'GET' | 'POST'; form?: Record<string, string>; headers?: Record<string, string>; connections?: number }
-interface Case { name: string; reference: 'keycloak' | 'bare'; ref: Req; floor: Req; broker: Req }
+/**
+ * `fresh`: run before the case's first request (the check) and again before its rounds and its
+ * memory phase, to put tokens that live long enough into the forms (an access token lives 300 s
+ * in the demo realms, and the cases before an introspection case take longer than that).
+ * `expect`: what a good answer contains (an introspection answer that says inactive is a 200).
+ */
+interface Case { name: string; reference: 'keycloak' | 'bare'; ref: Req; floor: Req; broker: Req; fresh?: () => Promise<void>; expect?: string }
 /** `failures`: what the non-2xx were (status codes, and autocannon's errors and timeouts), in last-run.json. */
 /**
  * `cpuUs`: the proxy's (or bare server's) CPU per request; `upstreamUs`: Keycloak's and its
@@ -273,11 +281,12 @@ function failuresOf(raw: autocannon.Result): Record<string, number> {
 }
 
 /** One request, which must succeed: a case that measures errors measures nothing. */
-async function check(name: string, req: Req): Promise<void> {
+async function check(name: string, req: Req, expect?: string): Promise<void> {
   const res = await fetch(req.url, {
     method: req.method ?? (req.form ? 'POST' : 'GET'), headers: req.headers, body: req.form ? new URLSearchParams(req.form) : undefined,
   });
-  if (res.status !== 200) throw new Error(`${name}: ${req.url} answered ${res.status} ${await res.text()}`);
+  const text = await res.text();
+  if (res.status !== 200 || (expect && !text.includes(expect))) throw new Error(`${name}: ${req.url} answered ${res.status} ${text}`);
 }
 
 function meanPaced(runs: Paced[]): Paced {
@@ -316,6 +325,7 @@ async function main(): Promise<void> {
     ...demo,
     scaiwave: { ...demo.scaiwave, rateLimit: { perUser: 1_000_000, perAddress: 1_000_000, windowSeconds: 60 } },
     tokenCache: { clients: ['platform-service'], safetyMarginSeconds: 30, maxAgeSeconds: 60 },
+    introspectionCache: { maxAgeSeconds: 60, tenants: ['globex'] },
   }));
   const nodeVersion = execFileSync(NODE, ['--version']).toString().trim();
   const children: ChildProcess[] = [];
@@ -365,14 +375,40 @@ async function main(): Promise<void> {
   const service = { client_id: 'platform-service', client_secret: 'platform-service-secret', grant_type: 'client_credentials' };
   const pw = { username: 'alice@acme.example', password: 'alice-pass' };
   const viaBroker = { client_id: 'realm-broker', client_secret: 'realm-broker-secret' };
-  const keycloakCase = (name: string, path: string, form: Record<string, string>, broker: Req): Case =>
-    ({ name, reference: 'keycloak', ref: { url: `${direct}${path}`, form, connections: broker.connections }, floor: { url: `${proxied}${path}`, form, connections: broker.connections }, broker });
+  const keycloakCase = (name: string, path: string, form: Record<string, string>, broker: Req, realm = 'acme'): Case => {
+    const at = (base: string) => base.replace('/realms/acme/', `/realms/${realm}/`);
+    return { name, reference: 'keycloak', ref: { url: `${at(direct)}${path}`, form, connections: broker.connections }, floor: { url: `${at(proxied)}${path}`, form, connections: broker.connections }, broker };
+  };
+  /** An introspection case, whose token is fetched anew before each of its phases by `token()`. */
+  const introspectionCase = (name: string, realm: string, brokerUrl: string, brokerForm: Record<string, string>, token: () => Promise<string>): Case => {
+    const form = { ...viaBroker, token: '' };
+    const broker = { url: brokerUrl, form: { ...brokerForm, token: '' } };
+    const fresh = async () => { form.token = broker.form.token = await token(); };
+    return { ...keycloakCase(name, '/token/introspect', form, broker, realm), fresh, expect: '"active":true' };
+  };
+  const aliceToken = async () => {
+    // A few tries: right after the password case, Keycloak's brute-force protection may still refuse one.
+    let signedIn: Record<string, string> = {};
+    for (let attempt = 0; attempt < 5 && !signedIn.access_token; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, 1000));
+      signedIn = await post(`${base}/auth/api/v1/oauth/connect/user/login`, { username: 'alice@acme.example', password: 'alice-pass', scopes: 'openid' });
+    }
+    if (!signedIn.access_token) throw new Error(`alice could not sign in through the broker: ${JSON.stringify(signedIn)}`);
+    return signedIn.access_token;
+  };
+  const globexServiceToken = async () => {
+    const granted = await post(`${base}/auth/api/v1/oauth/connect/token`, { ...cc, realm: GLOBEX_ID });
+    if (!granted.access_token) throw new Error(`connect-demo got no token at globex: ${JSON.stringify(granted)}`);
+    return granted.access_token;
+  };
   const cases: Case[] = [
     keycloakCase('client_credentials (connect/token)', '/token', { ...cc, grant_type: 'client_credentials' }, { url: `${base}/auth/api/v1/oauth/connect/token`, form: cc }),
     keycloakCase('client_credentials, token cache (platform)', '/token', service, { url: `${base}/api/v1/platform/oauth/token`, form: service }),
     keycloakCase('password (connect/user/login)', '/token', { ...pw, ...viaBroker, grant_type: 'password' }, { url: `${base}/auth/api/v1/oauth/connect/user/login`, form: pw, connections: 1 }),
     keycloakCase('refresh (ScaiWave /v1/auth/refresh)', '/token', { ...viaBroker, grant_type: 'refresh_token', refresh_token: alice.refresh_token }, { url: `${base}/v1/auth/refresh`, form: { refresh_token: alice.refresh_token } }),
-    keycloakCase('introspection (connect/introspect)', '/token/introspect', { ...viaBroker, token: alice.access_token! }, { url: `${base}/auth/api/v1/oauth/connect/introspect`, form: { token: alice.access_token! } }),
+    introspectionCase('introspection (connect/introspect)', 'acme', `${base}/auth/api/v1/oauth/connect/introspect`, {}, aliceToken),
+    // The introspection cache is on for globex only (above): a service token, introspected again and again.
+    introspectionCase('introspection, cache (connect, globex)', 'globex', `${base}/auth/api/v1/oauth/connect/introspect`, { realm: GLOBEX_ID }, globexServiceToken),
     ...local.map((path): Case => ({ name: `local ${path}`, reference: 'bare', ref: { url: `${bareBase}${path}` }, floor: { url: `${koaBase}${path}` }, broker: { url: `${base}${path}` } })),
   ];
 
@@ -380,9 +416,10 @@ async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY, 'i') : undefined;
   const chosen = cases.filter((x) => !only || only.test(x.name));
   for (const c of chosen) {
-    await check(c.name, c.ref);
-    await check(c.name, c.floor);
-    await check(c.name, c.broker);
+    await c.fresh?.();
+    await check(c.name, c.ref, c.expect);
+    await check(c.name, c.floor, c.expect);
+    await check(c.name, c.broker, c.expect);
   }
 
   const results: {
@@ -390,6 +427,7 @@ async function main(): Promise<void> {
     warmup?: { ref: Side; floor: Side; broker: Side }; paced?: { rate: number; ref: Paced; floor: Paced; broker: Paced };
   }[] = [];
   for (const c of chosen) {
+    await c.fresh?.();
     const runs: { ref: Side[]; floor: Side[]; broker: Side[] } = { ref: [], floor: [], broker: [] };
     const floorPid = c.reference === 'keycloak' ? proxy.pid! : koa.pid!;
     const upstream = c.reference === 'keycloak';
@@ -422,6 +460,8 @@ async function main(): Promise<void> {
       }
       result.paced = { rate, ref: meanPaced(sides.ref), floor: meanPaced(sides.floor), broker: meanPaced(sides.broker) };
     }
+    // Still what was measured at the end (a token that expired mid-case would be a 200 all the same).
+    if (c.expect) await check(`${c.name} (after its runs)`, c.broker, c.expect);
     results.push(result);
     process.stderr.write(`[bench] ${c.name}: done\n`);
   }
@@ -442,6 +482,7 @@ async function main(): Promise<void> {
   if (MEMORY_REQUESTS > 0) {
     for (const c of chosen) {
       const requests = c.name.startsWith('password') ? PASSWORD_MEMORY_REQUESTS : MEMORY_REQUESTS;
+      await c.fresh?.();
       const rssBefore = rssMiB(broker.pid!);
       await autocannon({ ...autocannonOptions(c.broker), amount: Math.floor(requests / 2) });
       const rssHalf = rssMiB(broker.pid!);

@@ -163,9 +163,11 @@ export const configSchema = z.object({
    * introspection of one token does not reach Keycloak each time. The bound on how long a token
    * that Keycloak alone ended (an admin's logout, a disabled user) can still read active;
    * revocation, logout and back-channel logout through the broker take effect at once.
+   * `tenants`: the tenants (slugs) whose tokens are cached; every tenant when omitted.
    */
   introspectionCache: z.object({
     maxAgeSeconds: z.number().int().min(0).max(300).default(0),
+    tenants: z.array(z.string()).optional(),
   }).default({ maxAgeSeconds: 0 }),
   /**
    * How many reverse proxies in front of the broker append to X-Forwarded-For (0: none;

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { Redis } from 'ioredis';
-import { claims, post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { GLOBEX_ID, claims, post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { APP, signIn } from '../helpers/platform-rp.js';
 import { ADMIN, KEYCLOAK_URL, REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -123,6 +124,19 @@ describe('introspection cache (opt-in)', function () {
     }
   });
 
+  it('a realm session ended by a logout through the broker (RP-initiated) reads inactive at once', async () => {
+    const platform = `${a.url}/api/v1/platform/oauth`;
+    const { tokens, browser } = await signIn(platform, 'alice@acme.example', { brokerUrl: a.url });
+    const credentials = { client_id: 'platform-service', client_secret: 'platform-service-secret' };
+    const introspectAtPlatform = async () => (await post(`${platform}/introspect`, { ...credentials, token: tokens.access_token })).body.active;
+    assert.equal(await introspectAtPlatform(), true);
+    assert.equal((await introspect(b, tokens.access_token)).active, true);
+    const done = await browser.go(`${platform}/logout`, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: APP, state: 'bye' });
+    assert.equal(done.url.origin + done.url.pathname, APP);
+    assert.equal(await introspectAtPlatform(), false);
+    assert.equal((await introspect(b, tokens.access_token)).active, false, 'the other replica');
+  });
+
   it('keeps active answers only, never past maxAgeSeconds, and never the token itself', async () => {
     const redis = new Redis(REDIS_URL);
     try {
@@ -144,6 +158,25 @@ describe('introspection cache (opt-in)', function () {
       assert.equal(JSON.parse(stored!).sid, claims(access_token).sid);
     } finally {
       redis.disconnect();
+    }
+  });
+
+  it('serves only the tenants it lists, when it lists some', async () => {
+    const only = await startBroker({ overrides: { introspectionCache: { maxAgeSeconds: MAX_AGE, tenants: ['globex'] } } });
+    try {
+      const { access_token } = await login();
+      await introspect(only, access_token);
+      await introspect(only, access_token);
+      assert.equal(await hits(only), 0, 'acme is not listed');
+      const granted = await post(`${only.url}/auth/api/v1/oauth/connect/token`, { client_id: 'connect-demo', client_secret: 'connect-demo-secret', realm: GLOBEX_ID });
+      assert.equal(granted.status, 200, granted.text);
+      for (let i = 0; i < 2; i++) {
+        const r = await post(`${only.url}/auth/api/v1/oauth/connect/introspect`, { token: granted.body.access_token, realm: GLOBEX_ID });
+        assert.equal(r.body.active, true, r.text);
+      }
+      assert.equal(await hits(only), 1, 'globex is');
+    } finally {
+      await only.close();
     }
   });
 

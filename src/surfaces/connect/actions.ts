@@ -6,7 +6,7 @@ import { prepare, sendPrepared } from '../../http/local-answer.js';
 import { sendJson } from '../../http/send-json.js';
 import { inputOf } from '../../http/state.js';
 import { clientCredentialsGrant } from '../shared/client-credentials.js';
-import { introspectAt } from '../shared/introspection.js';
+import { cachesIntrospection, introspectAt } from '../shared/introspection.js';
 import { passwordGrant } from '../shared/password-grant.js';
 import { introspectInput, tokenInput, toScope, userLoginInput } from './schemas.js';
 import { tenantOfRealm } from './resolve-realm.js';
@@ -59,7 +59,8 @@ export function introspectToken(deps: Deps): DirectRoute<typeof introspectInput>
       const ownRealm = issuing && (issuing.id === tenant.id || tenant.aliasIds.includes(issuing.id));
       const anyTenant = issuing && named === undefined && (await tenants.byRealm(issuing)) !== undefined;
       const target: { upstream: string; realm: string } = issuing && (ownRealm || anyTenant) ? issuing : tenant;
-      return introspectAt(deps, target, token);
+      // The tenant the request names decides (config introspectionCache.tenants).
+      return introspectAt(deps, target, token, cachesIntrospection(deps, tenant.slug));
     },
   };
 }

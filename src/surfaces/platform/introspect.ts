@@ -9,7 +9,7 @@ import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import { inputOf } from '../../http/state.js';
-import { introspectAt } from '../shared/introspection.js';
+import { cachesIntrospection, introspectAt } from '../shared/introspection.js';
 import { introspectInput } from './schemas.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { IssuerContext } from './issuer.js';
@@ -21,6 +21,12 @@ export function introspect(deps: Deps): Koa.Middleware {
     if (client.app.public) throw new BrokerError('invalid_client', 'Introspection is for confidential clients');
     const { token } = inputOf(ctx, introspectInput);
     const realm = await realmOfToken(deps, token, ctx.state.issuer as IssuerContext);
-    ctx.body = realm ? await introspectAt(deps, realm, token) : { active: false };
+    if (!realm) {
+      ctx.body = { active: false };
+      return;
+    }
+    // The tenant of the issuing realm decides (config introspectionCache.tenants).
+    const cached = deps.config.introspectionCache.maxAgeSeconds > 0 && cachesIntrospection(deps, (await deps.tenants.byRealm(realm))?.slug);
+    ctx.body = await introspectAt(deps, realm, token, cached);
   };
 }

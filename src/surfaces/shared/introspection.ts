@@ -1,7 +1,8 @@
 /**
  * Token introspection (RFC 7662) at a realm, as the broker's own client, for both surfaces
  * (connect's /introspect, the platform's and the tenant issuers'), with an opt-in cache
- * (config `introspectionCache.maxAgeSeconds`; 0, the default, is off).
+ * (config `introspectionCache.maxAgeSeconds`; 0, the default, is off; `tenants` limits it to
+ * some tenants).
  *
  * A resource server introspects the same token on every request it serves; Keycloak answers
  * each in a few hundred microseconds of its CPU, which is about what any proxy spends passing
@@ -73,10 +74,17 @@ function answerOf(key: string, body: string): IntrospectionResponse {
   return value;
 }
 
-export async function introspectAt(deps: Deps, at: RealmAddress, token: string): Promise<IntrospectionResponse> {
+/** Whether the introspection cache serves tenant `slug` (the tenant the request is for). */
+export function cachesIntrospection(deps: Deps, slug: string | undefined): boolean {
+  const { maxAgeSeconds, tenants } = deps.config.introspectionCache;
+  return maxAgeSeconds > 0 && (!tenants || (slug !== undefined && tenants.includes(slug)));
+}
+
+/** Introspects `token` at `at`; `cached`: through the cache (`cachesIntrospection`). */
+export async function introspectAt(deps: Deps, at: RealmAddress, token: string, cached: boolean): Promise<IntrospectionResponse> {
   const realm = deps.upstreams.get(at.upstream).realm(at.realm);
   const maxAge = deps.config.introspectionCache.maxAgeSeconds;
-  if (!maxAge) return realm.introspect(token);
+  if (!cached || !maxAge) return realm.introspect(token);
 
   const key = tokenKey(deps, at, token);
   const entry = await answers.get(deps.store, key);
