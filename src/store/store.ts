@@ -3,6 +3,13 @@
  * narrow interface. Values are JSON; every key has a TTL. Two backends implement it
  * (memory, Redis) and one conformance suite (test/store/) holds them to the same contract.
  */
+/**
+ * Keys of a cache's entries (record kinds named `cache:…`): an entry lost costs only a call
+ * to Keycloak, so the memory store keeps them apart from the flows' state, bounded by their
+ * size (memory-store.ts). Redis keeps them as any key, each with its TTL.
+ */
+export const CACHE_PREFIX = 'cache:';
+
 export interface Store {
   /** Set `key` to `value` for `ttlSeconds`, replacing any value. */
   put<T>(key: string, value: T, ttlSeconds: number): Promise<void>;

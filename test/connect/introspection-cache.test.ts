@@ -140,7 +140,7 @@ describe('introspection cache (opt-in)', function () {
   it('keeps active answers only, never past maxAgeSeconds, and never the token itself', async () => {
     const redis = new Redis(REDIS_URL);
     try {
-      const entries = () => redis.keys(`${prefix}introspection:*`);
+      const entries = () => redis.keys(`${prefix}cache:introspection:*`);
       const before = new Set(await entries());
       assert.deepEqual(await introspect(a, 'not-a-token'), { active: false });
       const ended = (await login()).access_token;

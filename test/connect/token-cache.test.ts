@@ -67,7 +67,7 @@ describe('client-credentials token cache (opt-in)', function () {
     assert.equal(first.status, 200, first.text);
     const redis = new Redis(REDIS_URL);
     try {
-      const keys = await redis.keys(`${prefix}cc-token:*`);
+      const keys = await redis.keys(`${prefix}cache:cc-token:*`);
       assert.ok(keys.length > 0, 'the entry is in Redis');
       for (const key of keys) {
         const entry = JSON.parse((await redis.get(key))!);

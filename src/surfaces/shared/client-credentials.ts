@@ -17,6 +17,7 @@ import type { Deps } from '../../deps.js';
 import { keepBytes } from '../../http/send-json.js';
 import { sameMac } from '../../http/same-secret.js';
 import { RecordKind } from '../../store/record.js';
+import { CACHE_PREFIX } from '../../store/store.js';
 import { storeMac } from '../../store/store-mac.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 import type { ClientCredentials, TokenResponse } from '../../upstream/realm-connector.js';
@@ -28,7 +29,7 @@ interface CachedToken {
   expiresAt: number;
 }
 
-const cached = new RecordKind<CachedToken>('cc-token');
+const cached = new RecordKind<CachedToken>(`${CACHE_PREFIX}cc-token`);
 
 /** Bound of the per-process memo below (client, realm and scope combinations in use). */
 const MEMO_MAX = 1000;

@@ -30,6 +30,7 @@ import * as jose from 'jose';
 import type { Deps } from '../../deps.js';
 import { jsonBytes, keepBytes } from '../../http/send-json.js';
 import { RecordKind } from '../../store/record.js';
+import { CACHE_PREFIX } from '../../store/store.js';
 import type { IntrospectionResponse } from '../../upstream/realm-connector.js';
 
 /** Where a token is introspected: a realm of an upstream. */
@@ -48,7 +49,11 @@ interface Bypass {
   bypass: true;
 }
 
-const answers = new RecordKind<CachedAnswer | Bypass>('introspection');
+/**
+ * Entries and bypass marks share a key, in a cache's room (store.ts): an entry evicted, mark or
+ * answer, only sends the token to Keycloak. The session marks are state: kept as a flow's are.
+ */
+const answers = new RecordKind<CachedAnswer | Bypass>(`${CACHE_PREFIX}introspection`);
 const endedSessions = new RecordKind<true>('introspection-ended-session');
 
 /**
