@@ -196,9 +196,20 @@ export class RealmConnector {
     });
   }
 
-  revoke(token: string, tokenTypeHint?: string, client?: ClientCredentials): Promise<void> {
+  /**
+   * RFC 7009 revocation as `client`. Resolves true when Keycloak revoked the token: it answers
+   * 200 to a token it does not know as well (RFC 7009 §2.2), but then with an OAuth error in
+   * the body (`invalid_token`), where a revocation's body is empty.
+   */
+  revoke(token: string, tokenTypeHint?: string, client?: ClientCredentials): Promise<boolean> {
     return this.call('token revocation', async () => {
-      await this.post('revocation_endpoint', { token, token_type_hint: tokenTypeHint }, client);
+      const answer = await this.post('revocation_endpoint', { token, token_type_hint: tokenTypeHint }, client);
+      if (answer.body.length === 0) return true;
+      try {
+        return typeof (JSON.parse(answer.body.toString('utf8')) as { error?: unknown })?.error !== 'string';
+      } catch {
+        return true; // not an OAuth error
+      }
     });
   }
 }

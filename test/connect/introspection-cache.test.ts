@@ -89,11 +89,20 @@ describe('introspection cache (opt-in)', function () {
     const token = granted.body.access_token as string;
     assert.equal((await post(`${platform}/introspect`, { ...credentials, token })).body.active, true);
     assert.equal((await introspect(b, token)).active, true);
+    // Other spellings of the same token, which Keycloak accepts too: padding, standard base64, the
+    // unused bits of the signature's last character. Each is introspected before the revocation.
+    const [head, payload, signature] = token.split('.');
+    const sig = Buffer.from(signature!, 'base64url');
+    const lastBits = signature!.slice(0, -1) + 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'[
+      ('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.indexOf(signature!.at(-1)!) ^ 1)];
+    const spellings = [`${token}==`, `${head}.${payload}.${sig.toString('base64')}`, `${head}.${payload}.${lastBits}`];
+    for (const spelling of spellings) assert.equal((await introspect(b, spelling)).active, true, `Keycloak accepts ${spelling.slice(-6)}`);
     assert.equal((await post(`${platform}/revoke`, { ...credentials, token })).status, 200);
     assert.equal((await post(`${b.url}/api/v1/platform/oauth/introspect`, { ...credentials, token })).body.active, false);
     assert.equal((await introspect(a, token)).active, false);
     // A late answer given before the revocation cannot bring the entry back: it is still a mark.
     assert.equal((await introspect(b, token)).active, false);
+    for (const spelling of spellings) assert.equal((await introspect(a, spelling)).active, false, `revoked in every spelling: ${spelling.slice(-6)}`);
   });
 
   it('a realm session ended by the realm\'s back-channel logout reads inactive at once', async () => {
@@ -137,6 +146,35 @@ describe('introspection cache (opt-in)', function () {
     assert.equal((await introspect(b, tokens.access_token)).active, false, 'the other replica');
   });
 
+  it('a refresh token revoked through the broker: its session\'s tokens read as Keycloak says, at once', async () => {
+    const platform = `${a.url}/api/v1/platform/oauth`;
+    const { tokens } = await signIn(platform, 'alice@acme.example', { brokerUrl: a.url });
+    assert.equal((await introspect(a, tokens.access_token)).active, true);
+    const revoked = await post(`${platform}/revoke`, { client_id: 'platform-demo', token: tokens.refresh_token!, token_type_hint: 'refresh_token' });
+    assert.equal(revoked.status, 200, revoked.text);
+    const keycloakSays = (await introspect(off, tokens.access_token)).active;
+    assert.equal(keycloakSays, false, 'Keycloak ends the client session with its refresh token');
+    assert.equal((await introspect(a, tokens.access_token)).active, keycloakSays);
+    assert.equal((await introspect(b, tokens.access_token)).active, keycloakSays);
+  });
+
+  it('a made-up token sent to revoke marks no session (the marks are state: nobody may write them at will)', async () => {
+    const redis = new Redis(REDIS_URL);
+    try {
+      const marks = () => redis.keys(`${prefix}introspection-ended-session:*`);
+      const before = (await marks()).length;
+      const encode = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      for (let i = 0; i < 5; i++) {
+        const forged = `${encode({ alg: 'RS256', typ: 'JWT' })}.${encode({ iss: `${KEYCLOAK_URL}/realms/acme`, sid: `forged-${i}`, typ: 'Refresh' })}.${encode({ sig: i })}`;
+        const r = await post(`${a.url}/api/v1/platform/oauth/revoke`, { client_id: 'platform-demo', token: forged });
+        assert.equal(r.status, 200, r.text);
+      }
+      assert.equal((await marks()).length, before);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
   it('keeps active answers only, never past maxAgeSeconds, and never the token itself', async () => {
     const redis = new Redis(REDIS_URL);
     try {
@@ -175,6 +213,10 @@ describe('introspection cache (opt-in)', function () {
         assert.equal(r.body.active, true, r.text);
       }
       assert.equal(await hits(only), 1, 'globex is');
+      // Named by no realm, the token is asked of its own realm: globex's choice, not the default tenant's.
+      const unnamed = await post(`${only.url}/auth/api/v1/oauth/connect/introspect`, { token: granted.body.access_token });
+      assert.equal(unnamed.body.active, true, unnamed.text);
+      assert.equal(await hits(only), 2, 'globex decides, though acme is the default tenant');
     } finally {
       await only.close();
     }

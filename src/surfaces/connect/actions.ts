@@ -57,10 +57,11 @@ export function introspectToken(deps: Deps): DirectRoute<typeof introspectInput>
       const tenant = request.tenant = await tenantOfRealm(deps, named);
       const issuing = await verifier.issuingRealm(token).catch(() => undefined);
       const ownRealm = issuing && (issuing.id === tenant.id || tenant.aliasIds.includes(issuing.id));
-      const anyTenant = issuing && named === undefined && (await tenants.byRealm(issuing)) !== undefined;
-      const target: { upstream: string; realm: string } = issuing && (ownRealm || anyTenant) ? issuing : tenant;
-      // The tenant the request names decides (config introspectionCache.tenants).
-      return introspectAt(deps, target, token, cachesIntrospection(deps, tenant.slug));
+      // The tenant whose realm is asked: the named one (its realm or one it moved from), or the issuing realm's.
+      const owner = issuing && (ownRealm ? tenant : named === undefined ? await tenants.byRealm(issuing) : undefined);
+      const target: { upstream: string; realm: string } = issuing && owner ? issuing : tenant;
+      // That tenant decides on the cache (config introspectionCache.tenants), not the default one.
+      return introspectAt(deps, target, token, cachesIntrospection(deps, (owner ?? tenant).slug));
     },
   };
 }

@@ -8,7 +8,7 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
-import { tokenRevoked } from '../shared/introspection.js';
+import { revokedTokenSessionEnded, tokenRevoked } from '../shared/introspection.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { IssuerContext } from './issuer.js';
 import { realmOfToken } from './token-routing.js';
@@ -23,13 +23,15 @@ export function revoke(deps: Deps): Koa.Middleware {
     if (realm) {
       // First, so that no introspection answered from the cache outlives the revocation.
       await tokenRevoked(deps, realm, token);
-      await deps.upstreams.get(realm.upstream).realm(realm.realm)
+      const revoked = await deps.upstreams.get(realm.upstream).realm(realm.realm)
         .revoke(token, hint && HINTS.has(hint) ? hint : undefined, { clientId: client.clientId, clientSecret: client.clientSecret })
         .catch((err: unknown) => {
           // Keycloak's refusals (another client's token, a malformed one) are "nothing to revoke".
-          if (err instanceof BrokerError && !err.isUpstreamFailure) return;
+          if (err instanceof BrokerError && !err.isUpstreamFailure) return false;
           throw err;
         });
+      // Only a token Keycloak did revoke names a session to mark: not one anybody can make up.
+      if (revoked) await revokedTokenSessionEnded(deps, realm, token);
     }
     ctx.status = 200;
     ctx.body = {};

@@ -15,7 +15,9 @@
  * what Keycloak said, and a mark below only ever sends a token back to Keycloak):
  * - a token revoked through the broker (RFC 7009 revoke) is asked of Keycloak again at once:
  *   its entry becomes a `bypass` mark, which a late answer cannot replace (entries are written
- *   only where absent); a revoked refresh token's session is marked as ended too;
+ *   only where absent); once Keycloak has revoked it, its session is marked as ended too (a
+ *   refresh token's revocation ends the session's client session). Keycloak accepts several
+ *   spellings of one token, so only the canonical one is cached (`canonicalToken`);
  * - a realm session ended through the broker (RP-initiated logout) or by the realm (a
  *   back-channel logout token) is marked ended: its tokens' entries (which carry the `sid`
  *   Keycloak's answer named) are no longer used;
@@ -89,10 +91,31 @@ export function cachesIntrospection(deps: Deps, slug: string | undefined): boole
 }
 
 /** Introspects `token` at `at`; `cached`: through the cache (`cachesIntrospection`). */
+/** A JWS (header.payload.signature) as Keycloak issues it: base64url, no padding. */
+const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * The one spelling of a JWS that the cache knows a token by, or undefined when `token` is no
+ * JWS. Keycloak accepts other spellings of the same token (the signature with padding, in
+ * standard base64, or with other values in the unused bits of its last character); the header
+ * and payload cannot vary, as the signature covers them as they are written. A token revoked
+ * in one spelling must not stay cached in another, so the cache serves the canonical spelling
+ * only (every other goes to Keycloak) and a revocation marks it, whatever was sent.
+ */
+export function canonicalToken(token: string): string | undefined {
+  const dot = token.lastIndexOf('.');
+  const head = token.slice(0, dot);
+  if (dot < 0 || head.indexOf('.') < 0 || head.indexOf('.') !== head.lastIndexOf('.')) return undefined;
+  const signature = Buffer.from(token.slice(dot + 1), 'base64').toString('base64url');
+  const canonical = `${head}.${signature}`;
+  return JWS.test(canonical) ? canonical : undefined;
+}
+
 export async function introspectAt(deps: Deps, at: RealmAddress, token: string, cached: boolean): Promise<IntrospectionResponse> {
   const realm = deps.upstreams.get(at.upstream).realm(at.realm);
   const maxAge = deps.config.introspectionCache.maxAgeSeconds;
-  if (!cached || !maxAge) return realm.introspect(token);
+  // Only the canonical spelling is cached (canonicalToken): any other is asked of Keycloak.
+  if (!cached || !maxAge || !JWS.test(token) || canonicalToken(token) !== token) return realm.introspect(token);
 
   const key = tokenKey(at, token);
   const entry = await answers.get(deps.store, key);
@@ -117,13 +140,22 @@ async function remember(deps: Deps, key: string, answer: IntrospectionResponse, 
 }
 
 /**
- * `token` was revoked through the broker: its introspections, and those of its realm session
- * (a refresh token's revocation ends it in Keycloak), go to Keycloak from now on. The token is
- * read without trusting it: a mark only ever sends a token back to Keycloak.
+ * `token` is being revoked through the broker: its introspections go to Keycloak from now on
+ * (its entry becomes a bypass mark, in its canonical spelling: see `canonicalToken`).
  */
 export async function tokenRevoked(deps: Deps, at: RealmAddress, token: string): Promise<void> {
   if (!deps.config.introspectionCache.maxAgeSeconds) return;
-  await answers.put(deps.store, tokenKey(at, token), { bypass: true }, markTtl(deps));
+  await answers.put(deps.store, tokenKey(at, canonicalToken(token) ?? token), { bypass: true }, markTtl(deps));
+}
+
+/**
+ * Keycloak revoked `token` (a refresh token's revocation ends its session's client session):
+ * the introspections of the session it names go to Keycloak from now on. The token is read
+ * without checking it again: Keycloak has just accepted it, so only a real session is marked
+ * (a made-up token, which Keycloak does not revoke, would let anyone write marks at will).
+ */
+export async function revokedTokenSessionEnded(deps: Deps, at: RealmAddress, token: string): Promise<void> {
+  if (!deps.config.introspectionCache.maxAgeSeconds) return;
   let sid: unknown;
   try {
     sid = jose.decodeJwt(token).sid;
