@@ -4,7 +4,8 @@
  * as with Redis.
  *
  * Two bounded maps: the flows' state (transactions, codes, sessions, device grants), and the
- * caches' entries (keys under CACHE_PREFIX, store.ts), bounded by their bytes. A cache entry
+ * caches' entries (keys under CACHE_PREFIX, store.ts), bounded by their length in characters
+ * (32 Mi by default: as many bytes for the ASCII JSON they mostly are, twice that at worst). A cache entry
  * can be as many as the tokens being introspected, and a busy resource server's flood of them
  * must not evict a sign-in's transaction or a code: a lost cache entry costs one call to
  * Keycloak, a lost transaction a failed sign-in.
@@ -17,10 +18,10 @@ export class MemoryStore implements Store {
   private readonly cache: LRUCache<string, string>;
   private readonly caches: LRUCache<string, string>;
 
-  constructor(max = 100_000, cacheBytes = 32 * 1024 * 1024) {
+  constructor(max = 100_000, cacheChars = 32 * 1024 * 1024) {
     this.cache = new LRUCache<string, string>({ max, ttlAutopurge: false, allowStale: false });
     this.caches = new LRUCache<string, string>({
-      maxSize: cacheBytes, sizeCalculation: (value, key) => value.length + key.length, ttlAutopurge: false, allowStale: false,
+      maxSize: cacheChars, sizeCalculation: (value, key) => value.length + key.length, ttlAutopurge: false, allowStale: false,
     });
   }
 
