@@ -7,9 +7,10 @@
  * A resource server introspects the same token on every request it serves; Keycloak answers
  * each in a few hundred microseconds of its CPU, which is about what any proxy spends passing
  * the call on (issue 12). With the cache, an *active* answer is kept in the store (replicas
- * share it) under a digest of the realm and the token (the store never holds the token), for at most `maxAgeSeconds` and never past the token's `exp`. Inactive answers are
- * not kept: a token that is inactive stays so, and keeping them would let anyone fill the store
- * with made-up tokens.
+ * share it) under a digest of the realm and the token (the store never holds the token), for
+ * at most `maxAgeSeconds` and never past the token's `exp`. Inactive answers are not kept: a
+ * token that is inactive stays so, and keeping them would let anyone fill the store with
+ * made-up tokens.
  *
  * What stays true with the cache on (Keycloak is the authority; the cache only ever says again
  * what Keycloak said, and a mark below only ever sends a token back to Keycloak):
@@ -19,7 +20,7 @@
  *   refresh token's revocation ends the session's client session). Keycloak accepts several
  *   spellings of one token, so only the canonical one is cached (`canonicalToken`);
  * - a realm session ended through the broker (RP-initiated logout) or by the realm (a
- *   back-channel logout token) is marked ended: its tokens' entries (which carry the `sid`
+ *   back-channel logout token that names its `sid`) is marked ended: its tokens' entries (which carry the `sid`
  *   Keycloak's answer named) are no longer used;
  * - the bound: a token that Keycloak alone ended, without telling the broker (an admin's
  *   logout with no back-channel logout to the broker, a disabled user, an idle session
@@ -90,7 +91,6 @@ export function cachesIntrospection(deps: Deps, slug: string | undefined): boole
   return maxAgeSeconds > 0 && (!tenants || (slug !== undefined && tenants.includes(slug)));
 }
 
-/** Introspects `token` at `at`; `cached`: through the cache (`cachesIntrospection`). */
 /** A JWS (header.payload.signature) as Keycloak issues it: base64url, no padding. */
 const JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
@@ -111,6 +111,7 @@ export function canonicalToken(token: string): string | undefined {
   return JWS.test(canonical) ? canonical : undefined;
 }
 
+/** Introspects `token` at `at`; `cached`: through the cache (`cachesIntrospection`). */
 export async function introspectAt(deps: Deps, at: RealmAddress, token: string, cached: boolean): Promise<IntrospectionResponse> {
   const realm = deps.upstreams.get(at.upstream).realm(at.realm);
   const maxAge = deps.config.introspectionCache.maxAgeSeconds;
