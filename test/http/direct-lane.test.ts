@@ -63,6 +63,8 @@ describe('direct lane (issue 12): the proxied grants without Koa', () => {
     assert.ok(!finds('POST', '/auth/api/v1/oauth/connect/user/login'), 'not declared direct');
     assert.ok(finds('POST', '/api/v1/platform/oauth/token'));
     assert.ok(!finds('POST', '/api/v1/auth/tenants/acme/oauth/token'), 'a path parameter: Koa');
+    assert.ok(finds('POST', '/api/v1/platform/oauth/introspect'));
+    assert.ok(!finds('POST', '/api/v1/auth/tenants/acme/oauth/introspect'), 'a path parameter: Koa');
   });
 
   const creds = 'client_id=connect-demo&client_secret=connect-demo-secret';
@@ -94,6 +96,11 @@ describe('direct lane (issue 12): the proxied grants without Koa', () => {
     ['a lone surrogate in a connect field (422, not a 502)', 'token', '{"client_id":"connect-demo","client_secret":"connect-demo-secret","scopes":"openid \\ud800"}', JSON_TYPE],
     ['a lone surrogate in a platform field (422)', '/api/v1/platform/oauth/token', '{"client_id":"platform-service","client_secret":"platform-service-secret","grant_type":"client_credentials","scope":"\\udfff"}', JSON_TYPE],
     ['a garbage refresh token on a host no tenant claims', '/v1/auth/refresh', 'refresh_token=garbage', { ...FORM, host: 'nobody.localhost' }],
+    ['a platform introspection of garbage (inactive)', '/api/v1/platform/oauth/introspect', 'token=x&client_id=platform-service&client_secret=platform-service-secret', FORM],
+    ['a platform introspection by a public client (401)', '/api/v1/platform/oauth/introspect', 'token=x&client_id=platform-demo', FORM],
+    ['a platform introspection without a client (401)', '/api/v1/platform/oauth/introspect', 'token=x', FORM],
+    ['a platform introspection with a wrong Basic secret (401, WWW-Authenticate)', '/api/v1/platform/oauth/introspect', 'token=x', { ...FORM, authorization: `Basic ${Buffer.from('platform-service:nope').toString('base64')}` }],
+    ['a platform introspection without a token (422)', '/api/v1/platform/oauth/introspect', 'client_id=platform-service&client_secret=platform-service-secret', FORM],
   ];
   const urls = (route: string) => (route.startsWith('/')
     ? [`${broker.url}${route}`, `${broker.url}${route.toUpperCase()}`]
@@ -119,6 +126,13 @@ describe('direct lane (issue 12): the proxied grants without Koa', () => {
     assert.equal(direct.body.active, true);
     assert.deepEqual(Object.keys(direct.body).sort(), Object.keys(koa.body).sort());
     assert.deepEqual(shape(direct), shape(koa));
+    const service = `token=${token}&client_id=platform-service&client_secret=platform-service-secret`;
+    const platformDirect = await send(`${broker.url}/api/v1/platform/oauth/introspect`, service, FORM);
+    const platformKoa = await send(`${broker.url}/api/v1/platform/oauth/Introspect`, service, FORM);
+    assert.equal(platformDirect.status, 200);
+    assert.equal(platformDirect.body.active, true);
+    assert.deepEqual(platformDirect.body, platformKoa.body);
+    assert.deepEqual(shape(platformDirect), shape(platformKoa));
   });
 
   it('answers the browser app with CORS headers from the lane, and another origin without', async () => {

@@ -2,31 +2,39 @@
  * POST …/oauth/introspect (RFC 7662), for confidential apps (the resource servers of the
  * registry): the token is introspected at the realm that issued it, by the broker's own
  * client (present in every realm, in every token's audience as the README requires), and
- * Keycloak's answer passes through. A token the broker cannot route, or one of another
- * tenant at a tenant issuer, is `{"active": false}`.
+ * Keycloak's answer passes through (or the opt-in introspection cache's, shared/introspection.ts).
+ * A token the broker cannot route, or one of another tenant at a tenant issuer, is
+ * `{"active": false}`.
+ *
+ * A direct route (http/direct-lane.ts), as the token endpoint: a resource server introspects on
+ * every request it serves. The lane serves the platform's; the tenant issuers' (a path
+ * parameter) go through Koa. Either way the issuer comes first (an unknown tenant is a 404),
+ * then the client.
  */
-import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
-import { inputOf } from '../../http/state.js';
+import type { DirectRoute } from '../../http/direct-lane.js';
 import { cachesIntrospection, introspectAt } from '../shared/introspection.js';
 import { introspectInput } from './schemas.js';
-import type { AuthenticatedClient } from './client-auth.js';
-import type { IssuerContext } from './issuer.js';
+import { authenticate } from './client-auth.js';
+import { issuerOf } from './issuer.js';
 import { realmOfToken } from './token-routing.js';
 
-export function introspect(deps: Deps): Koa.Middleware {
-  return async function introspect(ctx) {
-    const client: AuthenticatedClient = ctx.state.client;
-    if (client.app.public) throw new BrokerError('invalid_client', 'Introspection is for confidential clients');
-    const { token } = inputOf(ctx, introspectInput);
-    const realm = await realmOfToken(deps, token, ctx.state.issuer as IssuerContext);
-    if (!realm) {
-      ctx.body = { active: false };
-      return;
-    }
-    // The tenant of the issuing realm decides (config introspectionCache.tenants).
-    const cached = deps.config.introspectionCache.maxAgeSeconds > 0 && cachesIntrospection(deps, (await deps.tenants.byRealm(realm))?.slug);
-    ctx.body = await introspectAt(deps, realm, token, cached);
+const INACTIVE = Object.freeze({ active: false });
+
+export function introspect(deps: Deps): DirectRoute<typeof introspectInput> {
+  return {
+    name: 'introspect', path: '/introspect', input: introspectInput, sources: ['body'],
+    async answer(input, request) {
+      const issuer = await issuerOf(deps, request.params.slug);
+      if (issuer.tenant) request.tenant = issuer.tenant;
+      const client = authenticate(deps.config, input, request.get('authorization'), issuer);
+      if (client.app.public) throw new BrokerError('invalid_client', 'Introspection is for confidential clients');
+      const realm = await realmOfToken(deps, input.token, issuer);
+      if (!realm) return INACTIVE;
+      // The tenant of the issuing realm decides (config introspectionCache.tenants).
+      const cached = deps.config.introspectionCache.maxAgeSeconds > 0 && cachesIntrospection(deps, (await deps.tenants.byRealm(realm))?.slug);
+      return introspectAt(deps, realm, input.token, cached);
+    },
   };
 }

@@ -22,7 +22,7 @@ import { receiveBackchannelLogout } from './backchannel-logout.js';
 import { introspect } from './introspect.js';
 import { pushedAuthorizationRequest } from './par.js';
 import { revoke } from './revoke.js';
-import { deviceAuthorizeInput, deviceVerifyInput, introspectInput, parInput, revokeInput } from './schemas.js';
+import { deviceAuthorizeInput, deviceVerifyInput, parInput, revokeInput } from './schemas.js';
 import { platformToken } from './token.js';
 import { userinfo } from './userinfo.js';
 
@@ -44,7 +44,7 @@ export function mountIssuerRoutes(router: Router, deps: Deps, issuer: Koa.Middle
   router.get('callback', '/callback', asPage, issuer, callback(deps, jar));
   postDirect(router, platformToken(deps)); // a direct route (http/direct-lane.ts) where the path is fixed
   router.post('revoke', '/revoke', issuer, guard(revokeInput, ['body']), authenticateClient(deps), revoke(deps));
-  router.post('introspect', '/introspect', issuer, guard(introspectInput, ['body']), authenticateClient(deps), introspect(deps));
+  postDirect(router, introspect(deps)); // a direct route, as the token endpoint
   router.get('userinfo', '/userinfo', issuer, userinfo(deps));
   router.post('userinfo-post', '/userinfo', issuer, userinfo(deps));
   router.get('logout', '/logout', asPage, issuer, logout(deps, jar));
