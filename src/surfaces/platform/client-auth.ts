@@ -8,7 +8,8 @@ import type { AppConfig } from '../../config/schema.js';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import { KnownSecret } from '../../http/same-secret.js';
-import type { IssuerContext } from './issuer.js';
+import type { DirectRequest } from '../../http/direct-lane.js';
+import { issuerOf, type IssuerContext } from './issuer.js';
 
 export interface AuthenticatedClient {
   clientId: string;
@@ -66,4 +67,15 @@ export function authenticateClient({ config }: Deps): Koa.Middleware {
     ctx.state.client = authenticate(config, ctx.state.input as { client_id?: string; client_secret?: string }, ctx.get('authorization'), ctx.state.issuer);
     return next();
   };
+}
+
+/**
+ * The issuer and the client of a direct route's request (the token and introspection
+ * endpoints): the issuer first (an unknown tenant is a 404, and the request is that tenant's
+ * in the access line), then the client it serves.
+ */
+export async function issuerAndClient(deps: Deps, input: { client_id?: string; client_secret?: string }, request: DirectRequest): Promise<{ issuer: IssuerContext; client: AuthenticatedClient }> {
+  const issuer = await issuerOf(deps, request.params.slug);
+  if (issuer.tenant) request.tenant = issuer.tenant;
+  return { issuer, client: authenticate(deps.config, input, request.get('authorization'), issuer) };
 }

@@ -16,8 +16,7 @@ import { BrokerError } from '../../errors.js';
 import type { DirectRoute } from '../../http/direct-lane.js';
 import { cachesIntrospection, introspectAt } from '../shared/introspection.js';
 import { introspectInput } from './schemas.js';
-import { authenticate } from './client-auth.js';
-import { issuerOf } from './issuer.js';
+import { issuerAndClient } from './client-auth.js';
 import { realmOfToken } from './token-routing.js';
 
 const INACTIVE = Object.freeze({ active: false });
@@ -26,9 +25,7 @@ export function introspect(deps: Deps): DirectRoute<typeof introspectInput> {
   return {
     name: 'introspect', path: '/introspect', input: introspectInput, sources: ['body'],
     async answer(input, request) {
-      const issuer = await issuerOf(deps, request.params.slug);
-      if (issuer.tenant) request.tenant = issuer.tenant;
-      const client = authenticate(deps.config, input, request.get('authorization'), issuer);
+      const { issuer, client } = await issuerAndClient(deps, input, request);
       if (client.app.public) throw new BrokerError('invalid_client', 'Introspection is for confidential clients');
       const realm = await realmOfToken(deps, input.token, issuer);
       if (!realm) return INACTIVE;

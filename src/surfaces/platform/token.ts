@@ -8,8 +8,7 @@ import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import type { DirectRoute } from '../../http/direct-lane.js';
 import { tokenInput } from './schemas.js';
-import { authenticate } from './client-auth.js';
-import { issuerOf } from './issuer.js';
+import { issuerAndClient } from './client-auth.js';
 import { authorizationCode } from './grants/authorization-code.js';
 import { clientCredentials } from './grants/client-credentials.js';
 import { deviceCode } from './grants/device-code.js';
@@ -36,9 +35,7 @@ export function platformToken(deps: Deps): DirectRoute<typeof tokenInput> {
   return {
     name: 'token', path: '/token', input: tokenInput, sources: ['body'],
     async answer(input, request) {
-      const issuer = await issuerOf(deps, request.params.slug);
-      if (issuer.tenant) request.tenant = issuer.tenant;
-      const client = authenticate(deps.config, input, request.get('authorization'), issuer);
+      const { issuer, client } = await issuerAndClient(deps, input, request);
       const { grant_type } = input;
       const grant = Object.hasOwn(GRANTS, grant_type) ? GRANTS[grant_type] : undefined;
       if (!grant) throw new BrokerError('unsupported_grant_type', `grant_type ${grant_type} is not supported`);
