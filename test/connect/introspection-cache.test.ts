@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { Redis } from 'ioredis';
 import { GLOBEX_ID, claims, post, startBroker, type TestBroker } from '../helpers/broker.js';
-import { APP, signIn } from '../helpers/platform-rp.js';
+import { APP, APP_REDIRECT, signIn } from '../helpers/platform-rp.js';
 import { ADMIN, KEYCLOAK_URL, REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -158,21 +158,33 @@ describe('introspection cache (opt-in)', function () {
     assert.equal((await introspect(b, tokens.access_token)).active, keycloakSays);
   });
 
-  it('a made-up token sent to revoke marks no session (the marks are state: nobody may write them at will)', async () => {
+  it('a made-up token sent to revoke leaves no mark (nobody may write marks at will)', async () => {
     const redis = new Redis(REDIS_URL);
     try {
-      const marks = () => redis.keys(`${prefix}introspection-ended-session:*`);
-      const before = (await marks()).length;
+      const marks = async () => [...await redis.keys(`${prefix}introspection-ended-session:*`), ...await redis.keys(`${prefix}cache:introspection:*`)].length;
+      const before = await marks();
       const encode = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
       for (let i = 0; i < 5; i++) {
         const forged = `${encode({ alg: 'RS256', typ: 'JWT' })}.${encode({ iss: `${KEYCLOAK_URL}/realms/acme`, sid: `forged-${i}`, typ: 'Refresh' })}.${encode({ sig: i })}`;
         const r = await post(`${a.url}/api/v1/platform/oauth/revoke`, { client_id: 'platform-demo', token: forged });
         assert.equal(r.status, 200, r.text);
       }
-      assert.equal((await marks()).length, before);
+      assert.equal(await marks(), before, 'no session mark, no bypass mark');
     } finally {
       redis.disconnect();
     }
+  });
+
+  it('a code redeemed twice: what its first use issued reads inactive at once (RFC 6749 §4.1.2)', async () => {
+    const platform = `${a.url}/api/v1/platform/oauth`;
+    const { tokens, back } = await signIn(platform, 'alice@acme.example', { brokerUrl: a.url });
+    assert.equal((await introspect(a, tokens.access_token)).active, true);
+    const replay = await post(`${platform}/token`, { grant_type: 'authorization_code', client_id: 'platform-demo', code: back.searchParams.get('code')!, redirect_uri: APP_REDIRECT });
+    assert.equal(replay.status, 400, replay.text);
+    const keycloakSays = (await introspect(off, tokens.access_token)).active;
+    assert.equal(keycloakSays, false, 'Keycloak ends the client session with its refresh token');
+    assert.equal((await introspect(a, tokens.access_token)).active, keycloakSays);
+    assert.equal((await introspect(b, tokens.access_token)).active, keycloakSays);
   });
 
   it('keeps active answers only, never past maxAgeSeconds, and never the token itself', async () => {

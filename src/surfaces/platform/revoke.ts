@@ -8,7 +8,7 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
-import { revokedTokenSessionEnded, tokenRevoked } from '../shared/introspection.js';
+import { revokedTokenSessionEnded, tokenNotRevoked, tokenRevoked } from '../shared/introspection.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { IssuerContext } from './issuer.js';
 import { realmOfToken } from './token-routing.js';
@@ -30,8 +30,10 @@ export function revoke(deps: Deps): Koa.Middleware {
           if (err instanceof BrokerError && !err.isUpstreamFailure) return false;
           throw err;
         });
-      // Only a token Keycloak did revoke names a session to mark: not one anybody can make up.
+      // Only a token Keycloak did revoke keeps its mark and names a session to mark: no mark
+      // stays for a token anybody can make up (or another client's, which Keycloak refused).
       if (revoked) await revokedTokenSessionEnded(deps, realm, token);
+      else await tokenNotRevoked(deps, realm, token);
     }
     ctx.status = 200;
     ctx.body = {};

@@ -150,6 +150,16 @@ export async function tokenRevoked(deps: Deps, at: RealmAddress, token: string):
 }
 
 /**
+ * Keycloak did not revoke `token` after all (not a token it knows, or another client's): the
+ * mark `tokenRevoked` wrote goes, so that nobody can fill the store with marks of made-up
+ * tokens. The token's next introspection asks Keycloak, as after any miss.
+ */
+export async function tokenNotRevoked(deps: Deps, at: RealmAddress, token: string): Promise<void> {
+  if (!deps.config.introspectionCache.maxAgeSeconds) return;
+  await answers.delete(deps.store, tokenKey(at, canonicalToken(token) ?? token));
+}
+
+/**
  * Keycloak revoked `token` (a refresh token's revocation ends its session's client session):
  * the introspections of the session it names go to Keycloak from now on. The token is read
  * without checking it again: Keycloak has just accepted it, so only a real session is marked

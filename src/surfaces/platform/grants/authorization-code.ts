@@ -1,4 +1,5 @@
 import { BrokerError } from '../../../errors.js';
+import { revokedTokenSessionEnded } from '../../shared/introspection.js';
 import { s256 } from '../sign-in.js';
 import { records } from '../transactions.js';
 import { credentials, invalidGrant, realmOf, withBrokerIdToken, type Grant } from './grant.js';
@@ -12,7 +13,9 @@ export const authorizationCode: Grant = async ({ deps, client, input, issuer }) 
     const used = await records.codeUsed.take(deps.store, input.code);
     if (used?.refreshToken) {
       const tenant = await deps.tenants.bySlug(used.tenant);
-      if (tenant) await realmOf(deps, tenant).revoke(used.refreshToken, 'refresh_token', credentials(client)).catch(() => {});
+      const revoked = tenant && await realmOf(deps, tenant).revoke(used.refreshToken, 'refresh_token', credentials(client)).catch(() => false);
+      // Its access token may have been introspected already: the cache must not outlive this.
+      if (tenant && revoked) await revokedTokenSessionEnded(deps, tenant, used.refreshToken);
     }
     throw invalidGrant('The code is invalid, expired or already used');
   }
