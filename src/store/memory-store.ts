@@ -5,10 +5,10 @@
  *
  * Two bounded maps: the flows' state (transactions, codes, sessions, device grants), and the
  * caches' entries (keys under CACHE_PREFIX, store.ts), bounded by their length in characters
- * (32 Mi by default: as many bytes for the ASCII JSON they mostly are, twice that at worst). A cache entry
- * can be as many as the tokens being introspected, and a busy resource server's flood of them
- * must not evict a sign-in's transaction or a code: a lost cache entry costs one call to
- * Keycloak, a lost transaction a failed sign-in.
+ * (32 Mi by default: as many bytes for the ASCII JSON they mostly are, twice that at worst).
+ * Cache entries can be as many as the tokens being introspected, and a busy resource server's
+ * flood of them must not evict a sign-in's transaction or a code: a lost cache entry costs one
+ * call to Keycloak, a lost transaction a failed sign-in.
  */
 import { LRUCache } from 'lru-cache';
 import { CACHE_PREFIX, type Store } from './store.js';

@@ -14,7 +14,7 @@
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import type { DirectRoute } from '../../http/direct-lane.js';
-import { cachesIntrospection, introspectAt } from '../shared/introspection.js';
+import { cachesIntrospectionAt, introspectAt } from '../shared/introspection.js';
 import { introspectInput } from './schemas.js';
 import { issuerAndClient } from './client-auth.js';
 import { realmOfToken } from './token-routing.js';
@@ -30,8 +30,7 @@ export function introspect(deps: Deps): DirectRoute<typeof introspectInput> {
       const realm = await realmOfToken(deps, input.token, issuer);
       if (!realm) return INACTIVE;
       // The tenant of the issuing realm decides (config introspectionCache.tenants).
-      const cached = deps.config.introspectionCache.maxAgeSeconds > 0 && cachesIntrospection(deps, (await deps.tenants.byRealm(realm))?.slug);
-      return introspectAt(deps, realm, input.token, cached);
+      return introspectAt(deps, realm, input.token, await cachesIntrospectionAt(deps, realm));
     },
   };
 }

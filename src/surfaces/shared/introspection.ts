@@ -34,6 +34,7 @@ import type { Deps } from '../../deps.js';
 import { jsonBytes, keepBytes } from '../../http/send-json.js';
 import { RecordKind } from '../../store/record.js';
 import { CACHE_PREFIX } from '../../store/store.js';
+import type { RealmEntry } from '../../tenancy/tenant.js';
 import type { IntrospectionResponse } from '../../upstream/realm-connector.js';
 
 /** Where a token is introspected: a realm of an upstream. */
@@ -66,6 +67,8 @@ const endedSessions = new RecordKind<true>('introspection-ended-session');
  */
 const tokenKey = (at: RealmAddress, token: string) => hash('sha256', `${at.upstream}|${at.realm}|${token}`, 'base64url');
 const sessionKey = (at: RealmAddress, sid: string) => hash('sha256', `${at.upstream}|${at.realm}|${sid}`, 'base64url');
+/** A revocation's mark goes on the token's canonical spelling, whatever was sent. */
+const markKey = (at: RealmAddress, token: string) => tokenKey(at, canonicalToken(token) ?? token);
 const markTtl = (deps: Deps) => deps.config.introspectionCache.maxAgeSeconds + Math.ceil(deps.config.upstreamTimeoutMs / 1000);
 
 /** Bound of the per-process memo below (tokens being introspected now). */
@@ -85,10 +88,17 @@ function answerOf(key: string, body: string): IntrospectionResponse {
   return value;
 }
 
-/** Whether the introspection cache serves tenant `slug` (the tenant the request is for). */
+/** Whether the introspection cache serves tenant `slug` (the tenant whose realm is asked). */
 export function cachesIntrospection(deps: Deps, slug: string | undefined): boolean {
   const { maxAgeSeconds, tenants } = deps.config.introspectionCache;
   return maxAgeSeconds > 0 && (!tenants || (slug !== undefined && tenants.includes(slug)));
+}
+
+/** The same for a realm: its tenant is looked up only when the cache is on for some tenants. */
+export async function cachesIntrospectionAt(deps: Deps, realm: RealmEntry): Promise<boolean> {
+  const { maxAgeSeconds, tenants } = deps.config.introspectionCache;
+  if (!maxAgeSeconds || !tenants) return maxAgeSeconds > 0;
+  return cachesIntrospection(deps, (await deps.tenants.byRealm(realm))?.slug);
 }
 
 /** A JWS (header.payload.signature) as Keycloak issues it: base64url, no padding. */
@@ -116,7 +126,7 @@ export async function introspectAt(deps: Deps, at: RealmAddress, token: string, 
   const realm = deps.upstreams.get(at.upstream).realm(at.realm);
   const maxAge = deps.config.introspectionCache.maxAgeSeconds;
   // Only the canonical spelling is cached (canonicalToken): any other is asked of Keycloak.
-  if (!cached || !maxAge || !JWS.test(token) || canonicalToken(token) !== token) return realm.introspect(token);
+  if (!cached || !maxAge || canonicalToken(token) !== token) return realm.introspect(token);
 
   const key = tokenKey(at, token);
   const entry = await answers.get(deps.store, key);
@@ -146,7 +156,7 @@ async function remember(deps: Deps, key: string, answer: IntrospectionResponse, 
  */
 export async function tokenRevoked(deps: Deps, at: RealmAddress, token: string): Promise<void> {
   if (!deps.config.introspectionCache.maxAgeSeconds) return;
-  await answers.put(deps.store, tokenKey(at, canonicalToken(token) ?? token), { bypass: true }, markTtl(deps));
+  await answers.put(deps.store, markKey(at, token), { bypass: true }, markTtl(deps));
 }
 
 /**
@@ -156,7 +166,7 @@ export async function tokenRevoked(deps: Deps, at: RealmAddress, token: string):
  */
 export async function tokenNotRevoked(deps: Deps, at: RealmAddress, token: string): Promise<void> {
   if (!deps.config.introspectionCache.maxAgeSeconds) return;
-  await answers.delete(deps.store, tokenKey(at, canonicalToken(token) ?? token));
+  await answers.delete(deps.store, markKey(at, token));
 }
 
 /**
