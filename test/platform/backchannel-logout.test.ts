@@ -138,6 +138,43 @@ describe('back-channel logout (OIDC Back-Channel Logout 1.0), both ways', functi
     await assert.rejects(oidc.refreshTokenGrant(atAcme.config, atAcme.tokens.refresh_token!), 'the acme realm session is gone too');
   });
 
+  it('refuses a realm\'s logout token meant for a client that is not one of the broker\'s apps (its aud, §2.6)', async () => {
+    // A tenant admin can add a client of their own to the realm and have Keycloak send it
+    // logout tokens: such a token is the realm's, but not addressed to the broker.
+    received.length = 0;
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+    const suffix = Math.random().toString(36).slice(2, 10);
+    const clientId = `rb-outsider-${suffix}`;
+    const username = `outsider-${suffix}@acme.example`;
+    const { id: clientUuid } = await admin.clients.create({
+      realm: 'acme', clientId, secret: 'outsider-secret', publicClient: false, directAccessGrantsEnabled: true, standardFlowEnabled: false,
+      attributes: { 'backchannel.logout.url': `${captureUrl}/outsider`, 'backchannel.logout.session.required': 'true' },
+    });
+    const { id: userId } = await admin.users.create({
+      realm: 'acme', username, email: username, enabled: true, emailVerified: true, firstName: 'Out', lastName: 'Sider',
+      credentials: [{ type: 'password', value: 'outsider-pass', temporary: false }],
+    });
+    try {
+      const grant = await fetch(`${KEYCLOAK_URL}/realms/acme/protocol/openid-connect/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'password', client_id: clientId, client_secret: 'outsider-secret', username, password: 'outsider-pass', scope: 'openid' }),
+      });
+      assert.equal(grant.status, 200, await grant.clone().text());
+      await admin.users.logout({ realm: 'acme', id: userId });
+      const [forOutsider] = await tokensFor('/outsider');
+      assert.ok(forOutsider, 'Keycloak sent the outsider client its logout token');
+      assert.deepEqual([jose.decodeJwt(forOutsider.token).aud].flat(), [clientId]);
+      const res = await post(`${platform()}/backchannel-logout`, { logout_token: forOutsider.token });
+      assert.equal(res.status, 400, res.text);
+      assert.equal(res.body.error, 'invalid_request');
+      assert.match(res.body.error_description, /not addressed to/);
+    } finally {
+      await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+      await admin.users.del({ realm: 'acme', id: userId });
+      await admin.clients.del({ realm: 'acme', id: clientUuid });
+    }
+  });
+
   it('refuses a logout token that is not a realm\'s (400 invalid_request)', async () => {
     const forged = await new jose.SignJWT({ events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, sid: 'x' })
       .setProtectedHeader({ alg: 'HS256' }).setIssuer(`${KEYCLOAK_URL}/realms/acme`).setIssuedAt().sign(new Uint8Array(32));

@@ -13,13 +13,17 @@ import { endSsoSession, realmSessionKey } from './session-end.js';
 import { records } from './transactions.js';
 
 export function receiveBackchannelLogout(deps: Deps): Koa.Middleware {
+  // The clients the broker signs users in as: its own (password grants) and its apps'.
+  const audiences = [deps.config.brokerClient.clientId, ...Object.keys(deps.config.apps)];
   return async function receiveBackchannelLogout(ctx) {
     const token = (ctx.state.body as Record<string, unknown>).logout_token;
     if (typeof token !== 'string' || !token) throw new BrokerError('invalid_request', 'logout_token is required');
-    const verified = await deps.verifier.verifyLogoutToken(token).catch((err: unknown) => {
+    const verified = await deps.verifier.verifyLogoutToken(token, audiences).catch((err: unknown) => {
       // §2.8: a token that does not validate is a 400 invalid_request; Keycloak being unreachable stays a 5xx.
       if (err instanceof BrokerError && err.isUpstreamFailure) throw err;
-      throw new BrokerError('invalid_request', 'The logout token is not valid', { cause: err });
+      // The verifier's own sentences say what is wrong with the token (never a key or a secret).
+      const why = err instanceof BrokerError && err.code === 'invalid_token' ? `: ${err.message}` : '';
+      throw new BrokerError('invalid_request', `The logout token is not valid${why}`, { cause: err });
     });
     const sid = verified.claims.sid;
     if (typeof sid === 'string') {
