@@ -52,6 +52,12 @@ export const tenantOverrideSchema = z.object({
   /** Serve this slug from another realm or server: the migration switch. */
   upstream: z.string().optional(),
   realm: z.string().optional(),
+  /**
+   * The ids (UUIDs) of realms this tenant lived in before a move by config, whose tokens and
+   * UUID still name it. Explicit: a realm's name is its admin's to change, so a realm that
+   * merely carries the slug's name is never taken for the tenant's former home.
+   */
+  formerRealmIds: z.array(z.string().min(1)).optional(),
   displayName: z.string().optional(),
   emailDomains: z.array(z.string().toLowerCase()).optional(),
   features: featuresSchema.optional(),

@@ -3,18 +3,29 @@
  * tenant list. Pure, so the mapping rules are testable without a server:
  * - every realm (master and ignored ones aside) is the tenant of the same name;
  * - an override may point a slug at another realm or upstream (a migration): the
- *   realm it names no longer stands as a tenant of its own name, and other realms
- *   that carried the slug's name become its aliases (their UUIDs still resolve);
- * - with two realms of one name on two upstreams and no override, the first upstream wins.
+ *   realm it names no longer stands as a tenant of its own name;
+ * - a tenant's former realms (whose UUIDs and tokens still name it) are the ones config
+ *   lists (`formerRealmIds`) and copies with its own id (a migration's, found by id);
+ * - two realms of one name on two upstreams and no override: copies of one realm (same
+ *   id) go to the first upstream; realms of different ids go to the one that served the
+ *   slug until now (`previous`), or to none.
+ *
+ * Why names alone decide so little: a realm's name is its admin's to change (Keycloak lets
+ * a realm admin rename their realm), and a tenant admin is not trusted with another
+ * tenant. A realm renamed to another tenant's slug must neither take that tenant over by
+ * upstream order nor become its alias (found in an attack, 2026-12-06).
  */
 import type { Config } from '../config/schema.js';
 import { ATTR_EMAIL_DOMAINS, ATTR_PASSWORD_GRANT, type RealmEntry, type Tenant } from './tenant.js';
+
+/** Which realm served a slug until now (the registry's last list). */
+export type PreviousHomes = ReadonlyMap<string, { upstream: string; id: string }>;
 
 function splitList(value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 
-export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'], upstreamOrder: string[]): { tenants: Tenant[]; warnings: string[] } {
+export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'], upstreamOrder: string[], previous: PreviousHomes = new Map()): { tenants: Tenant[]; warnings: string[] } {
   const warnings: string[] = [];
   const key = (upstream: string, realm: string) => `${upstream}\u0000${realm}`;
   const byKey = new Map(realms.map((r) => [key(r.upstream, r.realm), r]));
@@ -27,17 +38,20 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
     if (byKey.has(k)) claimed.set(k, slug);
     else warnings.push(`tenant ${slug}: realm ${o.realm ?? slug} not found on upstream ${upstream}`);
   }
+  // The realms standing under their own name, by name, in upstream order.
   const ordered = [...realms].sort((a, b) => upstreamOrder.indexOf(a.upstream) - upstreamOrder.indexOf(b.upstream));
+  const byName = new Map<string, RealmEntry[]>();
   for (const r of ordered) {
-    const k = key(r.upstream, r.realm);
-    if (claimed.has(k)) continue;
+    if (claimed.has(key(r.upstream, r.realm))) continue;
     const o = overrides[r.realm];
     if (o && (o.realm || o.upstream)) continue; // this slug is served by another realm
-    if ([...claimed.values()].includes(r.realm)) {
-      warnings.push(`realm ${r.realm} on ${r.upstream} is shadowed by an earlier upstream`);
-      continue;
-    }
-    claimed.set(k, r.realm);
+    const same = byName.get(r.realm);
+    if (same) same.push(r);
+    else byName.set(r.realm, [r]);
+  }
+  for (const [slug, candidates] of byName) {
+    const home = standingRealm(slug, candidates, previous.get(slug), warnings);
+    if (home) claimed.set(key(home.upstream, home.realm), slug);
   }
 
   const tenants: Tenant[] = [];
@@ -54,10 +68,29 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
       displayName: o.displayName ?? r.displayName,
       emailDomains: o.emailDomains ?? splitList(r.attributes[ATTR_EMAIL_DOMAINS]),
       features: { passwordGrantEnabled: passwordGrant },
-      aliasIds: realms.filter((x) => x.realm === slug && x.id !== r.id).map((x) => x.id),
+      aliasIds: (o.formerRealmIds ?? []).filter((id) => id.toLowerCase() !== r.id.toLowerCase()),
     });
   }
   return { tenants: withoutContestedDomains(tenants, overrides, warnings), warnings };
+}
+
+/** Which of the realms named `slug` on several upstreams serves it, if any. */
+function standingRealm(slug: string, candidates: RealmEntry[], previous: { upstream: string; id: string } | undefined, warnings: string[]): RealmEntry | undefined {
+  const first = candidates[0]!;
+  if (candidates.length === 1) return first;
+  const where = (r: RealmEntry) => `${r.upstream} (id ${r.id})`;
+  if (candidates.every((r) => r.id === first.id)) {
+    // Copies of one realm (a migration's, before its switch): the first upstream serves it.
+    warnings.push(`realm ${slug} on ${candidates.slice(1).map((r) => r.upstream).join(', ')} is shadowed by an earlier upstream`);
+    return first;
+  }
+  const kept = previous && candidates.find((r) => r.upstream === previous.upstream && r.id === previous.id);
+  if (kept) {
+    warnings.push(`tenant ${slug}: ignoring realms of another id that took its name, on ${candidates.filter((r) => r !== kept).map(where).join(', ')}; it stays on ${where(kept)}`);
+    return kept;
+  }
+  warnings.push(`tenant ${slug}: realms of different ids carry this name, on ${candidates.map(where).join(', ')}; none serves it until the config names one (tenants.${slug}.upstream)`);
+  return undefined;
 }
 
 /**

@@ -9,6 +9,10 @@
  * a lookup that misses while it is down answers 503 (its tenants are unknown for now,
  * not gone), and the other upstreams' tenants keep being served.
  *
+ * A realm's name is its admin's to change: a tenant stays with the realm that served it
+ * while another realm takes its name (build-tenants.ts), and only config names a tenant's
+ * former realms of another id.
+ *
  * A migration's live switch (tenant-homes.ts, in the shared store) overrides the config's
  * `tenants.<slug>.{upstream,realm}`; when it changes, the realm lists are read again so
  * that the new home (created moments before) is known, and a home whose realm this
@@ -145,7 +149,9 @@ export class TenantRegistry {
   }
 
   private index(realms: RealmEntry[], order: string[], overrides: Config['tenants']): Omit<Snapshot, 'unavailable'> {
-    const { tenants, warnings } = buildTenants(realms, overrides, order);
+    // Which realm served each slug until now: a realm renamed to a tenant's slug does not take it over.
+    const previous = new Map((this.snapshot?.value.tenants ?? []).map((t) => [t.slug, { upstream: t.upstream, id: t.id }]));
+    const { tenants, warnings } = buildTenants(realms, overrides, order, previous);
     for (const w of warnings) this.log.warn(w);
     const byDomain = new Map<string, Tenant[]>();
     for (const t of tenants) for (const d of t.emailDomains) byDomain.set(d, [...(byDomain.get(d) ?? []), t]);

@@ -26,26 +26,44 @@ describe('buildTenants', () => {
     assert.equal(tenants[0]!.features.passwordGrantEnabled, false);
   });
 
-  it('moves a tenant to another server: the slug follows the override, the old realm id stays an alias', () => {
-    const { tenants } = buildTenants([
-      realm('old', 'acme', 'id-old'),
-      realm('new', 'acme', 'id-new'),
-    ], { acme: { upstream: 'new' } }, ['old', 'new']);
+  it('moves a tenant to another server: the slug follows the override; a former realm of another id is one config names', () => {
+    const realms = [realm('old', 'acme', 'id-old'), realm('new', 'acme', 'id-new')];
+    const { tenants } = buildTenants(realms, { acme: { upstream: 'new', formerRealmIds: ['id-old'] } }, ['old', 'new']);
     assert.equal(tenants.length, 1);
     assert.equal(tenants[0]!.upstream, 'new');
     assert.equal(tenants[0]!.id, 'id-new');
     assert.deepEqual(tenants[0]!.aliasIds, ['id-old']);
+    // Not named by config: the realm of the slug's name elsewhere is not taken for the tenant's.
+    assert.deepEqual(buildTenants(realms, { acme: { upstream: 'new' } }, ['old', 'new']).tenants[0]!.aliasIds, []);
   });
 
   it('serves a slug from a realm of another name, which then stands only under that slug', () => {
-    const { tenants } = buildTenants([realm('a', 'acme', 'id-1'), realm('a', 'acme-v2', 'id-2')], { acme: { realm: 'acme-v2' } }, ['a']);
+    const { tenants } = buildTenants([realm('a', 'acme', 'id-1'), realm('a', 'acme-v2', 'id-2')], { acme: { realm: 'acme-v2', formerRealmIds: ['id-1'] } }, ['a']);
     assert.deepEqual(tenants.map((t) => [t.slug, t.realm, t.aliasIds]), [['acme', 'acme-v2', ['id-1']]]);
   });
 
-  it('warns on a shadowed realm and on an override naming a missing realm', () => {
-    const { tenants, warnings } = buildTenants([realm('a', 'acme', '1'), realm('b', 'acme', '2')], { ghost: { realm: 'nowhere' } }, ['a', 'b']);
+  it('copies of one realm (same id) on two upstreams: the first serves it; an override naming a missing realm is warned of', () => {
+    const { tenants, warnings } = buildTenants([realm('a', 'acme', '1'), realm('b', 'acme', '1')], { ghost: { realm: 'nowhere' } }, ['a', 'b']);
     assert.equal(tenants.length, 1);
     assert.equal(tenants[0]!.upstream, 'a');
     assert.equal(warnings.length, 2);
+  });
+
+  it('a realm renamed to another tenant\'s slug (another id) takes neither the tenant nor a place among its realms', () => {
+    // The attack: victim "v" on upstream b; the admin of a realm on upstream a (earlier in
+    // order) renames it to "v". Before, upstream order gave it the tenant, and the victim's
+    // realm became its alias (or the renamed one the victim's).
+    const realms = [realm('a', 'v', 'id-evil'), realm('b', 'v', 'id-victim')];
+    const kept = buildTenants(realms, {}, ['a', 'b'], new Map([['v', { upstream: 'b', id: 'id-victim' }]]));
+    assert.deepEqual(kept.tenants.map((t) => [t.slug, t.upstream, t.id, t.aliasIds]), [['v', 'b', 'id-victim', []]]);
+    assert.match(kept.warnings.join('\n'), /ignoring realms of another id that took its name, on a \(id id-evil\)/);
+    // With no previous list (a replica starting after the rename): neither, and the operator is told.
+    const cold = buildTenants(realms, {}, ['a', 'b']);
+    assert.deepEqual(cold.tenants, []);
+    assert.match(cold.warnings.join('\n'), /none serves it until the config names one \(tenants\.v\.upstream\)/);
+    // The config pins it.
+    assert.deepEqual(buildTenants(realms, { v: { upstream: 'b' } }, ['a', 'b']).tenants.map((t) => [t.id, t.aliasIds]), [['id-victim', []]]);
+    // A previous home that is gone (renamed away, deleted) keeps nothing: the one realm left of that name serves it.
+    assert.equal(buildTenants([realm('a', 'v', 'id-evil')], {}, ['a', 'b'], new Map([['v', { upstream: 'b', id: 'id-victim' }]])).tenants[0]!.id, 'id-evil');
   });
 });

@@ -15,9 +15,11 @@ describe('moving a tenant to another realm', () => {
     assert.equal(old.status, 200, old.text);
     await before.close();
 
-    // The move: one line of config. (The new realm has acme's settings through the override.)
+    // The move: one line of config, naming the realm it leaves (a realm's name is its admin's to
+    // change, so only config says which realm of another id was the tenant's). The new realm
+    // has acme's settings through the override.
     const after = await startBroker({
-      overrides: { tenants: { acme: { realm: 'globex', features: { auth: { password_grant_enabled: true } } } } },
+      overrides: { tenants: { acme: { realm: 'globex', formerRealmIds: [ACME_ID], features: { auth: { password_grant_enabled: true } } } } },
     });
     try {
       // The connect API still knows the tenant by its old UUID, and signs in at the new realm.
