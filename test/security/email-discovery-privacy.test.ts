@@ -38,6 +38,31 @@ describe('email discovery that reveals no account (emailWithoutDomainRule: ask)'
     assert.equal(next.url.searchParams.get('login_hint'), 'carol@contractor.example');
   });
 
+  it('a display name does not capture another tenant\'s sign-ins: the slug comes first, a shared display name names none', async () => {
+    // A realm's admin sets its display name: here acme's takes globex's slug, and globex and
+    // initech share one (config stands in for the realm attribute the admins would set).
+    const named = await startBroker({
+      overrides: {
+        platform: { homeTenant: 'acme', idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10, discoveryAttempts: 100, emailWithoutDomainRule: 'ask' },
+        tenants: { acme: { displayName: 'globex' }, globex: { displayName: 'Globex Corp' }, initech: { displayName: 'Globex Corp' } },
+      },
+    });
+    try {
+      const begin = (browser: HttpBrowser) => browser.go(`${named.url}/api/v1/platform/oauth/authorize?${new URLSearchParams({
+        client_id: 'platform-demo', redirect_uri: `${APP}callback`, response_type: 'code', scope: 'openid',
+        code_challenge: 'a'.repeat(43), code_challenge_method: 'S256', login_hint: 'carol@contractor.example',
+      })}`);
+      const carol = new HttpBrowser(APP);
+      const shared = await carol.submit(await begin(carol), { organisation: 'Globex Corp' });
+      assert.equal(shared.url.origin, named.url, 'no realm chosen');
+      assert.match(shared.html, /Several organisations go by that name/);
+      const bySlug = await carol.submit(shared, { organisation: 'globex' });
+      assert.ok(bySlug.url.href.startsWith(`${KEYCLOAK_URL}/realms/globex/`), String(bySlug.url));
+    } finally {
+      await named.close();
+    }
+  });
+
   it('domain rules still route at once (alice → acme)', async () => {
     const page = await start(new HttpBrowser(APP), 'alice@acme.example');
     assert.ok(page.url.href.startsWith(`${KEYCLOAK_URL}/realms/acme/`), String(page.url));

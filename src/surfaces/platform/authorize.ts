@@ -14,6 +14,7 @@ import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import type { CookieJar } from '../../http/cookies.js';
+import type { Tenant } from '../../tenancy/tenant.js';
 import { emailPage, errorPage, organisationPage } from '../../ui/pages.js';
 import { checkAuthorizationRequest } from './authorization-request.js';
 import type { IssuerContext } from './issuer.js';
@@ -108,6 +109,18 @@ export function submitChoice(deps: Deps, jar: CookieJar): Koa.Middleware {
 }
 
 /**
+ * The tenant an organisation name names: its slug, else the one display name that matches.
+ * A realm's admin sets its display name; taking the first match would let them name their
+ * realm after another tenant (its slug, or its display name) and receive its sign-ins.
+ */
+function tenantNamed(tenants: Tenant[], typed: string): Tenant | 'ambiguous' | undefined {
+  const bySlug = tenants.find((t) => t.slug === typed);
+  if (bySlug) return bySlug;
+  const byName = tenants.filter((t) => t.displayName.toLowerCase() === typed);
+  return byName.length > 1 ? 'ambiguous' : byName[0];
+}
+
+/**
  * POST …/organisation (`emailWithoutDomainRule: ask`): the organisation typed, by its
  * slug or display name. Only tenant names can be probed here, never accounts.
  */
@@ -116,11 +129,14 @@ export function submitOrganisation(deps: Deps, jar: CookieJar): Koa.Middleware {
     const body = ctx.state.body as Record<string, unknown>;
     const tx = await loadTx(deps, jar, ctx, body.tx, body.csrf);
     const typed = typeof body.organisation === 'string' ? body.organisation.trim().toLowerCase() : '';
-    const tenant = typed ? (await deps.tenants.all()).find((t) => t.slug === typed || t.displayName.toLowerCase() === typed) : undefined;
-    if (!tenant) {
+    const tenant = typed ? tenantNamed(await deps.tenants.all(), typed) : undefined;
+    if (!tenant || tenant === 'ambiguous') {
       return organisationPage(ctx, {
         appName: appName(deps, tx.clientId), action: `${tx.issuerPath}/organisation`, tx: String(body.tx), csrf: tx.csrf,
-        error: 'No organisation of that name. Check its spelling, or ask your administrator.', formTargets: realmOrigins(deps),
+        error: tenant === 'ambiguous'
+          ? 'Several organisations go by that name. Type its short name, or ask your administrator.'
+          : 'No organisation of that name. Check its spelling, or ask your administrator.',
+        formTargets: realmOrigins(deps),
       });
     }
     await toRealm(deps, ctx, String(body.tx), tx, tenant, tx.email);
