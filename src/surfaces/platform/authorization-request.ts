@@ -11,6 +11,8 @@ import type { IssuerContext } from './issuer.js';
 import { findApp } from './sign-in.js';
 
 const PKCE_VALUE = /^[A-Za-z0-9._~-]{43,128}$/;
+/** Seconds (OIDC Core §3.1.2.1); nine digits at most, which Keycloak reads as an int. */
+const MAX_AGE = /^\d{1,9}$/;
 
 /** The parameters of an accepted request (only those the broker uses). */
 export interface AuthorizationParams {
@@ -22,6 +24,9 @@ export interface AuthorizationParams {
   code_challenge?: string;
   prompt?: string;
   login_hint?: string;
+  /** OIDC Core §3.1.2.1: passed on to the realm, which re-authenticates past it (and for acr_values). */
+  max_age?: string;
+  acr_values?: string;
 }
 
 export type Checked =
@@ -31,7 +36,7 @@ export type Checked =
   /** Anything else: an RFC 6749 §4.1.2.1 error to send back to the app. */
   | { ok: false; redirectUri: string; state?: string; error: string; description: string };
 
-export const PARAMS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'prompt', 'login_hint'] as const;
+export const PARAMS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'prompt', 'login_hint', 'max_age', 'acr_values'] as const;
 
 export function checkAuthorizationRequest(deps: Deps, iss: IssuerContext, q: Record<string, unknown>): Checked {
   const one = (k: string) => (typeof q[k] === 'string' ? (q[k] as string) : undefined);
@@ -57,12 +62,14 @@ export function checkAuthorizationRequest(deps: Deps, iss: IssuerContext, q: Rec
   if (challenge && method !== 'S256') return back('invalid_request', 'code_challenge_method must be S256');
   if (!challenge && method) return back('invalid_request', 'code_challenge_method without code_challenge');
   if (challenge && !PKCE_VALUE.test(challenge)) return back('invalid_request', 'Malformed code_challenge');
+  const maxAge = one('max_age');
+  if (maxAge !== undefined && !MAX_AGE.test(maxAge)) return back('invalid_request', 'max_age must be a number of seconds');
   return {
     ok: true,
     app,
     params: {
       client_id: one('client_id')!, redirect_uri: redirectUri, scope, state, nonce: one('nonce'),
-      code_challenge: challenge, prompt: one('prompt'), login_hint: one('login_hint'),
+      code_challenge: challenge, prompt: one('prompt'), login_hint: one('login_hint'), max_age: maxAge, acr_values: one('acr_values'),
     },
   };
 }

@@ -60,6 +60,8 @@ export function authorize(deps: Deps, jar: CookieJar): Koa.Middleware {
       nonce: params.nonce,
       codeChallenge: params.code_challenge,
       prompt: params.prompt,
+      maxAge: params.max_age,
+      acrValues: params.acr_values,
       tenant: iss.tenant?.slug,
     });
     const forceLogin = prompts.includes('login');

@@ -50,6 +50,8 @@ function issuerPaths(base: string, tenant: boolean): ZodOpenApiPathsObject {
     request_uri: z.string().optional().meta({ description: 'from …/par (RFC 9126): then only client_id besides' }),
     nonce: z.string().optional(), code_challenge: z.string().optional(), code_challenge_method: z.literal('S256').optional(),
     prompt: z.string().optional(), login_hint: z.string().optional(),
+    max_age: z.string().regex(/^\d+$/).optional().meta({ description: 'seconds: the realm re-authenticates a session older than this' }),
+    acr_values: z.string().optional().meta({ description: 'passed on to the realm' }),
   });
   const logoutFields = { id_token_hint: z.string().optional(), post_logout_redirect_uri: z.string().optional(), state: z.string().optional(), client_id: z.string().optional() };
   return {

@@ -60,4 +60,6 @@ export const parInput = {
   code_challenge_method: opt,
   prompt: opt,
   login_hint: opt,
+  max_age: opt,
+  acr_values: opt,
 };

@@ -135,6 +135,10 @@ export async function toRealm(deps: Deps, ctx: Koa.Context, txId: string, tx: Lo
     code_challenge_method: 'S256',
     login_hint: loginHint,
     prompt: tx.prompt,
+    // The realm's session may be older than the app allows, or not of the level it asks:
+    // the realm decides (it re-authenticates), and its ID token's auth_time and acr say so.
+    max_age: tx.maxAge,
+    acr_values: tx.acrValues,
   };
   for (const [k, v] of Object.entries(params)) if (v) url.searchParams.set(k, v);
   ctx.redirect(url.href);

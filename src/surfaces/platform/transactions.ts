@@ -33,6 +33,9 @@ export interface LoginTransaction {
   nonce?: string;
   codeChallenge?: string;
   prompt?: string;
+  /** Passed on to the realm, which enforces them (OIDC Core §3.1.2.1). */
+  maxAge?: string;
+  acrValues?: string;
   /** Fixed for a tenant issuer; chosen by email discovery for the platform. */
   tenant?: string;
   /** The realm the browser was sent to: the callback redeems the code there even if the tenant moved meanwhile. */
