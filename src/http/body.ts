@@ -55,6 +55,23 @@ export interface ParsedBody {
   kind: BodyKind;
 }
 
+/**
+ * A form's fields. A name given more than once keeps all its values, as in a query string,
+ * for the input check to refuse (RFC 6749 §3.2: parameters must not be repeated); taking
+ * the last one would let two parts of a request path read different values.
+ */
+function formFields(raw: string): Record<string, unknown> {
+  const params = new URLSearchParams(raw);
+  const fields: Record<string, unknown> = Object.fromEntries(params);
+  if (params.size === Object.keys(fields).length) return fields;
+  for (const name of Object.keys(fields)) {
+    const all = params.getAll(name);
+    // An own data property, whatever the name (`__proto__` included), as fromEntries made it.
+    if (all.length > 1) Object.defineProperty(fields, name, { value: all, enumerable: true, writable: true, configurable: true });
+  }
+  return fields;
+}
+
 /** The fields of `req`'s body (the Koa pipeline's and the direct lane's one reader). */
 export async function readBody(req: IncomingMessage): Promise<ParsedBody> {
   if (req.method !== 'POST' && req.method !== 'PUT' && req.method !== 'PATCH') return { fields: {}, kind: 'none' };
@@ -62,7 +79,7 @@ export async function readBody(req: IncomingMessage): Promise<ParsedBody> {
   if (raw.trim() === '') return { fields: {}, kind: 'none' };
   const media = mediaType(req.headers['content-type'] ?? '');
   if (media === 'application/x-www-form-urlencoded') {
-    return { fields: Object.fromEntries(new URLSearchParams(raw)), kind: 'form' };
+    return { fields: formFields(raw), kind: 'form' };
   }
   if (media === 'application/json' || media.endsWith('+json')) {
     let parsed: unknown;

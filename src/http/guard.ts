@@ -64,13 +64,21 @@ export function inputChecker<S extends Shape>(shape: S, sources: InputSource[] =
       if (inUrl.length) throw new BrokerError('invalid_request', `Send ${inUrl.join(', ')} in the request body, not in the URL`);
     }
     const candidate: Record<string, unknown> = {};
+    let repeated: string[] | undefined;
     for (const field of fields) {
       let value = body[field];
-      if (value === undefined && fromQuery) value = query[field];
+      let urlEncoded = bodyKind === 'form';
+      if (value === undefined && fromQuery) {
+        value = query[field];
+        urlEncoded = true;
+      }
+      // A list from a form or a query string is a name given twice (a JSON list is a wrong type).
+      if (urlEncoded && Array.isArray(value)) (repeated ??= []).push(field);
       // An empty form field is as good as absent (FastAPI treats "" as given, but an
       // empty secret or username is never meaningful here).
       candidate[field] = value === '' ? undefined : value;
     }
+    if (repeated) throw new BrokerError('invalid_request', `Each parameter may be given once: ${repeated.join(', ')} was given more than once`);
     const parsed = schema.safeParse(candidate);
     if (!parsed.success) {
       throw new BrokerError('validation_failed', 'Request validation failed', {

@@ -107,6 +107,26 @@ describe('answers and inputs', () => {
     assert.equal(connect.status, 200, connect.text);
   });
 
+  it('a parameter given twice is refused, not read as its last value (RFC 6749 §3.2): direct lane, Koa, query', async () => {
+    const form = (body: string) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const twice = 'grant_type=client_credentials&grant_type=refresh_token&client_id=platform-service&client_secret=platform-service-secret';
+    for (const path of ['/api/v1/platform/oauth/token', '/API/v1/platform/oauth/token']) { // the lane, and Koa (another case)
+      const res = await raw(`${broker.url}${path}`, form(twice));
+      assert.equal(res.status, 400, `${path}: ${res.text}`);
+      assert.equal(res.json.error, 'invalid_request');
+      assert.match(res.json.error_description, /grant_type was given more than once/);
+    }
+    const revoke = await raw(`${broker.url}/api/v1/platform/oauth/revoke`, form('token=a&token=b&client_id=platform-demo'));
+    assert.equal(revoke.status, 400, revoke.text);
+    assert.equal(revoke.json.error, 'invalid_request');
+    const connect = await raw(`${broker.url}/auth/api/v1/oauth/connect/token?client_id=connect-demo&client_id=other&client_secret=connect-demo-secret`, { method: 'POST' });
+    assert.equal(connect.status, 400, connect.text);
+    // One value each, and a JSON list (a wrong type, not a repetition), as before.
+    assert.equal((await raw(`${broker.url}/api/v1/platform/oauth/token`, form('grant_type=client_credentials&client_id=platform-service&client_secret=platform-service-secret'))).status, 200);
+    const list = await raw(`${broker.url}/auth/api/v1/oauth/connect/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: ['a', 'b'], client_secret: 'x' }) });
+    assert.equal(list.status, 422, list.text);
+  });
+
   it('405 and 501 in each surface\'s shape, with Allow; surfaces found whatever the path\'s case (defect 13)', async () => {
     const sw = await raw(`${broker.url}/v1/auth/config`, { method: 'DELETE' });
     assert.equal(sw.status, 405);
