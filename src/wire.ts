@@ -26,6 +26,8 @@ export async function wire(config: Config, log: Logger, store?: Store, metrics =
   // A migration's live switch reaches this replica through the store (tenancy/tenant-homes.ts).
   const homes = new TenantHomes(theStore, 1000, (err) => log.warn('tenant homes unreadable; routing as last known', { err }));
   const tenants = new TenantRegistry(config, upstreams, log, homes, metrics);
+  // Per-realm client secrets are made from the realm's id, which the registry knows.
+  upstreams.secrets.realmIdOf = (issuer) => tenants.realmIdOf(issuer);
   const signingKeys = new SigningKeys(theStore, {
     configured: config.platform.signingJwk,
     encryptionKey: config.platform.keyEncryptionKey,

@@ -77,8 +77,9 @@ export function buildCli(): Command {
 
   program.command('sync-apps').description('create or update the GLOBAL apps of the registry in every tenant realm')
     .option('--dry-run', 'say what would change, change nothing').option('--json', 'JSON output')
-    .action(async (o: { dryRun?: boolean; json?: boolean }) => {
-      const results = await syncApps(await parts(), !!o.dryRun);
+    .option('--tenant <slug...>', 'only these tenants (a new tenant\'s realm)')
+    .action(async (o: { dryRun?: boolean; json?: boolean; tenant?: string[] }) => {
+      const results = await syncApps(await parts(), !!o.dryRun, o.tenant);
       print(!!o.json, results, () => results.map((r) => `${o.dryRun ? '(dry run) ' : ''}${r.action.padEnd(9)} ${r.clientId} in ${r.tenant}`).join('\n') || 'no GLOBAL apps');
     });
 

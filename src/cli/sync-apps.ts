@@ -10,15 +10,24 @@
 import type { AppConfig, Config } from '../config/schema.js';
 import type { Deps } from '../deps.js';
 import type { ClientRepresentation } from '../upstream/admin-connector.js';
+import { RealmSecrets } from '../upstream/realm-secrets.js';
+import type { Tenant } from '../tenancy/tenant.js';
 
 export interface SyncResult {
   tenant: string;
   clientId: string;
-  action: 'created' | 'updated' | 'unchanged';
+  /** `missing`: the broker's own client is not in the realm (sync-apps makes apps' clients only). */
+  action: 'created' | 'updated' | 'unchanged' | 'missing';
 }
 
-/** The realm client an app needs, in the realm of tenant `slug`. */
-export function desiredClient(config: Config, clientId: string, app: AppConfig, slug: string): ClientRepresentation {
+/** The secret a client of the broker's has in `tenant`'s realm (config realmSecrets; upstream/realm-secrets.ts). */
+export function secretInRealm(config: Config, clientId: string, secret: string, tenant: Pick<Tenant, 'id'>): string {
+  return config.realmSecrets === 'per-realm' ? RealmSecrets.derive(secret, clientId, tenant.id) : secret;
+}
+
+/** The realm client an app needs, in the realm of `tenant`. */
+export function desiredClient(config: Config, clientId: string, app: AppConfig, tenant: Pick<Tenant, 'slug' | 'id'>): ClientRepresentation {
+  const slug = tenant.slug;
   const grants = new Set<string>(app.grantTypes);
   const device = grants.has('urn:ietf:params:oauth:grant-type:device_code');
   const attributes: Record<string, string> = {};
@@ -39,7 +48,7 @@ export function desiredClient(config: Config, clientId: string, app: AppConfig, 
     enabled: true,
     protocol: 'openid-connect',
     publicClient: app.public,
-    ...(app.public ? {} : { clientAuthenticatorType: 'client-secret', secret: app.clientSecret }),
+    ...(app.public ? {} : { clientAuthenticatorType: 'client-secret', secret: app.clientSecret && secretInRealm(config, clientId, app.clientSecret, tenant) }),
     standardFlowEnabled: interactive,
     directAccessGrantsEnabled: false,
     serviceAccountsEnabled: grants.has('client_credentials'),
@@ -76,16 +85,20 @@ function differs(current: ClientRepresentation, want: ClientRepresentation): boo
     || (!want.publicClient && want.secret !== undefined && current.secret !== want.secret);
 }
 
-export async function syncApps(deps: Pick<Deps, 'config' | 'tenants' | 'upstreams'>, dryRun = false): Promise<SyncResult[]> {
+/** `only`: the slugs of the tenants to sync (a new tenant's realm); every tenant when omitted. */
+export async function syncApps(deps: Pick<Deps, 'config' | 'tenants' | 'upstreams'>, dryRun = false, only?: string[]): Promise<SyncResult[]> {
   const results: SyncResult[] = [];
   const apps = Object.entries(deps.config.apps).filter(([, app]) => app.global);
   const home = deps.config.platform.homeTenant ?? deps.config.defaultTenant;
   // A client-credentials-only app acts at the platform's home realm alone.
   const needed = (app: AppConfig, slug: string) => slug === home || app.grantTypes.some((g) => g !== 'client_credentials');
-  for (const tenant of await deps.tenants.all()) {
+  const tenants = (await deps.tenants.all()).filter((t) => !only || only.includes(t.slug));
+  const unknown = only?.filter((slug) => !tenants.some((t) => t.slug === slug)) ?? [];
+  if (unknown.length) throw new Error(`unknown tenant: ${unknown.join(', ')}`);
+  for (const tenant of tenants) {
     const admin = deps.upstreams.get(tenant.upstream).admin;
     for (const [clientId, app] of apps.filter(([, a]) => needed(a, tenant.slug))) {
-      const want = desiredClient(deps.config, clientId, app, tenant.slug);
+      const want = desiredClient(deps.config, clientId, app, tenant);
       const current = await admin.findClient(tenant.realm, clientId);
       if (!current) {
         if (!dryRun) await admin.createClient(tenant.realm, want);
@@ -106,6 +119,19 @@ export async function syncApps(deps: Pick<Deps, 'config' | 'tenants' | 'upstream
         results.push({ tenant: tenant.slug, clientId, action: 'unchanged' });
       }
     }
+    if (deps.config.realmSecrets === 'per-realm') results.push(await syncBrokerSecret(deps, tenant, dryRun));
   }
   return results;
+}
+
+/** Per-realm secrets: the broker's own client gets its realm's secret (the client itself is the operator's to make). */
+async function syncBrokerSecret(deps: Pick<Deps, 'config' | 'upstreams'>, tenant: Tenant, dryRun: boolean): Promise<SyncResult> {
+  const { clientId, clientSecret } = deps.config.brokerClient;
+  const admin = deps.upstreams.get(tenant.upstream).admin;
+  const current = await admin.findClient(tenant.realm, clientId);
+  if (!current || !clientSecret) return { tenant: tenant.slug, clientId, action: 'missing' };
+  const secret = secretInRealm(deps.config, clientId, clientSecret, tenant);
+  if (current.secret === secret) return { tenant: tenant.slug, clientId, action: 'unchanged' };
+  if (!dryRun) await admin.updateClient(tenant.realm, current.id!, { ...current, secret });
+  return { tenant: tenant.slug, clientId, action: 'updated' };
 }

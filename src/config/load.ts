@@ -87,6 +87,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     publicUrl: env.PUBLIC_URL ?? file.publicUrl ?? `http://127.0.0.1:${port}`,
     upstreams,
     brokerClient,
+    realmSecrets: env.REALM_SECRETS ?? file.realmSecrets ?? (dev ? 'shared' : 'per-realm'),
     defaultTenant: env.DEFAULT_TENANT ?? file.defaultTenant,
     tenants: file.tenants,
     scaiwave: { ...file.scaiwave, tenantHeader: env.TENANT_HEADER ?? file.scaiwave?.tenantHeader ?? (dev ? 'x-tenant' : '') },

@@ -95,6 +95,12 @@ export const configSchema = z.object({
   upstreams: z.array(upstreamSchema).min(1),
   /** The broker's own confidential client, present in every tenant realm. */
   brokerClient: z.object({ clientId: z.string().min(1), clientSecret: secret.optional() }),
+  /**
+   * The secrets of the broker's client and the registry's apps in the realms: one in every
+   * realm ("shared", the demo's), or one per realm made from it ("per-realm", production's
+   * default; upstream/realm-secrets.ts), so that no realm admin holds another realm's.
+   */
+  realmSecrets: z.enum(['shared', 'per-realm']),
   defaultTenant: z.string().optional(),
   tenants: z.record(z.string(), tenantOverrideSchema).default({}),
   scaiwave: z.object({

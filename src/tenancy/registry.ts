@@ -227,6 +227,15 @@ export class TenantRegistry {
     return this.find((s) => s.byIssuer.get(issuer), (name) => issuer.startsWith(this.upstreams.get(name).issuerOf('')));
   }
 
+  /**
+   * The id of the realm of `issuer`: from the list as it stands (nearly every call, no
+   * promise), else after a refresh.
+   */
+  realmIdOf(issuer: string): string | Promise<string | undefined> {
+    const known = this.readySnapshot()?.byIssuer.get(issuer)?.id;
+    return known ?? this.realmByIssuer(issuer).then((r) => r?.id);
+  }
+
   /** The tenant a realm serves, or served before it moved (its id is then an alias). */
   byRealm(realm: RealmEntry): Promise<Tenant | undefined> {
     return this.find((s) => s.byId.get(realm.id.toLowerCase()));

@@ -18,6 +18,7 @@ import { translateUpstreamError } from './translate-error.js';
 import type { UpstreamFetch } from './upstream-fetch.js';
 import { keepBytes } from '../http/send-json.js';
 import { UpstreamBadAnswer, UpstreamRefusal, type KeepAliveClient, type UpstreamAnswer } from './keepalive-client.js';
+import type { RealmSecrets } from './realm-secrets.js';
 
 export interface ClientCredentials {
   clientId: string;
@@ -76,8 +77,16 @@ export class RealmConnector {
     readonly fetch: UpstreamFetch,
     /** The server's keep-alive pool, for the hot grants. */
     private readonly http: KeepAliveClient,
+    /** Which clients have a secret of their own at each realm, and what it is. */
+    private readonly secrets?: RealmSecrets,
     private readonly observe?: { metrics: Metrics; upstream: string },
   ) {}
+
+  /** `client` as this realm knows it: the broker's clients' secrets made for this realm (realm-secrets.ts). */
+  private async asKnownHere(client: ClientCredentials): Promise<ClientCredentials> {
+    if (!client.clientSecret || !this.secrets?.binds(client.clientId)) return client;
+    return { clientId: client.clientId, clientSecret: await this.secrets.at(this.address.issuer, client.clientId, client.clientSecret) };
+  }
 
   get issuer(): string {
     return this.address.issuer;
@@ -94,8 +103,9 @@ export class RealmConnector {
    * are the registry's apps and the callers of the connect API: bounded by what Keycloak
    * accepts, and by `MAX_CONFIGURATIONS` all the same.
    */
-  async configuration(client: ClientCredentials = this.brokerClient): Promise<oidc.Configuration> {
+  async configuration(given: ClientCredentials = this.brokerClient): Promise<oidc.Configuration> {
     const server = (await this.metadata.get(this.address, this.fetch)).backchannel;
+    const client = await this.asKnownHere(given);
     let built = this.configurations.get(server);
     if (!built) {
       built = new Map();
@@ -146,10 +156,12 @@ export class RealmConnector {
    * client by default), the secret in the form (client_secret_post, as every caller's
    * Keycloak client is set up). Answers other than 200 become `UpstreamRefusal`s.
    */
-  private async post(endpoint: 'token_endpoint' | 'introspection_endpoint' | 'revocation_endpoint', fields: Record<string, string | undefined>, client: ClientCredentials = this.brokerClient): Promise<UpstreamAnswer> {
+  private async post(endpoint: 'token_endpoint' | 'introspection_endpoint' | 'revocation_endpoint', fields: Record<string, string | undefined>, given: ClientCredentials = this.brokerClient): Promise<UpstreamAnswer> {
     const server = (await this.metadata.get(this.address, this.fetch)).backchannel;
     const url = server[endpoint];
     if (typeof url !== 'string') throw new UpstreamBadAnswer(`the realm publishes no ${endpoint}`);
+    // Awaited only when this realm has secrets of its own: no promise on the shared path.
+    const client = this.secrets?.binds(given.clientId) ? await this.asKnownHere(given) : given;
     const answer = await this.http.postForm(url, formOf(fields, client));
     if (answer.status !== 200) throw UpstreamRefusal.from(answer);
     return answer;

@@ -12,6 +12,7 @@ import { CircuitBreaker, type BreakerChange } from './circuit-breaker.js';
 import { KeepAliveClient } from './keepalive-client.js';
 import { RealmConnector } from './realm-connector.js';
 import { RealmMetadataCache } from './realm-metadata.js';
+import { RealmSecrets } from './realm-secrets.js';
 import { guardedFetch, type UpstreamFetch } from './upstream-fetch.js';
 
 export class Upstream {
@@ -30,6 +31,7 @@ export class Upstream {
     timeoutMs: number,
     onChange?: (change: BreakerChange) => void,
     private readonly metrics?: Metrics,
+    private readonly secrets?: RealmSecrets,
   ) {
     this.breaker = new CircuitBreaker(config.name, {
       // Any answer from the realm Keycloak always has means the server is back.
@@ -59,7 +61,7 @@ export class Upstream {
     let connector = this.realms.get(realm);
     if (!connector) {
       const address = { internalBase: `${this.config.url}/realms/${encodeURIComponent(realm)}`, issuer: this.issuerOf(realm) };
-      connector = new RealmConnector(realm, address, this.metadata, this.brokerClient, this.fetch, this.http, this.metrics && { metrics: this.metrics, upstream: this.name });
+      connector = new RealmConnector(realm, address, this.metadata, this.brokerClient, this.fetch, this.http, this.secrets, this.metrics && { metrics: this.metrics, upstream: this.name });
       this.realms.set(realm, connector);
     }
     return connector;
@@ -68,11 +70,14 @@ export class Upstream {
 
 export class Upstreams {
   private readonly byName = new Map<string, Upstream>();
+  /** The clients' secrets at each realm (realm-secrets.ts); wire.ts tells it the realms' ids. */
+  readonly secrets: RealmSecrets;
 
   constructor(config: Config, onChange?: (change: BreakerChange) => void, metrics?: Metrics) {
     const metadata = new RealmMetadataCache(undefined, metrics);
+    this.secrets = new RealmSecrets(config);
     for (const u of config.upstreams) {
-      this.byName.set(u.name, new Upstream(u, metadata, config.brokerClient, config.upstreamTimeoutMs, onChange, metrics));
+      this.byName.set(u.name, new Upstream(u, metadata, config.brokerClient, config.upstreamTimeoutMs, onChange, metrics, this.secrets));
     }
   }
 
