@@ -16,6 +16,7 @@ import { RedisStore } from './store/redis-store.js';
 import type { Store } from './store/store.js';
 import { EmailDiscovery } from './tenancy/email-discovery.js';
 import { TenantRegistry } from './tenancy/registry.js';
+import { StandingRealms } from './tenancy/standing-realms.js';
 import { TenantHomes } from './tenancy/tenant-homes.js';
 import { Upstreams } from './upstream/upstreams.js';
 
@@ -25,7 +26,8 @@ export async function wire(config: Config, log: Logger, store?: Store, metrics =
   const theStore = instrumentStore(rawStore, metrics);
   // A migration's live switch reaches this replica through the store (tenancy/tenant-homes.ts).
   const homes = new TenantHomes(theStore, 1000, (err) => log.warn('tenant homes unreadable; routing as last known', { err }));
-  const tenants = new TenantRegistry(config, upstreams, log, homes, metrics);
+  const standing = new StandingRealms(theStore, (err) => log.warn('tenant standing record unreadable or unwritable; routing as this replica knows it', { err }));
+  const tenants = new TenantRegistry(config, upstreams, log, homes, metrics, standing);
   // Per-realm client secrets are made from the realm's id, which the registry knows.
   upstreams.secrets.realmIdOf = (issuer) => tenants.realmIdOf(issuer);
   const signingKeys = new SigningKeys(theStore, {

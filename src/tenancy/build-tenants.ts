@@ -8,7 +8,9 @@
  *   lists (`formerRealmIds`) and copies with its own id (a migration's, found by id);
  * - two realms of one name on two upstreams and no override: copies of one realm (same
  *   id) go to the first upstream; realms of different ids go to the one that served the
- *   slug until now (`previous`), or to none.
+ *   slug until now (`previous`), or to none;
+ * - while the server of the realm that served a slug cannot be read (`unavailable`), no
+ *   other realm of that name takes the slug.
  *
  * Why names alone decide so little: a realm's name is its admin's to change (Keycloak lets
  * a realm admin rename their realm), and a tenant admin is not trusted with another
@@ -25,7 +27,7 @@ function splitList(value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 
-export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'], upstreamOrder: string[], previous: PreviousHomes = new Map()): { tenants: Tenant[]; warnings: string[] } {
+export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'], upstreamOrder: string[], previous: PreviousHomes = new Map(), unavailable: ReadonlySet<string> = new Set()): { tenants: Tenant[]; warnings: string[] } {
   const warnings: string[] = [];
   const key = (upstream: string, realm: string) => `${upstream}\u0000${realm}`;
   const byKey = new Map(realms.map((r) => [key(r.upstream, r.realm), r]));
@@ -50,7 +52,7 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
     else byName.set(r.realm, [r]);
   }
   for (const [slug, candidates] of byName) {
-    const home = standingRealm(slug, candidates, previous.get(slug), warnings);
+    const home = standingRealm(slug, candidates, previous.get(slug), unavailable, warnings);
     if (home) claimed.set(key(home.upstream, home.realm), slug);
   }
 
@@ -75,10 +77,14 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
 }
 
 /** Which of the realms named `slug` on several upstreams serves it, if any. */
-function standingRealm(slug: string, candidates: RealmEntry[], previous: { upstream: string; id: string } | undefined, warnings: string[]): RealmEntry | undefined {
+function standingRealm(slug: string, candidates: RealmEntry[], previous: { upstream: string; id: string } | undefined, unavailable: ReadonlySet<string>, warnings: string[]): RealmEntry | undefined {
   const first = candidates[0]!;
-  if (candidates.length === 1) return first;
   const where = (r: RealmEntry) => `${r.upstream} (id ${r.id})`;
+  if (previous && unavailable.has(previous.upstream) && !candidates.some((r) => r.upstream === previous.upstream && r.id === previous.id)) {
+    warnings.push(`tenant ${slug}: its server ${previous.upstream} cannot be read; not served from ${candidates.map(where).join(', ')} meanwhile`);
+    return undefined;
+  }
+  if (candidates.length === 1) return first;
   if (candidates.every((r) => r.id === first.id)) {
     // Copies of one realm (a migration's, before its switch): the first upstream serves it.
     warnings.push(`realm ${slug} on ${candidates.slice(1).map((r) => r.upstream).join(', ')} is shadowed by an earlier upstream`);

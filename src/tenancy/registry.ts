@@ -25,6 +25,7 @@ import type { Logger } from '../http/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Upstreams } from '../upstream/upstreams.js';
 import { buildTenants } from './build-tenants.js';
+import type { Standing, StandingRealms } from './standing-realms.js';
 import type { TenantHomes } from './tenant-homes.js';
 import type { RealmEntry, Tenant } from './tenant.js';
 
@@ -53,6 +54,8 @@ export class TenantRegistry {
     private readonly log: Logger,
     private readonly homes?: TenantHomes,
     private readonly metrics?: Metrics,
+    /** Where each tenant stood last, shared by the replicas (standing-realms.ts). */
+    private readonly standing?: StandingRealms,
   ) {
     this.cache = new LRUCache<string, RealmEntry[]>({
       max: 100,
@@ -112,7 +115,10 @@ export class TenantRegistry {
     const same = this.snapshot && this.snapshot.homesVersion === homes.version && this.snapshot.sources.every((s, i) => s === sources[i]);
     if (same) return this.snapshot!.value;
     const realms = sources.flat();
-    const value = { ...this.index(realms, names, this.overrides(realms, homes.homes)), unavailable };
+    const standing = this.standing ? await this.standing.read() : {};
+    const value = { ...this.index(realms, names, this.overrides(realms, homes.homes), standing, unavailable), unavailable };
+    // For the replicas that start later; only a full view may teach them.
+    if (this.standing && unavailable.size === 0) await this.standing.write(standing, value.tenants, realms);
     this.snapshot = { sources, homesVersion: homes.version, value };
     return value;
   }
@@ -148,10 +154,13 @@ export class TenantRegistry {
     return merged;
   }
 
-  private index(realms: RealmEntry[], order: string[], overrides: Config['tenants']): Omit<Snapshot, 'unavailable'> {
-    // Which realm served each slug until now: a realm renamed to a tenant's slug does not take it over.
-    const previous = new Map((this.snapshot?.value.tenants ?? []).map((t) => [t.slug, { upstream: t.upstream, id: t.id }]));
-    const { tenants, warnings } = buildTenants(realms, overrides, order, previous);
+  private index(realms: RealmEntry[], order: string[], overrides: Config['tenants'], standing: Standing, unavailable: Map<string, unknown>): Omit<Snapshot, 'unavailable'> {
+    // Which realm served each slug until now (this replica's last list, when it saw every
+    // server, else the shared record): a realm renamed to a tenant's slug does not take it over.
+    const previous = new Map(Object.entries(standing));
+    const last = this.snapshot?.value;
+    if (last && last.unavailable.size === 0) for (const t of last.tenants) previous.set(t.slug, { upstream: t.upstream, id: t.id });
+    const { tenants, warnings } = buildTenants(realms, overrides, order, previous, new Set(unavailable.keys()));
     for (const w of warnings) this.log.warn(w);
     const byDomain = new Map<string, Tenant[]>();
     for (const t of tenants) for (const d of t.emailDomains) byDomain.set(d, [...(byDomain.get(d) ?? []), t]);

@@ -54,8 +54,8 @@ describe('a realm renamed to another tenant\'s slug', function () {
     await server1.realms.del({ realm: renamed ? victim : evil }).catch(() => {});
   });
 
-  const start = async (overrides: Record<string, unknown> = {}) => {
-    const broker = await startBroker({ overrides: { tenantCacheTtlMs: 300, ...overrides } });
+  const start = async (overrides: Record<string, unknown> = {}, store?: TestBroker['deps']['store']) => {
+    const broker = await startBroker({ overrides: { tenantCacheTtlMs: 300, ...overrides }, store });
     brokers.push(broker);
     return broker;
   };
@@ -69,7 +69,7 @@ describe('a realm renamed to another tenant\'s slug', function () {
     return ((await res.json()) as { access_token: string }).access_token;
   };
 
-  it('neither takes the tenant over nor passes its tokens for the tenant\'s; a replica started after it serves neither, until config names one', async () => {
+  it('neither takes the tenant over nor passes its tokens for the tenant\'s; a replica started after it serves the tenant from its realm (shared store), or neither (a store of its own) until config names one', async () => {
     const running = await start();
     const before = await serviceToken(running);
     assert.equal(before.status, 200, before.text);
@@ -101,7 +101,13 @@ describe('a realm renamed to another tenant\'s slug', function () {
     const introspected = await post(`${running.url}/auth/api/v1/oauth/connect/introspect`, { token: forged, realm: victimId });
     assert.equal(introspected.body.active, false, `not active for the victim tenant: ${introspected.text}`);
 
-    // A replica that starts now cannot tell which realm is the tenant's: it serves neither (404), and says why.
+    // A replica that starts now, on the same store (as replicas share Redis): the running one
+    // recorded where the tenant stood, so it serves it from there.
+    const replica = await start({}, running.deps.store);
+    const fromReplica = await serviceToken(replica);
+    assert.equal(fromReplica.status, 200, fromReplica.text);
+    assert.equal(claims(fromReplica.body.access_token).iss, `${KEYCLOAK2_URL}/realms/${victim}`);
+    // One with a store of its own cannot tell which realm is the tenant's: it serves neither (404), and says why.
     const cold = await start();
     const refused = await serviceToken(cold);
     assert.equal(refused.status, 404, refused.text);

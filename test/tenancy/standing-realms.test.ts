@@ -1,0 +1,80 @@
+/**
+ * Where each tenant stood last, shared by replicas through the store (standing-realms.ts):
+ * a replica that starts while a realm renamed to a tenant's slug shares that name with the
+ * tenant's realm, or while the tenant's server is down, neither hands the tenant to the
+ * renamed realm nor drops it. Realm lists come from a table the test changes (the
+ * registry's source, not the code under test); the servers' side is
+ * test/security/realm-rename.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/http/logger.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { TenantRegistry } from '../../src/tenancy/registry.js';
+import { StandingRealms } from '../../src/tenancy/standing-realms.js';
+import type { Upstreams } from '../../src/upstream/upstreams.js';
+
+type Realms = Record<string, { realm: string; id: string }[] | 'down'>;
+
+/** Servers "a" and "b" (in that order) whose realm lists are `realms` at each call. */
+function servers(realms: Realms): Upstreams {
+  const make = (name: string) => ({
+    name,
+    config: { name, admin: { realm: 'master' }, ignoreRealms: [] },
+    admin: {
+      listRealms: async () => {
+        const list = realms[name]!;
+        if (list === 'down') throw new Error(`${name} is down`);
+        return list.map((r) => ({ ...r, attributes: {} }));
+      },
+    },
+    issuerOf: (realm: string) => `http://${name}/realms/${realm}`,
+  });
+  const all = ['a', 'b'].map(make);
+  return { all: () => all, get: (n: string) => all.find((u) => u.name === n)! } as unknown as Upstreams;
+}
+
+describe('where tenants stood (shared by replicas)', () => {
+  const config = loadConfig({ REALM_BROKER_MODE: 'dev', TENANT_CACHE_TTL_MS: '1' }, {
+    upstreams: [{ name: 'a', url: 'http://a', admin: { clientSecret: 'x' } }, { name: 'b', url: 'http://b', admin: { clientSecret: 'x' } }],
+  });
+  const registry = (store: MemoryStore, realms: Realms) => new TenantRegistry(config, servers(realms), createLogger('silent'), undefined, undefined, new StandingRealms(store));
+  const tick = () => new Promise((r) => setTimeout(r, 5));
+
+  it('a replica that starts during the rename serves the tenant from its realm; one without the record serves neither', async () => {
+    const store = new MemoryStore();
+    const realms: Realms = { a: [{ realm: 'evil', id: 'id-evil' }], b: [{ realm: 'v', id: 'id-victim' }] };
+    assert.equal((await registry(store, realms).bySlug('v'))?.id, 'id-victim');
+    realms.a = [{ realm: 'v', id: 'id-evil' }]; // the rename, on the earlier server
+    await tick();
+    assert.equal((await registry(store, realms).bySlug('v'))?.id, 'id-victim', 'the record names the tenant\'s realm');
+    assert.equal(await registry(new MemoryStore(), realms).bySlug('v'), undefined, 'no record: neither');
+  });
+
+  it('while the tenant\'s server is down, a replica that starts does not serve the tenant from the renamed realm (503), and serves it again once the server is back', async () => {
+    const store = new MemoryStore();
+    const realms: Realms = { a: [{ realm: 'evil', id: 'id-evil' }], b: [{ realm: 'v', id: 'id-victim' }] };
+    await registry(store, realms).all();
+    realms.a = [{ realm: 'v', id: 'id-evil' }];
+    realms.b = 'down';
+    const starting = registry(store, realms);
+    await assert.rejects(starting.bySlug('v'), (err: { code?: string }) => err.code === 'upstream_unavailable');
+    // A partial view teaches the record nothing: the renamed realm is not written as the tenant's.
+    const later = registry(store, { a: realms.a, b: 'down' });
+    await assert.rejects(later.bySlug('v'));
+    realms.b = [{ realm: 'v', id: 'id-victim' }];
+    await tick();
+    assert.equal((await starting.bySlug('v'))?.id, 'id-victim');
+  });
+
+  it('a tenant whose realm is gone (renamed away, deleted) leaves its name free', async () => {
+    const store = new MemoryStore();
+    const realms: Realms = { a: [], b: [{ realm: 'v', id: 'id-victim' }] };
+    await registry(store, realms).all();
+    realms.b = [{ realm: 'v-renamed', id: 'id-victim' }];
+    realms.a = [{ realm: 'v', id: 'id-new' }];
+    const fresh = registry(store, realms);
+    assert.equal((await fresh.bySlug('v'))?.id, 'id-new');
+    assert.equal((await fresh.bySlug('v-renamed'))?.id, 'id-victim');
+  });
+});
