@@ -194,6 +194,12 @@ export const configSchema = z.object({
   }),
   upstreamTimeoutMs: z.coerce.number().int().positive(),
   tenantCacheTtlMs: z.coerce.number().int().positive(),
+  /**
+   * How long a tenant's name stays with its realm after that realm was last seen (deleted,
+   * renamed away, its server unreadable): meanwhile no realm of another id takes the name
+   * (tenancy/standing-realms.ts). Config (tenants.<slug>.upstream/realm) overrides it.
+   */
+  tenantHoldHours: z.coerce.number().min(0),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
   /**
    * How many bytes of log lines to hold while stdout does not take them (a stalled log

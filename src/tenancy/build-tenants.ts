@@ -9,8 +9,9 @@
  * - two realms of one name on two upstreams and no override: copies of one realm (same
  *   id) go to the first upstream; realms of different ids go to the one that served the
  *   slug until now (`previous`), or to none;
- * - while the server of the realm that served a slug cannot be read (`unavailable`), no
- *   other realm of that name takes the slug.
+ * - while the realm that served a slug is missing from the lists (its server unreadable,
+ *   the realm deleted and restored), no realm of another id takes the slug: not while its
+ *   server cannot be read, nor for `hold.ms` after it was last seen.
  *
  * Why names alone decide so little: a realm's name is its admin's to change (Keycloak lets
  * a realm admin rename their realm), and a tenant admin is not trusted with another
@@ -20,14 +21,20 @@
 import type { Config } from '../config/schema.js';
 import { ATTR_EMAIL_DOMAINS, ATTR_PASSWORD_GRANT, type RealmEntry, type Tenant } from './tenant.js';
 
-/** Which realm served a slug until now (the registry's last list). */
-export type PreviousHomes = ReadonlyMap<string, { upstream: string; id: string }>;
+/** Which realm served a slug until now, and when it was last seen there (ms since epoch). */
+export type PreviousHomes = ReadonlyMap<string, { upstream: string; id: string; seen: number }>;
+
+/** When a slug's previous realm is missing: how long it keeps the name, from `now`. */
+export interface Hold {
+  now: number;
+  ms: number;
+}
 
 function splitList(value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 
-export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'], upstreamOrder: string[], previous: PreviousHomes = new Map(), unavailable: ReadonlySet<string> = new Set()): { tenants: Tenant[]; warnings: string[] } {
+export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'], upstreamOrder: string[], previous: PreviousHomes = new Map(), unavailable: ReadonlySet<string> = new Set(), hold: Hold = { now: 0, ms: 0 }): { tenants: Tenant[]; warnings: string[] } {
   const warnings: string[] = [];
   const key = (upstream: string, realm: string) => `${upstream}\u0000${realm}`;
   const byKey = new Map(realms.map((r) => [key(r.upstream, r.realm), r]));
@@ -52,7 +59,7 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
     else byName.set(r.realm, [r]);
   }
   for (const [slug, candidates] of byName) {
-    const home = standingRealm(slug, candidates, previous.get(slug), unavailable, warnings);
+    const home = standingRealm(slug, candidates, previous.get(slug), unavailable, hold, warnings);
     if (home) claimed.set(key(home.upstream, home.realm), slug);
   }
 
@@ -76,12 +83,20 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
   return { tenants: withoutContestedDomains(tenants, overrides, warnings), warnings };
 }
 
-/** Which of the realms named `slug` on several upstreams serves it, if any. */
-function standingRealm(slug: string, candidates: RealmEntry[], previous: { upstream: string; id: string } | undefined, unavailable: ReadonlySet<string>, warnings: string[]): RealmEntry | undefined {
+/** Which of the realms named `slug` serves it, if any. */
+function standingRealm(slug: string, candidates: RealmEntry[], previous: { upstream: string; id: string; seen: number } | undefined, unavailable: ReadonlySet<string>, hold: Hold, warnings: string[]): RealmEntry | undefined {
   const first = candidates[0]!;
-  const where = (r: RealmEntry) => `${r.upstream} (id ${r.id})`;
-  if (previous && unavailable.has(previous.upstream) && !candidates.some((r) => r.upstream === previous.upstream && r.id === previous.id)) {
-    warnings.push(`tenant ${slug}: its server ${previous.upstream} cannot be read; not served from ${candidates.map(where).join(', ')} meanwhile`);
+  const where = (r: { upstream: string; id: string }) => `${r.upstream} (id ${r.id})`;
+  const kept = previous && candidates.find((r) => r.upstream === previous.upstream && r.id === previous.id);
+  if (kept) {
+    const others = candidates.filter((r) => r.id !== kept.id);
+    if (others.length) warnings.push(`tenant ${slug}: ignoring realms of another id that took its name, on ${others.map(where).join(', ')}; it stays on ${where(kept)}`);
+    return kept;
+  }
+  if (previous && (unavailable.has(previous.upstream) || hold.now - previous.seen < hold.ms)) {
+    // Its realm is missing for now: its server unreadable, or the realm gone since `seen`.
+    const until = new Date(previous.seen + hold.ms).toISOString();
+    warnings.push(`tenant ${slug}: its realm ${where(previous)} is not in the lists${unavailable.has(previous.upstream) ? ' (its server cannot be read)' : ''}; not served from ${candidates.map(where).join(', ')} before ${until} unless the config names one (tenants.${slug}.upstream)`);
     return undefined;
   }
   if (candidates.length === 1) return first;
@@ -89,11 +104,6 @@ function standingRealm(slug: string, candidates: RealmEntry[], previous: { upstr
     // Copies of one realm (a migration's, before its switch): the first upstream serves it.
     warnings.push(`realm ${slug} on ${candidates.slice(1).map((r) => r.upstream).join(', ')} is shadowed by an earlier upstream`);
     return first;
-  }
-  const kept = previous && candidates.find((r) => r.upstream === previous.upstream && r.id === previous.id);
-  if (kept) {
-    warnings.push(`tenant ${slug}: ignoring realms of another id that took its name, on ${candidates.filter((r) => r !== kept).map(where).join(', ')}; it stays on ${where(kept)}`);
-    return kept;
   }
   warnings.push(`tenant ${slug}: realms of different ids carry this name, on ${candidates.map(where).join(', ')}; none serves it until the config names one (tenants.${slug}.upstream)`);
   return undefined;

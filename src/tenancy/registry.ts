@@ -118,7 +118,7 @@ export class TenantRegistry {
     const standing = this.standing ? await this.standing.read() : {};
     const value = { ...this.index(realms, names, this.overrides(realms, homes.homes), standing, unavailable), unavailable };
     // For the replicas that start later; only a full view may teach them.
-    if (this.standing && unavailable.size === 0) await this.standing.write(standing, value.tenants, realms);
+    if (this.standing && unavailable.size === 0) await this.standing.write(standing, value.tenants, realms, Date.now(), this.config.tenantHoldHours * 3600_000);
     this.snapshot = { sources, homesVersion: homes.version, value };
     return value;
   }
@@ -157,10 +157,11 @@ export class TenantRegistry {
   private index(realms: RealmEntry[], order: string[], overrides: Config['tenants'], standing: Standing, unavailable: Map<string, unknown>): Omit<Snapshot, 'unavailable'> {
     // Which realm served each slug until now (this replica's last list, when it saw every
     // server, else the shared record): a realm renamed to a tenant's slug does not take it over.
+    const now = Date.now();
     const previous = new Map(Object.entries(standing));
     const last = this.snapshot?.value;
-    if (last && last.unavailable.size === 0) for (const t of last.tenants) previous.set(t.slug, { upstream: t.upstream, id: t.id });
-    const { tenants, warnings } = buildTenants(realms, overrides, order, previous, new Set(unavailable.keys()));
+    if (last && last.unavailable.size === 0) for (const t of last.tenants) previous.set(t.slug, { upstream: t.upstream, id: t.id, seen: now });
+    const { tenants, warnings } = buildTenants(realms, overrides, order, previous, new Set(unavailable.keys()), { now, ms: this.config.tenantHoldHours * 3600_000 });
     for (const w of warnings) this.log.warn(w);
     const byDomain = new Map<string, Tenant[]>();
     for (const t of tenants) for (const d of t.emailDomains) byDomain.set(d, [...(byDomain.get(d) ?? []), t]);

@@ -6,7 +6,9 @@
  * the tenant keeps it on its realm (build-tenants.ts); one that starts while the two realms
  * share the name would otherwise serve neither, and one that starts while the tenant's own
  * server is unreachable would see the renamed realm alone. With this record both serve the
- * tenant from the realm that served it (or answer 503 while its server is down).
+ * tenant from the realm that served it (or answer 503 while its server is down). And when
+ * the tenant's realm is missing from a list for a while (deleted and restored, its server
+ * down), no realm of another id takes the name before `tenantHoldHours` have passed.
  *
  * Written only from a full view (every server's realm list known), so a replica that sees
  * part of the picture never teaches the others a wrong home. Redis on the project's machines
@@ -16,7 +18,16 @@ import { RecordKind } from '../store/record.js';
 import type { Store } from '../store/store.js';
 import type { RealmEntry, Tenant } from './tenant.js';
 
-export type Standing = Record<string, { upstream: string; id: string }>;
+/** Where a slug stood: the realm, and when it was last seen there (ms since epoch). */
+export interface StandingHome {
+  upstream: string;
+  id: string;
+  seen: number;
+}
+export type Standing = Record<string, StandingHome>;
+
+/** `seen` is written again when older than this: the hold is counted in hours, writes stay rare. */
+const SEEN_REFRESH_MS = 3600_000;
 
 /** The store wants a lifetime on every key: ten years is "until changed". */
 const record = new RecordKind<Standing>('tenancy', 10 * 365 * 24 * 3600);
@@ -44,16 +55,22 @@ export class StandingRealms {
   }
 
   /**
-   * Records where `tenants` stand, from a full view of `realms`, keeping the entries of
-   * slugs no tenant holds now whose realm still carries that name (a name two realms share:
-   * its home stays known).
+   * Records where `tenants` stand, from a full view of `realms` at `now`. A slug no tenant
+   * holds now keeps its entry while its realm still carries the name (two realms share it)
+   * or while its hold lasts (`holdMs` since it was last seen): that is what keeps the name
+   * from a realm of another id meanwhile.
    */
-  async write(before: Standing, tenants: Tenant[], realms: RealmEntry[]): Promise<void> {
+  async write(before: Standing, tenants: Tenant[], realms: RealmEntry[], now: number, holdMs: number): Promise<void> {
     const next: Standing = {};
+    const present = (slug: string, home: StandingHome) => realms.some((r) => r.upstream === home.upstream && r.id === home.id && r.realm === slug);
     for (const [slug, home] of Object.entries(before)) {
-      if (realms.some((r) => r.upstream === home.upstream && r.id === home.id && r.realm === slug)) next[slug] = home;
+      if (present(slug, home)) next[slug] = { ...home, seen: fresh(home.seen, now) };
+      else if (now - home.seen < holdMs) next[slug] = home;
     }
-    for (const t of tenants) next[t.slug] = { upstream: t.upstream, id: t.id };
+    for (const t of tenants) {
+      const was = before[t.slug];
+      next[t.slug] = { upstream: t.upstream, id: t.id, seen: was && was.upstream === t.upstream && was.id === t.id ? fresh(was.seen, now) : now };
+    }
     const json = JSON.stringify(next);
     if (json === this.last) return;
     try {
@@ -64,3 +81,5 @@ export class StandingRealms {
     }
   }
 }
+
+const fresh = (seen: number, now: number) => (now - seen < SEEN_REFRESH_MS ? seen : now);

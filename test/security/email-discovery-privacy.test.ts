@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { HttpBrowser } from '../helpers/http-browser.js';
-import { KEYCLOAK_URL } from '../helpers/services.js';
+import { KEYCLOAK2_URL, KEYCLOAK_URL } from '../helpers/services.js';
 
 const APP = 'http://127.0.0.1:8765/';
 
@@ -38,9 +38,10 @@ describe('email discovery that reveals no account (emailWithoutDomainRule: ask)'
     assert.equal(next.url.searchParams.get('login_hint'), 'carol@contractor.example');
   });
 
-  it('a display name does not capture another tenant\'s sign-ins: the slug comes first, a shared display name names none', async () => {
-    // A realm's admin sets its display name: here acme's takes globex's slug, and globex and
-    // initech share one (config stands in for the realm attribute the admins would set).
+  it('a name two tenants answer to (a slug or a display name) names neither: no admin captures another tenant\'s sign-ins', async () => {
+    // A realm's admin sets its display name and its name (the slug): here acme's display name
+    // takes globex's slug, and globex and initech share one (config stands in for what the
+    // admins would set in their realms).
     const named = await startBroker({
       overrides: {
         platform: { homeTenant: 'acme', idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10, discoveryAttempts: 100, emailWithoutDomainRule: 'ask' },
@@ -56,8 +57,14 @@ describe('email discovery that reveals no account (emailWithoutDomainRule: ask)'
       const shared = await carol.submit(await begin(carol), { organisation: 'Globex Corp' });
       assert.equal(shared.url.origin, named.url, 'no realm chosen');
       assert.match(shared.html, /Several organisations go by that name/);
-      const bySlug = await carol.submit(shared, { organisation: 'globex' });
-      assert.ok(bySlug.url.href.startsWith(`${KEYCLOAK_URL}/realms/globex/`), String(bySlug.url));
+      // globex's slug is acme's display name: neither, where taking the slug first would let
+      // a realm renamed to another tenant's display name take its users.
+      const slugAndName = await carol.submit(shared, { organisation: 'globex' });
+      assert.equal(slugAndName.url.origin, named.url, 'no realm chosen');
+      assert.match(slugAndName.html, /Several organisations go by that name/);
+      // A name one tenant alone answers to goes on.
+      const initech = await carol.submit(slugAndName, { organisation: 'initech' });
+      assert.ok(initech.url.href.startsWith(`${KEYCLOAK2_URL}/realms/initech/`), String(initech.url));
     } finally {
       await named.close();
     }

@@ -54,7 +54,7 @@ describe('buildTenants', () => {
     // order) renames it to "v". Before, upstream order gave it the tenant, and the victim's
     // realm became its alias (or the renamed one the victim's).
     const realms = [realm('a', 'v', 'id-evil'), realm('b', 'v', 'id-victim')];
-    const kept = buildTenants(realms, {}, ['a', 'b'], new Map([['v', { upstream: 'b', id: 'id-victim' }]]));
+    const kept = buildTenants(realms, {}, ['a', 'b'], new Map([['v', { upstream: 'b', id: 'id-victim', seen: 0 }]]));
     assert.deepEqual(kept.tenants.map((t) => [t.slug, t.upstream, t.id, t.aliasIds]), [['v', 'b', 'id-victim', []]]);
     assert.match(kept.warnings.join('\n'), /ignoring realms of another id that took its name, on a \(id id-evil\)/);
     // With no previous list (a replica starting after the rename): neither, and the operator is told.
@@ -63,7 +63,15 @@ describe('buildTenants', () => {
     assert.match(cold.warnings.join('\n'), /none serves it until the config names one \(tenants\.v\.upstream\)/);
     // The config pins it.
     assert.deepEqual(buildTenants(realms, { v: { upstream: 'b' } }, ['a', 'b']).tenants.map((t) => [t.id, t.aliasIds]), [['id-victim', []]]);
-    // A previous home that is gone (renamed away, deleted) keeps nothing: the one realm left of that name serves it.
-    assert.equal(buildTenants([realm('a', 'v', 'id-evil')], {}, ['a', 'b'], new Map([['v', { upstream: 'b', id: 'id-victim' }]])).tenants[0]!.id, 'id-evil');
+    // The tenant's realm missing from the lists (deleted and restored, renamed away, its server down):
+    // within the hold, the name is nobody's; after it, the one realm left of that name serves it.
+    const evilOnly = [realm('a', 'v', 'id-evil')];
+    const before = new Map([['v', { upstream: 'b', id: 'id-victim', seen: 1_000 }]]);
+    const held = buildTenants(evilOnly, {}, ['a', 'b'], before, new Set(), { now: 1_000 + 3_599_000, ms: 3_600_000 });
+    assert.deepEqual(held.tenants, []);
+    assert.match(held.warnings.join('\n'), /tenant v: its realm b \(id id-victim\) is not in the lists; not served from a \(id id-evil\) before/);
+    assert.equal(buildTenants(evilOnly, {}, ['a', 'b'], before, new Set(), { now: 1_000 + 3_600_000, ms: 3_600_000 }).tenants[0]!.id, 'id-evil');
+    // Its server unreadable: nobody's, however long ago it was seen.
+    assert.deepEqual(buildTenants(evilOnly, {}, ['a', 'b'], before, new Set(['b']), { now: 1e12, ms: 3_600_000 }).tenants, []);
   });
 });

@@ -67,13 +67,31 @@ describe('where tenants stood (shared by replicas)', () => {
     assert.equal((await starting.bySlug('v'))?.id, 'id-victim');
   });
 
-  it('a tenant whose realm is gone (renamed away, deleted) leaves its name free', async () => {
+  it('a tenant\'s realm missing for a while (deleted and restored) keeps its name for tenantHoldHours: a renamed realm does not take it meanwhile', async () => {
+    const store = new MemoryStore();
+    const realms: Realms = { a: [{ realm: 'v', id: 'id-evil' }], b: [{ realm: 'v', id: 'id-victim' }] };
+    const warm = registry(store, realms);
+    await store.put('tenancy:standing', { v: { upstream: 'b', id: 'id-victim', seen: Date.now() } }, 60);
+    assert.equal((await warm.bySlug('v'))?.id, 'id-victim');
+    realms.b = []; // the victim's realm deleted, to be restored from an export (same id)
+    await tick();
+    assert.equal(await warm.bySlug('v'), undefined, 'nobody\'s while its realm is missing');
+    assert.equal(await registry(store, realms).bySlug('v'), undefined, 'nor for a replica that starts meanwhile');
+    realms.b = [{ realm: 'v', id: 'id-victim' }];
+    await tick();
+    assert.equal((await warm.bySlug('v'))?.id, 'id-victim', 'restored: the tenant\'s again');
+  });
+
+  it('after the hold, a tenant whose realm is gone (renamed away, deleted) leaves its name free', async () => {
     const store = new MemoryStore();
     const realms: Realms = { a: [], b: [{ realm: 'v', id: 'id-victim' }] };
-    await registry(store, realms).all();
+    const noHold = loadConfig({ REALM_BROKER_MODE: 'dev', TENANT_CACHE_TTL_MS: '1', TENANT_HOLD_HOURS: '0' }, { upstreams: config.upstreams });
+    const make = () => new TenantRegistry(noHold, servers(realms), createLogger('silent'), undefined, undefined, new StandingRealms(store));
+    await make().all();
     realms.b = [{ realm: 'v-renamed', id: 'id-victim' }];
     realms.a = [{ realm: 'v', id: 'id-new' }];
-    const fresh = registry(store, realms);
+    assert.equal(await registry(store, realms).bySlug('v'), undefined, 'within the 24 h hold: nobody\'s');
+    const fresh = make();
     assert.equal((await fresh.bySlug('v'))?.id, 'id-new');
     assert.equal((await fresh.bySlug('v-renamed'))?.id, 'id-victim');
   });

@@ -111,15 +111,14 @@ export function submitChoice(deps: Deps, jar: CookieJar): Koa.Middleware {
 }
 
 /**
- * The tenant an organisation name names: its slug, else the one display name that matches.
- * A realm's admin sets its display name; taking the first match would let them name their
- * realm after another tenant (its slug, or its display name) and receive its sign-ins.
+ * The tenant an organisation name names: the one whose slug or display name it is. A realm's
+ * admin sets both (the slug is the realm's name, which they can rename), so any precedence
+ * between matches would let them name their realm after another tenant and receive its
+ * sign-ins: a name that two tenants answer to names neither.
  */
 function tenantNamed(tenants: Tenant[], typed: string): Tenant | 'ambiguous' | undefined {
-  const bySlug = tenants.find((t) => t.slug === typed);
-  if (bySlug) return bySlug;
-  const byName = tenants.filter((t) => t.displayName.toLowerCase() === typed);
-  return byName.length > 1 ? 'ambiguous' : byName[0];
+  const named = tenants.filter((t) => t.slug.toLowerCase() === typed || t.displayName.toLowerCase() === typed);
+  return named.length > 1 ? 'ambiguous' : named[0];
 }
 
 /**
@@ -136,7 +135,7 @@ export function submitOrganisation(deps: Deps, jar: CookieJar): Koa.Middleware {
       return organisationPage(ctx, {
         appName: appName(deps, tx.clientId), action: `${tx.issuerPath}/organisation`, tx: String(body.tx), csrf: tx.csrf,
         error: tenant === 'ambiguous'
-          ? 'Several organisations go by that name. Type its short name, or ask your administrator.'
+          ? 'Several organisations go by that name. Ask your administrator.'
           : 'No organisation of that name. Check its spelling, or ask your administrator.',
         formTargets: realmOrigins(deps),
       });
