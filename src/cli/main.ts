@@ -19,6 +19,7 @@ import { wire } from '../wire.js';
 import { migrate } from './migrate.js';
 import { MigrationError } from './migrate/migration-error.js';
 import { syncApps } from './sync-apps.js';
+import { StandingRealms } from '../tenancy/standing-realms.js';
 
 class Exit extends Error {
   constructor(readonly code: number, message: string) {
@@ -61,6 +62,19 @@ export function buildCli(): Command {
       if (!t) throw new Exit(3, `no tenant ${key}`);
       const v = tenantView(t);
       print(!!o.json, v, () => Object.entries(v).map(([k, x]) => `${k.padEnd(20)} ${Array.isArray(x) ? x.join(', ') : String(x)}`).join('\n'));
+    });
+
+  tenants.command('release').description('let a realm of another id serve a tenant\'s name at once, its realm being gone for good (not waiting for TENANT_HOLD_HOURS), on the shared store')
+    .argument('<slug>').option('--json', 'JSON output')
+    .action(async (slug: string, o: { json?: boolean }) => {
+      const deps = await parts({ shared: true });
+      try {
+        const was = await new StandingRealms(deps.store).release(slug);
+        if (!was) throw new Exit(3, `no tenant ${slug} is recorded`);
+        print(!!o.json, { released: slug, was }, () => `released ${slug} (it stood on ${was.upstream}, realm id ${was.id}); replicas let another realm of that name serve it at their next refresh`);
+      } finally {
+        await deps.store.close();
+      }
     });
 
   program.command('discover').description('which tenant(s) the platform sign-in would offer for an email address (for support staff)')

@@ -80,6 +80,19 @@ export class StandingRealms {
       this.onError(err);
     }
   }
+
+  /**
+   * Forgets where `slug` stood (the operator: its realm is gone for good, and a realm of
+   * another id may have the name now, before the hold ends). Returns what was recorded.
+   */
+  async release(slug: string): Promise<StandingHome | undefined> {
+    const standing = (await record.get(this.store, ID)) ?? {};
+    const home = Object.hasOwn(standing, slug) ? standing[slug] : undefined;
+    if (!home) return undefined;
+    delete standing[slug];
+    await record.put(this.store, ID, standing);
+    return home;
+  }
 }
 
 const fresh = (seen: number, now: number) => (now - seen < SEEN_REFRESH_MS ? seen : now);

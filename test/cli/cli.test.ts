@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
+import { RedisStore } from '../../src/store/redis-store.js';
 import { ACME_ID } from '../helpers/broker.js';
 import { KEYCLOAK_URL, REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 
@@ -62,6 +63,23 @@ describe('realm-broker CLI', function () {
       assert.ok(list.some((k) => k.kid === newKid));
       assert.ok(list.every((k) => k.encrypted));
     } finally {
+      await cleanRedisPrefix(prefix);
+    }
+  });
+
+  it('tenants release forgets where a tenant stood, on the shared store (its realm gone for good: no wait for the hold)', async () => {
+    const prefix = `rb-test:${randomUUID()}:`;
+    const store = new RedisStore({ url: REDIS_URL, prefix, timeoutMs: 1000 });
+    await store.connect();
+    try {
+      await store.put('tenancy:standing', { gone: { upstream: 'server1', id: 'id-gone', seen: Date.now() }, kept: { upstream: 'server2', id: 'id-kept', seen: Date.now() } }, 60);
+      const released = await run(['tenants', 'release', 'gone', '--json'], { REDIS_URL, STORE_PREFIX: prefix });
+      assert.equal(released.code, 0, released.stderr);
+      assert.deepEqual(JSON.parse(released.stdout).was, { upstream: 'server1', id: 'id-gone', seen: JSON.parse(released.stdout).was.seen });
+      assert.deepEqual(Object.keys((await store.get<Record<string, unknown>>('tenancy:standing'))!), ['kept']);
+      assert.equal((await run(['tenants', 'release', 'gone'], { REDIS_URL, STORE_PREFIX: prefix })).code, 3);
+    } finally {
+      await store.close();
       await cleanRedisPrefix(prefix);
     }
   });
