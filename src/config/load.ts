@@ -99,6 +99,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS ?? file.upstreamTimeoutMs ?? 5000,
     tenantCacheTtlMs: env.TENANT_CACHE_TTL_MS ?? file.tenantCacheTtlMs ?? 30_000,
     tenantHoldHours: env.TENANT_HOLD_HOURS ?? file.tenantHoldHours ?? 24,
+    tenantEstablishMinutes: env.TENANT_ESTABLISH_MINUTES ?? file.tenantEstablishMinutes ?? 10,
     logLevel: env.LOG_LEVEL ?? file.logLevel ?? 'info',
     logBufferBytes: env.LOG_BUFFER_BYTES ?? file.logBufferBytes,
     trustProxy: proxyHops(env.TRUST_PROXY ?? file.trustProxy),

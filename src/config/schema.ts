@@ -200,6 +200,8 @@ export const configSchema = z.object({
    * (tenancy/standing-realms.ts). Config (tenants.<slug>.upstream/realm) overrides it.
    */
   tenantHoldHours: z.coerce.number().min(0),
+  /** How long a realm must have served a name before the name is held for it (above). */
+  tenantEstablishMinutes: z.coerce.number().min(0),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
   /**
    * How many bytes of log lines to hold while stdout does not take them (a stalled log

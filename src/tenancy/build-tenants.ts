@@ -8,10 +8,10 @@
  *   lists (`formerRealmIds`) and copies with its own id (a migration's, found by id);
  * - two realms of one name on two upstreams and no override: copies of one realm (same
  *   id) go to the first upstream; realms of different ids go to the one that served the
- *   slug until now (`previous`), or to none;
- * - while the realm that served a slug is missing from the lists (its server unreadable,
- *   the realm deleted and restored), no realm of another id takes the slug: not while its
- *   server cannot be read, nor for `hold.ms` after it was last seen.
+ *   slug until now (`previous`) when it was established there, or to none;
+ * - while the realm that served a slug is missing from the lists, no realm of another id
+ *   takes the slug: not while its server cannot be read, nor, for an established home,
+ *   for `hold.holdMs` after it was last seen (deleted and restored, renamed away).
  *
  * Why names alone decide so little: a realm's name is its admin's to change (Keycloak lets
  * a realm admin rename their realm), and a tenant admin is not trusted with another
@@ -19,22 +19,22 @@
  * upstream order nor become its alias (found in an attack, 2026-12-06).
  */
 import type { Config } from '../config/schema.js';
+import { established, type StandingHome, type StandingRules } from './standing-realms.js';
 import { ATTR_EMAIL_DOMAINS, ATTR_PASSWORD_GRANT, type RealmEntry, type Tenant } from './tenant.js';
 
-/** Which realm served a slug until now, and when it was last seen there (ms since epoch). */
-export type PreviousHomes = ReadonlyMap<string, { upstream: string; id: string; seen: number }>;
+/** Which realm served each slug until now (standing-realms.ts). */
+export type PreviousHomes = ReadonlyMap<string, StandingHome>;
 
-/** When a slug's previous realm is missing: how long it keeps the name, from `now`. */
-export interface Hold {
+/** The standing rules' durations, at `now`. */
+export interface Hold extends StandingRules {
   now: number;
-  ms: number;
 }
 
 function splitList(value: string | undefined): string[] {
   return (value ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 
-export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'], upstreamOrder: string[], previous: PreviousHomes = new Map(), unavailable: ReadonlySet<string> = new Set(), hold: Hold = { now: 0, ms: 0 }): { tenants: Tenant[]; warnings: string[] } {
+export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'], upstreamOrder: string[], previous: PreviousHomes = new Map(), unavailable: ReadonlySet<string> = new Set(), hold: Hold = { now: 0, holdMs: 0, establishMs: 0 }): { tenants: Tenant[]; warnings: string[] } {
   const warnings: string[] = [];
   const key = (upstream: string, realm: string) => `${upstream}\u0000${realm}`;
   const byKey = new Map(realms.map((r) => [key(r.upstream, r.realm), r]));
@@ -80,27 +80,33 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
       aliasIds: (o.formerRealmIds ?? []).filter((id) => id.toLowerCase() !== r.id.toLowerCase()),
     });
   }
-  return { tenants: withoutContestedDomains(tenants, overrides, warnings), warnings };
+  return { tenants: withoutContestedDomains(tenants, overrides, warnings, (slug, id) => {
+    const home = previous.get(slug);
+    return home && home.id === id && established(home, hold) ? home.domains ?? [] : [];
+  }), warnings };
 }
 
 /** Which of the realms named `slug` serves it, if any. */
-function standingRealm(slug: string, candidates: RealmEntry[], previous: { upstream: string; id: string; seen: number } | undefined, unavailable: ReadonlySet<string>, hold: Hold, warnings: string[]): RealmEntry | undefined {
+function standingRealm(slug: string, candidates: RealmEntry[], previous: StandingHome | undefined, unavailable: ReadonlySet<string>, hold: Hold, warnings: string[]): RealmEntry | undefined {
   const first = candidates[0]!;
   const where = (r: { upstream: string; id: string }) => `${r.upstream} (id ${r.id})`;
+  const settled = previous !== undefined && established(previous, hold);
   const kept = previous && candidates.find((r) => r.upstream === previous.upstream && r.id === previous.id);
   if (kept) {
     const others = candidates.filter((r) => r.id !== kept.id);
-    if (others.length) warnings.push(`tenant ${slug}: ignoring realms of another id that took its name, on ${others.map(where).join(', ')}; it stays on ${where(kept)}`);
-    return kept;
-  }
-  if (previous && (unavailable.has(previous.upstream) || hold.now - previous.seen < hold.ms)) {
+    if (!others.length) return kept;
+    if (settled) {
+      warnings.push(`tenant ${slug}: ignoring realms of another id that took its name, on ${others.map(where).join(', ')}; it stays on ${where(kept)}`);
+      return kept;
+    }
+  } else if (previous && (unavailable.has(previous.upstream) || (settled && hold.now - previous.seen < hold.holdMs))) {
     // Its realm is missing for now: its server unreadable, or the realm gone since `seen`.
-    const until = new Date(previous.seen + hold.ms).toISOString();
-    warnings.push(`tenant ${slug}: its realm ${where(previous)} is not in the lists${unavailable.has(previous.upstream) ? ' (its server cannot be read)' : ''}; not served from ${candidates.map(where).join(', ')} before ${until} unless the config names one (tenants.${slug}.upstream)`);
+    const until = unavailable.has(previous.upstream) ? 'while its server cannot be read' : `before ${new Date(previous.seen + hold.holdMs).toISOString()}`;
+    warnings.push(`tenant ${slug}: its realm ${where(previous)} is not in the lists; not served from ${candidates.map(where).join(', ')} ${until} unless the config names one (tenants.${slug}.upstream)`);
     return undefined;
-  }
-  if (candidates.length === 1) return first;
-  if (candidates.every((r) => r.id === first.id)) {
+  } else if (candidates.length === 1) {
+    return first;
+  } else if (candidates.every((r) => r.id === first.id)) {
     // Copies of one realm (a migration's, before its switch): the first upstream serves it.
     warnings.push(`realm ${slug} on ${candidates.slice(1).map((r) => r.upstream).join(', ')} is shadowed by an earlier upstream`);
     return first;
@@ -113,22 +119,30 @@ function standingRealm(slug: string, candidates: RealmEntry[], previous: { upstr
  * A realm's admin sets its `email-domains` attribute; nothing stops them from naming
  * another tenant's domain (to appear in its users' chooser, or to receive the sign-ins of
  * a domain that has no rule yet). Domains from the broker's own config are authoritative;
- * a domain that realm attributes of two tenants claim routes to neither (the exact-email
- * lookup still finds the users), and the operator is told.
+ * a domain that realm attributes of two tenants claim goes to the one whose established
+ * home routed it already (standing-realms.ts: a newcomer's claim takes nothing), else to
+ * neither (the exact-email lookup still finds the users), and the operator is told.
  */
-function withoutContestedDomains(tenants: Tenant[], overrides: Config['tenants'], warnings: string[]): Tenant[] {
+function withoutContestedDomains(tenants: Tenant[], overrides: Config['tenants'], warnings: string[], routedBefore: (slug: string, id: string) => string[]): Tenant[] {
   const fromConfig = new Map<string, string>();
   for (const [slug, o] of Object.entries(overrides)) for (const d of o.emailDomains ?? []) fromConfig.set(d, slug);
   const claims = new Map<string, string[]>();
   for (const t of tenants) for (const d of t.emailDomains) claims.set(d, [...(claims.get(d) ?? []), t.slug]);
   const dropped = new Set<string>();
+  const keeper = new Map<string, string>();
   for (const [domain, slugs] of claims) {
     if (slugs.length < 2) continue;
-    warnings.push(`email domain ${domain} is claimed by ${slugs.join(', ')}: ${fromConfig.has(domain) ? `config gives it to ${fromConfig.get(domain)}` : 'it routes to none of them'}`);
     dropped.add(domain);
+    if (fromConfig.has(domain)) {
+      warnings.push(`email domain ${domain} is claimed by ${slugs.join(', ')}: config gives it to ${fromConfig.get(domain)}`);
+      continue;
+    }
+    const holders = slugs.filter((slug) => routedBefore(slug, tenants.find((t) => t.slug === slug)!.id).includes(domain));
+    if (holders.length === 1) keeper.set(domain, holders[0]!);
+    warnings.push(`email domain ${domain} is claimed by ${slugs.join(', ')}: ${holders.length === 1 ? `it stays with ${holders[0]}, which routed it first` : 'it routes to none of them'}`);
   }
   return tenants.map((t) => {
-    const emailDomains = t.emailDomains.filter((d) => !dropped.has(d) || fromConfig.get(d) === t.slug);
+    const emailDomains = t.emailDomains.filter((d) => !dropped.has(d) || (fromConfig.get(d) ?? keeper.get(d)) === t.slug);
     return emailDomains.length === t.emailDomains.length ? t : { ...t, emailDomains };
   });
 }

@@ -25,7 +25,7 @@ import type { Logger } from '../http/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Upstreams } from '../upstream/upstreams.js';
 import { buildTenants } from './build-tenants.js';
-import type { Standing, StandingRealms } from './standing-realms.js';
+import type { Standing, StandingRealms, StandingRules } from './standing-realms.js';
 import type { TenantHomes } from './tenant-homes.js';
 import type { RealmEntry, Tenant } from './tenant.js';
 
@@ -118,7 +118,7 @@ export class TenantRegistry {
     const standing = this.standing ? await this.standing.read() : {};
     const value = { ...this.index(realms, names, this.overrides(realms, homes.homes), standing, unavailable), unavailable };
     // For the replicas that start later; only a full view may teach them.
-    if (this.standing && unavailable.size === 0) await this.standing.write(standing, value.tenants, realms, Date.now(), this.config.tenantHoldHours * 3600_000);
+    if (this.standing && unavailable.size === 0) await this.standing.write(standing, value.tenants, realms, Date.now(), this.standingRules());
     this.snapshot = { sources, homesVersion: homes.version, value };
     return value;
   }
@@ -141,6 +141,10 @@ export class TenantRegistry {
     return snap.value;
   }
 
+  private standingRules(): StandingRules {
+    return { holdMs: this.config.tenantHoldHours * 3600_000, establishMs: this.config.tenantEstablishMinutes * 60_000 };
+  }
+
   /** The config's tenant overrides with the store's live homes on top. */
   private overrides(realms: RealmEntry[], homes: Record<string, { upstream: string; realm: string }>): Config['tenants'] {
     const merged = { ...this.config.tenants };
@@ -157,11 +161,7 @@ export class TenantRegistry {
   private index(realms: RealmEntry[], order: string[], overrides: Config['tenants'], standing: Standing, unavailable: Map<string, unknown>): Omit<Snapshot, 'unavailable'> {
     // Which realm served each slug until now (this replica's last list, when it saw every
     // server, else the shared record): a realm renamed to a tenant's slug does not take it over.
-    const now = Date.now();
-    const previous = new Map(Object.entries(standing));
-    const last = this.snapshot?.value;
-    if (last && last.unavailable.size === 0) for (const t of last.tenants) previous.set(t.slug, { upstream: t.upstream, id: t.id, seen: now });
-    const { tenants, warnings } = buildTenants(realms, overrides, order, previous, new Set(unavailable.keys()), { now, ms: this.config.tenantHoldHours * 3600_000 });
+    const { tenants, warnings } = buildTenants(realms, overrides, order, new Map(Object.entries(standing)), new Set(unavailable.keys()), { now: Date.now(), ...this.standingRules() });
     for (const w of warnings) this.log.warn(w);
     const byDomain = new Map<string, Tenant[]>();
     for (const t of tenants) for (const d of t.emailDomains) byDomain.set(d, [...(byDomain.get(d) ?? []), t]);

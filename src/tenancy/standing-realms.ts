@@ -18,64 +18,96 @@ import { RecordKind } from '../store/record.js';
 import type { Store } from '../store/store.js';
 import type { RealmEntry, Tenant } from './tenant.js';
 
-/** Where a slug stood: the realm, and when it was last seen there (ms since epoch). */
+/** Where a slug stood: the realm, since when, and when it was last seen there (ms since epoch). */
 export interface StandingHome {
   upstream: string;
   id: string;
+  /** When this realm first stood under the slug. */
+  since: number;
   seen: number;
+  /** The email domains the tenant routed (its realm attribute's, after contests): a later claim by another realm does not take them. */
+  domains?: string[];
 }
 export type Standing = Record<string, StandingHome>;
 
-/** `seen` is written again when older than this: the hold is counted in hours, writes stay rare. */
-const SEEN_REFRESH_MS = 3600_000;
+/** The rules' durations (config): how long a name is held, and how long a realm must have held it first. */
+export interface StandingRules {
+  holdMs: number;
+  establishMs: number;
+}
+
+/**
+ * A realm that held the slug for `establishMs` at least: only such a home keeps the name
+ * against a realm of another id (build-tenants.ts). A realm renamed in for a moment (to
+ * claim a name before its tenant's realm is made, or to leave entries behind) never is.
+ */
+export const established = (home: StandingHome, rules: StandingRules) => home.seen - home.since >= rules.establishMs;
 
 /** The store wants a lifetime on every key: ten years is "until changed". */
 const record = new RecordKind<Standing>('tenancy', 10 * 365 * 24 * 3600);
 const ID = 'standing';
 
 export class StandingRealms {
-  /** What this replica last read or wrote, to write only what changed. */
-  private last = '';
+  /** What this replica last read or wrote: written again only when changed, and used while the store cannot be read. */
+  private last: Standing = {};
+  private lastJson = '{}';
 
   constructor(
     private readonly store: Store,
     private readonly onError: (err: unknown) => void = () => {},
   ) {}
 
-  /** The record, or nothing when the store cannot be read (routing then goes on as this replica knows it). */
+  /** The record; while the store cannot be read, the last one this replica knew. */
   async read(): Promise<Standing> {
     try {
       const standing = (await record.get(this.store, ID)) ?? {};
-      this.last = JSON.stringify(standing);
+      this.last = standing;
+      this.lastJson = JSON.stringify(standing);
       return standing;
     } catch (err) {
       this.onError(err);
-      return {};
+      return this.last;
     }
   }
 
   /**
-   * Records where `tenants` stand, from a full view of `realms` at `now`. A slug no tenant
-   * holds now keeps its entry while its realm still carries the name (two realms share it)
-   * or while its hold lasts (`holdMs` since it was last seen): that is what keeps the name
-   * from a realm of another id meanwhile.
+   * Records where `tenants` stand, from a full view of `realms` at `now` (`seen` only moves
+   * for a realm that serves its slug). Of the slugs no tenant holds now, an entry stays
+   * while its realm still carries the name (two realms share it), or, for an established
+   * home, while its hold lasts and it is the latest name its realm left (one per realm:
+   * renaming through many names leaves one behind).
    */
-  async write(before: Standing, tenants: Tenant[], realms: RealmEntry[], now: number, holdMs: number): Promise<void> {
+  async write(before: Standing, tenants: Tenant[], realms: RealmEntry[], now: number, rules: StandingRules): Promise<void> {
+    // `seen` is written again once a tenth of the hold old (at most hourly): writes stay rare, the hold nearly whole.
+    const refresh = Math.min(3600_000, rules.holdMs / 10);
+    const fresh = (seen: number) => (now - seen < refresh ? seen : now);
     const next: Standing = {};
-    const present = (slug: string, home: StandingHome) => realms.some((r) => r.upstream === home.upstream && r.id === home.id && r.realm === slug);
-    for (const [slug, home] of Object.entries(before)) {
-      if (present(slug, home)) next[slug] = { ...home, seen: fresh(home.seen, now) };
-      else if (now - home.seen < holdMs) next[slug] = home;
-    }
     for (const t of tenants) {
       const was = before[t.slug];
-      next[t.slug] = { upstream: t.upstream, id: t.id, seen: was && was.upstream === t.upstream && was.id === t.id ? fresh(was.seen, now) : now };
+      const same = was !== undefined && was.upstream === t.upstream && was.id === t.id;
+      const domains = [...t.emailDomains].sort();
+      next[t.slug] = same ? { ...was, seen: fresh(was.seen), domains } : { upstream: t.upstream, id: t.id, since: now, seen: now, domains };
     }
+    const heldByRealm = new Map<string, [string, StandingHome]>();
+    for (const [slug, home] of Object.entries(before)) {
+      if (Object.hasOwn(next, slug)) continue;
+      const present = realms.some((r) => r.upstream === home.upstream && r.id === home.id && r.realm === slug);
+      if (present) {
+        // Two realms share the name and neither serves it: kept as it was, its clock stopped
+        // (a home that was not established does not become so while contested).
+        next[slug] = home;
+      } else if (established(home, rules) && now - home.seen < rules.holdMs) {
+        const other = heldByRealm.get(home.id);
+        if (!other || other[1].seen < home.seen) heldByRealm.set(home.id, [slug, home]);
+      }
+    }
+    for (const [slug, home] of heldByRealm.values()) next[slug] = home;
     const json = JSON.stringify(next);
-    if (json === this.last) return;
+    if (json === this.lastJson) return;
     try {
       await record.put(this.store, ID, next);
-      this.last = json;
+      this.last = next;
+      this.lastJson = json;
     } catch (err) {
       this.onError(err);
     }
@@ -94,5 +126,3 @@ export class StandingRealms {
     return home;
   }
 }
-
-const fresh = (seen: number, now: number) => (now - seen < SEEN_REFRESH_MS ? seen : now);

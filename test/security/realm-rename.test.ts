@@ -55,7 +55,8 @@ describe('a realm renamed to another tenant\'s slug', function () {
   });
 
   const start = async (overrides: Record<string, unknown> = {}, store?: TestBroker['deps']['store']) => {
-    const broker = await startBroker({ overrides: { tenantCacheTtlMs: 300, ...overrides }, store });
+    // The victim tenant is seconds old here: established at once (a deployment waits 10 minutes).
+    const broker = await startBroker({ overrides: { tenantCacheTtlMs: 300, tenantEstablishMinutes: 0, ...overrides }, store });
     brokers.push(broker);
     return broker;
   };

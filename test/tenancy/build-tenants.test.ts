@@ -54,9 +54,14 @@ describe('buildTenants', () => {
     // order) renames it to "v". Before, upstream order gave it the tenant, and the victim's
     // realm became its alias (or the renamed one the victim's).
     const realms = [realm('a', 'v', 'id-evil'), realm('b', 'v', 'id-victim')];
-    const kept = buildTenants(realms, {}, ['a', 'b'], new Map([['v', { upstream: 'b', id: 'id-victim', seen: 0 }]]));
+    const rules = { holdMs: 3_600_000, establishMs: 600_000 };
+    const settled = new Map([['v', { upstream: 'b', id: 'id-victim', since: 0, seen: 600_000 }]]);
+    const kept = buildTenants(realms, {}, ['a', 'b'], settled, new Set(), { now: 600_000, ...rules });
     assert.deepEqual(kept.tenants.map((t) => [t.slug, t.upstream, t.id, t.aliasIds]), [['v', 'b', 'id-victim', []]]);
     assert.match(kept.warnings.join('\n'), /ignoring realms of another id that took its name, on a \(id id-evil\)/);
+    // A home not yet established (served for less than establishMs): contested, it is nobody's.
+    const young = new Map([['v', { upstream: 'b', id: 'id-victim', since: 0, seen: 599_999 }]]);
+    assert.deepEqual(buildTenants(realms, {}, ['a', 'b'], young, new Set(), { now: 599_999, ...rules }).tenants, []);
     // With no previous list (a replica starting after the rename): neither, and the operator is told.
     const cold = buildTenants(realms, {}, ['a', 'b']);
     assert.deepEqual(cold.tenants, []);
@@ -66,12 +71,33 @@ describe('buildTenants', () => {
     // The tenant's realm missing from the lists (deleted and restored, renamed away, its server down):
     // within the hold, the name is nobody's; after it, the one realm left of that name serves it.
     const evilOnly = [realm('a', 'v', 'id-evil')];
-    const before = new Map([['v', { upstream: 'b', id: 'id-victim', seen: 1_000 }]]);
-    const held = buildTenants(evilOnly, {}, ['a', 'b'], before, new Set(), { now: 1_000 + 3_599_000, ms: 3_600_000 });
+    const before = new Map([['v', { upstream: 'b', id: 'id-victim', since: 0, seen: 1_000_000 }]]);
+    const held = buildTenants(evilOnly, {}, ['a', 'b'], before, new Set(), { now: 1_000_000 + 3_599_999, ...rules });
     assert.deepEqual(held.tenants, []);
     assert.match(held.warnings.join('\n'), /tenant v: its realm b \(id id-victim\) is not in the lists; not served from a \(id id-evil\) before/);
-    assert.equal(buildTenants(evilOnly, {}, ['a', 'b'], before, new Set(), { now: 1_000 + 3_600_000, ms: 3_600_000 }).tenants[0]!.id, 'id-evil');
-    // Its server unreadable: nobody's, however long ago it was seen.
-    assert.deepEqual(buildTenants(evilOnly, {}, ['a', 'b'], before, new Set(['b']), { now: 1e12, ms: 3_600_000 }).tenants, []);
+    assert.equal(buildTenants(evilOnly, {}, ['a', 'b'], before, new Set(), { now: 1_000_000 + 3_600_000, ...rules }).tenants[0]!.id, 'id-evil');
+    // Its server unreadable: nobody's, however long ago it was seen, established or not.
+    assert.deepEqual(buildTenants(evilOnly, {}, ['a', 'b'], before, new Set(['b']), { now: 1e12, ...rules }).tenants, []);
+    assert.deepEqual(buildTenants(evilOnly, {}, ['a', 'b'], young, new Set(['b']), { now: 1e12, ...rules }).tenants, []);
+    // A name held for a moment only (a realm renamed in and out again) holds nothing once its realm has left.
+    assert.equal(buildTenants(evilOnly, {}, ['a', 'b'], young, new Set(), { now: 600_000, ...rules }).tenants[0]!.id, 'id-evil');
+  });
+
+  it('an email domain a newcomer also claims stays with the tenant whose established home routed it; without such a home, with neither', () => {
+    // The attack: a realm admin sets the domain attribute of their realm to another tenant's
+    // domain (and makes a user with one of its addresses): the domain went to neither, and the
+    // tenant's users got a chooser that offered the attacker's realm.
+    const domains = { 'realm-broker.email-domains': 'acme.example' };
+    const realms = [realm('a', 'acme', 'id-acme', domains), realm('a', 'evil', 'id-evil', domains)];
+    const rules = { now: 600_000, holdMs: 3_600_000, establishMs: 600_000 };
+    const routed = (slug: string, id: string, list: string[], since = 0) => [slug, { upstream: 'a', id, since, seen: 600_000, domains: list }] as const;
+    const previous = new Map([routed('acme', 'id-acme', ['acme.example']), routed('evil', 'id-evil', [])]);
+    const held = buildTenants(realms, {}, ['a'], previous, new Set(), rules);
+    assert.deepEqual(held.tenants.map((t) => [t.slug, t.emailDomains]), [['acme', ['acme.example']], ['evil', []]]);
+    assert.match(held.warnings.join('\n'), /email domain acme\.example is claimed by acme, evil: it stays with acme, which routed it first/);
+    // No record, or a young one: neither, as before.
+    for (const p of [new Map(), new Map([routed('acme', 'id-acme', ['acme.example'], 1)])]) {
+      assert.deepEqual(buildTenants(realms, {}, ['a'], p, new Set(), rules).tenants.map((t) => t.emailDomains), [[], []]);
+    }
   });
 });

@@ -35,7 +35,8 @@ function servers(realms: Realms): Upstreams {
 }
 
 describe('where tenants stood (shared by replicas)', () => {
-  const config = loadConfig({ REALM_BROKER_MODE: 'dev', TENANT_CACHE_TTL_MS: '1' }, {
+  // A home is established at once here (TENANT_ESTABLISH_MINUTES=0), but where a test says otherwise.
+  const config = loadConfig({ REALM_BROKER_MODE: 'dev', TENANT_CACHE_TTL_MS: '1', TENANT_ESTABLISH_MINUTES: '0' }, {
     upstreams: [{ name: 'a', url: 'http://a', admin: { clientSecret: 'x' } }, { name: 'b', url: 'http://b', admin: { clientSecret: 'x' } }],
   });
   const registry = (store: MemoryStore, realms: Realms) => new TenantRegistry(config, servers(realms), createLogger('silent'), undefined, undefined, new StandingRealms(store));
@@ -71,7 +72,7 @@ describe('where tenants stood (shared by replicas)', () => {
     const store = new MemoryStore();
     const realms: Realms = { a: [{ realm: 'v', id: 'id-evil' }], b: [{ realm: 'v', id: 'id-victim' }] };
     const warm = registry(store, realms);
-    await store.put('tenancy:standing', { v: { upstream: 'b', id: 'id-victim', seen: Date.now() } }, 60);
+    await store.put('tenancy:standing', { v: { upstream: 'b', id: 'id-victim', since: Date.now() - 1000, seen: Date.now() } }, 60);
     assert.equal((await warm.bySlug('v'))?.id, 'id-victim');
     realms.b = []; // the victim's realm deleted, to be restored from an export (same id)
     await tick();
@@ -85,7 +86,7 @@ describe('where tenants stood (shared by replicas)', () => {
   it('after the hold, a tenant whose realm is gone (renamed away, deleted) leaves its name free', async () => {
     const store = new MemoryStore();
     const realms: Realms = { a: [], b: [{ realm: 'v', id: 'id-victim' }] };
-    const noHold = loadConfig({ REALM_BROKER_MODE: 'dev', TENANT_CACHE_TTL_MS: '1', TENANT_HOLD_HOURS: '0' }, { upstreams: config.upstreams });
+    const noHold = loadConfig({ REALM_BROKER_MODE: 'dev', TENANT_CACHE_TTL_MS: '1', TENANT_HOLD_HOURS: '0', TENANT_ESTABLISH_MINUTES: '0' }, { upstreams: config.upstreams });
     const make = () => new TenantRegistry(noHold, servers(realms), createLogger('silent'), undefined, undefined, new StandingRealms(store));
     await make().all();
     realms.b = [{ realm: 'v-renamed', id: 'id-victim' }];
@@ -94,5 +95,53 @@ describe('where tenants stood (shared by replicas)', () => {
     const fresh = make();
     assert.equal((await fresh.bySlug('v'))?.id, 'id-new');
     assert.equal((await fresh.bySlug('v-renamed'))?.id, 'id-victim');
+  });
+
+  const withRules = (env: Record<string, string>) => loadConfig({ REALM_BROKER_MODE: 'dev', TENANT_CACHE_TTL_MS: '1', ...env }, { upstreams: config.upstreams });
+  const standingOf = async (store: MemoryStore) => (await store.get<Record<string, { id: string; since: number; seen: number }>>('tenancy:standing')) ?? {};
+
+  it('a name claimed for a moment (a realm renamed in and out again) holds nothing: the new tenant\'s realm serves it, and the squatter back in takes nothing', async () => {
+    const store = new MemoryStore();
+    const realms: Realms = { a: [{ realm: 'newco', id: 'id-evil' }], b: [] }; // the attacker claims a future tenant's name
+    const make = () => new TenantRegistry(withRules({}), servers(realms), createLogger('silent'), undefined, undefined, new StandingRealms(store));
+    assert.equal((await make().bySlug('newco'))?.id, 'id-evil');
+    realms.a = [{ realm: 'evil', id: 'id-evil' }]; // and leaves it
+    await tick();
+    await make().all();
+    realms.b = [{ realm: 'newco', id: 'id-newco' }]; // the operator makes the tenant's realm
+    const replica = make();
+    assert.equal((await replica.bySlug('newco'))?.id, 'id-newco');
+    realms.a = [{ realm: 'newco', id: 'id-evil' }]; // the squatter comes back: contested, nobody's (the tenant is young)
+    await tick();
+    assert.equal(await replica.bySlug('newco'), undefined);
+    assert.equal(await make().bySlug('newco'), undefined);
+    assert.equal((await standingOf(store)).newco?.id, 'id-newco', 'the record still names the tenant\'s realm');
+  });
+
+  it('the hold counts from when the realm was last seen, to a tenth of the hold: a short hold is not cut to nothing', async () => {
+    const store = new MemoryStore();
+    const realms: Realms = { a: [], b: [{ realm: 'v', id: 'id-victim' }] };
+    // Served without a break for 40 s, with a hold of 36 s (TENANT_HOLD_HOURS=0.01).
+    await store.put('tenancy:standing', { v: { upstream: 'b', id: 'id-victim', since: Date.now() - 40_000, seen: Date.now() - 40_000 } }, 60);
+    const make = () => new TenantRegistry(withRules({ TENANT_HOLD_HOURS: '0.01', TENANT_ESTABLISH_MINUTES: '0' }), servers(realms), createLogger('silent'), undefined, undefined, new StandingRealms(store));
+    await make().all();
+    assert.ok(Date.now() - (await standingOf(store)).v!.seen < 3_600, 'seen written again');
+    realms.b = [];
+    realms.a = [{ realm: 'v', id: 'id-evil' }];
+    assert.equal(await make().bySlug('v'), undefined, 'held');
+  });
+
+  it('a realm renamed through many names leaves one held behind, not one per name', async () => {
+    const store = new MemoryStore();
+    const realms: Realms = { a: [{ realm: 'name-0', id: 'id-evil' }], b: [{ realm: 'v', id: 'id-victim' }] };
+    const make = () => new TenantRegistry(withRules({ TENANT_ESTABLISH_MINUTES: '0' }), servers(realms), createLogger('silent'), undefined, undefined, new StandingRealms(store));
+    for (let i = 1; i <= 20; i++) {
+      await make().all();
+      realms.a = [{ realm: `name-${i}`, id: 'id-evil' }];
+      await tick();
+    }
+    await make().all();
+    const standing = await standingOf(store);
+    assert.deepEqual(Object.keys(standing).sort(), ['name-19', 'name-20', 'v']);
   });
 });

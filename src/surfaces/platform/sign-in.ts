@@ -108,7 +108,7 @@ export async function continueWithEmail(deps: Deps, ctx: Koa.Context, txId: stri
       action: `${tx.issuerPath}/choose`,
       tx: txId,
       csrf: tx.csrf,
-      tenants: found.map((t) => ({ slug: t.slug, name: t.displayName })),
+      tenants: chooserLabels(found),
       formTargets: realmOrigins(deps),
     });
   }
@@ -116,6 +116,18 @@ export async function continueWithEmail(deps: Deps, ctx: Koa.Context, txId: stri
   // password like any wrong one (README "What email discovery reveals" says what still shows).
   const tenant = found[0] ?? (await deps.tenants.defaultTenant());
   return toRealm(deps, ctx, txId, tx, tenant, email);
+}
+
+/**
+ * The chooser's buttons. A realm's admin sets its display name: two that read alike (another
+ * tenant's copied, in another case or spacing) each get their slug beside it, so that no
+ * button can pass for another tenant's.
+ */
+export function chooserLabels(tenants: Tenant[]): { slug: string; name: string }[] {
+  const key = (name: string) => name.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
+  const count = new Map<string, number>();
+  for (const t of tenants) count.set(key(t.displayName), (count.get(key(t.displayName)) ?? 0) + 1);
+  return tenants.map((t) => ({ slug: t.slug, name: count.get(key(t.displayName))! > 1 ? `${t.displayName} (${t.slug})` : t.displayName }));
 }
 
 /** Sends the browser to the tenant realm's authorization endpoint with the broker's callback. */
