@@ -41,7 +41,7 @@ export interface StandingRules {
  * against a realm of another id (build-tenants.ts). A realm renamed in for a moment (to
  * claim a name before its tenant's realm is made, or to leave entries behind) never is.
  */
-export const established = (home: StandingHome, rules: StandingRules) => home.seen - home.since >= rules.establishMs;
+export const established = (home: StandingHome, rules: StandingRules) => home.seen - (home.since ?? 0) >= rules.establishMs;
 
 /** The store wants a lifetime on every key: ten years is "until changed". */
 const record = new RecordKind<Standing>('tenancy', 10 * 365 * 24 * 3600);
@@ -78,23 +78,26 @@ export class StandingRealms {
    * renaming through many names leaves one behind).
    */
   async write(before: Standing, tenants: Tenant[], realms: RealmEntry[], now: number, rules: StandingRules): Promise<void> {
-    // `seen` is written again once a tenth of the hold old (at most hourly): writes stay rare, the hold nearly whole.
-    const refresh = Math.min(3600_000, rules.holdMs / 10);
+    // `seen` is written again once a tenth of the hold old, or half the time to establish a
+    // home (at most hourly): writes stay rare, the hold nearly whole, a home established in time.
+    const refresh = Math.min(3600_000, rules.holdMs / 10, rules.establishMs > 0 ? rules.establishMs / 2 : Infinity);
     const fresh = (seen: number) => (now - seen < refresh ? seen : now);
     const next: Standing = {};
     for (const t of tenants) {
       const was = before[t.slug];
       const same = was !== undefined && was.upstream === t.upstream && was.id === t.id;
       const domains = [...t.emailDomains].sort();
-      next[t.slug] = same ? { ...was, seen: fresh(was.seen), domains } : { upstream: t.upstream, id: t.id, since: now, seen: now, domains };
+      // A record without `since` (written before it existed) stands since the start of time.
+      next[t.slug] = same ? { ...was, since: was.since ?? 0, seen: fresh(was.seen), domains } : { upstream: t.upstream, id: t.id, since: now, seen: now, domains };
     }
     const heldByRealm = new Map<string, [string, StandingHome]>();
     for (const [slug, home] of Object.entries(before)) {
       if (Object.hasOwn(next, slug)) continue;
       const present = realms.some((r) => r.upstream === home.upstream && r.id === home.id && r.realm === slug);
       if (present) {
-        // Two realms share the name and neither serves it: kept as it was, its clock stopped
-        // (a home that was not established does not become so while contested).
+        // Two realms share the name and neither serves it: kept as it was (`seen` does not move,
+        // so a home that was not established does not become so while contested; the time
+        // counts once it serves again).
         next[slug] = home;
       } else if (established(home, rules) && now - home.seen < rules.holdMs) {
         const other = heldByRealm.get(home.id);

@@ -100,4 +100,12 @@ describe('buildTenants', () => {
       assert.deepEqual(buildTenants(realms, {}, ['a'], p, new Set(), rules).tenants.map((t) => t.emailDomains), [[], []]);
     }
   });
+
+  it('a realm\'s email-domains attribute gives at most 100 well-formed domains', () => {
+    const many = Array.from({ length: 150 }, (_, i) => `d${i}.example`).join(',');
+    const { tenants, warnings } = buildTenants([realm('a', 'big', 'id', { 'realm-broker.email-domains': `not a domain, ${many}, d0.example` })], {}, ['a']);
+    assert.equal(tenants[0]!.emailDomains.length, 100);
+    assert.equal(tenants[0]!.emailDomains[0], 'd0.example');
+    assert.match(warnings.join('\n'), /realm big on a lists 150 email domains: the first 100 are used/);
+  });
 });

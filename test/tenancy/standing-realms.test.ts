@@ -144,4 +144,25 @@ describe('where tenants stood (shared by replicas)', () => {
     const standing = await standingOf(store);
     assert.deepEqual(Object.keys(standing).sort(), ['name-19', 'name-20', 'v']);
   });
+
+  it('a home is established after TENANT_ESTABLISH_MINUTES of serving, not after the hold\'s hourly clock; a record from before `since` counts as established', async () => {
+    const store = new MemoryStore();
+    const realms: Realms = { a: [{ realm: 'evil', id: 'id-evil' }], b: [{ realm: 'v', id: 'id-victim' }] };
+    // 60 ms to establish, a 24 h hold.
+    const make = () => new TenantRegistry(withRules({ TENANT_ESTABLISH_MINUTES: '0.001' }), servers(realms), createLogger('silent'), undefined, undefined, new StandingRealms(store));
+    const replica = make();
+    await replica.all();
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 40));
+      await replica.all();
+    }
+    realms.a = [{ realm: 'v', id: 'id-evil' }];
+    await tick();
+    assert.equal((await make().bySlug('v'))?.id, 'id-victim', 'established: kept against the renamed realm');
+    // A record written before homes had a `since` (an earlier version): established.
+    const old = new MemoryStore();
+    await old.put('tenancy:standing', { v: { upstream: 'b', id: 'id-victim', seen: Date.now() } }, 60);
+    const upgraded = new TenantRegistry(withRules({}), servers(realms), createLogger('silent'), undefined, undefined, new StandingRealms(old));
+    assert.equal((await upgraded.bySlug('v'))?.id, 'id-victim');
+  });
 });

@@ -124,7 +124,9 @@ export async function continueWithEmail(deps: Deps, ctx: Koa.Context, txId: stri
  * button can pass for another tenant's.
  */
 export function chooserLabels(tenants: Tenant[]): { slug: string; name: string }[] {
-  const key = (name: string) => name.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
+  // Invisible characters (format, default-ignorable) are dropped: a zero-width space or a soft
+  // hyphen makes a name look the same. Look-alike letters of other scripts are not caught.
+  const key = (name: string) => name.normalize('NFKC').replace(/[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
   const count = new Map<string, number>();
   for (const t of tenants) count.set(key(t.displayName), (count.get(key(t.displayName)) ?? 0) + 1);
   return tenants.map((t) => ({ slug: t.slug, name: count.get(key(t.displayName))! > 1 ? `${t.displayName} (${t.slug})` : t.displayName }));
