@@ -159,8 +159,8 @@ export class TenantRegistry {
   }
 
   private index(realms: RealmEntry[], order: string[], overrides: Config['tenants'], standing: Standing, unavailable: Map<string, unknown>): Omit<Snapshot, 'unavailable'> {
-    // Which realm served each slug until now (this replica's last list, when it saw every
-    // server, else the shared record): a realm renamed to a tenant's slug does not take it over.
+    // Which realm served each slug until now (the shared record, or the last one this replica
+    // read while the store cannot be read): a realm renamed to a tenant's slug does not take it over.
     const { tenants, warnings } = buildTenants(realms, overrides, order, new Map(Object.entries(standing)), new Set(unavailable.keys()), { now: Date.now(), ...this.standingRules() });
     for (const w of warnings) this.log.warn(w);
     const byDomain = new Map<string, Tenant[]>();

@@ -22,8 +22,8 @@ import type { RealmEntry, Tenant } from './tenant.js';
 export interface StandingHome {
   upstream: string;
   id: string;
-  /** When this realm first stood under the slug. */
-  since: number;
+  /** When this realm first stood under the slug (absent in records written before it existed: the start of time). */
+  since?: number;
   seen: number;
   /** The email domains the tenant routed (its realm attribute's, after contests): a later claim by another realm does not take them. */
   domains?: string[];
