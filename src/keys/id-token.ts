@@ -4,6 +4,7 @@
  * issuer and key, with the app as audience, the app's nonce, and the tenant.
  */
 import * as jose from 'jose';
+import { holdsEmailDomain } from '../tenancy/email-vouching.js';
 import type { Tenant } from '../tenancy/tenant.js';
 import type { SigningKeys } from './signing-key.js';
 
@@ -24,11 +25,8 @@ export async function issueIdToken(keys: SigningKeys, opts: {
   const realm = jose.decodeJwt(opts.realmIdToken);
   const claims: Record<string, unknown> = {};
   for (const c of USER_CLAIMS) if (realm[c] !== undefined) claims[c] = realm[c];
-  // At the platform issuer, one issuer speaks for every tenant: a realm's admin can mark any
-  // address verified in their realm. The broker vouches for an address only in a domain
-  // that tenant holds (domain rules; contested domains are dropped, build-tenants.ts).
-  const domain = typeof claims.email === 'string' ? claims.email.slice(claims.email.lastIndexOf('@') + 1).toLowerCase() : undefined;
-  if (opts.platform && claims.email_verified !== undefined && !(domain && opts.tenant.emailDomains.includes(domain))) delete claims.email_verified;
+  // At the platform issuer, `email_verified` only for an address in a domain the tenant holds.
+  if (opts.platform && !holdsEmailDomain(opts.tenant, claims.email)) delete claims.email_verified;
   if (opts.nonce) claims.nonce = opts.nonce;
   claims.tenant_id = opts.tenant.id;
   claims.tenant = opts.tenant.slug;

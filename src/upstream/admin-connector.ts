@@ -71,6 +71,10 @@ export class AdminConnector {
     return this.call('listing realms', (c) => c.realms.find({ briefRepresentation: false }));
   }
 
+  findUsersByUsername(realm: string, username: string): Promise<UserRepresentation[]> {
+    return this.call('user lookup', (c) => c.users.find({ realm, username, exact: true, briefRepresentation: true, max: 2 }));
+  }
+
   findUsersByEmail(realm: string, email: string): Promise<UserRepresentation[]> {
     return this.call('user lookup', (c) => c.users.find({ realm, email, exact: true, briefRepresentation: true, max: 5 }));
   }

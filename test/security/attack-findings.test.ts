@@ -122,6 +122,33 @@ describe('attack findings, replayed', function () {
     assert.equal(carol.tokens.claims()!.email, 'carol@contractor.example');
     assert.equal(carol.tokens.claims()!.email_verified, undefined, 'contractor.example is nobody\'s');
   });
+
+  // Attack of 2026-12-06: a realm admin made a user with another tenant's address, marked it
+  // verified, and the platform's userinfo (and introspection) vouched for it where the ID
+  // token did not. Carol stands in for that user: her realm (globex) says her address is
+  // verified, and its domain is no tenant's.
+  it('the platform\'s userinfo and introspection vouch for an email as its ID tokens do', async () => {
+    const userinfo = async (issuer: string, token: string) =>
+      (await fetch(`${issuer}/userinfo`, { headers: { authorization: `Bearer ${token}` } })).json() as Promise<Record<string, unknown>>;
+    const introspect = async (issuer: string, token: string) =>
+      (await post(`${issuer}/introspect`, { token, client_id: 'platform-service', client_secret: 'platform-service-secret' })).body as Record<string, unknown>;
+
+    const carol = (await signedIn('carol@contractor.example')).tokens.access_token;
+    const atGlobex = await userinfo(tenant('globex'), carol);
+    assert.equal(atGlobex.email_verified, true, 'globex\'s own issuer passes its realm\'s word on');
+    const atPlatform = await userinfo(platform(), carol);
+    assert.equal(atPlatform.email, 'carol@contractor.example');
+    assert.equal(atPlatform.tenant, 'globex');
+    assert.equal(atPlatform.email_verified, undefined, 'not vouched for at the platform');
+    const inspected = await introspect(platform(), carol);
+    assert.equal(inspected.active, true);
+    assert.equal(inspected.email_verified, undefined, 'nor in its introspection answer');
+    assert.equal((await introspect(tenant('globex'), carol)).email_verified, true);
+
+    const alice = (await signedIn('alice@acme.example')).tokens.access_token;
+    assert.equal((await userinfo(platform(), alice)).email_verified, true, 'acme.example is acme\'s');
+    assert.equal((await introspect(platform(), alice)).email_verified, true);
+  });
 });
 
 describe('host and proxy headers choose no tenant they should not', () => {

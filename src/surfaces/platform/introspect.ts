@@ -2,7 +2,8 @@
  * POST …/oauth/introspect (RFC 7662), for confidential apps (the resource servers of the
  * registry): the token is introspected at the realm that issued it, by the broker's own
  * client (present in every realm, in every token's audience as the README requires), and
- * Keycloak's answer passes through (or the opt-in introspection cache's, shared/introspection.ts).
+ * Keycloak's answer passes through (or the opt-in introspection cache's, shared/introspection.ts),
+ * at the platform issuer without an `email_verified` the broker does not vouch for.
  * A token the broker cannot route, or one of another tenant at a tenant issuer, is
  * `{"active": false}`.
  *
@@ -13,6 +14,7 @@
  */
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { vouchedClaims } from '../../tenancy/email-vouching.js';
 import type { DirectRoute } from '../../http/direct-lane.js';
 import { cachesIntrospectionAt, introspectAt } from '../shared/introspection.js';
 import { introspectInput } from './schemas.js';
@@ -30,7 +32,11 @@ export function introspect(deps: Deps): DirectRoute<typeof introspectInput> {
       const realm = await realmOfToken(deps, input.token, issuer);
       if (!realm) return INACTIVE;
       // The tenant of the issuing realm decides (config introspectionCache.tenants).
-      return introspectAt(deps, realm, input.token, await cachesIntrospectionAt(deps, realm));
+      const answer = await introspectAt(deps, realm, input.token, await cachesIntrospectionAt(deps, realm));
+      // The platform issuer vouches for an address as its ID tokens do (tenancy/email-vouching.ts);
+      // the tenant is looked up only for an answer that carries the claim.
+      if (issuer.tenant || answer.email_verified === undefined) return answer;
+      return vouchedClaims(answer, await deps.tenants.byRealm(realm));
     },
   };
 }

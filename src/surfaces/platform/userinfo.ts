@@ -1,10 +1,12 @@
 /**
  * GET and POST /api/v1/platform/oauth/userinfo: the user's claims from their realm (the
- * one that issued the access token, verified locally first), plus the tenant.
+ * one that issued the access token, verified locally first), plus the tenant; at the platform
+ * issuer, `email_verified` as its ID tokens carry it (tenancy/email-vouching.ts).
  */
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { vouchedClaims } from '../../tenancy/email-vouching.js';
 import { bearerToken } from '../../http/bearer.js';
 import { translateUpstreamError } from '../../upstream/translate-error.js';
 
@@ -33,6 +35,8 @@ export function userinfo(deps: Deps): Koa.Middleware {
     if (res.status === 401) throw new BrokerError('invalid_token', 'The token is no longer active');
     if (!res.ok) throw translateUpstreamError(new BrokerError('upstream_bad_response', `userinfo answered ${res.status}`), 'userinfo');
     const claims = (await res.json().catch((err) => { throw translateUpstreamError(err, 'userinfo'); })) as Record<string, unknown>;
-    ctx.body = { ...claims, tenant_id: tenant.id, tenant: tenant.slug };
+    // The platform issuer vouches for an address as its ID tokens do (tenancy/email-vouching.ts).
+    const said = issuer?.tenant ? claims : vouchedClaims(claims, tenant);
+    ctx.body = { ...said, tenant_id: tenant.id, tenant: tenant.slug };
   };
 }

@@ -2,17 +2,19 @@
  * The one password-grant policy, for every surface that takes a user's password
  * (ScaiWave POST /v1/auth/token, connect POST /oauth/connect/user/login):
  *  - the tenant must allow it (`features.auth.password_grant_enabled`, off by default);
- *  - every attempt is counted per tenant+username and per client address **before** the
- *    password goes to Keycloak; a right password clears the user's count and gives the
+ *  - every attempt is counted per account (the one the name typed names, by username or
+ *    email: password-account.ts) and per client address **before** the password goes to
+ *    Keycloak; the address is counted first, so that a caller over its limit sets off no
+ *    account lookup; a right password clears the user's count and gives the
  *    address its point back; an upstream failure gives both back (no guess was made).
  */
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import { clientAddress } from '../../http/client-address.js';
-import { consumeAll } from '../../http/rate-limit.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 import type { TokenResponse } from '../../upstream/realm-connector.js';
+import { passwordAccountKey } from './password-account.js';
 
 export function assertPasswordGrantAllowed(tenant: Tenant): void {
   if (!tenant.features.passwordGrantEnabled) {
@@ -24,9 +26,10 @@ export function assertPasswordGrantAllowed(tenant: Tenant): void {
 export async function passwordGrant(deps: Deps, ctx: Koa.Context, tenant: Tenant, input: { username: string; password: string; scope?: string }): Promise<TokenResponse> {
   assertPasswordGrantAllowed(tenant);
   const { passwordPerUser: perUser, passwordPerAddress: perAddress } = deps.limits;
-  const userKey = `${tenant.slug}:${input.username}`;
   const address = clientAddress(ctx);
-  await consumeAll([[perUser, userKey], [perAddress, address]]);
+  await perAddress.consume(address);
+  const userKey = await passwordAccountKey(deps, tenant, input.username);
+  await perUser.consume(userKey);
   try {
     const tokens = await deps.upstreams.get(tenant.upstream).realm(tenant.realm).password(input.username, input.password, input.scope);
     await Promise.all([perUser.reset(userKey), perAddress.reward(address)]);

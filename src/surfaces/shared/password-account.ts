@@ -1,0 +1,46 @@
+/**
+ * Which account a password attempt is a guess at, for the per-user limit (password-grant.ts).
+ * Keycloak signs a user in by username or by email (an address with '@' is looked up as an
+ * email first, then as a username, as Keycloak's own login does), so counting attempts by the
+ * name typed gave each account one allowance per spelling. The name is resolved to the
+ * account's id through the admin API instead, and the id is what is counted.
+ *
+ * A name that matches no account (or several) is counted as typed: no account's allowance
+ * is at stake. If the admin API cannot answer, the name as typed is counted too, so that a
+ * sign-in never waits on the admin API being up. Answers are kept per process for a few
+ * minutes (an account's id does not change; a new account or a new email for a name shows
+ * within that time), bounded in number.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Deps } from '../../deps.js';
+import type { Tenant } from '../../tenancy/tenant.js';
+
+const KEEP_MS = 5 * 60_000;
+/** '' for a name that is no one account's. */
+const resolved = new LRUCache<string, string>({ max: 10_000, ttl: KEEP_MS });
+
+/** The per-user limit's key for an attempt at `tenant` with the name `typed`. */
+export async function passwordAccountKey(deps: Pick<Deps, 'upstreams'>, tenant: Tenant, typed: string): Promise<string> {
+  const name = typed.toLowerCase();
+  const cacheKey = `${tenant.upstream}|${tenant.realm}|${name}`;
+  let id = resolved.get(cacheKey);
+  if (id === undefined) {
+    try {
+      id = await accountIdOf(deps, tenant, name);
+      resolved.set(cacheKey, id);
+    } catch {
+      id = ''; // the admin API did not answer: counted by the name as typed, not remembered
+    }
+  }
+  return id ? `${tenant.slug}:account:${id}` : `${tenant.slug}:${name}`;
+}
+
+async function accountIdOf(deps: Pick<Deps, 'upstreams'>, tenant: Tenant, name: string): Promise<string> {
+  const admin = deps.upstreams.get(tenant.upstream).admin;
+  const only = (users: { id?: string }[]) => (users.length === 1 && users[0]!.id) || '';
+  if (name.includes('@')) {
+    const byEmail = only(await admin.findUsersByEmail(tenant.realm, name));
+    if (byEmail) return byEmail;
+  }
+  return only(await admin.findUsersByUsername(tenant.realm, name));
+}

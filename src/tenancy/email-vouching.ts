@@ -1,0 +1,30 @@
+/**
+ * The one rule for `email_verified` in what the platform issuer says about a user (its ID
+ * tokens, userinfo and introspection answers): the platform speaks for every tenant under one
+ * issuer, and any realm's admin can mark any address verified in their own realm. So the
+ * broker vouches for an address only in a domain that the user's tenant holds (its email
+ * domains; a contested domain is held by neither, build-tenants.ts), and otherwise drops the
+ * claim, leaving the address itself unvouched. A relying party that links accounts by verified
+ * email then cannot be led by one tenant's realm to another tenant's user.
+ *
+ * A tenant's own issuer passes its realm's claim on: there, the realm speaks for itself only.
+ */
+import type { Tenant } from './tenant.js';
+
+/** Whether `tenant` holds the domain of `email` (a tenant of undefined holds none). */
+export function holdsEmailDomain(tenant: Pick<Tenant, 'emailDomains'> | undefined, email: unknown): boolean {
+  if (!tenant || typeof email !== 'string') return false;
+  const at = email.lastIndexOf('@');
+  return at > 0 && tenant.emailDomains.includes(email.slice(at + 1).toLowerCase());
+}
+
+/**
+ * `claims` as the platform issuer may say them for a user of `tenant`: the same object when
+ * it carries no `email_verified` or the tenant holds the address's domain, else a copy without
+ * `email_verified` (the original, which may be a frozen upstream answer, is left as it is).
+ */
+export function vouchedClaims<T extends Record<string, unknown>>(claims: T, tenant: Pick<Tenant, 'emailDomains'> | undefined): T {
+  if (claims.email_verified === undefined || holdsEmailDomain(tenant, claims.email)) return claims;
+  const { email_verified: _dropped, ...rest } = claims;
+  return rest as T;
+}
