@@ -48,6 +48,7 @@ describe('the per-user password limit counts the account, by username or email a
     assert.equal(byEmail.status, 429, 'the same account: refused before Keycloak');
     assert.equal(byEmail.body.error, 'rate_limited');
     assert.equal((await login(email.toUpperCase(), 'guess-6')).status, 429, 'in any letter case');
+    assert.equal((await login(` ${username} `, 'guess-7')).status, 429, 'with spaces around');
     // A name that is no account's is counted as typed: its allowance is its own.
     assert.equal((await login(`nobody-${randomUUID()}@${t.domain}`, 'x')).status, 401);
   });

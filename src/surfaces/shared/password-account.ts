@@ -21,7 +21,9 @@ const resolved = new LRUCache<string, string>({ max: 10_000, ttl: KEEP_MS });
 
 /** The per-user limit's key for an attempt at `tenant` with the name `typed`. */
 export async function passwordAccountKey(deps: Pick<Deps, 'upstreams'>, tenant: Tenant, typed: string): Promise<string> {
-  const name = typed.toLowerCase();
+  // Keycloak keeps usernames and emails lower-case and matches any letter case. Spaces around a
+  // name are trimmed too, though its direct grant then finds no account: one allowance either way.
+  const name = typed.trim().toLowerCase();
   const cacheKey = `${tenant.upstream}|${tenant.realm}|${name}`;
   let id = resolved.get(cacheKey);
   if (id === undefined) {
