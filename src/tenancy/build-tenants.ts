@@ -36,7 +36,14 @@ export interface Hold extends StandingRules {
  * attack set 200,000 and stalled every replica's event loop for half a second a refresh).
  */
 const MAX_REALM_DOMAINS = 100;
-const DOMAIN = /^[a-z0-9.-]{1,253}$/;
+/**
+ * A host name as DNS writes it without its root: letters, digits and inner hyphens in labels of
+ * 1–63, two labels at least, no empty label and no dot at either end. `globex.example.` is
+ * `globex.example` to DNS and to mail, but another string to every comparison here: an
+ * attack had a realm claim it beside globex's and get its users' addresses vouched for.
+ */
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const DOMAIN = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})+$`);
 
 function realmDomains(r: RealmEntry, warnings: string[]): string[] {
   const listed = (r.attributes[ATTR_EMAIL_DOMAINS] ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
@@ -87,7 +94,7 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
       issuer: r.issuer,
       displayName: o.displayName ?? r.displayName,
       emailDomains: o.emailDomains ?? realmDomains(r, warnings),
-      features: { passwordGrantEnabled: passwordGrant },
+      features: { passwordGrantEnabled: passwordGrant, loginWithEmail: r.loginWithEmail !== false },
       aliasIds: (o.formerRealmIds ?? []).filter((id) => id.toLowerCase() !== r.id.toLowerCase()),
     });
   }

@@ -11,11 +11,18 @@
  */
 import type { Tenant } from './tenant.js';
 
-/** Whether `tenant` holds the domain of `email` (a tenant of undefined holds none). */
+/**
+ * A plain address: one '@', and no quotes, spaces or control characters. Keycloak accepts
+ * `"bob@globex.example"@evil.example` (and more without its email validator, which a realm's
+ * admin may drop); its domain is evil.example, but a relying party that splits at the first
+ * '@' reads globex.example. Such addresses are never vouched for.
+ */
+const PLAIN_ADDRESS = /^[^@"\s\u0000-\u001f\u007f]+@[^@"\s\u0000-\u001f\u007f]+$/;
+
+/** Whether `tenant` holds the domain of `email`, a plain address (a tenant of undefined holds none). */
 export function holdsEmailDomain(tenant: Pick<Tenant, 'emailDomains'> | undefined, email: unknown): boolean {
-  if (!tenant || typeof email !== 'string') return false;
-  const at = email.lastIndexOf('@');
-  return at > 0 && tenant.emailDomains.includes(email.slice(at + 1).toLowerCase());
+  if (!tenant || typeof email !== 'string' || !PLAIN_ADDRESS.test(email)) return false;
+  return tenant.emailDomains.includes(email.slice(email.indexOf('@') + 1).toLowerCase());
 }
 
 /**

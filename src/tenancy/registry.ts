@@ -82,6 +82,7 @@ export class TenantRegistry {
         issuer: upstream.issuerOf(r.realm!),
         displayName: r.displayName || r.realm!,
         attributes: (r.attributes ?? {}) as Record<string, string>,
+        loginWithEmail: r.loginWithEmailAllowed !== false,
       }));
   }
 

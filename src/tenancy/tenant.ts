@@ -10,7 +10,8 @@ export interface Tenant {
   issuer: string;
   displayName: string;
   emailDomains: string[];
-  features: { passwordGrantEnabled: boolean };
+  /** `loginWithEmail`: whether the realm signs users in by email as well (undefined: yes). */
+  features: { passwordGrantEnabled: boolean; loginWithEmail?: boolean };
   /** Other realm ids that name this tenant (the realm it was moved from). */
   aliasIds: string[];
 }
@@ -23,6 +24,8 @@ export interface RealmEntry {
   issuer: string;
   displayName: string;
   attributes: Record<string, string>;
+  /** The realm's "login with email" (Keycloak's default: on); undefined is on. */
+  loginWithEmail?: boolean;
 }
 
 /** Realm attributes that carry the broker's per-tenant settings, so they move with the realm. */

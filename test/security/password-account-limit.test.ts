@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
+import { passwordAccountKey } from '../../src/surfaces/shared/password-account.js';
+import type { Tenant } from '../../src/tenancy/tenant.js';
 import { post, startBroker, type TestBroker } from '../helpers/broker.js';
 import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
 import { makeTestTenant } from '../migration/test-realm.js';
@@ -51,5 +53,49 @@ describe('the per-user password limit counts the account, by username or email a
     assert.equal((await login(` ${username} `, 'guess-7')).status, 429, 'with spaces around');
     // A name that is no account's is counted as typed: its allowance is its own.
     assert.equal((await login(`nobody-${randomUUID()}@${t.domain}`, 'x')).status, 401);
+  });
+
+  // Attack of 2026-12-06: a NUL in the name made Keycloak refuse both the admin lookup and the
+  // grant, which counted as no attempt: unlimited calls to Keycloak from one address.
+  it('a name with control characters is refused by the input check (422, before any call to Keycloak), on both surfaces', async () => {
+    for (const name of ['vic\u0000tim@x.example', 'dana\n', '\u007f']) {
+      const connect = await login(name, 'x');
+      assert.equal(connect.status, 422, JSON.stringify(name)); // the connect API's answer to invalid input
+      assert.match(JSON.stringify(connect.body), /control characters/);
+      const scaiwave = await post(`${broker.url}/v1/auth/token`, { username: name, password: 'x' }, { headers: { 'x-tenant': t.realm } });
+      assert.equal(scaiwave.status, 422, JSON.stringify(name)); // SW_AUTH_VALIDATION_FAILED, as for any invalid field
+      assert.match(JSON.stringify(scaiwave.body), /control characters/);
+    }
+  });
+});
+
+describe('which account a password attempt names (password-account.ts)', () => {
+  /** Deps whose admin API answers from `users` and records what it was asked. */
+  const fake = (users: { id: string; username: string; email?: string }[]) => {
+    const asked: string[] = [];
+    const admin = {
+      findUsersByEmail: async (_realm: string, email: string) => { asked.push(`email:${email}`); return users.filter((u) => u.email === email); },
+      findUsersByUsername: async (_realm: string, name: string) => { asked.push(`username:${name}`); return users.filter((u) => u.username === name); },
+    };
+    return { asked, deps: { upstreams: { get: () => ({ admin }) } } as unknown as Parameters<typeof passwordAccountKey>[0] };
+  };
+  const tenant = (loginWithEmail?: boolean) => ({ slug: `t-${randomUUID()}`, realm: `r-${randomUUID()}`, upstream: 'u', features: { passwordGrantEnabled: true, loginWithEmail } }) as unknown as Tenant;
+
+  it('an address names the account of that email first, then of that username, as Keycloak signs in', async () => {
+    const { deps, asked } = fake([{ id: 'id-1', username: 'dana', email: 'dana@x.example' }]);
+    const t = tenant();
+    assert.equal(await passwordAccountKey(deps, t, 'Dana@X.example'), `${t.slug}:account:id-1`);
+    assert.equal(await passwordAccountKey(deps, t, 'dana'), `${t.slug}:account:id-1`);
+    assert.equal(await passwordAccountKey(deps, t, 'dana@x.example'), `${t.slug}:account:id-1`);
+    assert.deepEqual(asked, ['email:dana@x.example', 'username:dana'], 'each name looked up once, then kept');
+  });
+
+  // Attack of 2026-12-06: with "login with email" off, Keycloak signs no one in by address,
+  // but five wrong attempts at a user's address locked their account.
+  it('in a realm with "login with email" off, an address is a username only', async () => {
+    const { deps, asked } = fake([{ id: 'id-1', username: 'lock1', email: 'lock1@x.example' }]);
+    const t = tenant(false);
+    assert.equal(await passwordAccountKey(deps, t, 'lock1@x.example'), `${t.slug}:lock1@x.example`);
+    assert.deepEqual(asked, ['username:lock1@x.example']);
   });
 });

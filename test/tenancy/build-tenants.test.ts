@@ -108,4 +108,21 @@ describe('buildTenants', () => {
     assert.equal(tenants[0]!.emailDomains[0], 'd0.example');
     assert.match(warnings.join('\n'), /realm big on a lists 150 email domains: the first 100 are used/);
   });
+
+  // Attack of 2026-12-06: `globex.example.` is globex.example to DNS and mail, but not to a
+  // string comparison, so a realm claiming it was neither contested nor refused, and the
+  // platform vouched for `bob@globex.example.` as that realm's.
+  it('an email domain is a host name as DNS writes it without its root: no trailing or doubled dot, no bare label', () => {
+    const odd = ['globex.example.', '.globex.example', 'globex..example', '-globex.example', 'globex-.example', 'localhost', 'a'.repeat(64) + '.example'];
+    const { tenants } = buildTenants([
+      realm('a', 'globex', 'id-g', { 'realm-broker.email-domains': 'globex.example' }),
+      realm('a', 'evil', 'id-e', { 'realm-broker.email-domains': ['evil.example', 'xn--bcher-kva.example', 'a-b.c1.example', ...odd].join(',') }),
+    ], {}, ['a']);
+    assert.deepEqual(tenants.map((t) => t.emailDomains), [['globex.example'], ['evil.example', 'xn--bcher-kva.example', 'a-b.c1.example']]);
+  });
+
+  it('carries the realm\'s "login with email" (on unless the realm turns it off)', () => {
+    const { tenants } = buildTenants([realm('a', 'on', 'id-1'), { ...realm('a', 'off', 'id-2'), loginWithEmail: false }], {}, ['a']);
+    assert.deepEqual(tenants.map((t) => t.features.loginWithEmail), [true, false]);
+  });
 });

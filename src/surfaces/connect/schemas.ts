@@ -1,5 +1,6 @@
 /** Request schemas of the connect API (seeds/003): query, form or JSON alike. */
 import { z } from 'zod';
+import { usernameField } from '../shared/username-field.js';
 
 const optional = z.string().optional();
 const required = z.string();
@@ -14,7 +15,7 @@ export const tokenInput = {
 
 export const userLoginInput = {
   realm: optional,
-  username: required,
+  username: usernameField,
   password: required,
   grant_type: optional,
   scopes: optional,

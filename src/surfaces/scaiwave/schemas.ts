@@ -1,5 +1,6 @@
 /** Request schemas of the ScaiWave Auth API (seeds/001): query, form or JSON alike. */
 import { z } from 'zod';
+import { usernameField } from '../shared/username-field.js';
 
 export const loginInput = {
   code: z.string(),
@@ -10,7 +11,7 @@ export const loginInput = {
 
 export const passwordInput = {
   grant_type: z.literal('password', { error: 'grant_type must be "password"' }).optional(),
-  username: z.string().max(256),
+  username: usernameField,
   password: z.string().max(1024),
   scope: z.string().optional(),
 };

@@ -1,7 +1,8 @@
 /**
  * Which account a password attempt is a guess at, for the per-user limit (password-grant.ts).
  * Keycloak signs a user in by username or by email (an address with '@' is looked up as an
- * email first, then as a username, as Keycloak's own login does), so counting attempts by the
+ * email first, then as a username, as Keycloak's own login does; as a username only in a realm
+ * that has "login with email" off, so that there an address names no one), so counting attempts by the
  * name typed gave each account one allowance per spelling. The name is resolved to the
  * account's id through the admin API instead, and the id is what is counted.
  *
@@ -40,7 +41,7 @@ export async function passwordAccountKey(deps: Pick<Deps, 'upstreams'>, tenant: 
 async function accountIdOf(deps: Pick<Deps, 'upstreams'>, tenant: Tenant, name: string): Promise<string> {
   const admin = deps.upstreams.get(tenant.upstream).admin;
   const only = (users: { id?: string }[]) => (users.length === 1 && users[0]!.id) || '';
-  if (name.includes('@')) {
+  if (name.includes('@') && tenant.features.loginWithEmail !== false) {
     const byEmail = only(await admin.findUsersByEmail(tenant.realm, name));
     if (byEmail) return byEmail;
   }
