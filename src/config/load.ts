@@ -88,6 +88,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     upstreams,
     brokerClient,
     realmSecrets: env.REALM_SECRETS ?? file.realmSecrets ?? (dev ? 'shared' : 'per-realm'),
+    emailDomainsFrom: env.EMAIL_DOMAINS_FROM ?? file.emailDomainsFrom,
     defaultTenant: env.DEFAULT_TENANT ?? file.defaultTenant,
     tenants: file.tenants,
     scaiwave: { ...file.scaiwave, tenantHeader: env.TENANT_HEADER ?? file.scaiwave?.tenantHeader ?? (dev ? 'x-tenant' : '') },

@@ -101,6 +101,13 @@ export const configSchema = z.object({
    * default; upstream/realm-secrets.ts), so that no realm admin holds another realm's.
    */
   realmSecrets: z.enum(['shared', 'per-realm']),
+  /**
+   * Where tenants' email domains come from: the realms' `realm-broker.email-domains` attribute
+   * and config ("realms", so that they move with a realm), or config only ("config"), for an
+   * operator who does not trust every realm's admin with the domains their realm answers for:
+   * a domain no tenant holds yet is any realm admin's to list (README, security model).
+   */
+  emailDomainsFrom: z.enum(['realms', 'config']).default('realms'),
   defaultTenant: z.string().optional(),
   tenants: z.record(z.string(), tenantOverrideSchema).default({}),
   scaiwave: z.object({

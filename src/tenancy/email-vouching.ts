@@ -12,12 +12,15 @@
 import type { Tenant } from './tenant.js';
 
 /**
- * A plain address: one '@', and no quotes, spaces or control characters. Keycloak accepts
- * `"bob@globex.example"@evil.example` (and more without its email validator, which a realm's
- * admin may drop); its domain is evil.example, but a relying party that splits at the first
- * '@' reads globex.example. Such addresses are never vouched for.
+ * A plain address: a local part of ASCII letters, digits and RFC 5322's other atom characters
+ * but '%', one '@', an ASCII domain. Keycloak accepts `"bob@globex.example"@evil.example`,
+ * `bob＠globex.example@evil.example` (a fullwidth '@') and `bob%globex.example@evil.example`
+ * (more without its email validator, which a realm's admin may drop): their domain is
+ * evil.example, but a relying party that splits at the first '@' (after NFKC, or honouring
+ * '%' routing) reads globex.example. Such addresses are never vouched for (attacks of
+ * 2026-12-06); nor, for the same reason, are internationalised local parts.
  */
-const PLAIN_ADDRESS = /^[^@"\s\u0000-\u001f\u007f]+@[^@"\s\u0000-\u001f\u007f]+$/;
+const PLAIN_ADDRESS = /^[A-Za-z0-9.!#$&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$/;
 
 /** Whether `tenant` holds the domain of `email`, a plain address (a tenant of undefined holds none). */
 export function holdsEmailDomain(tenant: Pick<Tenant, 'emailDomains'> | undefined, email: unknown): boolean {

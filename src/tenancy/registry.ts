@@ -27,7 +27,7 @@ import type { Upstreams } from '../upstream/upstreams.js';
 import { buildTenants } from './build-tenants.js';
 import type { Standing, StandingRealms, StandingRules } from './standing-realms.js';
 import type { TenantHomes } from './tenant-homes.js';
-import type { RealmEntry, Tenant } from './tenant.js';
+import { ATTR_EMAIL_DOMAINS, type RealmEntry, type Tenant } from './tenant.js';
 
 const MISS_REFRESH_INTERVAL_MS = 1000;
 
@@ -69,6 +69,13 @@ export class TenantRegistry {
     });
   }
 
+  /** A realm's attributes as the tenancy rules may read them (config `emailDomainsFrom`). */
+  private realmAttributes(given: Record<string, unknown> | undefined): Record<string, string> {
+    const attributes = { ...(given ?? {}) } as Record<string, string>;
+    if (this.config.emailDomainsFrom === 'config') delete attributes[ATTR_EMAIL_DOMAINS];
+    return attributes;
+  }
+
   private async loadRealms(name: string): Promise<RealmEntry[]> {
     const upstream = this.upstreams.get(name);
     const ignored = new Set(['master', upstream.config.admin.realm, ...upstream.config.ignoreRealms]);
@@ -81,7 +88,7 @@ export class TenantRegistry {
         upstream: name,
         issuer: upstream.issuerOf(r.realm!),
         displayName: r.displayName || r.realm!,
-        attributes: (r.attributes ?? {}) as Record<string, string>,
+        attributes: this.realmAttributes(r.attributes),
         loginWithEmail: r.loginWithEmailAllowed !== false,
       }));
   }

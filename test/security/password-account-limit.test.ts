@@ -55,6 +55,15 @@ describe('the per-user password limit counts the account, by username or email a
     assert.equal((await login(`nobody-${randomUUID()}@${t.domain}`, 'x')).status, 401);
   });
 
+  // Attack of 2026-12-06: every refusal but a wrong password gave the points back, so an
+  // invalid scope made unlimited calls to Keycloak (and admin lookups) past both limits.
+  it('an attempt Keycloak refuses for another reason (an invalid scope) counts as well', async () => {
+    const name = `nobody-${randomUUID()}`;
+    const scoped = () => post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username: name, password: 'x', realm: t.id, scopes: 'no-such-scope' });
+    for (let i = 0; i < 5; i++) assert.equal((await scoped()).body.error, 'invalid_scope', `attempt ${i}`);
+    assert.equal((await scoped()).status, 429);
+  });
+
   // Attack of 2026-12-06: a NUL in the name made Keycloak refuse both the admin lookup and the
   // grant, which counted as no attempt: unlimited calls to Keycloak from one address.
   it('a name with control characters is refused by the input check (422, before any call to Keycloak), on both surfaces', async () => {

@@ -11,6 +11,7 @@ describe('email vouching at the platform issuer', () => {
   it('vouches for a plain address in a held domain, in any letter case of the domain', () => {
     assert.equal(holdsEmailDomain(globex, 'bob@globex.example'), true);
     assert.equal(holdsEmailDomain(globex, 'Bob@GLOBEX.example'), true);
+    assert.equal(holdsEmailDomain(globex, "o'neil+tag@globex.example"), true, 'atom characters');
   });
 
   // Attack of 2026-12-06: addresses a realm admin can give their own users (Keycloak takes a
@@ -20,6 +21,7 @@ describe('email vouching at the platform issuer', () => {
       'bob@globex.example.', 'bob@evil.example', 'bob@sub.globex.example',
       '"bob@globex.example"@globex.example', '"bob"@globex.example', 'bob@globex.example@globex.example',
       'bob @globex.example', 'bob\u0000@globex.example', 'bob@globex.example\n', '@globex.example', 'bob@',
+      'bob\uff20evil.example@globex.example', 'bob%evil.example@globex.example', 'b\u00f6b@globex.example',
     ]) assert.equal(holdsEmailDomain(globex, email), false, JSON.stringify(email));
     assert.equal(holdsEmailDomain(undefined, 'bob@globex.example'), false, 'no tenant holds nothing');
     assert.equal(holdsEmailDomain(globex, 42), false);

@@ -6,7 +6,8 @@
  *    email: password-account.ts) and per client address **before** the password goes to
  *    Keycloak; the address is counted first, so that a caller over its limit sets off no
  *    account lookup; a right password clears the user's count and gives the
- *    address its point back; an upstream failure gives both back (no guess was made).
+ *    address its point back; an upstream failure gives both back (no guess was made), and
+ *    any other refusal counts.
  */
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
@@ -35,8 +36,20 @@ export async function passwordGrant(deps: Deps, ctx: Koa.Context, tenant: Tenant
     await Promise.all([perUser.reset(userKey), perAddress.reward(address)]);
     return tokens;
   } catch (err) {
-    const guessed = err instanceof BrokerError && err.code === 'invalid_grant';
-    if (!guessed) await Promise.all([perUser.reward(userKey), perAddress.reward(address)]).catch(() => {});
+    if (notJudged(err)) await Promise.all([perUser.reward(userKey), perAddress.reward(address)]).catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Whether Keycloak could not have judged the attempt: it was not reached, did not answer in
+ * time, or failed (5xx, or a 200 that is no token response). Only then are the points given
+ * back. Any other answer counts as an attempt, a refusal of the password or of anything else:
+ * giving the points back for every answer but `invalid_grant` let a caller with an invalid
+ * `scope` (or a NUL in the name) call Keycloak without limit (attacks of 2026-12-06).
+ */
+function notJudged(err: unknown): boolean {
+  if (!(err instanceof BrokerError)) return true;
+  if (err.code === 'upstream_timeout' || err.code === 'upstream_unavailable') return true;
+  return err.code === 'upstream_bad_response' && (err.upstream?.status ?? 500) >= 500;
 }
