@@ -37,7 +37,14 @@ export class Limiter {
    * over the limit. The count happens before the decision, in one atomic step.
    */
   async consume(key: string): Promise<void> {
-    await consumeAll([[this, key]]);
+    try {
+      await this.backend.consume(hashed(key), 1);
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw storeFailure(err);
+      this.onReject();
+      const retryAfter = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+      throw new BrokerError('rate_limited', `Too many ${this.rule.what}; try again in ${retryAfter} s`, { retryAfter });
+    }
   }
 
   /** Gives back the point of an attempt that turned out fine (a right password). */
@@ -48,11 +55,6 @@ export class Limiter {
   /** Forgets every attempt for `key`. */
   async reset(key: string): Promise<void> {
     await this.call(() => this.backend.delete(hashed(key)));
-  }
-
-  /** @internal the raw consume, its rejection a RateLimiterRes or a store failure. */
-  rawConsume(key: string): Promise<RateLimiterRes> {
-    return this.backend.consume(hashed(key), 1);
   }
 
   private async call<T>(fn: () => Promise<T>): Promise<T> {
@@ -67,26 +69,6 @@ export class Limiter {
 function storeFailure(err: unknown): BrokerError {
   if (err instanceof BrokerError) return err;
   return new BrokerError('store_unavailable', 'The session store is unavailable', { cause: err, retryAfter: 2 });
-}
-
-/**
- * Counts one attempt on each (limiter, key) pair, all of them (every attempt counts
- * against the user and the address alike), then refuses when any is over.
- */
-export async function consumeAll(pairs: [Limiter, string][]): Promise<void> {
-  const results = await Promise.allSettled(pairs.map(([limiter, key]) => limiter.rawConsume(key)));
-  let retryAfterMs = 0;
-  let what = '';
-  for (const [i, r] of results.entries()) {
-    if (r.status === 'fulfilled') continue;
-    if (!(r.reason instanceof RateLimiterRes)) throw storeFailure(r.reason);
-    retryAfterMs = Math.max(retryAfterMs, r.reason.msBeforeNext);
-    pairs[i]![0].onReject();
-    what ||= pairs[i]![0].rule.what;
-  }
-  if (!what) return;
-  const retryAfter = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  throw new BrokerError('rate_limited', `Too many ${what}; try again in ${retryAfter} s`, { retryAfter });
 }
 
 /** Builds the limiters of one broker, on Redis (shared by replicas) or in process memory. */

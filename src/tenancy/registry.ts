@@ -71,9 +71,10 @@ export class TenantRegistry {
 
   /** A realm's attributes as the tenancy rules may read them (config `emailDomainsFrom`). */
   private realmAttributes(given: Record<string, unknown> | undefined): Record<string, string> {
-    const attributes = { ...(given ?? {}) } as Record<string, string>;
-    if (this.config.emailDomainsFrom === 'config') delete attributes[ATTR_EMAIL_DOMAINS];
-    return attributes;
+    const attributes = (given ?? {}) as Record<string, string>;
+    if (this.config.emailDomainsFrom !== 'config' || !(ATTR_EMAIL_DOMAINS in attributes)) return attributes;
+    const { [ATTR_EMAIL_DOMAINS]: _ignored, ...rest } = attributes;
+    return rest;
   }
 
   private async loadRealms(name: string): Promise<RealmEntry[]> {
