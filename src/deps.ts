@@ -9,6 +9,7 @@ import type { Logger } from './http/logger.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { Store } from './store/store.js';
 import type { EmailDiscovery } from './tenancy/email-discovery.js';
+import type { EmailVouching } from './tenancy/email-vouching.js';
 import type { TenantRegistry } from './tenancy/registry.js';
 import type { Upstreams } from './upstream/upstreams.js';
 
@@ -22,6 +23,7 @@ export interface Deps {
   signingKeys: SigningKeys;
   jwks: RealmJwks;
   discovery: EmailDiscovery;
+  vouching: EmailVouching;
   limits: Limits;
   metrics: Metrics;
   /** Local answers the server sends again for a moment without Koa (answer-memo.ts). */

@@ -14,7 +14,9 @@ import { Metrics } from './metrics/metrics.js';
 import { createStore } from './store/create-store.js';
 import { RedisStore } from './store/redis-store.js';
 import type { Store } from './store/store.js';
+import { AddressHolders } from './tenancy/address-holders.js';
 import { EmailDiscovery } from './tenancy/email-discovery.js';
+import { EmailVouching } from './tenancy/email-vouching.js';
 import { TenantRegistry } from './tenancy/registry.js';
 import { StandingRealms } from './tenancy/standing-realms.js';
 import { TenantHomes } from './tenancy/tenant-homes.js';
@@ -43,6 +45,8 @@ export async function wire(config: Config, log: Logger, store?: Store, metrics =
   // Local answers are recorded for a second; a realm key set that changes (a token signed
   // with a new realm key was handed out) must show in the platform JWKS at once.
   const answers = new AnswerMemo();
+  // Who has an address, across the tenants: asked by discovery and by email vouching.
+  const holders = new AddressHolders(tenants, upstreams);
   return {
     config,
     log,
@@ -52,7 +56,8 @@ export async function wire(config: Config, log: Logger, store?: Store, metrics =
     verifier: new RealmTokenVerifier(upstreams, tenants, config.upstreamTimeoutMs),
     signingKeys,
     jwks: new RealmJwks(upstreams, tenants, () => answers.clear()),
-    discovery: new EmailDiscovery(tenants, upstreams),
+    discovery: new EmailDiscovery(tenants, holders),
+    vouching: new EmailVouching(holders),
     limits: buildLimits(config, rateLimits),
     metrics,
     answers,

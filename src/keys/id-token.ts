@@ -4,7 +4,6 @@
  * issuer and key, with the app as audience, the app's nonce, and the tenant.
  */
 import * as jose from 'jose';
-import { holdsEmailDomain } from '../tenancy/email-vouching.js';
 import type { Tenant } from '../tenancy/tenant.js';
 import type { SigningKeys } from './signing-key.js';
 
@@ -19,14 +18,16 @@ export async function issueIdToken(keys: SigningKeys, opts: {
   nonce?: string;
   accessToken?: string;
   ttlSeconds: number;
-  /** Issued by the platform issuer (every tenant's users under one `iss`). */
-  platform?: boolean;
+  /**
+   * At the platform issuer (every tenant's users under one `iss`): whether it vouches for the
+   * user's address (tenancy/email-vouching.ts). A tenant's own issuer passes its realm's claim on.
+   */
+  vouch?: (email: unknown) => Promise<boolean>;
 }): Promise<string> {
   const realm = jose.decodeJwt(opts.realmIdToken);
   const claims: Record<string, unknown> = {};
   for (const c of USER_CLAIMS) if (realm[c] !== undefined) claims[c] = realm[c];
-  // At the platform issuer, `email_verified` only for an address in a domain the tenant holds.
-  if (opts.platform && !holdsEmailDomain(opts.tenant, claims.email)) delete claims.email_verified;
+  if (claims.email_verified !== undefined && opts.vouch && !(await opts.vouch(claims.email))) delete claims.email_verified;
   if (opts.nonce) claims.nonce = opts.nonce;
   claims.tenant_id = opts.tenant.id;
   claims.tenant = opts.tenant.slug;

@@ -94,6 +94,7 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
       issuer: r.issuer,
       displayName: o.displayName ?? r.displayName,
       emailDomains: o.emailDomains ?? realmDomains(r, warnings),
+      ...(o.emailDomains ? { emailDomainsFromConfig: true } : {}),
       features: { passwordGrantEnabled: passwordGrant, loginWithEmail: r.loginWithEmail !== false },
       aliasIds: (o.formerRealmIds ?? []).filter((id) => id.toLowerCase() !== r.id.toLowerCase()),
     });

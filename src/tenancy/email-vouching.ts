@@ -7,8 +7,17 @@
  * claim, leaving the address itself unvouched. A relying party that links accounts by verified
  * email then cannot be led by one tenant's realm to another tenant's user.
  *
+ * A domain the operator gave the tenant (config) is its for every address in it. A domain
+ * its realm's admin listed (the realm's attribute) is its only for addresses that no other
+ * tenant's user has, enabled or not: a realm admin could list `contractor.example`, where
+ * other tenants' users live, create a `carol@contractor.example` of their own and have the
+ * platform vouch for her (attack of 2026-12-06). Finding out costs an exact-email lookup
+ * across the tenant realms (address-holders.ts, cached a minute per address); when some realm
+ * cannot be asked, the broker does not vouch.
+ *
  * A tenant's own issuer passes its realm's claim on: there, the realm speaks for itself only.
  */
+import type { AddressHolders } from './address-holders.js';
 import type { Tenant } from './tenant.js';
 
 /**
@@ -28,13 +37,25 @@ export function holdsEmailDomain(tenant: Pick<Tenant, 'emailDomains'> | undefine
   return tenant.emailDomains.includes(email.slice(email.indexOf('@') + 1).toLowerCase());
 }
 
-/**
- * `claims` as the platform issuer may say them for a user of `tenant`: the same object when
- * it carries no `email_verified` or the tenant holds the address's domain, else a copy without
- * `email_verified` (the original, which may be a frozen upstream answer, is left as it is).
- */
-export function vouchedClaims<T extends Record<string, unknown>>(claims: T, tenant: Pick<Tenant, 'emailDomains'> | undefined): T {
-  if (claims.email_verified === undefined || holdsEmailDomain(tenant, claims.email)) return claims;
-  const { email_verified: _dropped, ...rest } = claims;
-  return rest as T;
+export class EmailVouching {
+  constructor(private readonly holders: AddressHolders) {}
+
+  /** Whether the platform issuer vouches for `email` as the address of a user of `tenant`. */
+  async vouches(tenant: Tenant | undefined, email: unknown): Promise<boolean> {
+    if (!tenant || !holdsEmailDomain(tenant, email)) return false;
+    if (tenant.emailDomainsFromConfig) return true;
+    const { holders, complete } = await this.holders.of(email as string);
+    return complete && holders.every((h) => h.tenant.slug === tenant.slug);
+  }
+
+  /**
+   * `claims` as the platform issuer may say them for a user of `tenant`: the same object when
+   * it carries no `email_verified` or the broker vouches for the address, else a copy without
+   * `email_verified` (the original, which may be a frozen upstream answer, is left as it is).
+   */
+  async claims<T extends Record<string, unknown>>(claims: T, tenant: Tenant | undefined): Promise<T> {
+    if (claims.email_verified === undefined || (await this.vouches(tenant, claims.email))) return claims;
+    const { email_verified: _dropped, ...rest } = claims;
+    return rest as T;
+  }
 }

@@ -10,6 +10,11 @@ export interface Tenant {
   issuer: string;
   displayName: string;
   emailDomains: string[];
+  /**
+   * The domains are the operator's word (config `tenants.<slug>.emailDomains`), not the realm
+   * admin's (its attribute): they count for every address in them (email-vouching.ts).
+   */
+  emailDomainsFromConfig?: boolean;
   /** `loginWithEmail`: whether the realm signs users in by email as well (undefined: yes). */
   features: { passwordGrantEnabled: boolean; loginWithEmail?: boolean };
   /** Other realm ids that name this tenant (the realm it was moved from). */

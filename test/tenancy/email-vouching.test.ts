@@ -3,7 +3,23 @@
  * the flows that use it are tested against Keycloak in test/security/attack-findings.test.ts.
  */
 import assert from 'node:assert/strict';
-import { holdsEmailDomain, vouchedClaims } from '../../src/tenancy/email-vouching.js';
+import type { AddressHolders, Holders } from '../../src/tenancy/address-holders.js';
+import { EmailDiscovery } from '../../src/tenancy/email-discovery.js';
+import { EmailVouching, holdsEmailDomain } from '../../src/tenancy/email-vouching.js';
+import type { TenantRegistry } from '../../src/tenancy/registry.js';
+import type { Tenant } from '../../src/tenancy/tenant.js';
+
+const tenantOf = (slug: string, domains: string[], fromConfig = false): Tenant => ({
+  id: `${slug}-id`, slug, realm: slug, upstream: 'default', issuer: `http://kc/realms/${slug}`, displayName: slug,
+  emailDomains: domains, features: { passwordGrantEnabled: false }, aliasIds: [], ...(fromConfig ? { emailDomainsFromConfig: true } : {}),
+});
+
+/** Who has each address, as the admin lookups would say; counts the lookups. */
+function fakeHolders(by: Record<string, Holders>) {
+  const asked: string[] = [];
+  const holders = { of: async (email: string) => { asked.push(email); return by[email] ?? { holders: [], complete: true }; } } as unknown as AddressHolders;
+  return { holders, asked };
+}
 
 describe('email vouching at the platform issuer', () => {
   const globex = { emailDomains: ['globex.example'] };
@@ -27,12 +43,65 @@ describe('email vouching at the platform issuer', () => {
     assert.equal(holdsEmailDomain(globex, 42), false);
   });
 
-  it('drops email_verified it does not vouch for, and leaves the claims it was given as they are', () => {
+  const globexTenant = tenantOf('globex', ['globex.example']);
+  const squatter = tenantOf('squat', ['contractor.example']);
+
+  it('drops email_verified it does not vouch for, and leaves the claims it was given as they are', async () => {
+    const vouching = new EmailVouching(fakeHolders({ 'bob@globex.example': { holders: [{ tenant: globexTenant, enabled: true }], complete: true } }).holders);
     const given = Object.freeze({ sub: 's', email: 'bob@evil.example', email_verified: true });
-    const said = vouchedClaims(given, globex);
+    const said = await vouching.claims(given, globexTenant);
     assert.deepEqual(said, { sub: 's', email: 'bob@evil.example' });
     assert.equal(given.email_verified, true);
     const held = { email: 'bob@globex.example', email_verified: true };
-    assert.equal(vouchedClaims(held, globex), held, 'the same object when nothing changes');
+    assert.equal(await vouching.claims(held, globexTenant), held, 'the same object when nothing changes');
+    assert.equal(await vouching.vouches(undefined, 'bob@globex.example'), false);
+  });
+
+  // Attack of 2026-12-06: a realm admin listed contractor.example, where other tenants' users
+  // live, and made a carol@contractor.example of their own.
+  it('a domain a realm lists: only for an address no other tenant has, enabled or not, and all realms asked', async () => {
+    const other = (enabled: boolean): Holders => ({ holders: [{ tenant: squatter, enabled: true }, { tenant: globexTenant, enabled }], complete: true });
+    const { holders, asked } = fakeHolders({
+      'carol@contractor.example': other(true),
+      'gone@contractor.example': other(false),
+      'zed@contractor.example': { holders: [{ tenant: squatter, enabled: true }], complete: true },
+      'unsure@contractor.example': { holders: [{ tenant: squatter, enabled: true }], complete: false, failure: new Error('down') },
+    });
+    const vouching = new EmailVouching(holders);
+    assert.equal(await vouching.vouches(squatter, 'carol@contractor.example'), false, 'globex has her');
+    assert.equal(await vouching.vouches(squatter, 'gone@contractor.example'), false, 'a disabled user is still the person the address names');
+    assert.equal(await vouching.vouches(squatter, 'zed@contractor.example'), true, 'no other tenant has him');
+    assert.equal(await vouching.vouches(squatter, 'unsure@contractor.example'), false, 'a realm could not be asked');
+    asked.length = 0;
+    assert.equal(await vouching.vouches(tenantOf('squat', ['contractor.example'], true), 'carol@contractor.example'), true, 'the operator\'s word (config) is final');
+    assert.equal(await vouching.vouches(squatter, 'carol@elsewhere.example'), false);
+    assert.deepEqual(asked, [], 'no lookup for the operator\'s domains, nor for a domain the tenant does not hold');
+  });
+});
+
+describe('email discovery and a domain a realm lists', () => {
+  const squatter = tenantOf('squat', ['contractor.example']);
+  const globex = tenantOf('globex', []);
+  const registry = (holder: Tenant) => ({ byEmailDomain: async (d: string) => (holder.emailDomains.includes(d) ? [holder] : []) }) as unknown as TenantRegistry;
+  const slugs = async (d: EmailDiscovery, email: string) => (await d.find(email)).map((t) => t.slug).sort();
+
+  it('an address another tenant has goes where its users are; others go to the domain\'s tenant, also while a realm cannot be asked', async () => {
+    const { holders } = fakeHolders({
+      'carol@contractor.example': { holders: [{ tenant: globex, enabled: true }], complete: true },
+      'both@contractor.example': { holders: [{ tenant: globex, enabled: true }, { tenant: squatter, enabled: true }], complete: true },
+      'unsure@contractor.example': { holders: [], complete: false, failure: new Error('down') },
+    });
+    const discovery = new EmailDiscovery(registry(squatter), holders);
+    assert.deepEqual(await slugs(discovery, 'carol@contractor.example'), ['globex']);
+    assert.deepEqual(await slugs(discovery, 'both@contractor.example'), ['globex', 'squat']);
+    assert.deepEqual(await slugs(discovery, 'new@contractor.example'), ['squat']);
+    assert.deepEqual(await slugs(discovery, 'unsure@contractor.example'), ['squat']);
+  });
+
+  it('a domain config gives a tenant routes there without a lookup', async () => {
+    const { holders, asked } = fakeHolders({ 'carol@contractor.example': { holders: [{ tenant: globex, enabled: true }], complete: true } });
+    const discovery = new EmailDiscovery(registry(tenantOf('squat', ['contractor.example'], true)), holders);
+    assert.deepEqual(await slugs(discovery, 'carol@contractor.example'), ['squat']);
+    assert.deepEqual(asked, []);
   });
 });

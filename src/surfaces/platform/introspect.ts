@@ -14,7 +14,6 @@
  */
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
-import { vouchedClaims } from '../../tenancy/email-vouching.js';
 import type { DirectRoute } from '../../http/direct-lane.js';
 import { cachesIntrospectionAt, introspectAt } from '../shared/introspection.js';
 import { introspectInput } from './schemas.js';
@@ -36,7 +35,7 @@ export function introspect(deps: Deps): DirectRoute<typeof introspectInput> {
       // The platform issuer vouches for an address as its ID tokens do (tenancy/email-vouching.ts);
       // the tenant is looked up only for an answer that carries the claim.
       if (issuer.tenant || answer.email_verified === undefined) return answer;
-      return vouchedClaims(answer, await deps.tenants.byRealm(realm));
+      return deps.vouching.claims(answer, await deps.tenants.byRealm(realm));
     },
   };
 }

@@ -92,8 +92,10 @@ export async function takeTxForCallback(deps: Deps, jar: CookieJar, ctx: Koa.Con
 export async function continueWithEmail(deps: Deps, ctx: Koa.Context, txId: string, tx: LoginTransaction, email: string): Promise<void> {
   await deps.limits.discovery.consume(clientAddress(ctx));
   if (deps.config.platform.emailWithoutDomainRule === 'ask') {
-    // Domain rules are public knowledge; anything beyond them is asked, never looked up.
-    const byDomain = await deps.tenants.byEmailDomain(email.slice(email.lastIndexOf('@') + 1));
+    // Domain rules are public knowledge; anything beyond them is asked, never looked up. (A
+    // domain a realm lists is looked up, as the rule then holds only for addresses no other
+    // tenant has: where one has, the page asks, which tells that much. README "What email discovery reveals".)
+    const byDomain = await deps.discovery.byDomainRule(email);
     if (byDomain.length !== 1) {
       await records.tx.put(deps.store, txId, { ...tx, tenant: undefined, email });
       return organisationPage(ctx, { appName: appName(deps, tx.clientId), action: `${tx.issuerPath}/organisation`, tx: txId, csrf: tx.csrf, formTargets: realmOrigins(deps) });

@@ -6,7 +6,6 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
-import { vouchedClaims } from '../../tenancy/email-vouching.js';
 import { bearerToken } from '../../http/bearer.js';
 import { translateUpstreamError } from '../../upstream/translate-error.js';
 
@@ -36,7 +35,7 @@ export function userinfo(deps: Deps): Koa.Middleware {
     if (!res.ok) throw translateUpstreamError(new BrokerError('upstream_bad_response', `userinfo answered ${res.status}`), 'userinfo');
     const claims = (await res.json().catch((err) => { throw translateUpstreamError(err, 'userinfo'); })) as Record<string, unknown>;
     // The platform issuer vouches for an address as its ID tokens do (tenancy/email-vouching.ts).
-    const said = issuer?.tenant ? claims : vouchedClaims(claims, tenant);
+    const said = issuer?.tenant ? claims : await deps.vouching.claims(claims, tenant);
     ctx.body = { ...said, tenant_id: tenant.id, tenant: tenant.slug };
   };
 }

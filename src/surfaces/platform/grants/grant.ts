@@ -30,7 +30,7 @@ export async function withBrokerIdToken(deps: Deps, issuer: IssuerContext, clien
   if (typeof realmIdToken !== 'string') return rest;
   const id_token = await issueIdToken(deps.signingKeys, {
     issuer: issuer.issuer, clientId, realmIdToken, tenant, nonce, accessToken: tokens.access_token, ttlSeconds: deps.config.platform.idTokenTtlSeconds,
-    platform: !issuer.tenant,
+    vouch: issuer.tenant ? undefined : (email) => deps.vouching.vouches(tenant, email),
   });
   return { ...rest, id_token };
 }

@@ -1,0 +1,86 @@
+/**
+ * Which tenants have a user with an exact email address: an exact-email lookup across the
+ * tenant realms of every upstream through the admin API, in parallel and bounded, cached
+ * briefly per address. Email discovery asks it for an address no domain rule covers, and
+ * both discovery and the platform's email vouching ask it before taking a realm admin's word
+ * that their realm holds a domain (email-discovery.ts, email-vouching.ts).
+ *
+ * One upstream down must not take the others' users down, nor make this say something wrong
+ * about users it cannot see: the answer says whether every realm was asked (`complete`), with
+ * why not; only a complete answer is cached.
+ */
+import { LRUCache } from 'lru-cache';
+import { BrokerError } from '../errors.js';
+import type { Upstreams } from '../upstream/upstreams.js';
+import type { TenantRegistry } from './registry.js';
+import type { Tenant } from './tenant.js';
+
+/** At most this many admin lookups in flight per address, across all upstreams. */
+const PARALLEL = 8;
+
+export interface Holder {
+  tenant: Tenant;
+  /** A disabled user cannot sign in, but is still the person the address names. */
+  enabled: boolean;
+}
+
+export interface Holders {
+  holders: Holder[];
+  /** Every tenant realm answered. */
+  complete: boolean;
+  /** Why a realm could not be asked, when one could not. */
+  failure?: unknown;
+}
+
+export class AddressHolders {
+  // Slugs, not tenants: a tenant that moves meanwhile must be looked up at its new home.
+  private readonly cache = new LRUCache<string, { slug: string; enabled: boolean }[]>({ max: 10_000, ttl: 60_000 });
+
+  constructor(private readonly tenants: TenantRegistry, private readonly upstreams: Upstreams) {}
+
+  /** The tenants with a user whose email is `address` (trimmed, any letter case). */
+  async of(email: string): Promise<Holders> {
+    const address = email.trim().toLowerCase();
+    const cached = this.cache.get(address);
+    if (cached) {
+      const holders = await Promise.all(cached.map(async (h) => ({ tenant: await this.tenants.bySlug(h.slug), enabled: h.enabled })));
+      return { holders: holders.filter((h): h is Holder => h.tenant !== undefined), complete: true };
+    }
+    const { tenants, unavailable } = await this.tenants.coverage();
+    const results = await mapBounded(tenants, PARALLEL, (t) => this.holds(t, address));
+    const holders = results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
+    // An upstream whose realms are unknown right now could not be asked either.
+    const failures = [...unavailable.values(), ...results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))];
+    if (failures.length) return { holders, complete: false, failure: failures[0] };
+    this.cache.set(address, holders.map((h) => ({ slug: h.tenant.slug, enabled: h.enabled })));
+    return { holders, complete: true };
+  }
+
+  private async holds(t: Tenant, address: string): Promise<Holder | undefined> {
+    const users = await this.upstreams.get(t.upstream).admin.findUsersByEmail(t.realm, address).catch((err: unknown) => {
+      // A realm deleted since the tenant list was cached holds nobody: an answer, not an outage.
+      if (err instanceof BrokerError && err.code === 'not_found') return [];
+      throw err;
+    });
+    const same = users.filter((u) => u.email?.toLowerCase() === address);
+    return same.length ? { tenant: t, enabled: same.some((u) => u.enabled !== false) } : undefined;
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` at a time; settles every one, in order. */
+async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        results[i] = { status: 'fulfilled', value: await fn(items[i]!) };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,105 @@
+/**
+ * A realm admin's word on an email domain never reaches another tenant's users (attack of
+ * 2026-12-06, open until this test). The admin of a realm made for the test lists
+ * `contractor.example` in its `email-domains` attribute (no tenant holds it; carol of globex
+ * and frank of initech have addresses there), creates a `carol@contractor.example` of their own
+ * and marks it verified. Before: the platform sent carol's and frank's sign-ins to that realm
+ * and vouched (`email_verified`) for its carol. Now: an address another tenant has goes where
+ * its users are, and is not vouched for; the realm's word still holds for addresses no other
+ * tenant has. Against both demo Keycloak servers.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import KcAdminClient from '@keycloak/keycloak-admin-client';
+import { post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { HttpBrowser } from '../helpers/http-browser.js';
+import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
+import { makeTestTenant } from '../migration/test-realm.js';
+
+describe('a domain a realm lists where other tenants\' users live', function () {
+  this.timeout(120_000);
+  const t = makeTestTenant();
+  const zed = `zed-${randomUUID().slice(0, 8)}@contractor.example`;
+  t.representation.attributes!['realm-broker.email-domains'] = `${t.domain},contractor.example`;
+  for (const email of ['carol@contractor.example', zed]) {
+    t.representation.users!.push({
+      username: email, email, emailVerified: true, enabled: true, firstName: 'Squat', lastName: 'Ter',
+      credentials: [{ type: 'password', value: 'squat-pass', temporary: false }],
+    });
+  }
+  const admin = new KcAdminClient({ baseUrl: KEYCLOAK_URL, realmName: 'master' });
+  let broker: TestBroker;
+
+  before(async () => {
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+    await admin.realms.create(t.representation);
+    broker = await startBroker();
+  });
+  after(async () => {
+    await broker?.close();
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+    await admin.realms.del({ realm: t.realm }).catch(() => {});
+  });
+
+  const slugs = async (email: string) => (await broker.deps.discovery.find(email)).map((x) => x.slug).sort();
+  const tokenOf = async (email: string) => {
+    const res = await post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username: email, password: 'squat-pass', realm: t.id, scopes: 'openid' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return res.body.access_token as string;
+  };
+  const userinfo = async (issuer: string, token: string) =>
+    (await fetch(`${issuer}/userinfo`, { headers: { authorization: `Bearer ${token}` } })).json() as Promise<Record<string, unknown>>;
+  const introspect = async (token: string) =>
+    (await post(`${broker.url}/api/v1/platform/oauth/introspect`, { token, client_id: 'platform-service', client_secret: 'platform-service-secret' })).body as Record<string, unknown>;
+
+  it('the realm holds the domain as its admin says (a tenant of its own name)', async () => {
+    assert.deepEqual((await broker.deps.tenants.bySlug(t.realm))!.emailDomains, [t.domain, 'contractor.example']);
+  });
+
+  it('discovery sends an address another tenant has where its users are, on either server', async () => {
+    assert.deepEqual(await slugs('carol@contractor.example'), [t.realm, 'globex'].sort(), 'globex\'s carol, beside the realm\'s own');
+    assert.deepEqual(await slugs('frank@contractor.example'), ['initech'], 'frank lives on server 2 only');
+    assert.deepEqual(await slugs(zed), [t.realm], 'an address no other tenant has: the realm\'s word holds');
+    assert.deepEqual(await slugs(`nobody-${randomUUID().slice(0, 8)}@contractor.example`), [t.realm], 'nor does anyone else');
+  });
+
+  it('the platform does not vouch for the realm\'s carol; it does for an address no other tenant has', async () => {
+    const carol = await tokenOf('carol@contractor.example');
+    const said = await userinfo(`${broker.url}/api/v1/platform/oauth`, carol);
+    assert.equal(said.email, 'carol@contractor.example');
+    assert.equal(said.tenant, t.realm);
+    assert.equal(said.email_verified, undefined, 'platform userinfo');
+    const inspected = await introspect(carol);
+    assert.equal(inspected.active, true);
+    assert.equal(inspected.email_verified, undefined, 'platform introspection');
+    assert.equal((await userinfo(`${broker.url}/api/v1/auth/tenants/${t.realm}/oauth`, carol)).email_verified, true, 'its own issuer passes its realm\'s word on');
+    const squatter = (await broker.deps.tenants.bySlug(t.realm))!;
+    assert.equal(await broker.deps.vouching.vouches(squatter, 'carol@contractor.example'), false, 'the rule its ID tokens follow');
+
+    const own = await tokenOf(zed);
+    assert.equal((await userinfo(`${broker.url}/api/v1/platform/oauth`, own)).email_verified, true);
+    assert.equal((await introspect(own)).email_verified, true);
+    assert.equal(await broker.deps.vouching.vouches(squatter, zed), true);
+  });
+
+  // With `emailWithoutDomainRule: ask` addresses are routed by domain rules alone, never by a
+  // lookup: a realm-listed domain is looked up all the same, as its rule holds only for
+  // addresses no other tenant has.
+  it('with emailWithoutDomainRule "ask", carol is asked for her organisation, not sent to the realm', async () => {
+    const APP = 'http://127.0.0.1:8765/';
+    const asking = await startBroker({ overrides: { platform: { homeTenant: 'acme', idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10, discoveryAttempts: 100, emailWithoutDomainRule: 'ask' } } });
+    try {
+      const start = (email: string) => new HttpBrowser(APP).go(`${asking.url}/api/v1/platform/oauth/authorize?${new URLSearchParams({
+        client_id: 'platform-demo', redirect_uri: `${APP}callback`, response_type: 'code', scope: 'openid',
+        code_challenge: 'a'.repeat(43), code_challenge_method: 'S256', login_hint: email,
+      })}`);
+      const carol = await start('carol@contractor.example');
+      assert.equal(carol.url.origin, asking.url, 'no realm redirect');
+      assert.match(carol.html, /Which organisation/);
+      const own = await start(zed);
+      assert.ok(own.url.href.startsWith(`${KEYCLOAK_URL}/realms/${t.realm}/`), String(own.url));
+    } finally {
+      await asking.close();
+    }
+  });
+});
