@@ -46,7 +46,7 @@ export async function wire(config: Config, log: Logger, store?: Store, metrics =
   // with a new realm key was handed out) must show in the platform JWKS at once.
   const answers = new AnswerMemo();
   // Who has an address, across the tenants: asked by discovery and by email vouching.
-  const holders = new AddressHolders(tenants, upstreams);
+  const holders = new AddressHolders(tenants, upstreams, log);
   return {
     config,
     log,

@@ -7,16 +7,27 @@
  *
  * One upstream down must not take the others' users down, nor make this say something wrong
  * about users it cannot see: the answer says whether every realm was asked (`complete`), with
- * why not; only a complete answer is cached.
+ * why not; only a complete answer is cached. One realm slow to search (its admin's user
+ * federation) is one realm not asked: its search has a budget of its own, then it is left out
+ * for a while, and its timeouts do not count against its server (admin-connector.ts).
  */
 import { LRUCache } from 'lru-cache';
 import { BrokerError } from '../errors.js';
+import type { Logger } from '../http/logger.js';
 import type { Upstreams } from '../upstream/upstreams.js';
 import type { TenantRegistry } from './registry.js';
 import type { Tenant } from './tenant.js';
 
 /** At most this many admin lookups in flight per address, across all upstreams. */
 const PARALLEL = 8;
+/**
+ * A realm's user search gets this long: Keycloak asks the user federation the realm's admin set
+ * up, and an LDAP server of theirs that never answers must not hold every sign-in of every tenant
+ * for the request's whole deadline (attack of 2026-12-06).
+ */
+const SEARCH_BUDGET_MS = 2000;
+/** A realm whose search ran out of its budget is left out of the lookups this long. */
+const SLOW_REALM_MS = 30_000;
 
 export interface Holder {
   tenant: Tenant;
@@ -35,8 +46,10 @@ export interface Holders {
 export class AddressHolders {
   // Slugs, not tenants: a tenant that moves meanwhile must be looked up at its new home.
   private readonly cache = new LRUCache<string, { slug: string; enabled: boolean }[]>({ max: 10_000, ttl: 60_000 });
+  /** Realms whose last search ran out of time, with that failure: counted as not asked. */
+  private readonly slow = new LRUCache<string, BrokerError>({ max: 1000, ttl: SLOW_REALM_MS });
 
-  constructor(private readonly tenants: TenantRegistry, private readonly upstreams: Upstreams) {}
+  constructor(private readonly tenants: TenantRegistry, private readonly upstreams: Upstreams, private readonly log?: Logger) {}
 
   /** The tenants with a user whose email is `address` (trimmed, any letter case). */
   async of(email: string): Promise<Holders> {
@@ -57,9 +70,17 @@ export class AddressHolders {
   }
 
   private async holds(t: Tenant, address: string): Promise<Holder | undefined> {
-    const users = await this.upstreams.get(t.upstream).admin.findUsersByEmail(t.realm, address).catch((err: unknown) => {
+    const where = `${t.upstream}\u0000${t.realm}`;
+    const slow = this.slow.get(where);
+    if (slow) throw slow;
+    const started = performance.now();
+    const users = await this.upstreams.get(t.upstream).admin.findUsersByEmail(t.realm, address, SEARCH_BUDGET_MS).catch((err: unknown) => {
       // A realm deleted since the tenant list was cached holds nobody: an answer, not an outage.
       if (err instanceof BrokerError && err.code === 'not_found') return [];
+      if (err instanceof BrokerError && err.code === 'upstream_timeout' && performance.now() - started >= SEARCH_BUDGET_MS * 0.9) {
+        this.slow.set(where, err);
+        this.log?.warn('a realm did not answer a user search in time: left out of email lookups for a while (its user federation?)', { tenant: t.slug, upstream: t.upstream, realm: t.realm, budgetMs: SEARCH_BUDGET_MS, forMs: SLOW_REALM_MS });
+      }
       throw err;
     });
     const same = users.filter((u) => u.email?.toLowerCase() === address);

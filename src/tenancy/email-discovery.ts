@@ -12,7 +12,7 @@
  * since the user may well live there.
  */
 import { BrokerError } from '../errors.js';
-import type { AddressHolders } from './address-holders.js';
+import type { AddressHolders, Holders } from './address-holders.js';
 import type { TenantRegistry } from './registry.js';
 import type { Tenant } from './tenant.js';
 
@@ -23,25 +23,33 @@ export class EmailDiscovery {
    * The tenants a domain rule sends `email` to. The operator's word on a domain (config) is
    * final. A realm admin's word (its attribute) holds for addresses no other tenant has: a realm
    * that lists a domain where other tenants' users live does not get their sign-ins (attack of
-   * 2026-12-06). While some realm cannot be asked, the domain's tenant keeps its sign-ins.
+   * 2026-12-06). While some realm cannot be asked, it holds only for an address found in the
+   * domain's tenant: a realm admin who makes their server's realms unaskable (an attack had its
+   * own realm's searches stall until the server's breaker opened) gets nobody's sign-ins.
    */
   async byDomainRule(email: string): Promise<Tenant[]> {
-    const address = email.trim().toLowerCase();
-    const byDomain = await this.tenants.byEmailDomain(address.slice(address.lastIndexOf('@') + 1));
-    if (!byDomain.length || byDomain.every((t) => t.emailDomainsFromConfig)) return byDomain;
-    const { holders } = await this.holders.of(address);
-    const elsewhere = holders.some((h) => !byDomain.some((t) => t.slug === h.tenant.slug));
-    return elsewhere ? [] : byDomain;
+    return (await this.ruled(email)).ruled;
   }
 
   async find(email: string): Promise<Tenant[]> {
-    const ruled = await this.byDomainRule(email);
+    const { ruled, holders: known } = await this.ruled(email);
     if (ruled.length) return ruled;
-    const { holders, complete, failure } = await this.holders.of(email);
+    const { holders, complete, failure } = known ?? (await this.holders.of(email));
     const enabled = holders.filter((h) => h.enabled).map((h) => h.tenant);
     // "None found" while some realm could not be asked is not "none" but the outage.
     if (!complete && !enabled.length) throw outage(failure);
     return enabled;
+  }
+
+  /** The domain rule's tenants, and the lookup made to decide it (none for config's domains). */
+  private async ruled(email: string): Promise<{ ruled: Tenant[]; holders?: Holders }> {
+    const address = email.trim().toLowerCase();
+    const byDomain = await this.tenants.byEmailDomain(address.slice(address.lastIndexOf('@') + 1));
+    if (!byDomain.length || byDomain.every((t) => t.emailDomainsFromConfig)) return { ruled: byDomain };
+    const holders = await this.holders.of(address);
+    const isRuled = (h: { tenant: Tenant }) => byDomain.some((t) => t.slug === h.tenant.slug);
+    if (holders.holders.some((h) => !isRuled(h))) return { ruled: [], holders };
+    return { ruled: holders.complete || holders.holders.some(isRuled) ? byDomain : [], holders };
   }
 }
 

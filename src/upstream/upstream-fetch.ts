@@ -26,7 +26,14 @@ const UNAVAILABLE = new Set([502, 503, 504]);
  * tells the breaker how it went: an HTTP answer (a Response, or an error carrying one as
  * `response`) is the server up; no answer is a failure.
  */
-export async function guardedCall<T>(breaker: CircuitBreaker, timeoutMs: number, fn: (deadline: Deadline) => Promise<T>): Promise<T> {
+export async function guardedCall<T>(breaker: CircuitBreaker, timeoutMs: number, fn: (deadline: Deadline) => Promise<T>, opts: {
+  /**
+   * Whether no answer in time counts against the server. Not for a call whose time is its
+   * realm's to spend (a user search through the user federation a realm's admin set up): one
+   * realm's slow search must not take the server down for every realm (attack of 2026-12-06).
+   */
+  timeoutsCount?: boolean;
+} = {}): Promise<T> {
   const deadline = currentDeadline(timeoutMs);
   if (deadline.passed()) throw deadlinePassed();
   breaker.admit();
@@ -41,6 +48,8 @@ export async function guardedCall<T>(breaker: CircuitBreaker, timeoutMs: number,
     if (typeof status === 'number') {
       if (UNAVAILABLE.has(status)) breaker.failed(`HTTP ${status}`);
       else breaker.succeeded();
+    } else if (opts.timeoutsCount === false && (err as { name?: string })?.name === 'TimeoutError') {
+      // The server took the call; the realm was slow to answer it.
     } else if (!deadline.passed() || performance.now() - started >= Math.min(500, timeoutMs / 2)) {
       // A timeout counts against Keycloak only when this call had time to get an answer:
       // a request whose deadline was mostly spent elsewhere says nothing about Keycloak.

@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { post, startBroker, type TestBroker } from '../helpers/broker.js';
 import { HttpBrowser } from '../helpers/http-browser.js';
@@ -101,5 +102,47 @@ describe('a domain a realm lists where other tenants\' users live', function () 
     } finally {
       await asking.close();
     }
+  });
+
+  // Attack of 2026-12-06, on the fix above: the realm's admin gave it an LDAP user federation
+  // whose server never answers, so every user search in that realm stalled; enough of them at
+  // once opened server 1's breaker, every search there failed, and an address nobody could be
+  // found for went to the domain's tenant: carol's sign-in went to the realm.
+  describe('while the realm\'s own user searches stall (its admin\'s LDAP never answers)', () => {
+    let stall: Server;
+    const sockets = new Set<Socket>();
+    before(async () => {
+      stall = createServer((socket) => { sockets.add(socket); socket.on('error', () => {}); socket.on('close', () => sockets.delete(socket)); });
+      await new Promise<void>((resolve) => stall.listen(0, '127.0.0.1', resolve));
+      const port = (stall.address() as { port: number }).port;
+      await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+      const realm = await admin.realms.findOne({ realm: t.realm });
+      await admin.components.create({
+        realm: t.realm, name: 'stalling-ldap', providerId: 'ldap', providerType: 'org.keycloak.storage.UserStorageProvider', parentId: realm!.id,
+        config: {
+          enabled: ['true'], priority: ['0'], vendor: ['other'], connectionUrl: [`ldap://127.0.0.1:${port}`], bindDn: ['cn=admin'], bindCredential: ['x'], authType: ['simple'],
+          usersDn: ['ou=people,dc=x'], usernameLDAPAttribute: ['uid'], rdnLDAPAttribute: ['uid'], uuidLDAPAttribute: ['entryUUID'], userObjectClasses: ['inetOrgPerson'],
+          editMode: ['READ_ONLY'], searchScope: ['1'], connectionTimeout: ['20000'], readTimeout: ['20000'], pagination: ['false'], importEnabled: ['true'], syncRegistrations: ['false'], connectionPooling: ['false'],
+        },
+      });
+    });
+    after(async () => {
+      for (const socket of sockets) socket.destroy();
+      stall?.close();
+    });
+
+    it('server 1 stays up, carol and frank go where they live, an address nobody else has goes nowhere, and alice is not held up', async () => {
+      const fresh = () => `x-${randomUUID().slice(0, 8)}@contractor.example`;
+      // Searches of the realm at once, each stalled: enough to open the breaker if they counted.
+      const burst = await Promise.allSettled([1, 2, 3, 4].map(() => broker.deps.discovery.find(fresh())));
+      for (const r of burst) assert.equal(r.status, 'rejected', 'nobody found while the realm cannot be asked: the outage, not the realm');
+      assert.equal(broker.deps.upstreams.get('server1').breaker.snapshot().state, 'closed', 'one realm\'s slow searches are not its server down');
+      assert.ok((await slugs('carol@contractor.example')).includes('globex'), 'globex\'s carol (the realm\'s own, from the minute\'s cache, beside her)');
+      assert.deepEqual(await slugs('frank@contractor.example'), ['initech']);
+      await assert.rejects(broker.deps.discovery.find(fresh()), (err: { code?: string }) => err.code === 'upstream_timeout', 'not the realm');
+      const started = performance.now();
+      assert.deepEqual(await slugs('alice@acme.example'), ['acme']);
+      assert.ok(performance.now() - started < 1000, `alice waited ${Math.round(performance.now() - started)} ms`);
+    });
   });
 });

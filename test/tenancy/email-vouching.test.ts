@@ -85,17 +85,21 @@ describe('email discovery and a domain a realm lists', () => {
   const registry = (holder: Tenant) => ({ byEmailDomain: async (d: string) => (holder.emailDomains.includes(d) ? [holder] : []) }) as unknown as TenantRegistry;
   const slugs = async (d: EmailDiscovery, email: string) => (await d.find(email)).map((t) => t.slug).sort();
 
-  it('an address another tenant has goes where its users are; others go to the domain\'s tenant, also while a realm cannot be asked', async () => {
+  it('an address another tenant has goes where its users are; others go to the domain\'s tenant, while a realm cannot be asked only those found there', async () => {
     const { holders } = fakeHolders({
       'carol@contractor.example': { holders: [{ tenant: globex, enabled: true }], complete: true },
       'both@contractor.example': { holders: [{ tenant: globex, enabled: true }, { tenant: squatter, enabled: true }], complete: true },
       'unsure@contractor.example': { holders: [], complete: false, failure: new Error('down') },
+      'own@contractor.example': { holders: [{ tenant: squatter, enabled: true }], complete: false, failure: new Error('down') },
     });
     const discovery = new EmailDiscovery(registry(squatter), holders);
     assert.deepEqual(await slugs(discovery, 'carol@contractor.example'), ['globex']);
     assert.deepEqual(await slugs(discovery, 'both@contractor.example'), ['globex', 'squat']);
     assert.deepEqual(await slugs(discovery, 'new@contractor.example'), ['squat']);
-    assert.deepEqual(await slugs(discovery, 'unsure@contractor.example'), ['squat']);
+    // While a realm cannot be asked: the domain's tenant only for an address found there.
+    assert.deepEqual(await slugs(discovery, 'own@contractor.example'), ['squat']);
+    await assert.rejects(discovery.find('unsure@contractor.example'), (err: { code?: string }) => err.code === 'upstream_unavailable', 'nobody found, some realm not asked: the outage');
+    assert.deepEqual(await discovery.byDomainRule('unsure@contractor.example'), []);
   });
 
   it('a domain config gives a tenant routes there without a lookup', async () => {
