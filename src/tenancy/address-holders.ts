@@ -7,7 +7,9 @@
  *
  * One upstream down must not take the others' users down, nor make this say something wrong
  * about users it cannot see: the answer says whether every realm was asked (`complete`), with
- * why not; only a complete answer is cached. One realm slow to search (its admin's user
+ * why not; only a complete answer is cached, and for an hour it answers for the realms that
+ * cannot be asked (an address's holders rarely change; a victim's account would have to appear,
+ * within the hour, in the very realm that cannot be asked). One realm slow to search (its admin's user
  * federation) is one realm not asked: its search has a budget of its own, then it is left out
  * for a while, and its timeouts do not count against its server (admin-connector.ts).
  */
@@ -28,6 +30,14 @@ const PARALLEL = 8;
 const SEARCH_BUDGET_MS = 2000;
 /** A realm whose search ran out of its budget is left out of the lookups this long. */
 const SLOW_REALM_MS = 30_000;
+/** A complete answer is used as it is for a minute, and stands in for realms that cannot be asked for an hour. */
+const FRESH_MS = 60_000;
+const KNOWN_MS = 3600_000;
+
+interface Known {
+  slug: string;
+  enabled: boolean;
+}
 
 export interface Holder {
   tenant: Tenant;
@@ -44,29 +54,53 @@ export interface Holders {
 }
 
 export class AddressHolders {
-  // Slugs, not tenants: a tenant that moves meanwhile must be looked up at its new home.
-  private readonly cache = new LRUCache<string, { slug: string; enabled: boolean }[]>({ max: 10_000, ttl: 60_000 });
+  /**
+   * The last complete answer per address: fresh for a minute, then kept for an hour to stand in
+   * for the realms that cannot be asked (below). Slugs, not tenants: a tenant that moves
+   * meanwhile must be looked up at its new home.
+   */
+  private readonly known = new LRUCache<string, { at: number; holders: Known[] }>({ max: 10_000, ttl: KNOWN_MS });
   /** Realms whose last search ran out of time, with that failure: counted as not asked. */
   private readonly slow = new LRUCache<string, BrokerError>({ max: 1000, ttl: SLOW_REALM_MS });
 
-  constructor(private readonly tenants: TenantRegistry, private readonly upstreams: Upstreams, private readonly log?: Logger) {}
+  constructor(
+    private readonly tenants: TenantRegistry,
+    private readonly upstreams: Upstreams,
+    private readonly log?: Logger,
+    /** How long a complete answer is used as it is (tests shorten it). */
+    private readonly freshMs = FRESH_MS,
+  ) {}
 
   /** The tenants with a user whose email is `address` (trimmed, any letter case). */
   async of(email: string): Promise<Holders> {
     const address = email.trim().toLowerCase();
-    const cached = this.cache.get(address);
-    if (cached) {
-      const holders = await Promise.all(cached.map(async (h) => ({ tenant: await this.tenants.bySlug(h.slug), enabled: h.enabled })));
-      return { holders: holders.filter((h): h is Holder => h.tenant !== undefined), complete: true };
-    }
+    const known = this.known.get(address);
+    if (known && Date.now() - known.at < this.freshMs) return { holders: await this.resolve(known.holders), complete: true };
     const { tenants, unavailable } = await this.tenants.coverage();
     const results = await mapBounded(tenants, PARALLEL, (t) => this.holds(t, address));
     const holders = results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
     // An upstream whose realms are unknown right now could not be asked either.
     const failures = [...unavailable.values(), ...results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))];
-    if (failures.length) return { holders, complete: false, failure: failures[0] };
-    this.cache.set(address, holders.map((h) => ({ slug: h.tenant.slug, enabled: h.enabled })));
-    return { holders, complete: true };
+    if (!failures.length) {
+      this.known.set(address, { at: Date.now(), holders: holders.map((h) => ({ slug: h.tenant.slug, enabled: h.enabled })) });
+      return { holders, complete: true };
+    }
+    if (known) {
+      // What the realms that cannot be asked now said within the hour stands for them: one realm
+      // whose searches stall (its admin's LDAP), or a server down, must not take away every
+      // answer that needs all realms (the platform's email_verified) for addresses already known.
+      const answered = new Set(tenants.filter((_, i) => results[i]!.status === 'fulfilled').map((t) => t.slug));
+      const past = known.holders.filter((h) => !answered.has(h.slug));
+      const resolved = await this.resolve(past).catch(() => undefined);
+      if (resolved) return { holders: [...holders, ...resolved], complete: true };
+    }
+    return { holders, complete: false, failure: failures[0] };
+  }
+
+  /** Known holders as they stand now: a tenant gone since holds nobody; one unknown for now (its server down) throws. */
+  private async resolve(known: Known[]): Promise<Holder[]> {
+    const holders = await Promise.all(known.map(async (h) => ({ tenant: await this.tenants.bySlug(h.slug), enabled: h.enabled })));
+    return holders.filter((h): h is Holder => h.tenant !== undefined);
   }
 
   private async holds(t: Tenant, address: string): Promise<Holder | undefined> {

@@ -12,6 +12,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
+import { AddressHolders } from '../../src/tenancy/address-holders.js';
+import { EmailVouching } from '../../src/tenancy/email-vouching.js';
 import { post, startBroker, type TestBroker } from '../helpers/broker.js';
 import { HttpBrowser } from '../helpers/http-browser.js';
 import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
@@ -111,7 +113,12 @@ describe('a domain a realm lists where other tenants\' users live', function () 
   describe('while the realm\'s own user searches stall (its admin\'s LDAP never answers)', () => {
     let stall: Server;
     const sockets = new Set<Socket>();
+    /** A vouching whose answers are never fresh: each asks every realm again. */
+    let vouching: EmailVouching;
+    const acme = async () => (await broker.deps.tenants.bySlug('acme'))!;
     before(async () => {
+      vouching = new EmailVouching(new AddressHolders(broker.deps.tenants, broker.deps.upstreams, undefined, 0));
+      assert.equal(await vouching.vouches(await acme(), 'alice@acme.example'), true, 'before the stall');
       stall = createServer((socket) => { sockets.add(socket); socket.on('error', () => {}); socket.on('close', () => sockets.delete(socket)); });
       await new Promise<void>((resolve) => stall.listen(0, '127.0.0.1', resolve));
       const port = (stall.address() as { port: number }).port;
@@ -143,6 +150,11 @@ describe('a domain a realm lists where other tenants\' users live', function () 
       const started = performance.now();
       assert.deepEqual(await slugs('alice@acme.example'), ['acme']);
       assert.ok(performance.now() - started < 1000, `alice waited ${Math.round(performance.now() - started)} ms`);
+    });
+
+    it('alice, known from before the stall, keeps email_verified at the platform; an address never looked up does not get it', async () => {
+      assert.equal(await vouching.vouches(await acme(), 'alice@acme.example'), true, 'what the stalled realm said within the hour stands for it');
+      assert.equal(await vouching.vouches(await acme(), `nobody-${randomUUID().slice(0, 8)}@acme.example`), false, 'no realm asked, nothing known: not vouched');
     });
   });
 });
