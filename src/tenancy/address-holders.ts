@@ -7,9 +7,9 @@
  *
  * One upstream down must not take the others' users down, nor make this say something wrong
  * about users it cannot see: the answer says whether every realm was asked (`complete`), with
- * why not; only a complete answer is cached, and for an hour it answers for the realms that
- * cannot be asked (an address's holders rarely change; a victim's account would have to appear,
- * within the hour, in the very realm that cannot be asked). One realm slow to search (its admin's user
+ * why not. An answer is cached for a minute; what each realm said at the last answer that asked
+ * them all answers for it, for a day, while it cannot be asked (an address's holders rarely
+ * change; a victim's account would have to appear in the very realm that cannot be asked). One realm slow to search (its admin's user
  * federation) is one realm not asked: its search has a budget of its own, then it is left out
  * for a while, and its timeouts do not count against its server (admin-connector.ts).
  */
@@ -30,13 +30,24 @@ const PARALLEL = 8;
 const SEARCH_BUDGET_MS = 2000;
 /** A realm whose search ran out of its budget is left out of the lookups this long. */
 const SLOW_REALM_MS = 30_000;
-/** A complete answer is used as it is for a minute, and stands in for realms that cannot be asked for an hour. */
+/**
+ * An answer is used as it is for a minute. What a realm that cannot be asked now said at the last
+ * answer that asked every realm stands in for it for a day: a realm whose searches stall for
+ * longer (its admin's LDAP) must not take away, after a while, every answer that needs all realms.
+ */
 const FRESH_MS = 60_000;
-const KNOWN_MS = 3600_000;
+const STAND_IN_MS = 24 * 3600_000;
 
 interface Known {
   slug: string;
   enabled: boolean;
+}
+
+interface KnownAnswer {
+  /** When it was made (fresh for FRESH_MS), and when every realm last answered (STAND_IN_MS). */
+  at: number;
+  fullAt: number;
+  holders: Known[];
 }
 
 export interface Holder {
@@ -55,13 +66,14 @@ export interface Holders {
 
 export class AddressHolders {
   /**
-   * The last complete answer per address: fresh for a minute, then kept for an hour to stand in
-   * for the realms that cannot be asked (below). Slugs, not tenants: a tenant that moves
+   * The last answer per address: fresh for a minute; what it says of each realm stands in, for a
+   * day, for the realms that cannot be asked (below). Slugs, not tenants: a tenant that moves
    * meanwhile must be looked up at its new home.
    */
-  private readonly known = new LRUCache<string, { at: number; holders: Known[] }>({ max: 10_000, ttl: KNOWN_MS });
+  private readonly known = new LRUCache<string, KnownAnswer>({ max: 10_000, ttl: STAND_IN_MS });
   /** Realms whose last search ran out of time, with that failure: counted as not asked. */
   private readonly slow = new LRUCache<string, BrokerError>({ max: 1000, ttl: SLOW_REALM_MS });
+  private readonly pending = new Map<string, Promise<Holders>>();
 
   constructor(
     private readonly tenants: TenantRegistry,
@@ -76,23 +88,42 @@ export class AddressHolders {
     const address = email.trim().toLowerCase();
     const known = this.known.get(address);
     if (known && Date.now() - known.at < this.freshMs) return { holders: await this.resolve(known.holders), complete: true };
+    // One lookup at a time per address: a burst of calls for one address (a token's userinfo,
+    // say) costs one search of each realm, not one per call.
+    let pending = this.pending.get(address);
+    if (!pending) {
+      pending = this.lookUp(address, known).finally(() => this.pending.delete(address));
+      this.pending.set(address, pending);
+    }
+    return pending;
+  }
+
+  private async lookUp(address: string, known: KnownAnswer | undefined): Promise<Holders> {
     const { tenants, unavailable } = await this.tenants.coverage();
     const results = await mapBounded(tenants, PARALLEL, (t) => this.holds(t, address));
     const holders = results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
     // An upstream whose realms are unknown right now could not be asked either.
     const failures = [...unavailable.values(), ...results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))];
+    const now = Date.now();
+    const remember = (all: Holder[], fullAt: number) => this.known.set(address, { at: now, fullAt, holders: all.map((h) => ({ slug: h.tenant.slug, enabled: h.enabled })) }, { ttl: Math.max(1, fullAt + STAND_IN_MS - now) });
     if (!failures.length) {
-      this.known.set(address, { at: Date.now(), holders: holders.map((h) => ({ slug: h.tenant.slug, enabled: h.enabled })) });
+      remember(holders, now);
       return { holders, complete: true };
     }
     if (known) {
-      // What the realms that cannot be asked now said within the hour stands for them: one realm
-      // whose searches stall (its admin's LDAP), or a server down, must not take away every
-      // answer that needs all realms (the platform's email_verified) for addresses already known.
+      // What the realms that cannot be asked now said at the last full answer stands for them:
+      // one realm whose searches stall (its admin's LDAP), or a server down, must not take away
+      // every answer that needs all realms (the platform's email_verified). The realms that
+      // answered now say it afresh, and the answer is kept as a full one is, with its day
+      // counted from the last full answer.
       const answered = new Set(tenants.filter((_, i) => results[i]!.status === 'fulfilled').map((t) => t.slug));
       const past = known.holders.filter((h) => !answered.has(h.slug));
       const resolved = await this.resolve(past).catch(() => undefined);
-      if (resolved) return { holders: [...holders, ...resolved], complete: true };
+      if (resolved) {
+        const all = [...holders, ...resolved];
+        remember(all, known.fullAt);
+        return { holders: all, complete: true };
+      }
     }
     return { holders, complete: false, failure: failures[0] };
   }

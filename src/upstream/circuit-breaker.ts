@@ -57,6 +57,9 @@ export class CircuitBreaker {
   /** Counts probes, so that a probe overtaken by events (a late answer closed the breaker) is ignored. */
   private probes = 0;
   private stopped = false;
+  /** Timeouts waiting for the server's own answer (timedOut), and whether it is being asked. */
+  private readonly suspicions: string[] = [];
+  private checking = false;
   private readonly failureThreshold: number;
   private readonly probeIntervalMs: number;
   private readonly probeTimeoutMs: number;
@@ -90,9 +93,37 @@ export class CircuitBreaker {
     else this.outageFailures = 0;
   }
 
+  /**
+   * A call got no answer in time. That says the server is slow, or only the realm the call was
+   * for: a token, userinfo or search call waits on the realm's user federation, which its admin
+   * sets up (an LDAP server of theirs that never answers). One realm's slowness must not take
+   * every realm of the server down (attack of 2026-12-06: a realm admin's stalling LDAP opened
+   * the breaker, and while it was open another tenant's users could not be found), so the
+   * server is asked itself first (the probe, shared by the timeouts meanwhile): each timeout
+   * counts as a failure only if the server does not answer it either.
+   */
+  timedOut(reason: string): void {
+    this.countFailure();
+    this.suspicions.push(reason);
+    if (this.checking) return;
+    this.checking = true;
+    this.home.runInAsyncScope(() => {
+      this.options.probe(AbortSignal.timeout(this.probeTimeoutMs)).then(() => true, () => false).then((up) => {
+        const reasons = this.suspicions.splice(0);
+        this.checking = false;
+        if (up) return;
+        for (const r of reasons) this.fail(r);
+      });
+    });
+  }
+
   /** Keycloak could not be reached or did not answer in time. */
   failed(reason: string): void {
     this.countFailure();
+    this.fail(reason);
+  }
+
+  private fail(reason: string): void {
     if (this.state !== 'closed') return;
     this.consecutive++;
     if (this.consecutive >= this.failureThreshold) this.open(reason);

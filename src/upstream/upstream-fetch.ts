@@ -18,6 +18,12 @@ export function transportReason(err: unknown): string {
   return e?.cause?.message ?? e?.message ?? String(err);
 }
 
+/** No answer in time: the deadline's own reason, or the per-call timer's. */
+function isTimeout(err: unknown): boolean {
+  const name = (err as { name?: string })?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
 /** Keycloak's own ways of saying it is not serving (a proxy in front of it, or starting up). */
 const UNAVAILABLE = new Set([502, 503, 504]);
 
@@ -48,12 +54,13 @@ export async function guardedCall<T>(breaker: CircuitBreaker, timeoutMs: number,
     if (typeof status === 'number') {
       if (UNAVAILABLE.has(status)) breaker.failed(`HTTP ${status}`);
       else breaker.succeeded();
-    } else if (opts.timeoutsCount === false && (err as { name?: string })?.name === 'TimeoutError') {
-      // The server took the call; the realm was slow to answer it.
-    } else if (!deadline.passed() || performance.now() - started >= Math.min(500, timeoutMs / 2)) {
-      // A timeout counts against Keycloak only when this call had time to get an answer:
-      // a request whose deadline was mostly spent elsewhere says nothing about Keycloak.
-      breaker.failed(transportReason(err));
+    } else if (!isTimeout(err)) {
+      breaker.failed(transportReason(err)); // refused, reset: the server
+    } else if (opts.timeoutsCount !== false && performance.now() - started >= Math.min(500, timeoutMs / 2)) {
+      // A timeout says something about Keycloak only when this call had time to get an answer
+      // (a request whose deadline was mostly spent elsewhere says nothing), and then the server
+      // or only the call's realm may be slow: the breaker asks the server (circuit-breaker.ts).
+      breaker.timedOut(transportReason(err));
     }
     throw err;
   }

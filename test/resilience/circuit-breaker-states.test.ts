@@ -44,4 +44,22 @@ describe('circuit breaker states', () => {
     assert.deepEqual(changes.map((c) => c.state), ['down', 'back']);
     b.stop();
   });
+
+  // Attack of 2026-12-06: a realm admin's LDAP that never answers made that realm's calls time
+  // out, three at once opened the breaker, and every realm of the server was refused.
+  it('a timeout counts only if the server does not answer its own probe either', async () => {
+    let up = true;
+    let probes = 0;
+    const { b, changes } = breaker(async () => { probes++; if (!up) throw new Error('down'); });
+    for (let i = 0; i < 6; i++) b.timedOut('no answer in time');
+    await sleep(20);
+    assert.equal(b.snapshot().state, 'closed', 'the server answered: one realm was slow');
+    assert.equal(probes, 1, 'one probe for the timeouts at once');
+    up = false;
+    for (let i = 0; i < 3; i++) b.timedOut('no answer in time');
+    await sleep(5);
+    assert.notEqual(b.snapshot().state, 'closed', 'the server did not answer either: down');
+    assert.equal(changes[0]?.reason, 'no answer in time');
+    b.stop();
+  });
 });

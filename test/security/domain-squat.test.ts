@@ -113,12 +113,17 @@ describe('a domain a realm lists where other tenants\' users live', function () 
   describe('while the realm\'s own user searches stall (its admin\'s LDAP never answers)', () => {
     let stall: Server;
     const sockets = new Set<Socket>();
+    const guessers = [1, 2, 3, 4].map((i) => `guess-${i}-${randomUUID().slice(0, 6)}@${t.domain}`);
+    const login = (name: string) => post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username: name, password: 'wrong', realm: t.id, scopes: 'openid' });
     /** A vouching whose answers are never fresh: each asks every realm again. */
     let vouching: EmailVouching;
     const acme = async () => (await broker.deps.tenants.bySlug('acme'))!;
     before(async () => {
       vouching = new EmailVouching(new AddressHolders(broker.deps.tenants, broker.deps.upstreams, undefined, 0));
       assert.equal(await vouching.vouches(await acme(), 'alice@acme.example'), true, 'before the stall');
+      // Names the password limit then knows as no account's (kept 5 minutes): their grants go
+      // straight to Keycloak, which asks the stalling LDAP.
+      for (const name of guessers) assert.equal((await login(name)).status, 401, name);
       stall = createServer((socket) => { sockets.add(socket); socket.on('error', () => {}); socket.on('close', () => sockets.delete(socket)); });
       await new Promise<void>((resolve) => stall.listen(0, '127.0.0.1', resolve));
       const port = (stall.address() as { port: number }).port;
@@ -155,6 +160,19 @@ describe('a domain a realm lists where other tenants\' users live', function () 
     it('alice, known from before the stall, keeps email_verified at the platform; an address never looked up does not get it', async () => {
       assert.equal(await vouching.vouches(await acme(), 'alice@acme.example'), true, 'what the stalled realm said within the hour stands for it');
       assert.equal(await vouching.vouches(await acme(), `nobody-${randomUUID().slice(0, 8)}@acme.example`), false, 'no realm asked, nothing known: not vouched');
+    });
+
+    // The second attack: the realm's password grants, stalled in its LDAP, opened server 1's
+    // breaker (three timeouts at once), and while it was open globex could not be asked.
+    it('the realm\'s stalled password grants do not take server 1 down for the other realms', async () => {
+      const stalled = await Promise.all(guessers.map(login));
+      for (const res of stalled) assert.equal(res.status, 504, JSON.stringify(res.body));
+      // Right away: an open breaker would be closed again by its probe half a second later.
+      assert.equal(broker.deps.upstreams.get('server1').breaker.snapshot().state, 'closed');
+      const acmeToken = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, { client_id: 'connect-demo', client_secret: 'connect-demo-secret', realm: (await acme()).id });
+      assert.equal(acmeToken.status, 200, 'another tenant of server 1 is served');
+      await new Promise((r) => setTimeout(r, 1500)); // the server's own probe has answered
+      assert.equal(broker.deps.upstreams.get('server1').breaker.snapshot().state, 'closed', 'and stays closed');
     });
   });
 });
