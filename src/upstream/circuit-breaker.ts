@@ -1,6 +1,7 @@
 /**
  * A circuit breaker for one Keycloak server. After `failureThreshold` (3) transport failures
- * in a row (refused, reset, no answer in time, 502/503/504) the upstream is known down:
+ * in a row (refused, reset, 502/503/504, or no answer in time when the server does not answer
+ * its own probe either: `timedOut`) the upstream is known down:
  * every call fails at once with 503 and Retry-After instead of waiting for its timeout.
  * While open, a probe (one small request of its own, with a short timeout) is sent every
  * `probeIntervalMs`; the first probe that gets an answer closes the breaker, so the broker
