@@ -16,18 +16,15 @@
 import { LRUCache } from 'lru-cache';
 import { BrokerError } from '../errors.js';
 import type { Logger } from '../http/logger.js';
+import { USER_SEARCH_BUDGET_MS } from '../upstream/admin-connector.js';
 import type { Upstreams } from '../upstream/upstreams.js';
 import type { TenantRegistry } from './registry.js';
 import type { Tenant } from './tenant.js';
 
 /** At most this many admin lookups in flight per address, across all upstreams. */
 const PARALLEL = 8;
-/**
- * A realm's user search gets this long: Keycloak asks the user federation the realm's admin set
- * up, and an LDAP server of theirs that never answers must not hold every sign-in of every tenant
- * for the request's whole deadline (attack of 2026-12-06).
- */
-const SEARCH_BUDGET_MS = 2000;
+/** A realm's user search gets this long (admin-connector.ts). */
+const SEARCH_BUDGET_MS = USER_SEARCH_BUDGET_MS;
 /** A realm whose search ran out of its budget is left out of the lookups this long. */
 const SLOW_REALM_MS = 30_000;
 /**
@@ -100,7 +97,17 @@ export class AddressHolders {
 
   private async lookUp(address: string, known: KnownAnswer | undefined): Promise<Holders> {
     const { tenants, unavailable } = await this.tenants.coverage();
-    const results = await mapBounded(tenants, PARALLEL, (t) => this.holds(t, address));
+    const ranOut = new Map<Tenant, BrokerError>();
+    const results = await mapBounded(tenants, PARALLEL, (t) => this.holds(t, address, ranOut));
+    // A realm whose search ran out of its budget while another realm of its server answered is
+    // slow by itself (its user federation): left out for a while. When none of its server's
+    // realms answered, the server paused: nobody is left out for it (an attack had a pause make
+    // the broker leave acme out for 30 s, so that alice could not be routed).
+    for (const [t, err] of ranOut) {
+      if (!tenants.some((o, i) => o.upstream === t.upstream && results[i]!.status === 'fulfilled')) continue;
+      this.slow.set(`${t.upstream}\u0000${t.realm}`, err);
+      this.log?.warn('a realm did not answer a user search in time while its server answered for others: left out of email lookups for a while (its user federation?)', { tenant: t.slug, upstream: t.upstream, realm: t.realm, budgetMs: SEARCH_BUDGET_MS, forMs: SLOW_REALM_MS });
+    }
     const holders = results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
     // An upstream whose realms are unknown right now could not be asked either.
     const failures = [...unavailable.values(), ...results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))];
@@ -134,18 +141,14 @@ export class AddressHolders {
     return holders.filter((h): h is Holder => h.tenant !== undefined);
   }
 
-  private async holds(t: Tenant, address: string): Promise<Holder | undefined> {
-    const where = `${t.upstream}\u0000${t.realm}`;
-    const slow = this.slow.get(where);
+  private async holds(t: Tenant, address: string, ranOut: Map<Tenant, BrokerError>): Promise<Holder | undefined> {
+    const slow = this.slow.get(`${t.upstream}\u0000${t.realm}`);
     if (slow) throw slow;
     const started = performance.now();
     const users = await this.upstreams.get(t.upstream).admin.findUsersByEmail(t.realm, address, SEARCH_BUDGET_MS).catch((err: unknown) => {
       // A realm deleted since the tenant list was cached holds nobody: an answer, not an outage.
       if (err instanceof BrokerError && err.code === 'not_found') return [];
-      if (err instanceof BrokerError && err.code === 'upstream_timeout' && performance.now() - started >= SEARCH_BUDGET_MS * 0.9) {
-        this.slow.set(where, err);
-        this.log?.warn('a realm did not answer a user search in time: left out of email lookups for a while (its user federation?)', { tenant: t.slug, upstream: t.upstream, realm: t.realm, budgetMs: SEARCH_BUDGET_MS, forMs: SLOW_REALM_MS });
-      }
+      if (err instanceof BrokerError && err.code === 'upstream_timeout' && performance.now() - started >= SEARCH_BUDGET_MS * 0.9) ranOut.set(t, err);
       throw err;
     });
     const same = users.filter((u) => u.email?.toLowerCase() === address);

@@ -16,6 +16,13 @@ import { guardedCall } from './upstream-fetch.js';
 
 export type { ClientRepresentation, RealmRepresentation, UserRepresentation };
 
+/**
+ * What a user search may take of a request's deadline: Keycloak asks the user federation the
+ * realm's admin set up, and an LDAP server of theirs that never answers must not hold a
+ * request (and with it a Keycloak worker) for the whole deadline (attacks of 2026-12-06).
+ */
+export const USER_SEARCH_BUDGET_MS = 2000;
+
 export class AdminConnector {
   private readonly client: KcAdminClient;
   private token?: { value: string; expiresAt: number };
@@ -71,24 +78,23 @@ export class AdminConnector {
     return this.call('listing realms', (c) => c.realms.find({ briefRepresentation: false }));
   }
 
-  findUsersByUsername(realm: string, username: string, budgetMs?: number): Promise<UserRepresentation[]> {
+  findUsersByUsername(realm: string, username: string, budgetMs = USER_SEARCH_BUDGET_MS): Promise<UserRepresentation[]> {
     return this.searchUsers(realm, { username, max: '2' }, budgetMs);
   }
 
-  findUsersByEmail(realm: string, email: string, budgetMs?: number): Promise<UserRepresentation[]> {
+  findUsersByEmail(realm: string, email: string, budgetMs = USER_SEARCH_BUDGET_MS): Promise<UserRepresentation[]> {
     return this.searchUsers(realm, { email, max: '5' }, budgetMs);
   }
 
   /**
-   * An exact user search. Its time is the realm's: Keycloak asks the user federation the
-   * realm's admin set up (an LDAP server of theirs may never answer), so a search gets at most
-   * `budgetMs` of the request's deadline, and its timeout does not count against the server's
-   * breaker (upstream-fetch.ts). A raw call, as the admin client takes no signal per call.
+   * An exact user search. Its time is the realm's (USER_SEARCH_BUDGET_MS), so a search gets at
+   * most `budgetMs` of the request's deadline, and its timeout does not count against the
+   * server's breaker (upstream-fetch.ts). A raw call, as the admin client takes no signal per call.
    */
-  private async searchUsers(realm: string, query: Record<string, string>, budgetMs?: number): Promise<UserRepresentation[]> {
+  private async searchUsers(realm: string, query: Record<string, string>, budgetMs: number): Promise<UserRepresentation[]> {
     const url = `${this.baseUrl}/admin/realms/${encodeURIComponent(realm)}/users?${new URLSearchParams({ ...query, exact: 'true', briefRepresentation: 'true' })}`;
     const once = () => guardedCall(this.breaker, this.timeoutMs, async (deadline) => {
-      const signal = budgetMs === undefined ? deadline.signal() : AbortSignal.any([deadline.signal(), AbortSignal.timeout(Math.max(1, budgetMs))]);
+      const signal = AbortSignal.any([deadline.signal(), AbortSignal.timeout(Math.max(1, budgetMs))]);
       const res = await fetch(url, { headers: { authorization: `Bearer ${await this.accessToken()}`, accept: 'application/json' }, signal });
       if (!res.ok) throw Object.assign(new Error(`user search answered ${res.status}`), { response: res });
       return (await res.json()) as UserRepresentation[];

@@ -134,7 +134,7 @@ describe('a domain a realm lists where other tenants\' users live', function () 
         config: {
           enabled: ['true'], priority: ['0'], vendor: ['other'], connectionUrl: [`ldap://127.0.0.1:${port}`], bindDn: ['cn=admin'], bindCredential: ['x'], authType: ['simple'],
           usersDn: ['ou=people,dc=x'], usernameLDAPAttribute: ['uid'], rdnLDAPAttribute: ['uid'], uuidLDAPAttribute: ['entryUUID'], userObjectClasses: ['inetOrgPerson'],
-          editMode: ['READ_ONLY'], searchScope: ['1'], connectionTimeout: ['20000'], readTimeout: ['20000'], pagination: ['false'], importEnabled: ['true'], syncRegistrations: ['false'], connectionPooling: ['false'],
+          editMode: ['READ_ONLY'], searchScope: ['1'], connectionTimeout: ['4000'], readTimeout: ['4000'], pagination: ['false'], importEnabled: ['true'], syncRegistrations: ['false'], connectionPooling: ['false'],
         },
       });
     });
@@ -173,6 +173,28 @@ describe('a domain a realm lists where other tenants\' users live', function () 
       assert.equal(acmeToken.status, 200, 'another tenant of server 1 is served');
       await new Promise((r) => setTimeout(r, 1500)); // the server's own probe has answered
       assert.equal(broker.deps.upstreams.get('server1').breaker.snapshot().state, 'closed', 'and stays closed');
+    });
+
+    // The third attack: with the points given back for a timeout, one address kept twenty
+    // stalled grants in flight without end (each a Keycloak worker held for the LDAP's timeout),
+    // until the server had none left for any realm. A stalled account lookup ends the attempt,
+    // counted; a grant with no answer in time counts too.
+    it('stalled attempts count against the address: the fourth of three allowed is refused before Keycloak', async () => {
+      const limited = await startBroker({ overrides: { scaiwave: { hosts: {}, tenantHeader: '', redirectUris: {}, rateLimit: { perUser: 5, perAddress: 3, windowSeconds: 60 } } } });
+      try {
+        const attempt = (name = `new-${randomUUID().slice(0, 8)}@${t.domain}`) => post(`${limited.url}/auth/api/v1/oauth/connect/user/login`, { username: name, password: 'x', realm: t.id, scopes: 'openid' });
+        for (let i = 0; i < 2; i++) {
+          const started = performance.now();
+          const res = await attempt();
+          assert.equal(res.status, 504, JSON.stringify(res.body));
+          assert.ok(performance.now() - started < 2800, 'the account lookup gave up after its budget, not the deadline');
+        }
+        // A name known as no account's (before the stall): its grant goes to Keycloak and stalls there.
+        assert.equal((await attempt(guessers[0])).status, 504);
+        assert.equal((await attempt()).status, 429);
+      } finally {
+        await limited.close();
+      }
     });
   });
 });

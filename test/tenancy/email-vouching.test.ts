@@ -3,7 +3,9 @@
  * the flows that use it are tested against Keycloak in test/security/attack-findings.test.ts.
  */
 import assert from 'node:assert/strict';
-import type { AddressHolders, Holders } from '../../src/tenancy/address-holders.js';
+import { AddressHolders, type Holders } from '../../src/tenancy/address-holders.js';
+import { BrokerError } from '../../src/errors.js';
+import type { Upstreams } from '../../src/upstream/upstreams.js';
 import { EmailDiscovery } from '../../src/tenancy/email-discovery.js';
 import { EmailVouching, holdsEmailDomain } from '../../src/tenancy/email-vouching.js';
 import type { TenantRegistry } from '../../src/tenancy/registry.js';
@@ -109,3 +111,44 @@ describe('email discovery and a domain a realm lists', () => {
     assert.deepEqual(asked, []);
   });
 });
+
+// The third attack: a pause of the whole server (its workers run out) made the broker leave
+// acme out of the lookups for 30 s, as if acme's own searches were slow, so alice's sign-in
+// found no one for a while after the server was back.
+describe('address lookups leave out a realm that is slow by itself, not one whose server paused', function () {
+  this.timeout(20_000);
+  const fast = tenantOf('fast', []);
+  const slowRealm = tenantOf('slow', []);
+  const other = { ...tenantOf('other', []), upstream: 'two' };
+  const setUp = (timingOut: (t: Tenant) => boolean) => {
+    const asked: string[] = [];
+    const admin = (upstream: string) => ({
+      findUsersByEmail: async (realm: string) => {
+        asked.push(realm);
+        if (!timingOut([fast, slowRealm, other].find((t) => t.realm === realm && t.upstream === upstream)!)) return [];
+        await new Promise((r) => setTimeout(r, 1900));
+        throw new BrokerError('upstream_timeout', 'no answer in time');
+      },
+    });
+    const upstreams = { get: (name: string) => ({ admin: admin(name) }) } as unknown as Upstreams;
+    const registry = { coverage: async () => ({ tenants: [fast, slowRealm, other], unavailable: new Map() }), bySlug: async () => undefined } as unknown as TenantRegistry;
+    return { holders: new AddressHolders(registry, upstreams, undefined, 0), asked };
+  };
+
+  it('its server answered for another realm: left out next time', async () => {
+    const { holders, asked } = setUp((t) => t === slowRealm);
+    assert.equal((await holders.of('a@x.example')).complete, false);
+    asked.length = 0;
+    assert.equal((await holders.of('b@x.example')).complete, false);
+    assert.deepEqual(asked.sort(), ['fast', 'other'], 'the slow realm is not asked again for a while');
+  });
+
+  it('no realm of its server answered: asked again next time', async () => {
+    const { holders, asked } = setUp((t) => t.upstream === 'default');
+    await holders.of('a@x.example');
+    asked.length = 0;
+    await holders.of('b@x.example');
+    assert.deepEqual(asked.sort(), ['fast', 'other', 'slow']);
+  });
+});
+

@@ -7,13 +7,15 @@
  * account's id through the admin API instead, and the id is what is counted.
  *
  * A name that matches no account (or several) is counted as typed: no account's allowance
- * is at stake. If the admin API cannot answer, the name as typed is counted too, so that a
- * sign-in never waits on the admin API being up. Answers are kept per process for a few
+ * is at stake. If the admin API cannot be reached, the name as typed is counted too, so that a
+ * sign-in never waits on the admin API being up; a search that does not answer in time ends
+ * the attempt (504), counted. Answers are kept per process for a few
  * minutes (an account's id does not change; a new account or a new email for a name shows
  * within that time), bounded in number.
  */
 import { LRUCache } from 'lru-cache';
 import type { Deps } from '../../deps.js';
+import { BrokerError } from '../../errors.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 
 const KEEP_MS = 5 * 60_000;
@@ -31,8 +33,13 @@ export async function passwordAccountKey(deps: Pick<Deps, 'upstreams'>, tenant: 
     try {
       id = await accountIdOf(deps, tenant, name);
       resolved.set(cacheKey, id);
-    } catch {
-      id = ''; // the admin API did not answer: counted by the name as typed, not remembered
+    } catch (err) {
+      // A search with no answer in time (its budget, admin-connector.ts): the realm's user
+      // federation stalls, and the grant would stall there too, holding a Keycloak worker
+      // each: the attempt ends here and counts (an attack of 2026-12-06 ran out the server's
+      // workers so, for every realm on it).
+      if (err instanceof BrokerError && err.code === 'upstream_timeout') throw err;
+      id = ''; // the admin API could not be reached: counted by the name as typed, not remembered
     }
   }
   return id ? `${tenant.slug}:account:${id}` : `${tenant.slug}:${name}`;

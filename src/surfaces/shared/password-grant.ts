@@ -6,8 +6,8 @@
  *    email: password-account.ts) and per client address **before** the password goes to
  *    Keycloak; the address is counted first, so that a caller over its limit sets off no
  *    account lookup; a right password clears the user's count and gives the
- *    address its point back; an upstream failure gives both back (no guess was made), and
- *    any other refusal counts.
+ *    address its point back; Keycloak not reached or failing (5xx) gives both back (no guess
+ *    was made), and any other refusal counts, no answer in time too.
  */
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
@@ -42,14 +42,17 @@ export async function passwordGrant(deps: Deps, ctx: Koa.Context, tenant: Tenant
 }
 
 /**
- * Whether Keycloak could not have judged the attempt: it was not reached, did not answer in
- * time, or failed (5xx, or a 200 that is no token response). Only then are the points given
- * back. Any other answer counts as an attempt, a refusal of the password or of anything else:
- * giving the points back for every answer but `invalid_grant` let a caller with an invalid
- * `scope` (or a NUL in the name) call Keycloak without limit (attacks of 2026-12-06).
+ * Whether Keycloak could not have judged the attempt: it was not reached, or failed (5xx, or a
+ * 200 that is no token response). Only then are the points given back. Any other answer counts
+ * as an attempt, a refusal of the password or of anything else: giving the points back for
+ * every answer but `invalid_grant` let a caller with an invalid `scope` (or a NUL in the name)
+ * call Keycloak without limit. No answer in time counts as well: a realm's admin can make its
+ * grants stall (an LDAP of theirs that never answers), and with the points given back one
+ * address kept twenty stalled grants in flight without end, until Keycloak had no workers left
+ * for any realm (attacks of 2026-12-06).
  */
 function notJudged(err: unknown): boolean {
   if (!(err instanceof BrokerError)) return true;
-  if (err.code === 'upstream_timeout' || err.code === 'upstream_unavailable') return true;
+  if (err.code === 'upstream_unavailable') return true;
   return err.code === 'upstream_bad_response' && (err.upstream?.status ?? 500) >= 500;
 }
