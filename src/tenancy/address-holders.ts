@@ -23,8 +23,6 @@ import type { Tenant } from './tenant.js';
 
 /** At most this many admin lookups in flight per address, across all upstreams. */
 const PARALLEL = 8;
-/** A realm's user search gets this long (admin-connector.ts). */
-const SEARCH_BUDGET_MS = USER_SEARCH_BUDGET_MS;
 /** A realm whose search ran out of its budget is left out of the lookups this long. */
 const SLOW_REALM_MS = 30_000;
 /**
@@ -106,7 +104,7 @@ export class AddressHolders {
     for (const [t, err] of ranOut) {
       if (!tenants.some((o, i) => o.upstream === t.upstream && results[i]!.status === 'fulfilled')) continue;
       this.slow.set(`${t.upstream}\u0000${t.realm}`, err);
-      this.log?.warn('a realm did not answer a user search in time while its server answered for others: left out of email lookups for a while (its user federation?)', { tenant: t.slug, upstream: t.upstream, realm: t.realm, budgetMs: SEARCH_BUDGET_MS, forMs: SLOW_REALM_MS });
+      this.log?.warn('a realm did not answer a user search in time while its server answered for others: left out of email lookups for a while (its user federation?)', { tenant: t.slug, upstream: t.upstream, realm: t.realm, budgetMs: USER_SEARCH_BUDGET_MS, forMs: SLOW_REALM_MS });
     }
     const holders = results.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []));
     // An upstream whose realms are unknown right now could not be asked either.
@@ -145,10 +143,10 @@ export class AddressHolders {
     const slow = this.slow.get(`${t.upstream}\u0000${t.realm}`);
     if (slow) throw slow;
     const started = performance.now();
-    const users = await this.upstreams.get(t.upstream).admin.findUsersByEmail(t.realm, address, SEARCH_BUDGET_MS).catch((err: unknown) => {
+    const users = await this.upstreams.get(t.upstream).admin.findUsersByEmail(t.realm, address).catch((err: unknown) => {
       // A realm deleted since the tenant list was cached holds nobody: an answer, not an outage.
       if (err instanceof BrokerError && err.code === 'not_found') return [];
-      if (err instanceof BrokerError && err.code === 'upstream_timeout' && performance.now() - started >= SEARCH_BUDGET_MS * 0.9) ranOut.set(t, err);
+      if (err instanceof BrokerError && err.code === 'upstream_timeout' && performance.now() - started >= USER_SEARCH_BUDGET_MS * 0.9) ranOut.set(t, err);
       throw err;
     });
     const same = users.filter((u) => u.email?.toLowerCase() === address);

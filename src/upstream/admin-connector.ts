@@ -56,21 +56,22 @@ export class AdminConnector {
     return this.pending;
   }
 
-  private async call<T>(what: string, fn: (c: KcAdminClient) => Promise<T>): Promise<T> {
-    const guarded = () => guardedCall(this.breaker, this.timeoutMs, () => fn(this.client));
+  private call<T>(what: string, fn: (c: KcAdminClient) => Promise<T>): Promise<T> {
+    return this.withFreshTokenOn401(what, () => guardedCall(this.breaker, this.timeoutMs, () => fn(this.client)));
+  }
+
+  /** Runs `once`; after a 401 (the token was revoked, or the server restarted) once more with a new token. */
+  private async withFreshTokenOn401<T>(what: string, once: () => Promise<T>): Promise<T> {
     try {
-      return await guarded();
+      return await once();
     } catch (err) {
-      if ((err as { response?: Response }).response?.status === 401) {
-        // The token was revoked or the server restarted: get a new one, once.
-        this.token = undefined;
-        try {
-          return await guarded();
-        } catch (again) {
-          throw translateUpstreamError(again, what);
-        }
+      if ((err as { response?: Response }).response?.status !== 401) throw translateUpstreamError(err, what);
+      this.token = undefined;
+      try {
+        return await once();
+      } catch (again) {
+        throw translateUpstreamError(again, what);
       }
-      throw translateUpstreamError(err, what);
     }
   }
 
@@ -93,23 +94,15 @@ export class AdminConnector {
    */
   private async searchUsers(realm: string, query: Record<string, string>, budgetMs: number): Promise<UserRepresentation[]> {
     const url = `${this.baseUrl}/admin/realms/${encodeURIComponent(realm)}/users?${new URLSearchParams({ ...query, exact: 'true', briefRepresentation: 'true' })}`;
-    const once = () => guardedCall(this.breaker, this.timeoutMs, async (deadline) => {
+    return this.withFreshTokenOn401('user lookup', () => guardedCall(this.breaker, this.timeoutMs, async (deadline) => {
       const signal = AbortSignal.any([deadline.signal(), AbortSignal.timeout(Math.max(1, budgetMs))]);
       const res = await fetch(url, { headers: { authorization: `Bearer ${await this.accessToken()}`, accept: 'application/json' }, signal });
-      if (!res.ok) throw Object.assign(new Error(`user search answered ${res.status}`), { response: res });
-      return (await res.json()) as UserRepresentation[];
-    }, { timeoutsCount: false });
-    try {
-      return await once();
-    } catch (err) {
-      if ((err as { response?: Response }).response?.status !== 401) throw translateUpstreamError(err, 'user lookup');
-      this.token = undefined; // revoked, or the server restarted: a new token, once
-      try {
-        return await once();
-      } catch (again) {
-        throw translateUpstreamError(again, 'user lookup');
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw Object.assign(new Error(`user search answered ${res.status}`), { response: res });
       }
-    }
+      return (await res.json()) as UserRepresentation[];
+    }, { timeoutsCount: false }));
   }
 
   /** Ends one user session of a realm (404: already gone, which is fine). */
