@@ -35,6 +35,11 @@ export class Metrics {
     name: 'realm_broker_rate_limit_rejections_total', help: 'Requests refused by a limit', labelNames: ['limit'] as const, registers: [this.registry],
   });
 
+  readonly realmBusy = new Counter({
+    name: 'realm_broker_upstream_realm_busy_total', help: 'Calls to Keycloak not made because their realm had its share of the server in flight (upstream/realm-slots.ts), by outcome: refused (the line was full) or timed_out (the deadline passed in line)',
+    labelNames: ['upstream', 'realm', 'outcome'] as const, registers: [this.registry],
+  });
+
   readonly registryRefreshes = new Counter({
     name: 'realm_broker_tenant_registry_refreshes_total', help: 'Realm list loads from an upstream\'s admin API', labelNames: ['upstream', 'outcome'] as const, registers: [this.registry],
   });

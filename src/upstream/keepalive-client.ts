@@ -11,15 +11,17 @@
  * deadline: `request()` added an AbortSignal with its listener and a Readable body per call,
  * about a tenth of a proxied grant's CPU on Node 20 (an A/B at a fixed rate, by hand).
  *
- * Every call runs under the request's deadline and the server's circuit breaker
- * (`guardedCall`). Its failures, all read by translate-error.ts: `UpstreamTransportError`
+ * Every call takes one of its realm's slots (realm-slots.ts: a call whose deadline passed keeps
+ * it until Keycloak answers) and runs under the request's deadline and the server's circuit
+ * breaker (`guardedCall`). Its failures, all read by translate-error.ts: `UpstreamTransportError`
  * (no answer: refused, reset), `UpstreamRefusal` (an answer other than 200) and
  * `UpstreamBadAnswer` (a 200 that is not what was asked for), both thrown by the caller,
  * and timeouts (the deadline's own reason, a DOMException).
  */
 import { Pool, type Dispatcher } from 'undici';
 import type { CircuitBreaker } from './circuit-breaker.js';
-import { deadlinePassed, type Deadline } from './deadline.js';
+import { currentDeadline, deadlinePassed, type Deadline } from './deadline.js';
+import { HOLD_MS, type RealmSlots, type Slot } from './realm-slots.js';
 import { guardedCall } from './upstream-fetch.js';
 
 /** More than any token response; a server that sends more is not answering a token request. */
@@ -141,18 +143,47 @@ export class KeepAliveClient {
   private readonly pools = new Map<string, Pool>();
   /** Each endpoint URL parsed once (a realm's few endpoints, from its metadata). */
   private readonly targets = new Map<string, { origin: string; path: string }>();
+  /** Calls whose caller gave up (the deadline), kept until Keycloak answers for their realm's slot. */
+  private readonly held = new Set<Collect>();
 
   constructor(
     private readonly breaker: CircuitBreaker,
     private readonly timeoutMs: number,
     /** Connections per origin; requests beyond wait in the pool's queue. */
     private readonly maxConnections: number,
+    /** Each realm's share of the server (realm-slots.ts). */
+    private readonly slots: RealmSlots,
   ) {}
 
-  /** POSTs `form` (encoded already) to `url` and returns whatever status and body came back. */
-  postForm(url: string, form: string): Promise<UpstreamAnswer> {
+  /**
+   * POSTs `form` (encoded already) to `url`, an endpoint of `realm`, and returns whatever status
+   * and body came back. The call takes one of the realm's slots first (realm-slots.ts).
+   */
+  postForm(url: string, form: string, realm: string): Promise<UpstreamAnswer> {
     const encoded = Buffer.from(form);
-    return guardedCall(this.breaker, this.timeoutMs, (deadline) => this.send(url, encoded, deadline));
+    const slot = this.slots.take(realm, currentDeadline(this.timeoutMs).left());
+    return slot instanceof Promise ? slot.then((s) => this.guarded(url, encoded, s)) : this.guarded(url, encoded, slot);
+  }
+
+  /**
+   * Gives up the calls kept past their callers' deadlines (the breaker found the server down:
+   * their connections may never answer, and their realms' slots would stay taken for HOLD_MS).
+   */
+  giveUpHeld(): void {
+    for (const call of this.held) call.abort(new UpstreamTransportError('given up: the server was found down'));
+  }
+
+  private async guarded(url: string, form: Buffer, slot: Slot): Promise<UpstreamAnswer> {
+    let sent = false;
+    try {
+      return await guardedCall(this.breaker, this.timeoutMs, (deadline) => {
+        sent = true;
+        return this.send(url, form, deadline, slot);
+      });
+    } catch (err) {
+      if (!sent) slot.release(); // refused before the call (the breaker, a deadline passed)
+      throw err;
+    }
   }
 
   /** Closes the connections (the broker is stopping). */
@@ -181,26 +212,38 @@ export class KeepAliveClient {
     return target;
   }
 
-  private send(url: string, form: Buffer, deadline: Deadline): Promise<UpstreamAnswer> {
+  /** One call, which releases `slot` when it ends: when Keycloak answers, not at the deadline. */
+  private send(url: string, form: Buffer, deadline: Deadline, slot: Slot): Promise<UpstreamAnswer> {
     const target = this.targetOf(url);
     return new Promise((resolve, reject) => {
-      const call = new Collect((answer) => {
+      const ended = () => {
         clearTimeout(timer);
+        slot.release();
+        this.held.delete(call);
+      };
+      const call = new Collect((answer) => {
+        ended();
         resolve(answer);
       }, (err, status) => {
-        clearTimeout(timer);
+        ended();
         if (err instanceof UpstreamBadAnswer) {
           // An answer came (the server is up, for the breaker), just not one to use.
           reject(Object.assign(err, { response: { status } }));
         } else if (err === call.reason) {
-          reject(err); // the deadline's own reason
+          reject(err); // the deadline's own reason (the caller has it already), a body too large
         } else {
           const why = (err as { code?: string }).code ?? (err as Error).message;
           reject(new UpstreamTransportError(status ? `Keycloak's answer broke off (${why})` : `Keycloak did not answer (${why})`, { cause: err }));
         }
       });
       // This call's own timer, at the request's deadline: cheaper than a signal (deadline.ts).
-      const timer = setTimeout(() => call.abort(deadlinePassed()), deadline.left());
+      // The caller's answer is a timeout then; the call itself goes on, holding its realm's
+      // slot, while Keycloak's worker is busy with it (realm-slots.ts), up to HOLD_MS.
+      let timer = setTimeout(() => {
+        reject(deadlinePassed());
+        this.held.add(call);
+        timer = setTimeout(() => call.abort(deadlinePassed()), HOLD_MS).unref();
+      }, deadline.left());
       try {
         this.poolFor(target.origin).dispatch({
           path: target.path, method: 'POST', body: form,
@@ -208,7 +251,7 @@ export class KeepAliveClient {
         }, call);
       } catch (err) {
         // The pool refused the call outright: no answer, and no handler call will come.
-        clearTimeout(timer);
+        ended();
         reject(new UpstreamTransportError(`Keycloak was not called (${(err as Error).message})`, { cause: err }));
       }
     });

@@ -162,7 +162,7 @@ export class RealmConnector {
     if (typeof url !== 'string') throw new UpstreamBadAnswer(`the realm publishes no ${endpoint}`);
     // Awaited only when this realm has secrets of its own: no promise on the shared path.
     const client = this.secrets?.binds(given.clientId) ? await this.asKnownHere(given) : given;
-    const answer = await this.http.postForm(url, formOf(fields, client));
+    const answer = await this.http.postForm(url, formOf(fields, client), this.realm);
     if (answer.status !== 200) throw UpstreamRefusal.from(answer);
     return answer;
   }

@@ -13,6 +13,7 @@ import { KeepAliveClient } from './keepalive-client.js';
 import { RealmConnector } from './realm-connector.js';
 import { RealmMetadataCache } from './realm-metadata.js';
 import { RealmSecrets } from './realm-secrets.js';
+import { RealmSlots } from './realm-slots.js';
 import { guardedFetch, type UpstreamFetch } from './upstream-fetch.js';
 
 export class Upstream {
@@ -22,6 +23,8 @@ export class Upstream {
   readonly fetch: UpstreamFetch;
   /** The keep-alive pool the hot grants use (deadline and breaker too). */
   readonly http: KeepAliveClient;
+  /** Each realm's share of this server's work in flight (realm-slots.ts). */
+  readonly slots: RealmSlots;
   private readonly realms = new Map<string, RealmConnector>();
 
   constructor(
@@ -41,11 +44,19 @@ export class Upstream {
         if (res.status >= 500) throw new Error(`probe answered ${res.status}`);
       },
       probeTimeoutMs: Math.min(timeoutMs, 1000),
-      onChange,
+      onChange: (change) => {
+        // Calls kept past their deadlines for their realms' slots may never be answered now.
+        if (change.state === 'down') {
+          this.http.giveUpHeld();
+          this.admin.giveUpHeld();
+        }
+        onChange?.(change);
+      },
     });
     this.fetch = guardedFetch(this.breaker, timeoutMs);
-    this.http = new KeepAliveClient(this.breaker, timeoutMs, config.maxConnections);
-    this.admin = new AdminConnector(config.url, this.realm(config.admin.realm), config.admin, this.breaker, timeoutMs);
+    this.slots = new RealmSlots(config.name, config.maxInFlightPerRealm, metrics);
+    this.http = new KeepAliveClient(this.breaker, timeoutMs, config.maxConnections, this.slots);
+    this.admin = new AdminConnector(config.url, this.realm(config.admin.realm), config.admin, this.breaker, timeoutMs, this.slots);
   }
 
   get name(): string {

@@ -10,12 +10,12 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { AddressHolders } from '../../src/tenancy/address-holders.js';
 import { EmailVouching } from '../../src/tenancy/email-vouching.js';
 import { post, startBroker, type TestBroker } from '../helpers/broker.js';
 import { HttpBrowser } from '../helpers/http-browser.js';
+import { federateWith, startStallingLdap, type StallingLdap } from '../helpers/stalling-ldap.js';
 import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
 import { makeTestTenant } from '../migration/test-realm.js';
 
@@ -111,8 +111,7 @@ describe('a domain a realm lists where other tenants\' users live', function () 
   // once opened server 1's breaker, every search there failed, and an address nobody could be
   // found for went to the domain's tenant: carol's sign-in went to the realm.
   describe('while the realm\'s own user searches stall (its admin\'s LDAP never answers)', () => {
-    let stall: Server;
-    const sockets = new Set<Socket>();
+    let stall: StallingLdap;
     const guessers = [1, 2, 3, 4].map((i) => `guess-${i}-${randomUUID().slice(0, 6)}@${t.domain}`);
     const login = (name: string) => post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username: name, password: 'wrong', realm: t.id, scopes: 'openid' });
     /** A vouching whose answers are never fresh: each asks every realm again. */
@@ -124,24 +123,11 @@ describe('a domain a realm lists where other tenants\' users live', function () 
       // Names the password limit then knows as no account's (kept 5 minutes): their grants go
       // straight to Keycloak, which asks the stalling LDAP.
       for (const name of guessers) assert.equal((await login(name)).status, 401, name);
-      stall = createServer((socket) => { sockets.add(socket); socket.on('error', () => {}); socket.on('close', () => sockets.delete(socket)); });
-      await new Promise<void>((resolve) => stall.listen(0, '127.0.0.1', resolve));
-      const port = (stall.address() as { port: number }).port;
+      stall = await startStallingLdap();
       await admin.auth({ grantType: 'client_credentials', ...ADMIN });
-      const realm = await admin.realms.findOne({ realm: t.realm });
-      await admin.components.create({
-        realm: t.realm, name: 'stalling-ldap', providerId: 'ldap', providerType: 'org.keycloak.storage.UserStorageProvider', parentId: realm!.id,
-        config: {
-          enabled: ['true'], priority: ['0'], vendor: ['other'], connectionUrl: [`ldap://127.0.0.1:${port}`], bindDn: ['cn=admin'], bindCredential: ['x'], authType: ['simple'],
-          usersDn: ['ou=people,dc=x'], usernameLDAPAttribute: ['uid'], rdnLDAPAttribute: ['uid'], uuidLDAPAttribute: ['entryUUID'], userObjectClasses: ['inetOrgPerson'],
-          editMode: ['READ_ONLY'], searchScope: ['1'], connectionTimeout: ['4000'], readTimeout: ['4000'], pagination: ['false'], importEnabled: ['true'], syncRegistrations: ['false'], connectionPooling: ['false'],
-        },
-      });
+      await federateWith(admin, t.realm, stall, 4000);
     });
-    after(async () => {
-      for (const socket of sockets) socket.destroy();
-      stall?.close();
-    });
+    after(() => stall?.close());
 
     it('server 1 stays up, carol and frank go where they live, an address nobody else has goes nowhere, and alice is not held up', async () => {
       const fresh = () => `x-${randomUUID().slice(0, 8)}@contractor.example`;

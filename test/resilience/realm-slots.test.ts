@@ -1,0 +1,52 @@
+/**
+ * Each realm's share of a Keycloak server (upstream/realm-slots.ts), by itself: the line, the
+ * refusal past it, the wait bounded by the deadline, one realm's line leaving another's alone.
+ * The end-to-end case (a realm whose LDAP never answers, against the real server) is
+ * test/security/noisy-realm.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { BrokerError } from '../../src/errors.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { RealmSlots, type Slot } from '../../src/upstream/realm-slots.js';
+
+const taken = async (s: Slot | Promise<Slot>) => s;
+
+describe('realm slots (one realm\'s share of a server)', () => {
+  it('gives `limit` slots at once, lines up as many more, refuses the rest with a 503 and Retry-After', async () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    const slots = new RealmSlots('kc1', 2, metrics);
+    const first = slots.take('noisy', 1000);
+    const second = slots.take('noisy', 1000);
+    assert.ok(!(first instanceof Promise) && !(second instanceof Promise), 'free slots come without a promise');
+    const waiting = [slots.take('noisy', 1000), slots.take('noisy', 1000)];
+    assert.ok(waiting.every((w) => w instanceof Promise));
+    assert.throws(() => slots.take('noisy', 1000), (err: unknown) =>
+      err instanceof BrokerError && err.status === 503 && err.code === 'upstream_unavailable' && err.retryAfter === 1);
+    assert.equal(slots.inFlight('noisy'), 2);
+    assert.equal(slots.inFlight('quiet'), 0);
+    assert.ok(!(slots.take('quiet', 1000) instanceof Promise), 'another realm is not in the noisy one\'s line');
+
+    (first as Slot).release();
+    (first as Slot).release(); // a second release does nothing
+    const third = await waiting[0]!;
+    assert.equal(slots.inFlight('noisy'), 2, 'the released slot went to the first in line');
+    (second as Slot).release();
+    third.release();
+    (await waiting[1]!).release();
+    assert.equal(slots.inFlight('noisy'), 0);
+    const counted = (await metrics.realmBusy.get()).values.find((v) => v.labels.outcome === 'refused');
+    assert.equal(counted?.value, 1);
+  });
+
+  it('a call waits in line no longer than it is given (the deadline): a 504 then, and the line moves on', async () => {
+    const slots = new RealmSlots('kc1', 1);
+    const held = await taken(slots.take('noisy', 1000));
+    const started = performance.now();
+    await assert.rejects(taken(slots.take('noisy', 50)), (err: unknown) => err instanceof BrokerError && err.status === 504);
+    assert.ok(performance.now() - started < 500);
+    const next = slots.take('noisy', 1000);
+    held.release();
+    (await taken(next)).release();
+    assert.equal(slots.inFlight('noisy'), 0);
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * One realm's stalled calls take its share of a Keycloak server through the broker, never the
+ * whole server (upstream/realm-slots.ts). A realm's admin gives it a user federation whose LDAP
+ * never answers; callers (as many addresses as they like: the limits are set out of the way
+ * here) send its password grants all at once. Each grant holds a Keycloak worker until the
+ * LDAP's timeouts end it, and Keycloak 26 here stops serving every realm at about 80 of them
+ * at once (2026-12-06). Before the fix all 80 went through and acme's grants on the same server
+ * timed out; now 16 (the default share) reach Keycloak, 16 more wait in line, the rest are
+ * refused at once, and acme is served throughout.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import KcAdminClient from '@keycloak/keycloak-admin-client';
+import { ACME_ID, post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
+import { federateWith, startStallingLdap, type StallingLdap } from '../helpers/stalling-ldap.js';
+import { makeTestTenant } from '../migration/test-realm.js';
+
+const SHARE = 16; // maxInFlightPerRealm's default
+const BURST = 80;
+
+describe('a realm whose calls stall takes its share of server 1, not the server', function () {
+  this.timeout(240_000);
+  const t = makeTestTenant();
+  const tag = randomUUID().slice(0, 6);
+  const names = Array.from({ length: BURST }, (_, i) => `ghost-${i}-${tag}@${t.domain}`);
+  const admin = new KcAdminClient({ baseUrl: KEYCLOAK_URL, realmName: 'master' });
+  let broker: TestBroker;
+  let ldap: StallingLdap;
+  const login = (name: string) => post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username: name, password: 'wrong', realm: t.id, scopes: 'openid' });
+  const acmeGrant = async () => {
+    const started = performance.now();
+    const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, { client_id: 'connect-demo', client_secret: 'connect-demo-secret', realm: ACME_ID });
+    return { status: res.status, ms: performance.now() - started };
+  };
+
+  before(async () => {
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+    await admin.realms.create(t.representation);
+    const scaiwave = JSON.parse(readFileSync('demo.config.json', 'utf8')).scaiwave ?? {};
+    broker = await startBroker({ overrides: { scaiwave: { hosts: {}, tenantHeader: '', redirectUris: {}, ...scaiwave, rateLimit: { perUser: 1000, perAddress: 100_000, windowSeconds: 60 } } } });
+    // Each name known as no account's before the stall (the account lookup keeps that 5
+    // minutes), so that its grant goes straight to Keycloak, which asks the LDAP.
+    for (let i = 0; i < names.length; i += 8) {
+      for (const res of await Promise.all(names.slice(i, i + 8).map(login))) assert.equal(res.status, 401, JSON.stringify(res.body));
+    }
+    ldap = await startStallingLdap();
+    await federateWith(admin, t.realm, ldap, 6000);
+  });
+  after(async () => {
+    ldap?.close();
+    await broker?.close();
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+    await admin.realms.del({ realm: t.realm }).catch(() => {});
+  });
+
+  it(`${BURST} stalled grants at once: ${SHARE} reach Keycloak, ${SHARE} wait, the rest are refused, and acme is served throughout`, async () => {
+    const slots = broker.deps.upstreams.get('server1').slots;
+    const burst = Promise.all(names.map(login));
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(slots.inFlight(t.realm), SHARE, 'the realm\'s share in flight');
+    assert.ok(ldap.open() > 0, 'the grants are stalled in the LDAP');
+    for (let i = 0; i < 3; i++) {
+      const granted = await acmeGrant();
+      assert.equal(granted.status, 200, 'acme, on the same server, is served');
+      assert.ok(granted.ms < 2000, `acme's grant took ${Math.round(granted.ms)} ms`);
+    }
+
+    const statuses = (await burst).map((res) => res.status);
+    const count = (status: number) => statuses.filter((s) => s === status).length;
+    assert.equal(count(504), 2 * SHARE, `those sent and those that waited in line ran out of time (${statuses.join(',')})`);
+    assert.equal(count(503), BURST - 2 * SHARE, 'the rest were refused at once');
+    assert.equal(broker.deps.upstreams.get('server1').breaker.snapshot().state, 'closed', 'a realm\'s stalls are not its server down');
+
+    // The callers have their answers, Keycloak's workers are still busy: so are the slots.
+    assert.equal(slots.inFlight(t.realm), SHARE, 'slots are kept while Keycloak works on the calls');
+    assert.equal((await login(names[0]!)).status, 504, 'another grant of the realm waits in line (then stalls) until its deadline');
+    const since = performance.now();
+    while (slots.inFlight(t.realm) > 0 && performance.now() - since < 60_000) await new Promise((r) => setTimeout(r, 250));
+    assert.equal(slots.inFlight(t.realm), 0, 'released as Keycloak answered');
+    assert.equal((await acmeGrant()).status, 200);
+  });
+});
