@@ -26,9 +26,9 @@ export const upstreamSchema = z.object({
    */
   maxConnections: z.number().int().positive().max(10_000).default(64),
   /**
-   * Calls one realm may have in flight at this server through the broker (as many more wait in
-   * line within their deadline; past that, 503): one realm's slow calls never take all of the
-   * server's workers (upstream/realm-slots.ts).
+   * Calls one realm may have in flight at this server through the broker (8 times as many more
+   * wait in line within their deadline; past that, 503): one realm's slow calls never take all
+   * of the server's workers (upstream/realm-slots.ts).
    */
   maxInFlightPerRealm: z.number().int().positive().max(10_000).default(16),
   /** Realms of this server that are not tenants (master is always skipped). */

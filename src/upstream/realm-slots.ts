@@ -1,7 +1,11 @@
 /**
  * How much of one Keycloak server one realm may keep busy through the broker (a bulkhead per
- * realm): at most `limit` of the realm's calls in flight at once; the next `limit` wait in line,
- * each within its request's deadline; past that a call is refused at once (503, Retry-After).
+ * realm): at most `limit` of the realm's calls in flight at once; the next `LINE_PER_SLOT × limit`
+ * wait in line, each within its request's deadline (504 when it passes); past that a call is
+ * refused at once (503, Retry-After). The line is long so that a burst of quick calls (someone
+ * sending many of a realm's grants, wrong secrets and all) waits its turn rather than being
+ * refused beside them: the line moves as fast as Keycloak answers, and only stalled calls make
+ * their own realm's callers wait out their deadlines.
  *
  * Why: a realm's admin decides how long their realm's calls take (a user federation whose LDAP
  * never answers), and each such call holds one of the server's workers, which every realm of
@@ -30,6 +34,9 @@ import type { Metrics } from '../metrics/metrics.js';
  */
 export const HOLD_MS = 60_000;
 
+/** Calls that may wait in a realm's line, per slot: bounded, as each holds a request open. */
+export const LINE_PER_SLOT = 8;
+
 /** One call's slot: released once (later calls do nothing). */
 export interface Slot {
   release(): void;
@@ -53,7 +60,7 @@ export class RealmSlots {
   constructor(
     /** The server's name, for messages and metrics. */
     private readonly server: string,
-    /** Calls in flight per realm; as many more may wait. */
+    /** Calls in flight per realm; LINE_PER_SLOT times as many may wait. */
     readonly limit: number,
     private readonly metrics?: Metrics,
   ) {}
@@ -65,7 +72,7 @@ export class RealmSlots {
   take(realm: string, waitMs: number): Slot | Promise<Slot> {
     const line = this.lineOf(realm);
     if (line.inFlight < this.limit) return this.grant(line);
-    if (line.waiting.length >= this.limit) {
+    if (line.waiting.length >= this.limit * LINE_PER_SLOT) {
       this.metrics?.realmBusy.inc({ upstream: this.server, realm, outcome: 'refused' });
       throw new BrokerError('upstream_unavailable', `realm ${realm} has ${line.inFlight} calls in flight at server ${this.server} and ${line.waiting.length} waiting: refused`, { retryAfter: 1 });
     }

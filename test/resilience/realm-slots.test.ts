@@ -7,18 +7,18 @@
 import assert from 'node:assert/strict';
 import { BrokerError } from '../../src/errors.js';
 import { Metrics } from '../../src/metrics/metrics.js';
-import { RealmSlots, type Slot } from '../../src/upstream/realm-slots.js';
+import { LINE_PER_SLOT, RealmSlots, type Slot } from '../../src/upstream/realm-slots.js';
 
 const taken = async (s: Slot | Promise<Slot>) => s;
 
 describe('realm slots (one realm\'s share of a server)', () => {
-  it('gives `limit` slots at once, lines up as many more, refuses the rest with a 503 and Retry-After', async () => {
+  it('gives `limit` slots at once, lines up LINE_PER_SLOT times as many, refuses the rest with a 503 and Retry-After', async () => {
     const metrics = new Metrics({ defaultMetrics: false });
     const slots = new RealmSlots('kc1', 2, metrics);
     const first = slots.take('noisy', 1000);
     const second = slots.take('noisy', 1000);
     assert.ok(!(first instanceof Promise) && !(second instanceof Promise), 'free slots come without a promise');
-    const waiting = [slots.take('noisy', 1000), slots.take('noisy', 1000)];
+    const waiting = Array.from({ length: 2 * LINE_PER_SLOT }, () => slots.take('noisy', 1000));
     assert.ok(waiting.every((w) => w instanceof Promise));
     assert.throws(() => slots.take('noisy', 1000), (err: unknown) =>
       err instanceof BrokerError && err.status === 503 && err.code === 'upstream_unavailable' && err.retryAfter === 1);
@@ -32,7 +32,7 @@ describe('realm slots (one realm\'s share of a server)', () => {
     assert.equal(slots.inFlight('noisy'), 2, 'the released slot went to the first in line');
     (second as Slot).release();
     third.release();
-    (await waiting[1]!).release();
+    for (const w of waiting.slice(1)) (await w).release();
     assert.equal(slots.inFlight('noisy'), 0);
     const counted = (await metrics.realmBusy.get()).values.find((v) => v.labels.outcome === 'refused');
     assert.equal(counted?.value, 1);

@@ -2,11 +2,11 @@
  * One realm's stalled calls take its share of a Keycloak server through the broker, never the
  * whole server (upstream/realm-slots.ts). A realm's admin gives it a user federation whose LDAP
  * never answers; callers (as many addresses as they like: the limits are set out of the way
- * here) send its password grants all at once. Each grant holds a Keycloak worker until the
- * LDAP's timeouts end it, and Keycloak 26 here stops serving every realm at about 80 of them
- * at once (2026-12-06). Before the fix all 80 went through and acme's grants on the same server
- * timed out; now 16 (the default share) reach Keycloak, 16 more wait in line, the rest are
- * refused at once, and acme is served throughout.
+ * here) send 160 of its password grants all at once. Each grant holds a Keycloak worker until
+ * the LDAP's timeouts end it, and Keycloak 26 here stops serving every realm at about 80 of them
+ * at once (2026-12-06). Before the fix they all went through and acme's grants on the same
+ * server timed out; now 16 (the default share) reach Keycloak, 128 wait in line until their
+ * deadline, the rest are refused at once, and acme is served throughout.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -15,10 +15,13 @@ import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { ACME_ID, post, startBroker, type TestBroker } from '../helpers/broker.js';
 import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
 import { federateWith, startStallingLdap, type StallingLdap } from '../helpers/stalling-ldap.js';
+import { LINE_PER_SLOT } from '../../src/upstream/realm-slots.js';
 import { makeTestTenant } from '../migration/test-realm.js';
 
 const SHARE = 16; // maxInFlightPerRealm's default
-const BURST = 80;
+const LINE = SHARE * LINE_PER_SLOT;
+const REFUSED = 16;
+const BURST = SHARE + LINE + REFUSED;
 
 describe('a realm whose calls stall takes its share of server 1, not the server', function () {
   this.timeout(240_000);
@@ -55,7 +58,7 @@ describe('a realm whose calls stall takes its share of server 1, not the server'
     await admin.realms.del({ realm: t.realm }).catch(() => {});
   });
 
-  it(`${BURST} stalled grants at once: ${SHARE} reach Keycloak, ${SHARE} wait, the rest are refused, and acme is served throughout`, async () => {
+  it(`${BURST} stalled grants at once: ${SHARE} reach Keycloak, ${LINE} wait, the rest are refused, and acme is served throughout`, async () => {
     const slots = broker.deps.upstreams.get('server1').slots;
     const burst = Promise.all(names.map(login));
     await new Promise((r) => setTimeout(r, 1000));
@@ -69,8 +72,8 @@ describe('a realm whose calls stall takes its share of server 1, not the server'
 
     const statuses = (await burst).map((res) => res.status);
     const count = (status: number) => statuses.filter((s) => s === status).length;
-    assert.equal(count(504), 2 * SHARE, `those sent and those that waited in line ran out of time (${statuses.join(',')})`);
-    assert.equal(count(503), BURST - 2 * SHARE, 'the rest were refused at once');
+    assert.equal(count(504), SHARE + LINE, `those sent and those that waited in line ran out of time (${statuses.join(',')})`);
+    assert.equal(count(503), REFUSED, 'the rest were refused at once');
     assert.equal(broker.deps.upstreams.get('server1').breaker.snapshot().state, 'closed', 'a realm\'s stalls are not its server down');
 
     // The callers have their answers, Keycloak's workers are still busy: so are the slots.
