@@ -9,8 +9,8 @@ import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/r
 import type UserRepresentation from '@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js';
 import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
-import { currentDeadline, deadlinePassed, deadlineSignal } from './deadline.js';
-import { HOLD_MS, type RealmSlots, type Slot } from './realm-slots.js';
+import { deadlineSignal } from './deadline.js';
+import type { SlottedFetch } from './slotted-fetch.js';
 import type { RealmConnector } from './realm-connector.js';
 import { translateUpstreamError } from './translate-error.js';
 import { guardedCall } from './upstream-fetch.js';
@@ -28,8 +28,6 @@ export class AdminConnector {
   private readonly client: KcAdminClient;
   private token?: { value: string; expiresAt: number };
   private pending?: Promise<string>;
-  /** Searches whose caller timed out, kept until Keycloak answers for their realm's slot. */
-  private readonly held = new Set<AbortController>();
 
   constructor(
     private readonly baseUrl: string,
@@ -37,8 +35,8 @@ export class AdminConnector {
     private readonly credentials: { clientId: string; clientSecret?: string },
     private readonly breaker: CircuitBreaker,
     private readonly timeoutMs: number,
-    /** Each realm's share of the server (realm-slots.ts), which user searches take too. */
-    private readonly slots: RealmSlots,
+    /** User searches are their realm's to slow down: each takes one of its slots. */
+    private readonly slotted: SlottedFetch,
   ) {
     // The client spreads requestOptions into every fetch, so the getter hands each call the
     // current request's deadline (its own `timeout` option would restart the clock on every
@@ -95,69 +93,21 @@ export class AdminConnector {
   /**
    * An exact user search. Its time is the realm's (USER_SEARCH_BUDGET_MS), so a search gets at
    * most `budgetMs` of the request's deadline, and its timeout does not count against the
-   * server's breaker (upstream-fetch.ts). It takes one of the realm's slots (realm-slots.ts),
-   * which it keeps past its caller's timeout until Keycloak answers, up to HOLD_MS: Keycloak's
-   * worker is busy with the search that long. A raw call, as the admin client takes no signal
-   * per call.
+   * server's breaker (upstream-fetch.ts). It takes one of the realm's slots, which it keeps past
+   * its caller's timeout until Keycloak answers (slotted-fetch.ts). A raw call, as the admin
+   * client takes no signal per call.
    */
   private async searchUsers(realm: string, query: Record<string, string>, budgetMs: number): Promise<UserRepresentation[]> {
     const url = `${this.baseUrl}/admin/realms/${encodeURIComponent(realm)}/users?${new URLSearchParams({ ...query, exact: 'true', briefRepresentation: 'true' })}`;
     return this.withFreshTokenOn401('user lookup', async () => {
-      // The budget counts from here, the wait for a slot included.
-      const until = performance.now() + Math.min(currentDeadline(this.timeoutMs).left(), budgetMs);
-      const slot = await this.slots.take(realm, until - performance.now());
-      let sent = false;
-      try {
-        return await guardedCall(this.breaker, this.timeoutMs, () => {
-          sent = true;
-          return this.heldSearch(url, slot, until - performance.now());
-        }, { timeoutsCount: false });
-      } catch (err) {
-        if (!sent) slot.release(); // refused before the call (the breaker, a deadline passed)
-        throw err;
+      const headers = { authorization: `Bearer ${await this.accessToken()}`, accept: 'application/json' };
+      const res = await this.slotted.fetch(realm, url, { headers }, { budgetMs, timeoutsCount: false });
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw Object.assign(new Error(`user search answered ${res.status}`), { response: res });
       }
+      return (await res.json()) as UserRepresentation[];
     });
-  }
-
-  /**
-   * The search, answered within `waitMs` (else a timeout); `slot` is released when Keycloak
-   * answers. A plain timer and controller, not `AbortSignal.timeout`: on Node 20 that keeps its
-   * timer, and the request's context with it, until the signal is collected (README "Faults").
-   */
-  private heldSearch(url: string, slot: Slot, waitMs: number): Promise<UserRepresentation[]> {
-    return new Promise((resolve, reject) => {
-      const stop = new AbortController();
-      let timer = setTimeout(() => {
-        reject(deadlinePassed());
-        this.held.add(stop);
-        timer = setTimeout(() => stop.abort(deadlinePassed()), HOLD_MS).unref();
-      }, Math.max(1, waitMs));
-      const ended = () => {
-        clearTimeout(timer);
-        slot.release();
-        this.held.delete(stop);
-      };
-      const search = async () => {
-        const res = await fetch(url, { headers: { authorization: `Bearer ${await this.accessToken()}`, accept: 'application/json' }, signal: stop.signal });
-        if (!res.ok) {
-          await res.body?.cancel();
-          throw Object.assign(new Error(`user search answered ${res.status}`), { response: res });
-        }
-        return (await res.json()) as UserRepresentation[];
-      };
-      search().then((users) => {
-        ended();
-        resolve(users);
-      }, (err: unknown) => {
-        ended();
-        reject(err);
-      });
-    });
-  }
-
-  /** Gives up the searches kept past their callers' timeouts (the server was found down; see keepalive-client.ts). */
-  giveUpHeld(): void {
-    for (const stop of this.held) stop.abort(new Error('given up: the server was found down'));
   }
 
   /** Ends one user session of a realm (404: already gone, which is fine). */

@@ -75,6 +75,11 @@ export class RealmConnector {
     private readonly brokerClient: ClientCredentials,
     /** The upstream's fetch: the request's deadline and the server's circuit breaker. */
     readonly fetch: UpstreamFetch,
+    /**
+     * The same for calls that load the realm's users (userinfo, the code exchange, token
+     * exchange), whose time is the realm's to spend: each takes one of its slots (slotted-fetch.ts).
+     */
+    readonly userFetch: UpstreamFetch,
     /** The server's keep-alive pool, for the hot grants. */
     private readonly http: KeepAliveClient,
     /** Which clients have a secret of their own at each realm, and what it is. */
@@ -126,9 +131,10 @@ export class RealmConnector {
     const auth = client.clientSecret ? oidc.ClientSecretPost(client.clientSecret) : oidc.None();
     const config = new oidc.Configuration(server, client.clientId, undefined, auth);
     // The upstream's fetch applies the request's deadline; openid-client's own per-call
-    // timeout (0: none) would restart the clock on every call.
+    // timeout (0: none) would restart the clock on every call. The calls made with this
+    // configuration (code exchange, token exchange) load the realm's users: its slots.
     config.timeout = 0;
-    config[oidc.customFetch] = this.fetch as oidc.CustomFetch;
+    config[oidc.customFetch] = this.userFetch as oidc.CustomFetch;
     if (!server.issuer.startsWith('https:')) oidc.allowInsecureRequests(config);
     return config;
   }

@@ -19,7 +19,7 @@
  * up to `HOLD_MS`: Keycloak's worker is busy that long whether the broker waits or not, so
  * freeing the slot at the deadline would let a realm keep any number of workers busy. The
  * keep-alive client and the admin connector's user search hold their slots so
- * (keepalive-client.ts, admin-connector.ts).
+ * (keepalive-client.ts, slotted-fetch.ts).
  *
  * Waiting in line, or being refused, says nothing about the server: neither touches its
  * circuit breaker (the slot is taken before `guardedCall`).

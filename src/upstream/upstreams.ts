@@ -14,6 +14,7 @@ import { RealmConnector } from './realm-connector.js';
 import { RealmMetadataCache } from './realm-metadata.js';
 import { RealmSecrets } from './realm-secrets.js';
 import { RealmSlots } from './realm-slots.js';
+import { SlottedFetch } from './slotted-fetch.js';
 import { guardedFetch, type UpstreamFetch } from './upstream-fetch.js';
 
 export class Upstream {
@@ -25,6 +26,8 @@ export class Upstream {
   readonly http: KeepAliveClient;
   /** Each realm's share of this server's work in flight (realm-slots.ts). */
   readonly slots: RealmSlots;
+  /** The fetch for calls that are their realm's to slow down (slotted-fetch.ts). */
+  private readonly slotted: SlottedFetch;
   private readonly realms = new Map<string, RealmConnector>();
 
   constructor(
@@ -48,7 +51,7 @@ export class Upstream {
         // Calls kept past their deadlines for their realms' slots may never be answered now.
         if (change.state === 'down') {
           this.http.giveUpHeld();
-          this.admin.giveUpHeld();
+          this.slotted.giveUpHeld();
         }
         onChange?.(change);
       },
@@ -56,7 +59,8 @@ export class Upstream {
     this.fetch = guardedFetch(this.breaker, timeoutMs);
     this.slots = new RealmSlots(config.name, config.maxInFlightPerRealm, metrics);
     this.http = new KeepAliveClient(this.breaker, timeoutMs, config.maxConnections, this.slots);
-    this.admin = new AdminConnector(config.url, this.realm(config.admin.realm), config.admin, this.breaker, timeoutMs, this.slots);
+    this.slotted = new SlottedFetch(this.breaker, timeoutMs, this.slots);
+    this.admin = new AdminConnector(config.url, this.realm(config.admin.realm), config.admin, this.breaker, timeoutMs, this.slotted);
   }
 
   get name(): string {
@@ -72,7 +76,7 @@ export class Upstream {
     let connector = this.realms.get(realm);
     if (!connector) {
       const address = { internalBase: `${this.config.url}/realms/${encodeURIComponent(realm)}`, issuer: this.issuerOf(realm) };
-      connector = new RealmConnector(realm, address, this.metadata, this.brokerClient, this.fetch, this.http, this.secrets, this.metrics && { metrics: this.metrics, upstream: this.name });
+      connector = new RealmConnector(realm, address, this.metadata, this.brokerClient, this.fetch, this.slotted.of(realm), this.http, this.secrets, this.metrics && { metrics: this.metrics, upstream: this.name });
       this.realms.set(realm, connector);
     }
     return connector;

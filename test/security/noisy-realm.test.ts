@@ -84,4 +84,21 @@ describe('a realm whose calls stall takes its share of server 1, not the server'
     assert.equal(slots.inFlight(t.realm), 0, 'released as Keycloak answered');
     assert.equal((await acmeGrant()).status, 200);
   });
+
+  it('userinfo and user searches take the realm\'s slots too: with acme\'s all taken they wait in line, then are served', async () => {
+    const slots = broker.deps.upstreams.get('server1').slots;
+    const alice = await post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username: 'alice@acme.example', password: 'alice-pass', realm: ACME_ID, scopes: 'openid' });
+    assert.equal(alice.status, 200);
+    const userinfo = () => fetch(`${broker.url}/api/v1/platform/oauth/userinfo`, { headers: { authorization: `Bearer ${alice.body.access_token}` } });
+    assert.equal((await userinfo()).status, 200);
+    const taken = await Promise.all(Array.from({ length: SHARE }, () => slots.take('acme', 1000)));
+    try {
+      assert.equal((await userinfo()).status, 504, 'waited in acme\'s line until the deadline');
+      await assert.rejects(broker.deps.upstreams.get('server1').admin.findUsersByEmail('acme', 'alice@acme.example'), (err: { status?: number }) => err.status === 504);
+    } finally {
+      for (const slot of taken) slot.release();
+    }
+    assert.equal((await userinfo()).status, 200);
+    assert.equal((await broker.deps.upstreams.get('server1').admin.findUsersByEmail('acme', 'alice@acme.example')).length, 1);
+  });
 });

@@ -19,11 +19,11 @@ export function userinfo(deps: Deps): Koa.Middleware {
     // A tenant-level issuer serves its own tenant's users only.
     const issuer = ctx.state.issuer as { tenant?: { slug: string } } | undefined;
     if (issuer?.tenant && issuer.tenant.slug !== tenant.slug) throw new BrokerError('invalid_token', 'The token belongs to another tenant');
-    const upstream = deps.upstreams.get(realm.upstream);
-    const internal = upstream.realm(realm.realm).address.internalBase;
+    const connector = deps.upstreams.get(realm.upstream).realm(realm.realm);
     let res: Response;
     try {
-      res = await upstream.fetch(`${internal}/protocol/openid-connect/userinfo`, {
+      // Keycloak loads the user, through the realm's user federation: one of the realm's slots.
+      res = await connector.userFetch(`${connector.address.internalBase}/protocol/openid-connect/userinfo`, {
         headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
       });
     } catch (err) {

@@ -1,0 +1,90 @@
+/**
+ * The fetch for calls whose time is their realm's to spend: Keycloak serves them by loading the
+ * realm's users, through whatever user federation the realm's admin set up (user searches,
+ * userinfo, the code exchange and token exchange). Each takes one of its realm's slots
+ * (realm-slots.ts) and runs under the request's deadline and the server's breaker; a call whose
+ * caller has had its timeout keeps its slot until Keycloak answers, up to HOLD_MS, as the
+ * keep-alive client's calls do. The hot grants have their own, cheaper, form of the same
+ * (keepalive-client.ts).
+ *
+ * A plain timer and controller per call, not `AbortSignal.timeout`: on Node 20 that keeps its
+ * timer, and the request's context with it, until the signal is collected (README "Faults").
+ */
+import type { CircuitBreaker } from './circuit-breaker.js';
+import { currentDeadline, deadlinePassed } from './deadline.js';
+import { HOLD_MS, type RealmSlots, type Slot } from './realm-slots.js';
+import { guardedCall } from './upstream-fetch.js';
+
+export interface SlottedFetchOptions {
+  /** At most this much of the request's deadline, the wait for a slot included. */
+  budgetMs?: number;
+  /** Whether no answer in time counts against the server (upstream-fetch.ts). */
+  timeoutsCount?: boolean;
+}
+
+export class SlottedFetch {
+  /** Calls whose callers have had their timeouts, kept until Keycloak answers. */
+  private readonly held = new Set<AbortController>();
+
+  constructor(
+    private readonly breaker: CircuitBreaker,
+    private readonly timeoutMs: number,
+    private readonly slots: RealmSlots,
+  ) {}
+
+  /** `fetch` for a call of `realm` (the caller's own signal gives way to the deadline, as in upstream-fetch.ts). */
+  async fetch(realm: string, input: string | URL | Request, init: RequestInit = {}, options: SlottedFetchOptions = {}): Promise<Response> {
+    const until = performance.now() + Math.min(currentDeadline(this.timeoutMs).left(), options.budgetMs ?? Infinity);
+    const slot = await this.slots.take(realm, until - performance.now());
+    let sent = false;
+    try {
+      return await guardedCall(this.breaker, this.timeoutMs, () => {
+        sent = true;
+        return this.heldFetch(input, init, slot, until - performance.now());
+      }, { timeoutsCount: options.timeoutsCount });
+    } catch (err) {
+      if (!sent) slot.release(); // refused before the call (the breaker, a deadline passed)
+      throw err;
+    }
+  }
+
+  /** A fetch bound to `realm`, for openid-client's customFetch and the like. */
+  of(realm: string): (input: string | URL | Request, init?: RequestInit) => Promise<Response> {
+    return (input, init) => this.fetch(realm, input, init);
+  }
+
+  /** Gives up the calls kept past their callers' timeouts (the server was found down; see keepalive-client.ts). */
+  giveUpHeld(): void {
+    for (const stop of this.held) stop.abort(new Error('given up: the server was found down'));
+  }
+
+  /**
+   * The call, answered within `waitMs` (else a timeout). `slot` is released when Keycloak
+   * answers; the body is then the caller's to read within the same time.
+   */
+  private heldFetch(input: string | URL | Request, init: RequestInit, slot: Slot, waitMs: number): Promise<Response> {
+    return new Promise((resolve, reject) => {
+      const stop = new AbortController();
+      let answered = false;
+      let timer = setTimeout(() => {
+        if (answered) return stop.abort(deadlinePassed()); // a body still being read
+        reject(deadlinePassed());
+        this.held.add(stop);
+        timer = setTimeout(() => stop.abort(deadlinePassed()), HOLD_MS).unref();
+      }, Math.max(1, waitMs)).unref();
+      const ended = () => {
+        slot.release();
+        this.held.delete(stop);
+      };
+      fetch(input, { ...init, signal: stop.signal }).then((res) => {
+        answered = true;
+        ended();
+        resolve(res);
+      }, (err: unknown) => {
+        clearTimeout(timer);
+        ended();
+        reject(err);
+      });
+    });
+  }
+}
