@@ -11,7 +11,7 @@
  * timer, and the request's context with it, until the signal is collected (README "Faults").
  */
 import type { CircuitBreaker } from './circuit-breaker.js';
-import { currentDeadline, deadlinePassed } from './deadline.js';
+import { currentDeadline, deadlinePassed, type Deadline } from './deadline.js';
 import { HOLD_MS, type RealmSlots, type Slot } from './realm-slots.js';
 import { guardedCall } from './upstream-fetch.js';
 
@@ -34,13 +34,14 @@ export class SlottedFetch {
 
   /** `fetch` for a call of `realm` (the caller's own signal gives way to the deadline, as in upstream-fetch.ts). */
   async fetch(realm: string, input: string | URL | Request, init: RequestInit = {}, options: SlottedFetchOptions = {}): Promise<Response> {
-    const until = performance.now() + Math.min(currentDeadline(this.timeoutMs).left(), options.budgetMs ?? Infinity);
+    const deadline = currentDeadline(this.timeoutMs);
+    const until = performance.now() + Math.min(deadline.left(), options.budgetMs ?? Infinity);
     const slot = await this.slots.take(realm, until - performance.now());
     let sent = false;
     try {
       return await guardedCall(this.breaker, this.timeoutMs, () => {
         sent = true;
-        return this.heldFetch(input, init, slot, until - performance.now());
+        return this.heldFetch(input, init, slot, until - performance.now(), deadline);
       }, { timeoutsCount: options.timeoutsCount });
     } catch (err) {
       if (!sent) slot.release(); // refused before the call (the breaker, a deadline passed)
@@ -60,14 +61,16 @@ export class SlottedFetch {
 
   /**
    * The call, answered within `waitMs` (else a timeout). `slot` is released when Keycloak
-   * answers; the body is then the caller's to read within the same time.
+   * answers; the body is then the caller's to read within the request's deadline (its signal,
+   * whose timer ends with the request: a timer of ours would keep the request's context alive
+   * until it fired).
    */
-  private heldFetch(input: string | URL | Request, init: RequestInit, slot: Slot, waitMs: number): Promise<Response> {
+  private heldFetch(input: string | URL | Request, init: RequestInit, slot: Slot, waitMs: number, deadline: Deadline): Promise<Response> {
     return new Promise((resolve, reject) => {
       const stop = new AbortController();
-      let answered = false;
+      let gaveUp = false;
       let timer = setTimeout(() => {
-        if (answered) return stop.abort(deadlinePassed()); // a body still being read
+        gaveUp = true;
         reject(deadlinePassed());
         this.held.add(stop);
         timer = setTimeout(() => stop.abort(deadlinePassed()), HOLD_MS).unref();
@@ -77,8 +80,13 @@ export class SlottedFetch {
         this.held.delete(stop);
       };
       fetch(input, { ...init, signal: stop.signal }).then((res) => {
-        answered = true;
+        clearTimeout(timer);
         ended();
+        // No one will read an answer that came after its caller's timeout: its connection is freed.
+        if (gaveUp) return void res.body?.cancel().catch(() => {});
+        const signal = deadline.signal();
+        if (signal.aborted) stop.abort(signal.reason);
+        else signal.addEventListener('abort', () => stop.abort(signal.reason), { once: true });
         resolve(res);
       }, (err: unknown) => {
         clearTimeout(timer);

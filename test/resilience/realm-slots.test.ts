@@ -5,9 +5,13 @@
  * test/security/noisy-realm.test.ts.
  */
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { BrokerError } from '../../src/errors.js';
 import { Metrics } from '../../src/metrics/metrics.js';
+import { CircuitBreaker } from '../../src/upstream/circuit-breaker.js';
 import { LINE_PER_SLOT, RealmSlots, type Slot } from '../../src/upstream/realm-slots.js';
+import { SlottedFetch } from '../../src/upstream/slotted-fetch.js';
 
 const taken = async (s: Slot | Promise<Slot>) => s;
 
@@ -48,5 +52,50 @@ describe('realm slots (one realm\'s share of a server)', () => {
     held.release();
     (await taken(next)).release();
     assert.equal(slots.inFlight('noisy'), 0);
+  });
+});
+
+describe('a slotted fetch keeps its slot until the server answers, not until its caller gives up', () => {
+  let server: Server;
+  let base: string;
+  const breaker = new CircuitBreaker('test', { probe: async () => {} });
+  before(async () => {
+    // /slow answers after 600 ms, /never never does, anything else at once.
+    server = createServer((req, res) => {
+      if (req.url === '/never') return;
+      setTimeout(() => res.end('{"ok":true}'), req.url === '/slow' ? 600 : 0);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => {
+    breaker.stop();
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('answers within its time; the slot is kept past the caller\'s timeout until the answer comes', async () => {
+    const slots = new RealmSlots('test', 4);
+    const slotted = new SlottedFetch(breaker, 200, slots);
+    assert.deepEqual(await (await slotted.fetch('r', `${base}/fast`)).json(), { ok: true });
+    assert.equal(slots.inFlight('r'), 0, 'released as the answer came');
+    const started = performance.now();
+    await assert.rejects(slotted.fetch('r', `${base}/slow`), (err: Error) => err.name === 'TimeoutError');
+    assert.ok(performance.now() - started < 450, 'the caller had its timeout at its time');
+    assert.equal(slots.inFlight('r'), 1, 'the server is still working on it');
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(slots.inFlight('r'), 0, 'released when the server answered');
+  });
+
+  it('a search\'s budget bounds its wait; a call kept for its slot is given up when the server is found down', async () => {
+    const slots = new RealmSlots('test', 4);
+    const slotted = new SlottedFetch(breaker, 5000, slots);
+    const started = performance.now();
+    await assert.rejects(slotted.fetch('r', `${base}/never`, {}, { budgetMs: 100, timeoutsCount: false }), (err: Error) => err.name === 'TimeoutError');
+    assert.ok(performance.now() - started < 400);
+    assert.equal(slots.inFlight('r'), 1);
+    slotted.giveUpHeld();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(slots.inFlight('r'), 0);
   });
 });
