@@ -21,7 +21,7 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { currentDeadline, deadlinePassed, type Deadline } from './deadline.js';
-import { HOLD_MS, type RealmSlots, type Slot } from './realm-slots.js';
+import type { RealmSlots, Slot } from './realm-slots.js';
 import { guardedCall } from './upstream-fetch.js';
 
 /** More than any token response; a server that sends more is not answering a token request. */
@@ -167,7 +167,7 @@ export class KeepAliveClient {
 
   /**
    * Gives up the calls kept past their callers' deadlines (the breaker found the server down:
-   * their connections may never answer, and their realms' slots would stay taken for HOLD_MS).
+   * their connections may never answer, and their realms' slots would stay taken meanwhile).
    */
   giveUpHeld(): void {
     for (const call of this.held) call.abort(new UpstreamTransportError('given up: the server was found down'));
@@ -195,7 +195,10 @@ export class KeepAliveClient {
   private poolFor(origin: string): Pool {
     let pool = this.pools.get(origin);
     if (!pool) {
-      pool = new Pool(origin, { connections: this.maxConnections, keepAliveTimeout: 30_000 });
+      // No headers timeout: a call is answered within its deadline or held for its realm's slot
+      // until Keycloak answers (realm-slots.ts); undici's 300 s would free the slot while
+      // Keycloak's worker is still busy.
+      pool = new Pool(origin, { connections: this.maxConnections, keepAliveTimeout: 30_000, headersTimeout: 0 });
       this.pools.set(origin, pool);
     }
     return pool;
@@ -238,11 +241,10 @@ export class KeepAliveClient {
       });
       // This call's own timer, at the request's deadline: cheaper than a signal (deadline.ts).
       // The caller's answer is a timeout then; the call itself goes on, holding its realm's
-      // slot, while Keycloak's worker is busy with it (realm-slots.ts), up to HOLD_MS.
-      let timer = setTimeout(() => {
+      // slot, until Keycloak answers (realm-slots.ts).
+      const timer = setTimeout(() => {
         reject(deadlinePassed());
         this.held.add(call);
-        timer = setTimeout(() => call.abort(deadlinePassed()), HOLD_MS).unref();
       }, deadline.left());
       try {
         this.poolFor(target.origin).dispatch({

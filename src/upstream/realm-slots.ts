@@ -16,23 +16,20 @@
  * realms under Keycloak's smallest default executor pool (50 threads).
  *
  * A call whose caller gave up (its deadline passed) keeps its slot until Keycloak answers it,
- * up to `HOLD_MS`: Keycloak's worker is busy that long whether the broker waits or not, so
- * freeing the slot at the deadline would let a realm keep any number of workers busy. The
- * keep-alive client and the admin connector's user search hold their slots so
- * (keepalive-client.ts, slotted-fetch.ts).
+ * however long that takes: Keycloak's worker is busy that long whether the broker waits or not,
+ * and a slot freed any earlier lets the realm keep more workers busy than its share (an attack
+ * of 2026-12-06 gave its LDAP a longer timeout than the 60 s the broker then waited, and had
+ * Keycloak's pool run out in under three minutes). The connection ends it too (Keycloak
+ * restarted), and so does the breaker finding the server down (every such call is given up:
+ * `giveUpHeld`). The keep-alive client and the slotted fetch hold their slots so
+ * (keepalive-client.ts, slotted-fetch.ts), on connections without undici's 300 s wait for an
+ * answer's headers.
  *
  * Waiting in line, or being refused, says nothing about the server: neither touches its
  * circuit breaker (the slot is taken before `guardedCall`).
  */
 import { BrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
-
-/**
- * How long a call the caller gave up on may keep its slot: past this the broker stops waiting
- * for Keycloak's answer (and closes the connection). A federation timeout longer than this
- * lets a realm keep more workers busy than its slots, in proportion.
- */
-export const HOLD_MS = 60_000;
 
 /** Calls that may wait in a realm's line, per slot: bounded, as each holds a request open. */
 export const LINE_PER_SLOT = 8;

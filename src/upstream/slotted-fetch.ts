@@ -3,16 +3,18 @@
  * realm's users, through whatever user federation the realm's admin set up (user searches,
  * userinfo, the code exchange and token exchange). Each takes one of its realm's slots
  * (realm-slots.ts) and runs under the request's deadline and the server's breaker; a call whose
- * caller has had its timeout keeps its slot until Keycloak answers, up to HOLD_MS, as the
- * keep-alive client's calls do. The hot grants have their own, cheaper, form of the same
- * (keepalive-client.ts).
+ * caller has had its timeout keeps its slot until Keycloak answers, as the keep-alive client's
+ * calls do. The hot grants have their own, cheaper, form of the same (keepalive-client.ts).
+ * undici's own fetch, with an agent of this server's that has no headers timeout (its 300 s
+ * would free a slot while Keycloak's worker is still busy); openid-client takes its Response.
  *
  * A plain timer and controller per call, not `AbortSignal.timeout`: on Node 20 that keeps its
  * timer, and the request's context with it, until the signal is collected (README "Faults").
  */
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { currentDeadline, deadlinePassed, type Deadline } from './deadline.js';
-import { HOLD_MS, type RealmSlots, type Slot } from './realm-slots.js';
+import { Agent, fetch as undiciFetch, type RequestInit as UndiciInit } from 'undici';
+import type { RealmSlots, Slot } from './realm-slots.js';
 import { guardedCall } from './upstream-fetch.js';
 
 export interface SlottedFetchOptions {
@@ -25,6 +27,7 @@ export interface SlottedFetchOptions {
 export class SlottedFetch {
   /** Calls whose callers have had their timeouts, kept until Keycloak answers. */
   private readonly held = new Set<AbortController>();
+  private readonly agent = new Agent({ headersTimeout: 0 });
 
   constructor(
     private readonly breaker: CircuitBreaker,
@@ -54,6 +57,11 @@ export class SlottedFetch {
     return (input, init) => this.fetch(realm, input, init);
   }
 
+  /** Closes the connections (the broker is stopping). */
+  close(): void {
+    void this.agent.destroy().catch(() => {});
+  }
+
   /** Gives up the calls kept past their callers' timeouts (the server was found down; see keepalive-client.ts). */
   giveUpHeld(): void {
     for (const stop of this.held) stop.abort(new Error('given up: the server was found down'));
@@ -69,17 +77,18 @@ export class SlottedFetch {
     return new Promise((resolve, reject) => {
       const stop = new AbortController();
       let gaveUp = false;
-      let timer = setTimeout(() => {
+      const timer = setTimeout(() => {
         gaveUp = true;
         reject(deadlinePassed());
         this.held.add(stop);
-        timer = setTimeout(() => stop.abort(deadlinePassed()), HOLD_MS).unref();
       }, Math.max(1, waitMs)).unref();
       const ended = () => {
         slot.release();
         this.held.delete(stop);
       };
-      fetch(input, { ...init, signal: stop.signal }).then((res) => {
+      // A URL: every caller passes a string (openid-client, userinfo, the user search).
+      const sent = undiciFetch(input as string, { ...(init as UndiciInit), signal: stop.signal, dispatcher: this.agent }) as unknown as Promise<Response>;
+      sent.then((res) => {
         clearTimeout(timer);
         ended();
         // No one will read an answer that came after its caller's timeout: its connection is freed.

@@ -27,7 +27,7 @@ export class Upstream {
   /** Each realm's share of this server's work in flight (realm-slots.ts). */
   readonly slots: RealmSlots;
   /** The fetch for calls that are their realm's to slow down (slotted-fetch.ts). */
-  private readonly slotted: SlottedFetch;
+  readonly slotted: SlottedFetch;
   private readonly realms = new Map<string, RealmConnector>();
 
   constructor(
@@ -101,6 +101,7 @@ export class Upstreams {
     for (const u of this.byName.values()) {
       u.breaker.stop();
       u.http.close();
+      u.slotted.close();
     }
   }
 
