@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { ACME_ID, post, startBroker, type TestBroker } from '../helpers/broker.js';
 import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
-import { federateWith, startStallingLdap, type StallingLdap } from '../helpers/stalling-ldap.js';
+import { asLdapUser, federateWith, startStallingLdap, type StallingLdap } from '../helpers/stalling-ldap.js';
 import { LINE_PER_SLOT } from '../../src/upstream/realm-slots.js';
 import { makeTestTenant } from '../migration/test-realm.js';
 
@@ -100,5 +100,63 @@ describe('a realm whose calls stall takes its share of server 1, not the server'
     }
     assert.equal((await userinfo()).status, 200);
     assert.equal((await broker.deps.upstreams.get('server1').admin.findUsersByEmail('acme', 'alice@acme.example')).length, 1);
+  });
+});
+
+// Attack of 2026-12-06 on the first version of the share, which freed a held call's slot after
+// 60 s: the realm's admin made a user of theirs their LDAP's, with a 600 s timeout, and sent her
+// token's exchanges (Keycloak asks the LDAP about her on each, and waits the whole timeout; a
+// user search it gives up after about 3 s): each minute 16 more of Keycloak's workers stayed stalled,
+// until server 1 served no realm. A held call now keeps its slot until Keycloak answers.
+describe('a realm whose calls stall longer than a minute still holds only its share', function () {
+  this.timeout(240_000);
+  const t = makeTestTenant();
+  const mallory = Object.keys(t.users)[0]!;
+  const user = t.representation.users!.find((u) => u.username === mallory)!;
+  user.attributes = { ...user.attributes, ...asLdapUser(mallory) };
+  const admin = new KcAdminClient({ baseUrl: KEYCLOAK_URL, realmName: 'master' });
+  let broker: TestBroker;
+  let ldap: StallingLdap;
+  let token: string;
+  /** Token exchange of her token (RFC 8693): Keycloak loads her to check the subject token. */
+  const exchange = async () => (await post(`${broker.url}/api/v1/platform/oauth/token`, {
+    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', client_id: 'exchange-demo', client_secret: 'exchange-demo-secret',
+    subject_token: token, subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+  })).status;
+
+  before(async () => {
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+    await admin.realms.create(t.representation);
+    broker = await startBroker();
+    const signedIn = await post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username: mallory, password: t.users[mallory]!, realm: t.id, scopes: 'openid' });
+    assert.equal(signedIn.status, 200);
+    token = signedIn.body.access_token as string;
+    assert.equal(await exchange(), 200);
+    ldap = await startStallingLdap();
+    await federateWith(admin, t.realm, ldap, 600_000, [mallory]);
+  });
+  after(async () => {
+    ldap?.close(); // Keycloak's stalled calls end with it
+    await broker?.close();
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+    await admin.realms.del({ realm: t.realm }).catch(() => {});
+  });
+
+  it('past a minute its first calls keep their slots, and a second wave does not reach Keycloak', async () => {
+    const slots = broker.deps.upstreams.get('server1').slots;
+    const wave = () => Promise.all(Array.from({ length: SHARE }, exchange));
+    assert.deepEqual(new Set(await wave()), new Set([504]));
+    await new Promise((r) => setTimeout(r, 65_000));
+    assert.equal(slots.inFlight(t.realm), SHARE, 'still held: Keycloak is still working on them');
+    const stalledConnections = ldap.open();
+    assert.ok(stalledConnections > 0);
+    assert.deepEqual(new Set(await wave()), new Set([504]), 'waited in line');
+    assert.equal(ldap.open(), stalledConnections, 'no more of Keycloak\'s workers stalled');
+    assert.equal((await post(`${broker.url}/auth/api/v1/oauth/connect/token`, { client_id: 'connect-demo', client_secret: 'connect-demo-secret', realm: ACME_ID })).status, 200);
+
+    ldap.close();
+    const since = performance.now();
+    while (slots.inFlight(t.realm) > 0 && performance.now() - since < 20_000) await new Promise((r) => setTimeout(r, 250));
+    assert.equal(slots.inFlight(t.realm), 0, 'released as Keycloak answered (its LDAP gone)');
   });
 });
