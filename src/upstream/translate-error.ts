@@ -3,6 +3,7 @@
  * our error codes. OAuth refusals keep their RFC meaning; transport failures become
  * 502/503/504. The original error stays as `cause` for the log.
  */
+import { Response as UndiciResponse } from 'undici';
 import { ClientError, ResponseBodyError } from 'openid-client';
 import { BrokerError, type ErrorCode } from '../errors.js';
 import { UpstreamBadAnswer, UpstreamRefusal, UpstreamTransportError } from './keepalive-client.js';
@@ -28,7 +29,8 @@ function isTimeout(err: unknown): boolean {
 function statusOf(err: unknown): number | undefined {
   if (err instanceof UpstreamRefusal) return err.status;
   const cause = (err as { cause?: unknown; response?: unknown })?.response ?? (err as { cause?: unknown })?.cause;
-  return cause instanceof Response ? cause.status : undefined;
+  // The global fetch's, or undici's own (slotted-fetch.ts calls through it).
+  return cause instanceof Response || cause instanceof UndiciResponse ? cause.status : undefined;
 }
 
 /** A BrokerError that a library wrapped (openid-client wraps what its customFetch throws). */
