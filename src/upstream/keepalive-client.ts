@@ -22,7 +22,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { currentDeadline, deadlinePassed, type Deadline } from './deadline.js';
 import type { RealmSlots, Slot } from './realm-slots.js';
-import { guardedCall } from './upstream-fetch.js';
+import { slottedCall } from './upstream-fetch.js';
 
 /** More than any token response; a server that sends more is not answering a token request. */
 const MAX_BODY = 1024 * 1024;
@@ -161,8 +161,8 @@ export class KeepAliveClient {
    */
   postForm(url: string, form: string, realm: string): Promise<UpstreamAnswer> {
     const encoded = Buffer.from(form);
-    const slot = this.slots.take(realm, currentDeadline(this.timeoutMs).left());
-    return slot instanceof Promise ? slot.then((s) => this.guarded(url, encoded, s)) : this.guarded(url, encoded, slot);
+    return slottedCall(this.slots, realm, currentDeadline(this.timeoutMs).left(), this.breaker, this.timeoutMs,
+      (deadline, slot) => this.send(url, encoded, deadline, slot));
   }
 
   /**
@@ -171,19 +171,6 @@ export class KeepAliveClient {
    */
   giveUpHeld(): void {
     for (const call of this.held) call.abort(new UpstreamTransportError('given up: the server was found down'));
-  }
-
-  private async guarded(url: string, form: Buffer, slot: Slot): Promise<UpstreamAnswer> {
-    let sent = false;
-    try {
-      return await guardedCall(this.breaker, this.timeoutMs, (deadline) => {
-        sent = true;
-        return this.send(url, form, deadline, slot);
-      });
-    } catch (err) {
-      if (!sent) slot.release(); // refused before the call (the breaker, a deadline passed)
-      throw err;
-    }
   }
 
   /** Closes the connections (the broker is stopping). */

@@ -15,7 +15,7 @@ import type { CircuitBreaker } from './circuit-breaker.js';
 import { currentDeadline, deadlinePassed, type Deadline } from './deadline.js';
 import { Agent, fetch as undiciFetch, type RequestInit as UndiciInit } from 'undici';
 import type { RealmSlots, Slot } from './realm-slots.js';
-import { guardedCall } from './upstream-fetch.js';
+import { slottedCall } from './upstream-fetch.js';
 
 export interface SlottedFetchOptions {
   /** At most this much of the request's deadline, the wait for a slot included. */
@@ -39,17 +39,8 @@ export class SlottedFetch {
   async fetch(realm: string, input: string | URL | Request, init: RequestInit = {}, options: SlottedFetchOptions = {}): Promise<Response> {
     const deadline = currentDeadline(this.timeoutMs);
     const until = performance.now() + Math.min(deadline.left(), options.budgetMs ?? Infinity);
-    const slot = await this.slots.take(realm, until - performance.now());
-    let sent = false;
-    try {
-      return await guardedCall(this.breaker, this.timeoutMs, () => {
-        sent = true;
-        return this.heldFetch(input, init, slot, until - performance.now(), deadline);
-      }, { timeoutsCount: options.timeoutsCount });
-    } catch (err) {
-      if (!sent) slot.release(); // refused before the call (the breaker, a deadline passed)
-      throw err;
-    }
+    return slottedCall(this.slots, realm, until - performance.now(), this.breaker, this.timeoutMs,
+      (_deadline, slot) => this.heldFetch(input, init, slot, until - performance.now(), deadline), { timeoutsCount: options.timeoutsCount });
   }
 
   /** A fetch bound to `realm`, for openid-client's customFetch and the like. */

@@ -7,6 +7,7 @@
 import { BrokerError } from '../errors.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { currentDeadline, deadlinePassed, type Deadline } from './deadline.js';
+import type { RealmSlots, Slot } from './realm-slots.js';
 
 export type UpstreamFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -69,6 +70,29 @@ export async function guardedCall<T>(breaker: CircuitBreaker, timeoutMs: number,
   if (typeof status === 'number' && UNAVAILABLE.has(status)) breaker.failed(`HTTP ${status}`);
   else breaker.succeeded();
   return result;
+}
+
+/**
+ * `guardedCall` for a call of `realm` that takes one of its slots first (realm-slots.ts),
+ * waiting for one up to `waitMs`. Once called, `fn` owns the slot (it releases it when Keycloak
+ * answers); a call refused before `fn` ran (the breaker, a deadline passed) gives it back here.
+ */
+export function slottedCall<T>(slots: RealmSlots, realm: string, waitMs: number, breaker: CircuitBreaker, timeoutMs: number,
+  fn: (deadline: Deadline, slot: Slot) => Promise<T>, opts: { timeoutsCount?: boolean } = {}): Promise<T> {
+  const call = async (slot: Slot) => {
+    let sent = false;
+    try {
+      return await guardedCall(breaker, timeoutMs, (deadline) => {
+        sent = true;
+        return fn(deadline, slot);
+      }, opts);
+    } catch (err) {
+      if (!sent) slot.release();
+      throw err;
+    }
+  };
+  const slot = slots.take(realm, waitMs);
+  return slot instanceof Promise ? slot.then(call) : call(slot);
 }
 
 export function guardedFetch(breaker: CircuitBreaker, timeoutMs: number): UpstreamFetch {
