@@ -5,6 +5,7 @@
  * is refreshed by a provider before it expires, and once more after a 401.
  */
 import KcAdminClient from '@keycloak/keycloak-admin-client';
+import { BrokerError } from '../errors.js';
 import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
 import type UserRepresentation from '@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js';
 import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
@@ -23,6 +24,28 @@ export type { ClientRepresentation, RealmRepresentation, UserRepresentation };
  * request (and with it a Keycloak worker) for the whole deadline (attacks of 2026-12-06).
  */
 export const USER_SEARCH_BUDGET_MS = 2000;
+
+/**
+ * Keycloak's user-session ids: a UUID, or (26.x) a random base64url string. A session id comes
+ * from a realm's own tokens (`sid`), whose admin can make them say anything (a hardcoded-claim
+ * mapper), and the admin client puts it in a path unescaped where it matters: `..` made
+ * `DELETE …/sessions/..` the deletion of the realm, done with the broker's service account
+ * (attack of 2026-12-06). So a sid is used only when it has this shape.
+ */
+const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
+export function isRealmSessionId(value: unknown): value is string {
+  return typeof value === 'string' && SESSION_ID.test(value);
+}
+
+/**
+ * A value the admin client puts in a path (it escapes `/`, `?`, `#` and `%`, not dots): never
+ * empty, `.` or `..`, which would name the resource above. Ids that come from Keycloak's
+ * answers (a client's) are checked too: a realm's admin chooses them at import.
+ */
+function pathSegment(what: string, value: string): string {
+  if (value === '' || value === '.' || value === '..') throw new BrokerError('upstream_bad_response', `The realm's ${what} is not an id`);
+  return value;
+}
 
 export class AdminConnector {
   private readonly client: KcAdminClient;
@@ -112,6 +135,8 @@ export class AdminConnector {
 
   /** Ends one user session of a realm (404: already gone, which is fine). */
   async endSession(realm: string, sessionId: string): Promise<void> {
+    // Checked here too, where it becomes a path, whatever the caller checked.
+    if (!isRealmSessionId(sessionId)) throw new BrokerError('upstream_bad_response', 'The realm\'s session id is not a session id');
     await this.call('ending a session', (c) => c.realms.removeSession({ realm, sessionId }, { catchNotFound: true }));
   }
 
@@ -125,12 +150,12 @@ export class AdminConnector {
   }
 
   async updateClient(realm: string, id: string, client: ClientRepresentation): Promise<void> {
-    await this.call('client update', (c) => c.clients.update({ realm, id }, client));
+    await this.call('client update', (c) => c.clients.update({ realm, id: pathSegment('client id', id) }, client));
   }
 
   /** Keycloak's client update leaves protocol mappers alone: they are added one by one. */
   async addProtocolMapper(realm: string, id: string, mapper: NonNullable<ClientRepresentation['protocolMappers']>[number]): Promise<void> {
-    await this.call('protocol mapper creation', (c) => c.clients.addProtocolMapper({ realm, id }, mapper));
+    await this.call('protocol mapper creation', (c) => c.clients.addProtocolMapper({ realm, id: pathSegment('client id', id) }, mapper));
   }
 
 }

@@ -14,6 +14,7 @@ import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import type { CookieJar } from '../../http/cookies.js';
+import { isRealmSessionId } from '../../upstream/admin-connector.js';
 import { askDeviceConsent } from './device.js';
 import { realmSessionKey } from './session-end.js';
 import { EXPIRED, currentSsoEntry, errorRedirect, findApp, takeTxForCallback } from './sign-in.js';
@@ -60,7 +61,8 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
       tenant: tenant.slug,
       sub: String(idToken.sub),
       email: typeof idToken.email === 'string' ? idToken.email : undefined,
-      realmSessionId: typeof idToken.sid === 'string' ? idToken.sid : undefined,
+      // Only a sid of a session id's shape is kept: it names the realm session to end at logout.
+      realmSessionId: isRealmSessionId(idToken.sid) ? idToken.sid : undefined,
       upstream,
       realm,
       realmIdToken: tokens.id_token as string,
