@@ -16,9 +16,12 @@ import { BrokerError } from '../../errors.js';
 import type { CookieJar } from '../../http/cookies.js';
 import { isRealmSessionId } from '../../upstream/admin-connector.js';
 import { askDeviceConsent } from './device.js';
-import { realmSessionKey } from './session-end.js';
+import { endSsoSession, realmSessionKey } from './session-end.js';
 import { EXPIRED, currentSsoEntry, errorRedirect, findApp, takeTxForCallback } from './sign-in.js';
 import { randomId, records, SSO_TTL, type SsoSession } from './transactions.js';
+
+/** The other sessions one browser's broker session keeps linked (see below). */
+const MAX_LINKED = 8;
 
 export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
   return async function callback(ctx) {
@@ -69,8 +72,12 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
       clients: [...(same ? (existing.clients ?? []).filter((c) => c.clientId !== app_.clientId || c.issuer !== app_.issuer) : []), app_],
       // A sign-in at another tenant in the same browser: the earlier session stays linked,
       // so that signing out ends every session this browser holds, across realms and servers.
-      linked: same ? existing.linked : existing ? [existingId!, ...(existing.linked ?? [])].slice(0, 8) : undefined,
+      linked: same ? existing.linked : existing ? [existingId!, ...(existing.linked ?? [])] : undefined,
     };
+    // Most recent first, and bounded: past MAX_LINKED the oldest are ended, not forgotten. A
+    // session this browser's sign-out no longer reaches must not outlive it (the ninth account
+    // signed in one after another kept the first signed in: attack helper, 2026-12-06).
+    for (const id of sso.linked?.splice(MAX_LINKED) ?? []) await endSsoSession(deps, id, { endRealmSession: true });
     const ssoId = same ? existingId! : randomId();
     await records.sso.put(deps.store, ssoId, sso);
     if (sso.realmSessionId) {

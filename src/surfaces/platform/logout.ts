@@ -1,16 +1,27 @@
 /**
  * …/oauth/logout, GET or POST (OpenID Connect RP-Initiated Logout 1.0 §2, §3): ends the
- * broker's SSO session (by its cookie) and the user's session in their realm, then returns
- * to a registered post-logout URI of the client (exact match) with `state`, or shows a
- * signed-out page. An unregistered URI gets an error page, never a redirect.
+ * broker's SSO session and the user's session in their realm, then returns to a registered
+ * post-logout URI of the client (exact match) with `state`, or shows a signed-out page. An
+ * unregistered URI gets an error page, never a redirect.
  *
- * A session ends straight away only when the request carries a valid `id_token_hint`
- * (signed by the broker for this issuer) **about the user of this browser's session**
- * (same `sub` and tenant). Anything else — no hint, or someone else's token, which any
- * user has of their own — could end a user's sessions from a link or an image (logout
- * CSRF): the user is asked first, on a page whose form carries a CSRF token (§3: "the OP
- * SHOULD ask the End-User"). Only this browser's own SSO session (and its realm session)
- * is ever ended: a hint alone ends nothing.
+ * A session ends straight away only when the request carries a valid `id_token_hint` (signed
+ * by the broker for this issuer) **about the session it ends**: this browser's (its cookie),
+ * with the same `sub` and tenant, or, when the browser's cookie did not come, the session the
+ * hint's `sid` names (the hint's own user's). A cookie does not come with a POST from an app on
+ * another site (SameSite=Lax), which the spec allows: that logout used to answer "signed out"
+ * and end nothing (attack helper, 2026-12-06).
+ *
+ * Anything else — no hint, someone else's token (any user has their own), a POST with no
+ * cookie and no session its hint names — could end a user's sessions from a link, an image or
+ * another site's form (logout CSRF), or must not claim to have: the user is asked first, on a
+ * page whose form carries a CSRF token (§3: "the OP SHOULD ask the End-User"), and whose POST,
+ * sent from here, carries the browser's cookie. A GET without the cookie is a browser without
+ * a session (a top-level navigation sends it): nothing to end.
+ *
+ * A hint whose key the broker no longer publishes (rotated out, or a restart of a memory store)
+ * may well be the broker's: it is read as no hint (the user is asked) and names the app by its
+ * audience, rather than leaving the user signed in behind an error page. A hint that fails its
+ * signature under a key the broker has is refused.
  */
 import * as jose from 'jose';
 import type Koa from 'koa';
@@ -19,24 +30,30 @@ import type { CookieJar } from '../../http/cookies.js';
 import { checkFormCsrf, formCsrfToken } from '../../http/form-csrf.js';
 import { errorPage, logoutConfirmPage, renderPage } from '../../ui/pages.js';
 import type { IssuerContext } from './issuer.js';
-import { endSsoSession } from './session-end.js';
-import { currentSso, findApp } from './sign-in.js';
+import { endSsoSession, ssoNamedBy } from './session-end.js';
+import { currentSsoEntry, findApp } from './sign-in.js';
 
 const INVALID = 'The sign-out request is not valid.';
 const FIELDS = ['id_token_hint', 'post_logout_redirect_uri', 'state', 'client_id'] as const;
 
-/** The hint's claims when the broker signed it for this issuer (expired hints still name the session). */
-async function verifiedHint(deps: Deps, token: string, issuer: string): Promise<jose.JWTPayload | undefined> {
+/**
+ * What an id_token_hint says: `claims` when the broker signed it for this issuer (expired hints
+ * still name the session); `retired` (its unverified audience only) when its key is not one the
+ * broker has; undefined when it is not a valid hint.
+ */
+async function readHint(deps: Deps, token: string, issuer: string): Promise<{ claims: jose.JWTPayload } | { retired: { aud?: unknown } } | undefined> {
   try {
     const key = await deps.signingKeys.verificationKey(jose.decodeProtectedHeader(token).kid);
-    if (!key) return undefined;
+    if (!key) return { retired: { aud: jose.decodeJwt(token).aud } };
     const { payload } = await jose.compactVerify(token, key);
     const claims = JSON.parse(new TextDecoder().decode(payload)) as jose.JWTPayload;
-    return claims.iss === issuer ? claims : undefined;
+    return claims.iss === issuer ? { claims } : undefined;
   } catch {
     return undefined;
   }
 }
+
+const audienceOf = (aud: unknown) => typeof aud === 'string' ? aud : Array.isArray(aud) && typeof aud[0] === 'string' ? aud[0] : undefined;
 
 export function logout(deps: Deps, jar: CookieJar): Koa.Middleware {
   return async function logout(ctx) {
@@ -45,9 +62,11 @@ export function logout(deps: Deps, jar: CookieJar): Koa.Middleware {
     for (const f of FIELDS) if (typeof source[f] === 'string' && source[f]) q[f] = source[f] as string;
     const iss: IssuerContext = ctx.state.issuer;
 
-    const hint = q.id_token_hint ? await verifiedHint(deps, q.id_token_hint, iss.issuer) : undefined;
-    if (q.id_token_hint && !hint) return errorPage(ctx, 400, INVALID);
-    const hintAud = typeof hint?.aud === 'string' ? hint.aud : Array.isArray(hint?.aud) ? hint!.aud[0] : undefined;
+    const read = q.id_token_hint ? await readHint(deps, q.id_token_hint, iss.issuer) : undefined;
+    if (q.id_token_hint && !read) return errorPage(ctx, 400, INVALID);
+    const hint = read && 'claims' in read ? read.claims : undefined;
+    // A retired key's hint names the app only: its redirect must still be one the app registered.
+    const hintAud = audienceOf(hint ? hint.aud : read && 'retired' in read ? read.retired.aud : undefined);
     const clientId = q.client_id ?? hintAud;
     if (q.client_id && hintAud && q.client_id !== hintAud) return errorPage(ctx, 400, INVALID);
     const target = q.post_logout_redirect_uri;
@@ -58,11 +77,14 @@ export function logout(deps: Deps, jar: CookieJar): Koa.Middleware {
       }
     }
 
-    const sso = await currentSso(deps, jar, ctx);
+    // This browser's session, or (its cookie did not come) the one the hint names.
+    const cookieId = jar.get(ctx, 'rb_sso');
+    const entry = await currentSsoEntry(deps, jar, ctx) ?? (!cookieId && hint ? await ssoNamedBy(deps, hint) : undefined);
     const confirmed = ctx.method === 'POST' && source.confirm === 'yes';
     if (confirmed) checkFormCsrf(jar, ctx);
-    const hintIsThisUser = hint !== undefined && sso !== undefined && hint.sub === sso.sub && hint.tenant === sso.tenant;
-    if (sso && !hintIsThisUser && !confirmed) {
+    const hintIsThisUser = hint !== undefined && entry !== undefined && hint.sub === entry.sso.sub && hint.tenant === entry.sso.tenant;
+    const unseen = !entry && !cookieId && ctx.method === 'POST';
+    if (!confirmed && ((entry && !hintIsThisUser) || unseen)) {
       const app = clientId ? findApp(deps, clientId) : undefined;
       return logoutConfirmPage(ctx, {
         action: `${iss.path}/logout`, csrf: formCsrfToken(jar, ctx), appName: app?.name, fields: { ...q },
@@ -71,7 +93,7 @@ export function logout(deps: Deps, jar: CookieJar): Koa.Middleware {
       });
     }
 
-    const ssoId = jar.get(ctx, 'rb_sso');
+    const ssoId = entry?.id ?? cookieId;
     if (ssoId) await endSsoSession(deps, ssoId, { endRealmSession: true, endLinked: true });
     jar.clear(ctx, 'rb_sso');
 

@@ -25,6 +25,19 @@ const TIMEOUT_MS = 3000;
 export const realmSessionKey = (realmIssuer: string, sid: string) => createHash('sha256').update(`${realmIssuer}|${sid}`).digest('base64url');
 
 /**
+ * The broker session an ID token of ours names by its `sid` (the realm session's, as the realm
+ * said it at sign-in) and tenant, when it is that token's user's.
+ */
+export async function ssoNamedBy(deps: Deps, claims: { sid?: unknown; sub?: unknown; tenant?: unknown }): Promise<{ id: string; sso: SsoSession } | undefined> {
+  if (typeof claims.sid !== 'string' || typeof claims.tenant !== 'string') return undefined;
+  const tenant = await deps.tenants.bySlug(claims.tenant);
+  if (!tenant) return undefined;
+  const id = await records.ssoOfRealmSession.get(deps.store, realmSessionKey(deps.upstreams.get(tenant.upstream).issuerOf(tenant.realm), claims.sid));
+  const sso = id ? await records.sso.get(deps.store, id) : undefined;
+  return id && sso && sso.sub === claims.sub && sso.tenant === claims.tenant ? { id, sso } : undefined;
+}
+
+/**
  * Ends the broker session `ssoId` (once: of two concurrent ends, one does it) and notifies
  * its apps; with `endLinked` (the user signing out in this browser), the browser's other
  * sessions too, at whatever realm and server.
