@@ -11,6 +11,8 @@
  *   broker has is still refused.
  * - the tenth account signed in one after another in one browser dropped the first from the
  *   browser's sessions, and signing out left it signed in. Now the oldest past eight is ended.
+ * - a broker session outlived by its realm session (8 h against Keycloak's default 10): a
+ *   sign-out with a hint now ends the realm session the hint names.
  */
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
@@ -85,6 +87,14 @@ describe('a sign-out reaches the sessions it says it ends', function () {
     assert.equal(done.url.searchParams.get('state'), 's');
     assert.equal(await stored(sso), undefined);
     assert.equal(await refreshes(config, tokens.refresh_token!), false);
+  });
+
+  it('a session the broker no longer keeps (past its 8 h; the realm\'s may live 10): the hint\'s realm session is ended', async () => {
+    const { config, tokens, browser } = await signIn(issuer(), 'bob@globex.example', { brokerUrl: broker.url });
+    await broker.deps.store.delete(`sso:${ssoOf(browser)}`); // as its lifetime would
+    const done = await browser.go(`${issuer()}/logout`, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: APP });
+    assert.equal(done.url.origin + done.url.pathname, APP);
+    assert.equal(await refreshes(config, tokens.refresh_token!), false, 'the realm session is over');
   });
 
   it('ten accounts signed in one after another in one browser: the oldest past eight is ended, and a sign-out ends the rest', async () => {

@@ -16,7 +16,8 @@
  * another site's form (logout CSRF), or must not claim to have: the user is asked first, on a
  * page whose form carries a CSRF token (§3: "the OP SHOULD ask the End-User"), and whose POST,
  * sent from here, carries the browser's cookie. A GET without the cookie is a browser without
- * a session (a top-level navigation sends it): nothing to end.
+ * a session (a top-level navigation sends it): nothing to end of the broker's. A valid hint
+ * whose broker session is gone (kept 8 h) still ends the realm session it names.
  *
  * A hint whose key the broker no longer publishes (rotated out, or a restart of a memory store)
  * may well be the broker's: it is read as no hint (the user is asked) and names the app by its
@@ -30,7 +31,7 @@ import type { CookieJar } from '../../http/cookies.js';
 import { checkFormCsrf, formCsrfToken } from '../../http/form-csrf.js';
 import { errorPage, logoutConfirmPage, renderPage } from '../../ui/pages.js';
 import type { IssuerContext } from './issuer.js';
-import { endSsoSession, ssoNamedBy } from './session-end.js';
+import { endRealmSessionNamedBy, endSsoSession, ssoNamedBy } from './session-end.js';
 import { currentSsoEntry, findApp } from './sign-in.js';
 
 const INVALID = 'The sign-out request is not valid.';
@@ -93,8 +94,9 @@ export function logout(deps: Deps, jar: CookieJar): Koa.Middleware {
       });
     }
 
-    const ssoId = entry?.id ?? cookieId;
-    if (ssoId) await endSsoSession(deps, ssoId, { endRealmSession: true, endLinked: true });
+    if (entry) await endSsoSession(deps, entry.id, { endRealmSession: true, endLinked: true });
+    // The broker no longer keeps the session (past its 8 h): the realm may, and the hint names it.
+    else if (hint) await endRealmSessionNamedBy(deps, hint);
     jar.clear(ctx, 'rb_sso');
 
     if (target) {

@@ -13,6 +13,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import type { Deps } from '../../deps.js';
 import { realmSessionEnded } from '../shared/introspection.js';
+import { isRealmSessionId } from '../../upstream/admin-connector.js';
 import { findApp } from './sign-in.js';
 import { records, type SsoSession } from './transactions.js';
 
@@ -50,14 +51,28 @@ export async function endSsoSession(deps: Deps, ssoId: string, o: { endRealmSess
     const tenant = sso.upstream && sso.realm ? undefined : await deps.tenants.bySlug(sso.tenant);
     const upstream = sso.upstream ?? tenant?.upstream;
     const realm = sso.realm ?? tenant?.realm;
-    if (upstream && realm) {
-      await realmSessionEnded(deps, { upstream, realm }, sso.realmSessionId);
-      await deps.upstreams.get(upstream).admin.endSession(realm, sso.realmSessionId)
-        .catch((err: unknown) => deps.log.warn('could not end a realm session at logout', { err }));
-    }
+    if (upstream && realm) await endRealmSession(deps, { upstream, realm }, sso.realmSessionId);
   }
   void notifyApps(deps, sso);
   return sso;
+}
+
+/**
+ * Ends the realm session an ID token of ours names (`sid`, at its tenant), for a sign-out whose
+ * broker session is no longer kept: it lives SSO_TTL (8 h), a realm's session may live longer
+ * (Keycloak's default maximum is 10 h), and the next sign-in in that browser would then be
+ * silent. The token is the broker's own (its signature checked by the caller).
+ */
+export async function endRealmSessionNamedBy(deps: Deps, claims: Readonly<Record<string, unknown>>): Promise<void> {
+  if (!isRealmSessionId(claims.sid) || typeof claims.tenant !== 'string') return;
+  const tenant = await deps.tenants.bySlug(claims.tenant);
+  if (tenant) await endRealmSession(deps, tenant, claims.sid);
+}
+
+async function endRealmSession(deps: Deps, at: { upstream: string; realm: string }, sid: string): Promise<void> {
+  await realmSessionEnded(deps, at, sid);
+  await deps.upstreams.get(at.upstream).admin.endSession(at.realm, sid)
+    .catch((err: unknown) => deps.log.warn('could not end a realm session at logout', { err }));
 }
 
 async function notifyApps(deps: Deps, sso: SsoSession): Promise<void> {
