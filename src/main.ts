@@ -4,10 +4,10 @@
  * it can reach it. SIGTERM/SIGINT close the server and the store gracefully.
  */
 import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:http';
 import { buildListener } from './app.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { createLogger, logsWritten } from './http/logger.js';
+import { createBrokerServer } from './http/server.js';
 import { buildManagementApp } from './metrics/management.js';
 import { wire } from './wire.js';
 
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel, { pretty: config.mode === 'dev' && process.stdout.isTTY, bufferBytes: config.logBufferBytes });
   const deps = await wire(config, log);
-  const server = createServer(buildListener(deps).listener).listen(config.port, config.host);
+  const server = createBrokerServer(buildListener(deps).listener, config).listen(config.port, config.host);
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
   const management = config.managementPort >= 0 ? buildManagementApp(deps).listen(config.managementPort, config.managementHost) : undefined;

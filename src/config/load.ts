@@ -103,6 +103,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     tenantEstablishMinutes: env.TENANT_ESTABLISH_MINUTES ?? file.tenantEstablishMinutes ?? 10,
     logLevel: env.LOG_LEVEL ?? file.logLevel ?? 'info',
     logBufferBytes: env.LOG_BUFFER_BYTES ?? file.logBufferBytes,
+    maxClientConnections: env.MAX_CLIENT_CONNECTIONS ?? file.maxClientConnections,
     trustProxy: proxyHops(env.TRUST_PROXY ?? file.trustProxy),
     apps: file.apps,
     tokenCache: file.tokenCache,

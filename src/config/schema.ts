@@ -222,6 +222,11 @@ export const configSchema = z.object({
    * Unset: the logger's default (http/logger.ts).
    */
   logBufferBytes: z.coerce.number().int().min(65536).optional(),
+  /**
+   * Client connections held at once; past it new ones are closed at once (http/server.ts).
+   * Unset: what the process's open-file limit leaves after the upstream pools and a reserve.
+   */
+  maxClientConnections: z.coerce.number().int().positive().optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -23,6 +23,13 @@ export const MEMO_MS = 1000;
 const MAX_URLS = 2000;
 /** Variants of one URL (hosts, origins a caller sends): bounded all the same. */
 const MAX_VARIANTS = 50;
+/**
+ * What the memo may hold, in characters of bodies and of the request values they vary on.
+ * Counts alone were not a bound: a caller choosing 2,000 query strings × 50 long Origins made
+ * it hold 0.6–2 GB, until the process ran out of heap (attack helper, 2026-12-06). Past this,
+ * everything is forgotten: the next requests go through Koa and are recorded anew.
+ */
+export const MAX_MEMO_CHARS = 16 * 1024 * 1024;
 
 export interface MemoAnswer {
   /**
@@ -67,6 +74,8 @@ function variantKey(vary: string[], req: IncomingMessage): string {
 
 export class AnswerMemo {
   private readonly byUrl = new Map<string, ByUrl>();
+  /** Characters recorded since the memo was last emptied (replaced answers included). */
+  private chars = 0;
 
   constructor(private readonly ttlMs = MEMO_MS) {}
 
@@ -85,7 +94,9 @@ export class AnswerMemo {
 
   /** Records the answer Koa just gave `req` (a 200 of prepared bytes). */
   record(req: IncomingMessage, headers: OutgoingHttpHeaders, body: Buffer, etag: string, route: string, tenant?: string): void {
-    if (req.method !== 'GET' || req.url === undefined) return;
+    // A query string is the caller's to vary, and no local answer reads one: such a URL goes
+    // through Koa each time rather than filling the memo.
+    if (req.method !== 'GET' || req.url === undefined || req.url.includes('?')) return;
     // A cookie is one browser's: never sent again to another (no route sets one with a
     // local answer today; this keeps it so if one ever does).
     if (headers['set-cookie'] !== undefined) return;
@@ -98,16 +109,26 @@ export class AnswerMemo {
       this.byUrl.set(req.url, entry);
     }
     if (entry.variants.size >= MAX_VARIANTS) entry.variants.clear();
-    entry.variants.set(variantKey(vary, req), {
+    const key = variantKey(vary, req);
+    const written = asWritten(body);
+    this.chars += written.length + key.length + req.url.length;
+    if (this.chars > MAX_MEMO_CHARS) {
+      this.clear();
+      this.chars = written.length + key.length + req.url.length;
+      entry = { vary, variants: new Map() };
+      this.byUrl.set(req.url, entry);
+    }
+    entry.variants.set(key, {
       head200: flatHeaders(headers, ['x-request-id']),
       head304: flatHeaders(headers, ['x-request-id', 'content-length', 'content-type']),
-      written: asWritten(body), etag, route, tenant, until: performance.now() + this.ttlMs,
+      written, etag, route, tenant, until: performance.now() + this.ttlMs,
     });
   }
 
   /** Forgets everything (what the answers are made of changed here). */
   clear(): void {
     this.byUrl.clear();
+    this.chars = 0;
   }
 }
 

@@ -50,7 +50,9 @@ export class ErrorPolicy {
   /** Logs `thrown` and writes it onto `target` in the shape of `path`'s surface. */
   answer(target: ErrorTarget, thrown: unknown, path: string): void {
     const err = asBrokerError(thrown);
-    if (err.status >= 500) this.failures.serverError(err, thrown);
+    // A 501 is the caller's method, not a failure of ours: an error line for each (anyone can
+    // send PROPFIND by the thousand) would bury the real ones (attack helper, 2026-12-06).
+    if (err.status >= 500 && err.code !== 'not_implemented') this.failures.serverError(err, thrown);
     else this.log.debug(err.message, { code: err.code, status: err.status, upstream: err.upstream });
     // Routes match case-insensitively, so the surface is found the same way.
     const lower = path.toLowerCase();
@@ -58,6 +60,9 @@ export class ErrorPolicy {
     // Anything set before the failure (cookies, caching) no longer applies.
     target.set('Cache-Control', 'no-store');
     if (err.retryAfter) target.set('Retry-After', String(err.retryAfter));
+    // The rest of a body over the limit is not read: the connection ends with the answer, or
+    // Node would read (and throw away) gigabytes for a caller who keeps sending.
+    if (err.code === 'payload_too_large') target.set('Connection', 'close');
     (surface?.serialize ?? oauthErrorSerializer)(target, err);
   }
 }

@@ -25,6 +25,18 @@ function isTimeout(err: unknown): boolean {
   return name === 'TimeoutError' || name === 'AbortError';
 }
 
+/**
+ * The broker's own process out of descriptors: says nothing about Keycloak. Counted against it,
+ * a flood of client connections to the limit made the breakers find both servers down
+ * (attack helper, 2026-12-06), and every tenant got 503s for 21 s after the flood.
+ */
+function outOfDescriptors(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (e.code === 'EMFILE' || e.code === 'ENFILE') return true;
+  }
+  return false;
+}
+
 /** Keycloak's own ways of saying it is not serving (a proxy in front of it, or starting up). */
 const UNAVAILABLE = new Set([502, 503, 504]);
 
@@ -55,6 +67,8 @@ export async function guardedCall<T>(breaker: CircuitBreaker, timeoutMs: number,
     if (typeof status === 'number') {
       if (UNAVAILABLE.has(status)) breaker.failed(`HTTP ${status}`);
       else breaker.succeeded();
+    } else if (outOfDescriptors(err)) {
+      // Ours, not the server's (above): the call fails, the breaker is not told.
     } else if (!isTimeout(err)) {
       breaker.failed(transportReason(err)); // refused, reset: the server
     } else if (opts.timeoutsCount !== false && performance.now() - started >= Math.min(500, timeoutMs / 2)) {

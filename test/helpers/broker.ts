@@ -4,13 +4,14 @@
  * node-oidc-provider's tests do.
  */
 import type { AddressInfo } from 'node:net';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import * as jose from 'jose';
 import type Koa from 'koa';
 import { buildListener } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Deps } from '../../src/deps.js';
 import { createLogger, type Level } from '../../src/http/logger.js';
+import { createBrokerServer } from '../../src/http/server.js';
 import type { Store } from '../../src/store/store.js';
 import { wire } from '../../src/wire.js';
 import { KEYCLOAK2_URL, KEYCLOAK_URL } from './services.js';
@@ -29,6 +30,8 @@ export interface TestBroker {
   deps: Deps;
   app: Koa;
   logs: string[];
+  /** The client connections the broker's server holds now. */
+  connections(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -50,7 +53,7 @@ export async function startBroker(options: { env?: Record<string, string>; overr
   });
   const deps = await wire(config, log, options.store);
   const { app, listener } = buildListener(deps);
-  const server: Server = createServer(listener).listen(0, '127.0.0.1');
+  const server: Server = createBrokerServer(listener, config).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
@@ -60,6 +63,7 @@ export async function startBroker(options: { env?: Record<string, string>; overr
     deps,
     app,
     logs,
+    connections: () => new Promise((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n)))),
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -1,0 +1,55 @@
+/**
+ * The broker's HTTP server, with explicit bounds on what a client may hold (attack helper,
+ * 2026-12-06). Node's defaults let a slow or silent client keep a connection, its descriptor
+ * and its memory for minutes: headers trickled for 86 s, a body trickled for 326 s, and with
+ * no socket timeout at all a caller that never read its pipelined answers kept about 1 MB of
+ * heap a connection for as long as it liked. Nor did anything cap connections: at the
+ * process's open-file limit every new connection (the management port's probes included) was
+ * dropped, and the broker's own calls to Keycloak failed.
+ *
+ * - headers within HEADERS_MS, the whole request within REQUEST_MS (bodies are ≤ 64 KiB);
+ * - no bytes moving either way for longer than a request may wait for Keycloak, plus 10 s,
+ *   and the socket is closed (an answer nobody reads, an idle socket Node keeps);
+ * - at most `maxClientConnections`, by default what the open-file limit leaves after each
+ *   upstream's pool and a reserve (the management listener, the store, logs).
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { Config } from '../config/schema.js';
+
+export const HEADERS_MS = 10_000;
+export const REQUEST_MS = 20_000;
+/** Descriptors kept for everything but client connections and upstream pools. */
+const RESERVE = 256;
+
+/** The soft limit on open files, where the platform says it (Linux); undefined elsewhere. */
+export function openFileLimit(limits = '/proc/self/limits'): number | undefined {
+  try {
+    const line = readFileSync(limits, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = line ? Number(line.slice('Max open files'.length).trim().split(/\s+/)[0]) : Number.NaN;
+    return Number.isFinite(soft) ? soft : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Client connections to allow: the configured number, or what the open-file limit leaves. */
+export function clientConnectionCap(config: Pick<Config, 'maxClientConnections' | 'upstreams'>, fileLimit = openFileLimit()): number | undefined {
+  if (config.maxClientConnections) return config.maxClientConnections;
+  if (fileLimit === undefined) return undefined;
+  // Each upstream: its keep-alive pool, and as many again for discovery, JWKS and admin calls.
+  const upstream = config.upstreams.reduce((sum, u) => sum + 2 * u.maxConnections, 0);
+  return Math.max(64, fileLimit - upstream - RESERVE);
+}
+
+export function createBrokerServer(listener: RequestListener, config: Pick<Config, 'maxClientConnections' | 'upstreams' | 'upstreamTimeoutMs'>): Server {
+  // Node enforces the two request bounds on its connection check, every 30 s by default.
+  const server = createServer({ headersTimeout: HEADERS_MS, requestTimeout: REQUEST_MS, connectionsCheckingInterval: 2_000 }, listener);
+  // Inactivity: nothing read or written. A request waits at most its deadline for Keycloak,
+  // then is answered. (A write stuck since the last look gets one more period: Node's socket
+  // timer re-arms once when the queue moved since its previous look, so up to twice this.)
+  server.setTimeout(config.upstreamTimeoutMs + 10_000);
+  const cap = clientConnectionCap(config);
+  if (cap !== undefined) server.maxConnections = cap;
+  return server;
+}

@@ -1,0 +1,130 @@
+/**
+ * What a hostile client may hold of the broker (attack helper, 2026-12-06), against a real
+ * broker (http/server.ts): headers trickled and bodies trickled are cut off within their
+ * bounds (Node's defaults kept them 86 s and 326 s); answers nobody reads do not keep their
+ * connection for ever; a body over the limit ends its connection with the 413 (the broker read
+ * gigabytes more otherwise); connections past the cap are closed at once; a method nobody
+ * supports is not an error line each. And the broker out of descriptors is not Keycloak down
+ * (upstream-fetch.ts).
+ */
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { startBroker, type TestBroker } from '../helpers/broker.js';
+import { HEADERS_MS, clientConnectionCap } from '../../src/http/server.js';
+import { CircuitBreaker } from '../../src/upstream/circuit-breaker.js';
+import { guardedCall } from '../../src/upstream/upstream-fetch.js';
+
+/** Resolves with the ms until the server closed the socket, or `undefined` after `withinMs`. */
+function closedWithin(socket: Socket, withinMs: number, started = performance.now()): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), withinMs);
+    socket.on('close', () => { clearTimeout(timer); resolve(performance.now() - started); });
+    socket.on('error', () => {});
+  });
+}
+
+const opened = (port: number) => new Promise<Socket>((resolve, reject) => {
+  const s = connect(port, '127.0.0.1', () => resolve(s));
+  s.once('error', reject);
+});
+
+describe('what a client may hold of the broker', function () {
+  this.timeout(120_000);
+  let broker: TestBroker;
+  let port: number;
+  const sockets: Socket[] = [];
+  before(async () => {
+    broker = await startBroker({ overrides: { maxClientConnections: 40 } });
+    port = Number(new URL(broker.url).port);
+  });
+  afterEach(() => { for (const s of sockets.splice(0)) s.destroy(); });
+  after(() => broker.close());
+  const open = async () => {
+    const s = await opened(port);
+    sockets.push(s);
+    return s;
+  };
+
+  it('trickled headers and a trickled body: each connection is closed within its bound', async () => {
+    // Headers, a byte a second.
+    const headers = await open();
+    const headerBytes = 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(100);
+    let i = 0;
+    const trickle = setInterval(() => { if (!headers.destroyed) headers.write(headerBytes[i++ % headerBytes.length]!); }, 1000);
+    // A body, a byte a second, on the direct lane.
+    const body = await open();
+    body.write('POST /auth/api/v1/oauth/connect/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n');
+    const drip = setInterval(() => { if (!body.destroyed) body.write('a'); }, 1000);
+    try {
+      const [h, b] = await Promise.all([closedWithin(headers, 20_000), closedWithin(body, 30_000)]);
+      assert.ok(h !== undefined && h >= HEADERS_MS - 1000, `headers: closed after ${h} ms`);
+      assert.ok(b !== undefined, 'a trickled body: closed within 30 s');
+    } finally {
+      clearInterval(trickle);
+      clearInterval(drip);
+    }
+  });
+
+  it('answers nobody reads: the broker lets their connection go', async () => {
+    // 200 requests for the OpenAPI document (about 100 KB each), pipelined, never read. The
+    // client cannot tell (what it does not read holds the close back): the broker's count can.
+    const unread = await open();
+    unread.pause();
+    unread.write('GET /openapi.json HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200));
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await broker.connections(), 1, 'held while answers are written');
+    const started = performance.now();
+    while (await broker.connections() > 0 && performance.now() - started < 60_000) await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await broker.connections(), 0, 'let go within a minute');
+  });
+
+  it('a body over the limit: the 413 ends its connection', async () => {
+    const s = await open();
+    let answer = '';
+    s.on('data', (d: Buffer) => { answer += d.toString('latin1'); });
+    s.write('POST /auth/api/v1/oauth/connect/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10000000000\r\n\r\n');
+    const pump = setInterval(() => { if (!s.destroyed) s.write(Buffer.alloc(16 * 1024, 'a')); }, 5);
+    try {
+      assert.ok(await closedWithin(s, 5000) !== undefined, 'closed by the broker');
+    } finally {
+      clearInterval(pump);
+    }
+    assert.match(answer, /^HTTP\/1\.1 413 /);
+    assert.match(answer, /\r\nconnection: close\r\n/i);
+  });
+
+  it('connections past the cap are closed at once; under it, served', async () => {
+    const idle = [];
+    for (let n = 0; n < 40; n++) idle.push(await open());
+    await new Promise((r) => setTimeout(r, 200));
+    const extra = await open();
+    assert.ok(await closedWithin(extra, 2000) !== undefined, 'the 41st connection was closed');
+    for (const s of idle) s.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await fetch(`${broker.url}/api/v1/platform/.well-known/jwks.json`)).status, 200);
+  });
+
+  it('a method nobody supports is answered 501, and is not logged as a failure of ours', async () => {
+    const before = broker.logs.length;
+    for (let n = 0; n < 20; n++) {
+      const res = await fetch(`${broker.url}/auth/api/v1/oauth/connect/token`, { method: 'PROPFIND' });
+      assert.equal(res.status, 501);
+    }
+    const errors = broker.logs.slice(before).filter((l) => l.includes('"level":"error"'));
+    assert.deepEqual(errors, [], 'an error line a request would bury the real ones');
+  });
+
+  it('by default, what the open-file limit leaves after the upstream pools and a reserve', () => {
+    const upstreams = [{ maxConnections: 64 }, { maxConnections: 64 }] as never;
+    assert.equal(clientConnectionCap({ upstreams }, 20_000), 20_000 - 256 - 256);
+    assert.equal(clientConnectionCap({ upstreams }, 300), 64);
+    assert.equal(clientConnectionCap({ upstreams, maxClientConnections: 10 }, 20_000), 10);
+  });
+
+  it('the broker out of descriptors (EMFILE) is not Keycloak down', async () => {
+    const breaker = new CircuitBreaker('test', { probe: async () => {} });
+    const emfile = Object.assign(new Error('fetch failed'), { cause: Object.assign(new Error('connect EMFILE 127.0.0.1:8080'), { code: 'EMFILE' }) });
+    for (let n = 0; n < 20; n++) await assert.rejects(guardedCall(breaker, 1000, async () => { throw emfile; }));
+    assert.equal(breaker.snapshot().state, 'closed');
+  });
+});
