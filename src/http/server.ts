@@ -12,9 +12,14 @@
  *   and the socket is closed (an answer nobody reads, an idle socket Node keeps);
  * - at most `maxClientConnections`, by default what the open-file limit leaves after each
  *   upstream's pool and a reserve (the management listener, the store, logs).
+ *
+ * What Node's parser refuses before any route sees it (a malformed or smuggling-shaped request,
+ * headers too large, a request too slow) is answered here, in RFC 6749's error shape (no surface
+ * can be told without a parsed URL), and the connection closed; Node's own answer had no body.
  */
 import { readFileSync } from 'node:fs';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type RequestListener, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema.js';
 
 export const HEADERS_MS = 10_000;
@@ -42,6 +47,29 @@ export function clientConnectionCap(config: Pick<Config, 'maxClientConnections' 
   return Math.max(64, fileLimit - upstream - RESERVE);
 }
 
+/** Node's parser errors by code, as statuses; any other is a 400. */
+const PARSER_STATUS: Record<string, number> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+};
+
+function answerParserError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // A connection reset or already half gone, or an answer under way on it (pipelining):
+  // nothing can be said on it any more.
+  if (err.code === 'ECONNRESET' || !socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+    socket.destroy();
+    return;
+  }
+  const status = PARSER_STATUS[err.code ?? ''] ?? 400;
+  const description = status === 431 ? 'Request headers too large' : status === 408 ? 'The request did not arrive in time'
+    : status === 413 ? 'Request too large' : 'The request is not valid HTTP/1.1';
+  const body = JSON.stringify({ error: 'invalid_request', error_description: description });
+  // Then closed both ways: the server's sockets are half-open, and a client still sending
+  // (trickled headers) would keep it.
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`, () => socket.destroy());
+}
+
 export function createBrokerServer(listener: RequestListener, config: Pick<Config, 'maxClientConnections' | 'upstreams' | 'upstreamTimeoutMs'>): Server {
   // Node enforces the two request bounds on its connection check, every 30 s by default.
   const server = createServer({ headersTimeout: HEADERS_MS, requestTimeout: REQUEST_MS, connectionsCheckingInterval: 2_000 }, listener);
@@ -49,6 +77,7 @@ export function createBrokerServer(listener: RequestListener, config: Pick<Confi
   // then is answered. (A write stuck since the last look gets one more period: Node's socket
   // timer re-arms once when the queue moved since its previous look, so up to twice this.)
   server.setTimeout(config.upstreamTimeoutMs + 10_000);
+  server.on('clientError', answerParserError);
   const cap = clientConnectionCap(config);
   if (cap !== undefined) server.maxConnections = cap;
   return server;

@@ -104,6 +104,25 @@ describe('what a client may hold of the broker', function () {
     assert.equal((await fetch(`${broker.url}/api/v1/platform/.well-known/jwks.json`)).status, 200);
   });
 
+  it('what Node\'s parser refuses is answered in RFC 6749\'s error shape, and the connection closed', async () => {
+    const cases: [string, number][] = [
+      ['POST /auth/api/v1/oauth/connect/token HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
+      [`GET /api/v1/platform/.well-known/jwks.json HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+      ['BREW /coffee HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+    ];
+    for (const [request, status] of cases) {
+      const s = await open();
+      let answer = '';
+      s.on('data', (d: Buffer) => { answer += d.toString('latin1'); });
+      s.write(request);
+      assert.ok(await closedWithin(s, 5000) !== undefined, 'closed');
+      assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `), answer.slice(0, 80));
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+      assert.equal(body.error, 'invalid_request');
+      assert.equal(typeof body.error_description, 'string');
+    }
+  });
+
   it('a method nobody supports is answered 501, and is not logged as a failure of ours', async () => {
     const before = broker.logs.length;
     for (let n = 0; n < 20; n++) {
