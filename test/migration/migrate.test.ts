@@ -26,7 +26,7 @@ import { submitKeycloakLogin } from '../helpers/keycloak-login.js';
 import { REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 import { failingTarget } from './failing-target.js';
 import { adminOf, checkServers, deleteRealm, SOURCE_URL, TARGET_URL, upstreams } from './servers.js';
-import { makeTestTenant } from './test-realm.js';
+import { makeTestTenant } from '../helpers/test-tenant.js';
 
 const REDIRECT = 'http://127.0.0.1:8765/callback';
 /** The switch must reach a busy replica within the poll interval (1 s) plus a request. */

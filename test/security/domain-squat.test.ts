@@ -17,7 +17,7 @@ import { post, startBroker, type TestBroker } from '../helpers/broker.js';
 import { HttpBrowser } from '../helpers/http-browser.js';
 import { federateWith, startStallingLdap, type StallingLdap } from '../helpers/stalling-ldap.js';
 import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
-import { makeTestTenant } from '../migration/test-realm.js';
+import { createRealms, deleteRealms, makeTestTenant } from '../helpers/test-tenant.js';
 
 describe('a domain a realm lists where other tenants\' users live', function () {
   this.timeout(120_000);
@@ -34,14 +34,12 @@ describe('a domain a realm lists where other tenants\' users live', function () 
   let broker: TestBroker;
 
   before(async () => {
-    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
-    await admin.realms.create(t.representation);
+    await createRealms(t);
     broker = await startBroker();
   });
   after(async () => {
     await broker?.close();
-    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
-    await admin.realms.del({ realm: t.realm }).catch(() => {});
+    await deleteRealms(t);
   });
 
   const slugs = async (email: string) => (await broker.deps.discovery.find(email)).map((x) => x.slug).sort();

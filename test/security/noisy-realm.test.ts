@@ -11,12 +11,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { ACME_ID, post, startBroker, type TestBroker } from '../helpers/broker.js';
-import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
 import { asLdapUser, federateWith, startStallingLdap, type StallingLdap } from '../helpers/stalling-ldap.js';
 import { LINE_PER_SLOT } from '../../src/upstream/realm-slots.js';
-import { makeTestTenant } from '../migration/test-realm.js';
+import { createRealms, deleteRealms, makeTestTenant, serverAdmin } from '../helpers/test-tenant.js';
 
 const SHARE = 16; // maxInFlightPerRealm's default
 const LINE = SHARE * LINE_PER_SLOT;
@@ -28,7 +26,6 @@ describe('a realm whose calls stall takes its share of server 1, not the server'
   const t = makeTestTenant();
   const tag = randomUUID().slice(0, 6);
   const names = Array.from({ length: BURST }, (_, i) => `ghost-${i}-${tag}@${t.domain}`);
-  const admin = new KcAdminClient({ baseUrl: KEYCLOAK_URL, realmName: 'master' });
   let broker: TestBroker;
   let ldap: StallingLdap;
   const login = (name: string) => post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username: name, password: 'wrong', realm: t.id, scopes: 'openid' });
@@ -39,8 +36,7 @@ describe('a realm whose calls stall takes its share of server 1, not the server'
   };
 
   before(async () => {
-    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
-    await admin.realms.create(t.representation);
+    await createRealms(t);
     const scaiwave = JSON.parse(readFileSync('demo.config.json', 'utf8')).scaiwave ?? {};
     broker = await startBroker({ overrides: { scaiwave: { hosts: {}, tenantHeader: '', redirectUris: {}, ...scaiwave, rateLimit: { perUser: 1000, perAddress: 100_000, windowSeconds: 60 } } } });
     // Each name known as no account's before the stall (the account lookup keeps that 5
@@ -49,13 +45,12 @@ describe('a realm whose calls stall takes its share of server 1, not the server'
       for (const res of await Promise.all(names.slice(i, i + 8).map(login))) assert.equal(res.status, 401, JSON.stringify(res.body));
     }
     ldap = await startStallingLdap();
-    await federateWith(admin, t.realm, ldap, 6000);
+    await federateWith(await serverAdmin(), t.realm, ldap, 6000);
   });
   after(async () => {
     ldap?.close();
     await broker?.close();
-    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
-    await admin.realms.del({ realm: t.realm }).catch(() => {});
+    await deleteRealms(t);
   });
 
   it(`${BURST} stalled grants at once: ${SHARE} reach Keycloak, ${LINE} wait, the rest are refused, and acme is served throughout`, async () => {
@@ -114,7 +109,6 @@ describe('a realm whose calls stall longer than a minute still holds only its sh
   const mallory = Object.keys(t.users)[0]!;
   const user = t.representation.users!.find((u) => u.username === mallory)!;
   user.attributes = { ...user.attributes, ...asLdapUser(mallory) };
-  const admin = new KcAdminClient({ baseUrl: KEYCLOAK_URL, realmName: 'master' });
   let broker: TestBroker;
   let ldap: StallingLdap;
   let token: string;
@@ -125,21 +119,19 @@ describe('a realm whose calls stall longer than a minute still holds only its sh
   })).status;
 
   before(async () => {
-    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
-    await admin.realms.create(t.representation);
+    await createRealms(t);
     broker = await startBroker();
     const signedIn = await post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username: mallory, password: t.users[mallory]!, realm: t.id, scopes: 'openid' });
     assert.equal(signedIn.status, 200);
     token = signedIn.body.access_token as string;
     assert.equal(await exchange(), 200);
     ldap = await startStallingLdap();
-    await federateWith(admin, t.realm, ldap, 600_000, [mallory]);
+    await federateWith(await serverAdmin(), t.realm, ldap, 600_000, [mallory]);
   });
   after(async () => {
     ldap?.close(); // Keycloak's stalled calls end with it
     await broker?.close();
-    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
-    await admin.realms.del({ realm: t.realm }).catch(() => {});
+    await deleteRealms(t);
   });
 
   it('past a minute its first calls keep their slots, and a second wave does not reach Keycloak', async () => {

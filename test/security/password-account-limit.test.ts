@@ -7,12 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { passwordAccountKey } from '../../src/surfaces/shared/password-account.js';
 import type { Tenant } from '../../src/tenancy/tenant.js';
 import { post, startBroker, type TestBroker } from '../helpers/broker.js';
-import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
-import { makeTestTenant } from '../migration/test-realm.js';
+import { createRealms, deleteRealms, makeTestTenant } from '../helpers/test-tenant.js';
 
 describe('the per-user password limit counts the account, by username or email alike', function () {
   this.timeout(120_000);
@@ -23,20 +21,17 @@ describe('the per-user password limit counts the account, by username or email a
     username, email, emailVerified: true, enabled: true, firstName: 'Dana', lastName: 'Two Names',
     credentials: [{ type: 'password', value: 'dana-pass', temporary: false }],
   });
-  const admin = new KcAdminClient({ baseUrl: KEYCLOAK_URL, realmName: 'master' });
   let broker: TestBroker;
 
   before(async () => {
-    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
-    await admin.realms.create(t.representation);
+    await createRealms(t);
     broker = await startBroker({
       overrides: { scaiwave: { hosts: {}, tenantHeader: 'x-tenant', redirectUris: {}, rateLimit: { perUser: 5, perAddress: 1000, windowSeconds: 60 } } },
     });
   });
   after(async () => {
     await broker?.close();
-    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
-    await admin.realms.del({ realm: t.realm }).catch(() => {});
+    await deleteRealms(t);
   });
 
   const login = (name: string, password: string) =>

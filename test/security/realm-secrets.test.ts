@@ -15,7 +15,7 @@ import { syncApps } from '../../src/cli/sync-apps.js';
 import { RealmSecrets } from '../../src/upstream/realm-secrets.js';
 import { post, startBroker, type TestBroker } from '../helpers/broker.js';
 import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
-import { makeTestTenant } from '../migration/test-realm.js';
+import { createRealms, deleteRealms, makeTestTenant } from '../helpers/test-tenant.js';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
@@ -28,14 +28,12 @@ describe('per-realm client secrets (realmSecrets: per-realm)', function () {
   let broker: TestBroker;
 
   before(async () => {
-    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
-    await Promise.all([admin.realms.create(a.representation), admin.realms.create(b.representation)]);
+    await createRealms(a, b);
     broker = await startBroker({ overrides: { realmSecrets: 'per-realm' } });
   });
   after(async () => {
     await broker?.close();
-    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
-    for (const t of [a, b]) await admin.realms.del({ realm: t.realm }).catch(() => {});
+    await deleteRealms(a, b);
   });
 
   const [annA] = Object.keys(a.users);

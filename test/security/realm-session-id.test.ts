@@ -13,7 +13,7 @@ import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { APP, signIn } from '../helpers/platform-rp.js';
 import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
-import { makeTestTenant } from '../migration/test-realm.js';
+import { createRealms, deleteRealms, makeTestTenant } from '../helpers/test-tenant.js';
 
 describe('a realm\'s sid claim is not a path (logout)', function () {
   this.timeout(120_000);
@@ -29,14 +29,12 @@ describe('a realm\'s sid claim is not a path (logout)', function () {
   let broker: TestBroker;
 
   before(async () => {
-    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
-    await admin.realms.create(t.representation);
+    await createRealms(t);
     broker = await startBroker();
   });
   after(async () => {
     await broker?.close();
-    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
-    await admin.realms.del({ realm: t.realm }).catch(() => {});
+    await deleteRealms(t);
   });
 
   it('signing out of a session whose ID token says sid ".." leaves the realm in place', async () => {

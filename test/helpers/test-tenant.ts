@@ -1,12 +1,15 @@
 /**
- * A tenant made for one migration test, on the source server: its own realm (never a
- * demo realm), built from the demo realm file so that it has the same clients as every
- * tenant (the broker's client, connect-demo, the GLOBAL app platform-demo…), plus users,
- * a realm role and groups, so that the copy has something of each kind to verify.
+ * A tenant made for one test (a migration, or an attack by a realm's own admin) on server 1:
+ * its own realm (never a demo realm), built from the demo realm file so that it has the same
+ * clients as every tenant (the broker's client, connect-demo, the GLOBAL app platform-demo…),
+ * plus users, a realm role and groups, so that a migration's copy has something of each kind
+ * to verify.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import KcAdminClient from '@keycloak/keycloak-admin-client';
 import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
+import { ADMIN, KEYCLOAK_URL } from './services.js';
 
 export interface TestTenant {
   id: string;
@@ -47,4 +50,23 @@ export function makeTestTenant(): TestTenant {
     groups: [{ name: 'staff' }, { name: 'ops' }],
   };
   return { id, realm, domain, users, outsider, representation };
+}
+
+/** An admin client of server 1's master realm, signed in now (a suite outlives one token). */
+export async function serverAdmin(): Promise<KcAdminClient> {
+  const admin = new KcAdminClient({ baseUrl: KEYCLOAK_URL, realmName: 'master' });
+  await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+  return admin;
+}
+
+/** Creates the tenants' realms on server 1 (before the broker that should find them starts). */
+export async function createRealms(...tenants: TestTenant[]): Promise<void> {
+  const admin = await serverAdmin();
+  await Promise.all(tenants.map((t) => admin.realms.create(t.representation)));
+}
+
+/** Deletes the tenants' realms from server 1; one already gone is no error (cleanup). */
+export async function deleteRealms(...tenants: TestTenant[]): Promise<void> {
+  const admin = await serverAdmin();
+  for (const t of tenants) await admin.realms.del({ realm: t.realm }).catch(() => {});
 }
