@@ -125,6 +125,20 @@ describe('Platform OAuth security', () => {
       assert.equal(refresh.body.error, 'invalid_grant');
     });
 
+    // Attack helper, 2026-12-06: the replay's revocation was made as the client that sent the
+    // code again, which Keycloak refuses for another client's token, and the mark was gone for
+    // the real replay: the first tokens lived on.
+    it('a code replayed by another client first, then by its own, still revokes what it issued', async () => {
+      const { code, verifier: v } = await codeFor();
+      const first = await redeem(code, v);
+      assert.equal(first.status, 200, first.text);
+      assert.equal((await redeem(code, v, { client_id: 'tv-demo' })).body.error, 'invalid_grant');
+      assert.equal((await redeem(code, v)).body.error, 'invalid_grant');
+      const refresh = await post(`${oauth}/token`, { grant_type: 'refresh_token', client_id: 'platform-demo', refresh_token: first.body.refresh_token });
+      assert.equal(refresh.status, 400, `the first tokens are revoked: ${refresh.text}`);
+      assert.equal(refresh.body.error, 'invalid_grant');
+    });
+
     it('a code used by another client fails', async () => {
       const { code, verifier: v } = await codeFor();
       const stolen = await redeem(code, v, { client_id: 'tv-demo' });

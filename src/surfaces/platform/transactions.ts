@@ -117,8 +117,11 @@ export const records = {
   tx: new RecordKind<LoginTransaction>('tx', TX_TTL),
   code: new RecordKind<AuthorizationCode>('code', CODE_TTL),
   pushedRequest: new RecordKind<PushedRequest>('par', PAR_TTL),
-  /** A redeemed code: seen again, what it issued is revoked (RFC 6749 §4.1.2). */
-  codeUsed: new RecordKind<{ tenant: string; refreshToken?: string }>('code-used', 600),
+  /**
+   * A redeemed code: seen again, what it issued is revoked (RFC 6749 §4.1.2), as the client it
+   * was issued to (whoever sends it again: Keycloak revokes a client's tokens for that client only).
+   */
+  codeUsed: new RecordKind<{ tenant: string; clientId: string; refreshToken?: string }>('code-used', 600),
   sso: new RecordKind<SsoSession>('sso', SSO_TTL),
   /** The broker session of a realm session (by a hash of the realm issuer and its sid): a realm's logout token names the latter. */
   ssoOfRealmSession: new RecordKind<string>('sso-of', SSO_TTL),

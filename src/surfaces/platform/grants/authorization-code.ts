@@ -2,20 +2,25 @@ import { BrokerError } from '../../../errors.js';
 import { revokedTokenSessionEnded } from '../../shared/introspection.js';
 import { s256 } from '../sign-in.js';
 import { records } from '../transactions.js';
-import { credentials, invalidGrant, realmOf, withBrokerIdToken, type Grant } from './grant.js';
+import { credentialsOf, invalidGrant, realmOf, withBrokerIdToken, type Grant } from './grant.js';
 
 /** authorization_code (+ PKCE): redeems a broker code, once. */
 export const authorizationCode: Grant = async ({ deps, client, input, issuer }) => {
   if (!input.code) throw new BrokerError('invalid_request', 'code is required');
   const record = await records.code.take(deps.store, input.code);
   if (!record) {
-    // A code seen again: revoke what its first use issued (RFC 6749 §4.1.2).
+    // A code seen again: revoke what its first use issued (RFC 6749 §4.1.2), as the client it
+    // was issued to: sent again by another client, a revocation as that one changed nothing,
+    // and the mark was gone for the real replay (attack helper, 2026-12-06).
     const used = await records.codeUsed.take(deps.store, input.code);
     if (used?.refreshToken) {
       const tenant = await deps.tenants.bySlug(used.tenant);
-      const revoked = tenant && await realmOf(deps, tenant).revoke(used.refreshToken, 'refresh_token', credentials(client)).catch(() => false);
+      // undefined: Keycloak not reached; false: it knew no such token (expired, revoked before).
+      const revoked = tenant && await realmOf(deps, tenant).revoke(used.refreshToken, 'refresh_token', credentialsOf(deps, used.clientId)).catch(() => undefined);
       // Its access token may have been introspected already: the cache must not outlive this.
       if (tenant && revoked) await revokedTokenSessionEnded(deps, tenant, used.refreshToken);
+      // Keycloak not reached: the mark stays, for the next replay to try again.
+      if (tenant && revoked === undefined) await records.codeUsed.put(deps.store, input.code, used);
     }
     throw invalidGrant('The code is invalid, expired or already used');
   }
@@ -23,9 +28,7 @@ export const authorizationCode: Grant = async ({ deps, client, input, issuer }) 
   const refuse = async (why: string) => {
     // The tokens behind a code that fails here were never handed out: end them.
     if (tenant && typeof record.tokens.refresh_token === 'string') {
-      const app = deps.config.apps[record.clientId];
-      await realmOf(deps, tenant).revoke(record.tokens.refresh_token, 'refresh_token',
-        { clientId: record.clientId, clientSecret: app?.public ? undefined : app?.clientSecret }).catch(() => {});
+      await realmOf(deps, tenant).revoke(record.tokens.refresh_token, 'refresh_token', credentialsOf(deps, record.clientId)).catch(() => {});
     }
     throw invalidGrant(why);
   };
@@ -39,6 +42,6 @@ export const authorizationCode: Grant = async ({ deps, client, input, issuer }) 
   } else if (input.code_verifier) {
     return refuse('code_verifier given but no code_challenge was');
   }
-  await records.codeUsed.put(deps.store, input.code, { tenant: tenant.slug, refreshToken: typeof record.tokens.refresh_token === 'string' ? record.tokens.refresh_token : undefined });
+  await records.codeUsed.put(deps.store, input.code, { tenant: tenant.slug, clientId: record.clientId, refreshToken: typeof record.tokens.refresh_token === 'string' ? record.tokens.refresh_token : undefined });
   return withBrokerIdToken(deps, issuer, client.clientId, tenant, record.tokens, record.nonce);
 };
