@@ -124,6 +124,8 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     if (names.size !== parsed.data.upstreams.length) problems.push('upstreams: names must be unique');
     for (const [id, app] of Object.entries(parsed.data.apps)) {
       if (!app.public && !app.clientSecret) problems.push(`apps.${id}: a confidential app needs clientSecret`);
+      if (!app.global && !app.tenants?.length) problems.push(`apps.${id}: an app that is not GLOBAL needs tenants (the slugs whose issuers serve it)`);
+      if (app.global && app.tenants) problems.push(`apps.${id}: a GLOBAL app is every tenant's: leave tenants out`);
       for (const uri of app.redirectUris) {
         if (!URL.canParse(uri) || uri.includes('#')) problems.push(`apps.${id}.redirectUris: ${uri} is not an absolute URI without fragment`);
       }

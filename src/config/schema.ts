@@ -74,6 +74,12 @@ export const appSchema = z.object({
   name: z.string().min(1),
   /** GLOBAL: the client exists with this id in every tenant realm; served at the platform level. */
   global: z.boolean().default(false),
+  /**
+   * Not GLOBAL: the tenants (slugs) whose issuers serve the app, the realms it exists in
+   * (required: an app no tenant names was served at every tenant's issuer, and so introspected
+   * and revoked every tenant's tokens). A GLOBAL app is every tenant's and lists none.
+   */
+  tenants: z.array(z.string().min(1)).optional(),
   public: z.boolean().default(true),
   clientSecret: z.string().optional(),
   redirectUris: z.array(z.string()).default([]),

@@ -8,7 +8,7 @@
 import type { AppConfig } from '../../config/schema.js';
 import type { Deps } from '../../deps.js';
 import type { IssuerContext } from './issuer.js';
-import { findApp } from './sign-in.js';
+import { appServedAt, findApp } from './sign-in.js';
 
 const PKCE_VALUE = /^[A-Za-z0-9._~-]{43,128}$/;
 /** Seconds (OIDC Core §3.1.2.1); nine digits at most, which Keycloak reads as an int. */
@@ -41,8 +41,8 @@ export const PARAMS = ['response_type', 'client_id', 'redirect_uri', 'scope', 's
 export function checkAuthorizationRequest(deps: Deps, iss: IssuerContext, q: Record<string, unknown>): Checked {
   const one = (k: string) => (typeof q[k] === 'string' ? (q[k] as string) : undefined);
   const app = findApp(deps, one('client_id'));
-  // A tenant issuer serves the realm's apps of the registry; the platform serves GLOBAL ones.
-  if (!app || (!iss.tenant && !app.global) || !app.grantTypes.includes('authorization_code')) {
+  // A tenant issuer serves GLOBAL apps and its own; the platform GLOBAL ones only.
+  if (!app || !appServedAt(app, iss) || !app.grantTypes.includes('authorization_code')) {
     return { ok: false, page: 'This application is not known here. Go back to the application and try again.' };
   }
   const redirectUri = one('redirect_uri');

@@ -10,6 +10,7 @@ import { BrokerError } from '../../errors.js';
 import { KnownSecret } from '../../http/same-secret.js';
 import type { DirectRequest } from '../../http/direct-lane.js';
 import { issuerOf, type IssuerContext } from './issuer.js';
+import { appServedAt } from './sign-in.js';
 
 export interface AuthenticatedClient {
   clientId: string;
@@ -42,7 +43,8 @@ function secretOf(app: AppConfig): KnownSecret {
 
 /**
  * The client a request authenticates as (Basic or the body, RFC 6749 §2.3.1), for `issuer`:
- * the platform serves GLOBAL apps only; a tenant issuer serves any app of the registry.
+ * the platform serves GLOBAL apps only; a tenant issuer serves those and the tenant's own
+ * (`appServedAt`).
  */
 export function authenticate(config: Deps['config'], input: { client_id?: string; client_secret?: string }, authorization: string, issuer: IssuerContext | undefined): AuthenticatedClient {
   const basic = authorization ? fromBasic(authorization) : undefined;
@@ -53,7 +55,7 @@ export function authenticate(config: Deps['config'], input: { client_id?: string
   const secret = basic?.secret ?? input.client_secret;
   if (!clientId) throw bad('Client authentication is required');
   const app = Object.hasOwn(config.apps, clientId) ? config.apps[clientId] : undefined;
-  if (!app || (!issuer?.tenant && !app.global)) throw bad('Unknown client');
+  if (!app || !appServedAt(app, issuer)) throw bad('Unknown client');
   if (app.public) {
     if (secret) throw bad('A public client has no secret');
   } else if (!secret || !secretOf(app).matches(secret)) {

@@ -15,6 +15,7 @@ import { sameSecret } from '../../http/same-secret.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 import { chooserPage, organisationPage } from '../../ui/pages.js';
 import { bindToBrowser, isSameBrowser } from './browser-binding.js';
+import type { IssuerContext } from './issuer.js';
 import { randomId, records, type LoginTransaction, type SsoSession } from './transactions.js';
 
 export const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
@@ -22,6 +23,16 @@ export const s256 = (verifier: string) => createHash('sha256').update(verifier).
 export function findApp({ config }: Deps, clientId: unknown): AppConfig | undefined {
   if (typeof clientId !== 'string' || !Object.hasOwn(config.apps, clientId)) return undefined;
   return config.apps[clientId];
+}
+
+/**
+ * Whether `app` is served at `issuer`: a GLOBAL app everywhere, any other at the issuers of the
+ * tenants it lists only (never at the platform's, which has no tenant to hold it to).
+ */
+export function appServedAt(app: AppConfig, issuer: IssuerContext | undefined): boolean {
+  if (app.global) return true;
+  const slug = issuer?.tenant?.slug;
+  return slug !== undefined && (app.tenants ?? []).includes(slug);
 }
 
 export const appName = (deps: Deps, clientId: string) => findApp(deps, clientId)?.name ?? clientId;
