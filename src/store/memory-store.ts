@@ -3,30 +3,68 @@
  * Values are kept serialized so that callers never share mutable objects, exactly
  * as with Redis.
  *
- * Two bounded maps: the flows' state (transactions, codes, sessions, device grants), and the
- * caches' entries (keys under CACHE_PREFIX, store.ts), bounded by their length in characters
- * (32 Mi by default: as many bytes for the ASCII JSON they mostly are, twice that at worst).
- * Cache entries can be as many as the tokens being introspected, and a busy resource server's
- * flood of them must not evict a sign-in's transaction or a code: a lost cache entry costs one
- * call to Keycloak, a lost transaction a failed sign-in.
+ * Three rooms, each bounded by its number of entries and by their length in characters (as
+ * many bytes for the ASCII JSON they mostly are, twice that at worst), so that a flood of one
+ * kind evicts only that kind:
+ * - the caches' entries (keys under CACHE_PREFIX, store.ts): as many as the tokens being
+ *   introspected; a lost entry costs one call to Keycloak;
+ * - the state a stranger can make (keys under PENDING_PREFIX: sign-ins started, pushed
+ *   requests, device codes); a lost one costs a failed sign-in;
+ * - everything else: what signed-in users hold (sessions, codes) and the broker's own records
+ *   (tenancy, keys, ended-session marks).
+ * A pushed-request flood that filled the one map of state with 64 KiB records took a broker to
+ * its heap limit and signed every user out on the way (attack helper, 2026-12-06).
+ *
+ * Expired entries are purged every 30 s: lru-cache drops one only when it is read or evicted,
+ * and a flood's records are never read again.
  */
 import { LRUCache } from 'lru-cache';
-import { CACHE_PREFIX, type Store } from './store.js';
+import { CACHE_PREFIX, PENDING_PREFIX, type Store } from './store.js';
+
+export interface MemoryStoreBounds {
+  /** Entries per room. */
+  entries: number;
+  /** Characters (keys and values) of each room. */
+  stateChars: number;
+  pendingChars: number;
+  cacheChars: number;
+}
+
+const Mi = 1024 * 1024;
+export const DEFAULT_BOUNDS: MemoryStoreBounds = { entries: 100_000, stateChars: 256 * Mi, pendingChars: 128 * Mi, cacheChars: 32 * Mi };
+const PURGE_EVERY_MS = 30_000;
+
+const room = (entries: number, chars: number) => new LRUCache<string, string>({
+  max: entries, maxSize: chars, sizeCalculation: (value, key) => value.length + key.length || 1, ttlAutopurge: false, allowStale: false,
+});
 
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
-  private readonly cache: LRUCache<string, string>;
+  private readonly state: LRUCache<string, string>;
+  private readonly pending: LRUCache<string, string>;
   private readonly caches: LRUCache<string, string>;
+  private readonly purge: NodeJS.Timeout;
 
-  constructor(max = 100_000, cacheChars = 32 * 1024 * 1024) {
-    this.cache = new LRUCache<string, string>({ max, ttlAutopurge: false, allowStale: false });
-    this.caches = new LRUCache<string, string>({
-      maxSize: cacheChars, sizeCalculation: (value, key) => value.length + key.length, ttlAutopurge: false, allowStale: false,
-    });
+  constructor(bounds: Partial<MemoryStoreBounds> = {}) {
+    const b = { ...DEFAULT_BOUNDS, ...bounds };
+    this.state = room(b.entries, b.stateChars);
+    this.pending = room(b.entries, b.pendingChars);
+    this.caches = room(b.entries, b.cacheChars);
+    this.purge = setInterval(() => this.purgeExpired(), PURGE_EVERY_MS).unref();
   }
 
   private mapOf(key: string): LRUCache<string, string> {
-    return key.startsWith(CACHE_PREFIX) ? this.caches : this.cache;
+    return key.startsWith(CACHE_PREFIX) ? this.caches : key.startsWith(PENDING_PREFIX) ? this.pending : this.state;
+  }
+
+  /** Drops every expired entry now (the timer's work; tests call it). */
+  purgeExpired(): void {
+    for (const map of [this.state, this.pending, this.caches]) map.purgeStale();
+  }
+
+  /** Characters held per room (tests, bounds). */
+  sizes(): { state: number; pending: number; caches: number } {
+    return { state: this.state.calculatedSize, pending: this.pending.calculatedSize, caches: this.caches.calculatedSize };
   }
 
   async put<T>(key: string, value: T, ttlSeconds: number): Promise<void> {
@@ -79,7 +117,7 @@ export class MemoryStore implements Store {
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
-    this.cache.clear();
-    this.caches.clear();
+    clearInterval(this.purge);
+    for (const map of [this.state, this.pending, this.caches]) map.clear();
   }
 }

@@ -10,6 +10,15 @@
  */
 export const CACHE_PREFIX = 'cache:';
 
+/**
+ * Keys of the state a stranger can make (record kinds named `pending:…`): a sign-in started, a
+ * pushed request, a device code and its pacing. Limited per address where they are made, and
+ * in the memory store kept apart from what a signed-in user holds (sessions, codes, the
+ * tenancy and key records), so that a flood of them evicts only their own kind: a pushed
+ * request flood once signed every user out (attack helper, 2026-12-06).
+ */
+export const PENDING_PREFIX = 'pending:';
+
 export interface Store {
   /** Set `key` to `value` for `ttlSeconds`, replacing any value. */
   put<T>(key: string, value: T, ttlSeconds: number): Promise<void>;

@@ -77,3 +77,46 @@ describe('pushed authorization requests (RFC 9126)', function () {
     assert.equal(foreign.status, 400);
   });
 });
+
+// Attack helper, 2026-12-06: platform-demo is public, so anyone could push requests as it, with
+// a 64 KiB state each and no limit: 60,000 of them took a broker past its heap limit.
+describe('pushed authorization requests anyone can make', function () {
+  this.timeout(60_000);
+  let broker: TestBroker;
+  const SIGN_INS = 5;
+  before(async () => {
+    broker = await startBroker({
+      overrides: {
+        platform: { ...demo.platform, signInsPerAddress: SIGN_INS },
+        apps: { ...demo.apps, 'web-backend': { name: 'A confidential web app', global: true, public: false, clientSecret: 'web-backend-secret', redirectUris: [`${APP}callback`], grantTypes: ['authorization_code'] } },
+      },
+    });
+  });
+  after(() => broker?.close());
+
+  const push = (fields: Record<string, string>) => post(`${broker.url}/api/v1/platform/oauth/par`, {
+    response_type: 'code', redirect_uri: `${APP}callback`, scope: 'openid', code_challenge: 'a'.repeat(43), code_challenge_method: 'S256', ...fields,
+  });
+
+  it('a public app\'s pushes count as sign-ins started from the address; a confidential app\'s backend is not limited', async () => {
+    const statuses = await Promise.all(Array.from({ length: SIGN_INS + 3 }, () => push({ client_id: 'platform-demo' })));
+    assert.deepEqual(statuses.map((r) => r.status).sort(), [...Array(SIGN_INS).fill(201), ...Array(3).fill(429)]);
+    const refused = statuses.find((r) => r.status === 429)!;
+    assert.equal(refused.body.error, 'rate_limited');
+    assert.ok(refused.headers.get('retry-after'), 'Retry-After');
+    for (let i = 0; i < SIGN_INS + 3; i++) {
+      const res = await push({ client_id: 'web-backend', client_secret: 'web-backend-secret' });
+      assert.equal(res.status, 201, res.text);
+    }
+  });
+
+  it('a state, nonce or login_hint past its length is refused with the reason, and nothing is kept', async () => {
+    for (const [field, max] of [['state', 4096], ['nonce', 512], ['login_hint', 512]] as const) {
+      const res = await push({ client_id: 'web-backend', client_secret: 'web-backend-secret', [field]: 'x'.repeat(max + 1) });
+      assert.equal(res.status, 400, res.text);
+      assert.equal(res.body.error, 'invalid_request');
+      assert.match(res.body.error_description, new RegExp(`${field} is longer than ${max} characters`));
+      assert.equal((await push({ client_id: 'web-backend', client_secret: 'web-backend-secret', [field]: 'x'.repeat(max) })).status, 201);
+    }
+  });
+});

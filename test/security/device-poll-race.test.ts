@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { deviceOverrides, post, startBroker, type TestBroker } from '../helpers/broker.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
+import { records } from '../../src/surfaces/platform/transactions.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -13,10 +14,10 @@ class ApprovingStore extends MemoryStore {
   approveOnNextPacingCheck?: string;
   override async putIfAbsent<T>(key: string, value: T, ttl: number): Promise<boolean> {
     const code = this.approveOnNextPacingCheck;
-    if (code && key === `device-poll:${code}`) {
+    if (code && key === records.devicePoll.key(code)) {
       this.approveOnNextPacingCheck = undefined;
-      const grant = (await this.get<Record<string, unknown>>(`device:${code}`))!;
-      await this.put(`device:${code}`, { ...grant, status: 'approved', tenant: 'acme', tokens: { access_token: 'at', token_type: 'Bearer' } }, 600);
+      const grant = (await this.get<Record<string, unknown>>(records.device.key(code)))!;
+      await this.put(records.device.key(code), { ...grant, status: 'approved', tenant: 'acme', tokens: { access_token: 'at', token_type: 'Bearer' } }, 600);
     }
     return super.putIfAbsent(key, value, ttl);
   }
@@ -35,7 +36,7 @@ describe('device polling and approval race', () => {
     assert.equal((await poll()).body.error, 'authorization_pending');
     store.approveOnNextPacingCheck = d.device_code;
     assert.equal((await poll()).body.error, 'slow_down');
-    const grant = await store.get<{ status: string }>(`device:${d.device_code}`);
+    const grant = await store.get<{ status: string }>(records.device.key(d.device_code));
     assert.equal(grant?.status, 'approved', 'the poll did not write the pending copy back');
   });
 });

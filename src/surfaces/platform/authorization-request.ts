@@ -13,6 +13,12 @@ import { appServedAt, findApp } from './sign-in.js';
 const PKCE_VALUE = /^[A-Za-z0-9._~-]{43,128}$/;
 /** Seconds (OIDC Core §3.1.2.1); nine digits at most, which Keycloak reads as an int. */
 const MAX_AGE = /^\d{1,9}$/;
+/**
+ * The longest value of each free-text parameter the broker keeps with a sign-in (transaction,
+ * pushed request): generous for any app (a JWT as `state`), small enough that a flood of
+ * pushed requests cannot hold 64 KiB each (attack helper, 2026-12-06).
+ */
+const MAX_LENGTH: Partial<Record<(typeof PARAMS)[number], number>> = { state: 4096, nonce: 512, scope: 2048, login_hint: 512, acr_values: 512, prompt: 64 };
 
 /** The parameters of an accepted request (only those the broker uses). */
 export interface AuthorizationParams {
@@ -52,6 +58,9 @@ export function checkAuthorizationRequest(deps: Deps, iss: IssuerContext, q: Rec
   const state = one('state');
   const back = (error: string, description: string): Checked => ({ ok: false, redirectUri, state, error, description });
   for (const k of Object.keys(q)) if (Array.isArray(q[k])) return back('invalid_request', `${k} given twice`);
+  for (const [k, max] of Object.entries(MAX_LENGTH)) {
+    if ((one(k)?.length ?? 0) > max!) return back('invalid_request', `${k} is longer than ${max} characters`);
+  }
   if (!one('response_type')) return back('invalid_request', 'response_type is required');
   if (one('response_type') !== 'code') return back('unsupported_response_type', 'Only response_type=code is supported');
   const scope = one('scope') ?? '';

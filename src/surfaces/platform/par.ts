@@ -4,10 +4,15 @@
  * in the store (every replica can serve the authorize that uses it) for 60 s, single use,
  * bound to the client. The app then sends the browser to …/authorize with only `client_id`
  * and the returned `request_uri`.
+ *
+ * A public app's requests are anyone's to push: each counts as a sign-in started from the
+ * caller's address (`platform.signInsPerAddress`), as at …/authorize. A confidential app's
+ * backend, which pushes for all its users from one address, is not limited.
  */
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { clientAddress } from '../../http/client-address.js';
 import { PARAMS, checkAuthorizationRequest } from './authorization-request.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { IssuerContext } from './issuer.js';
@@ -20,6 +25,7 @@ export function pushedAuthorizationRequest(deps: Deps): Koa.Middleware {
     const client: AuthenticatedClient = ctx.state.client;
     const iss: IssuerContext = ctx.state.issuer;
     const body = ctx.state.body as Record<string, unknown>;
+    if (client.app.public) await deps.limits.signInStart.consume(clientAddress(ctx));
     if (body.request_uri !== undefined) throw new BrokerError('invalid_request', 'request_uri may not be pushed (RFC 9126 §2.1)');
     const pushed = Object.fromEntries(PARAMS.map((k) => [k, body[k]]).filter(([, v]) => v !== undefined));
     pushed.client_id = client.clientId;

@@ -8,9 +8,12 @@
  * - an SSO session (`sso:`), named by the broker's cookie;
  * - a device grant (`device:`), its user code (`user-code:`), its poll pacing, and the
  *   signed-in user's pending consent (`device-consent:`).
+ * What a stranger can make (a transaction, a pushed request, a device code and what goes with
+ * it) is under PENDING_PREFIX (store.ts): kept apart from sessions and codes.
  */
 import { randomBytes } from 'node:crypto';
 import { RecordKind } from '../../store/record.js';
+import { PENDING_PREFIX } from '../../store/store.js';
 import type { TokenResponse } from '../../upstream/realm-connector.js';
 
 export const TX_TTL = 600;
@@ -114,9 +117,9 @@ export interface SsoSession {
 }
 
 export const records = {
-  tx: new RecordKind<LoginTransaction>('tx', TX_TTL),
+  tx: new RecordKind<LoginTransaction>(`${PENDING_PREFIX}tx`, TX_TTL),
   code: new RecordKind<AuthorizationCode>('code', CODE_TTL),
-  pushedRequest: new RecordKind<PushedRequest>('par', PAR_TTL),
+  pushedRequest: new RecordKind<PushedRequest>(`${PENDING_PREFIX}par`, PAR_TTL),
   /**
    * A redeemed code: seen again, what it issued is revoked (RFC 6749 §4.1.2), as the client it
    * was issued to (whoever sends it again: Keycloak revokes a client's tokens for that client only).
@@ -125,13 +128,13 @@ export const records = {
   sso: new RecordKind<SsoSession>('sso', SSO_TTL),
   /** The broker session of a realm session (by a hash of the realm issuer and its sid): a realm's logout token names the latter. */
   ssoOfRealmSession: new RecordKind<string>('sso-of', SSO_TTL),
-  device: new RecordKind<DeviceGrant>('device'),
-  userCode: new RecordKind<string>('user-code'),
+  device: new RecordKind<DeviceGrant>(`${PENDING_PREFIX}device`),
+  userCode: new RecordKind<string>(`${PENDING_PREFIX}user-code`),
   /** Present while a device must wait before polling again. */
-  devicePoll: new RecordKind<number>('device-poll'),
+  devicePoll: new RecordKind<number>(`${PENDING_PREFIX}device-poll`),
   /** How many times a device polled too fast: each adds 5 s to its interval (RFC 8628 §3.5). */
-  deviceSlowDowns: new RecordKind<number>('device-slow'),
-  deviceConsent: new RecordKind<DeviceConsent>('device-consent', CONSENT_TTL),
+  deviceSlowDowns: new RecordKind<number>(`${PENDING_PREFIX}device-slow`),
+  deviceConsent: new RecordKind<DeviceConsent>(`${PENDING_PREFIX}device-consent`, CONSENT_TTL),
   /** The consent a device code's sign-in is holding (its id), for the JSON deny. */
-  deviceConsentOfCode: new RecordKind<string>('device-consent-of', CONSENT_TTL),
+  deviceConsentOfCode: new RecordKind<string>(`${PENDING_PREFIX}device-consent-of`, CONSENT_TTL),
 };
