@@ -57,6 +57,6 @@ export function buildApp(deps: Deps, memo?: AnswerMemo): { app: Koa; lane: Direc
     return next();
   });
   app.use(routing.middleware());
-  const lane = new DirectLane(routers, { log: deps.log, metrics: deps.metrics, errors, securityHeaders: headers, cors: corsPolicy, upstreamTimeoutMs: deps.config.upstreamTimeoutMs });
+  const lane = new DirectLane(routers, { log: deps.log, metrics: deps.metrics, errors, securityHeaders: headers, cors: corsPolicy, upstreamTimeoutMs: deps.config.upstreamTimeoutMs, trustProxy: hops });
   return { app, lane };
 }

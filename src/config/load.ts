@@ -105,6 +105,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     logBufferBytes: env.LOG_BUFFER_BYTES ?? file.logBufferBytes,
     maxClientConnections: env.MAX_CLIENT_CONNECTIONS ?? file.maxClientConnections,
     trustProxy: proxyHops(env.TRUST_PROXY ?? file.trustProxy),
+    refusalsPerAddress: env.REFUSALS_PER_ADDRESS ?? file.refusalsPerAddress,
     apps: file.apps,
     tokenCache: file.tokenCache,
     introspectionCache: file.introspectionCache,

@@ -206,6 +206,11 @@ export const configSchema = z.object({
    * hops from the right: entries further left are the client's own say and are ignored.
    */
   trustProxy: z.number().int().min(0).max(10).default(0),
+  /**
+   * Refused requests a client address may make per minute where anyone can make Keycloak work
+   * (wrong client secrets, made-up clients or tokens: http/refusal-gate.ts); past it, 429.
+   */
+  refusalsPerAddress: z.coerce.number().int().positive().default(60),
   store: z.object({
     redisUrl: z.string().optional(),
     prefix: z.string().default('rb:'),

@@ -25,6 +25,7 @@ import type { Tenant } from '../tenancy/tenant.js';
 import { endScope, runInScope, type RequestScope } from '../request-scope.js';
 import { startDeadline } from '../upstream/deadline.js';
 import { readBody } from './body.js';
+import { clientAddress, requestAddress } from './client-address.js';
 import { corsRuleOf, type CorsPolicy, type CorsRule } from './cors.js';
 import type { ErrorPolicy, ErrorTarget } from './error-handler.js';
 import { guard, inputChecker, type InputOf, type InputSource, type Shape } from './guard.js';
@@ -39,6 +40,8 @@ export interface DirectRequest {
   params: Readonly<Record<string, string>>;
   /** The tenant the route served, for the access line (the route sets it). */
   tenant?: Tenant;
+  /** The client address per-address limits count (client-address.ts). */
+  address(): string;
 }
 
 export interface DirectRoute<S extends Shape> {
@@ -64,7 +67,7 @@ export function postDirect<S extends Shape>(router: Router, route: DirectRoute<S
 
 function koaAnswer<S extends Shape>(route: DirectRoute<S>): Koa.Middleware {
   return async function directRouteInKoa(ctx) {
-    const request: DirectRequest = { get: (name) => ctx.get(name), params: ctx.params ?? {} };
+    const request: DirectRequest = { get: (name) => ctx.get(name), params: ctx.params ?? {}, address: () => clientAddress(ctx) };
     try {
       sendJson(ctx, await route.answer(ctx.state.input as InputOf<S>, request));
     } finally {
@@ -90,6 +93,8 @@ export interface DirectLaneParts {
   securityHeaders: readonly string[];
   cors: CorsPolicy;
   upstreamTimeoutMs: number;
+  /** Config `trustProxy`: how the client address is read (client-address.ts). */
+  trustProxy: number;
 }
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
@@ -124,7 +129,7 @@ export class DirectLane {
   serve(entry: Entry, req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now();
     const scope: RequestScope = { requestId: requestIdOf(req.headers['x-request-id']), upstreamMs: 0 };
-    const request: DirectRequest = { get: (name) => headerOf(req, name), params: NO_PARAMS };
+    const request: DirectRequest = { get: (name) => headerOf(req, name), params: NO_PARAMS, address: () => requestAddress(req, this.parts.trustProxy) };
     runInScope(scope, async () => {
       let status = 200;
       try {

@@ -4,6 +4,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { type Limiter, type RateLimits } from './rate-limit.js';
+import { RefusalGate } from './refusal-gate.js';
 
 export interface Limits {
   /** Password attempts per tenant and username (ScaiWave /token, connect user/login). */
@@ -18,6 +19,8 @@ export interface Limits {
   signInStart: Limiter;
   /** Device codes issued per client address. */
   deviceStart: Limiter;
+  /** Refusals per client address where anyone can make Keycloak work (refusal-gate.ts). */
+  refusals: RefusalGate;
 }
 
 export function buildLimits(config: Config, limits: RateLimits): Limits {
@@ -30,5 +33,6 @@ export function buildLimits(config: Config, limits: RateLimits): Limits {
     discovery: limits.get({ name: 'discovery', points: p.discoveryAttempts, windowSeconds: 300, what: 'sign-in attempts' }),
     signInStart: limits.get({ name: 'sign-in', points: p.signInsPerAddress, windowSeconds: 60, what: 'sign-ins started' }),
     deviceStart: limits.get({ name: 'device', points: p.deviceCodesPerAddress, windowSeconds: 300, what: 'device codes requested' }),
+    refusals: new RefusalGate(limits.get({ name: 'refused', points: config.refusalsPerAddress, windowSeconds: 60, what: 'refused requests' })),
   };
 }

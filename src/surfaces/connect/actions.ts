@@ -1,4 +1,5 @@
 /** The connect API's actions: each the last step of its route's pipeline. */
+import * as jose from 'jose';
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
@@ -22,10 +23,13 @@ function requireGrant(given: string | undefined, expected: string): void {
 export function clientCredentialsToken(deps: Deps): DirectRoute<typeof tokenInput> {
   return {
     name: 'token', path: '/oauth/connect/token', input: tokenInput,
-    async answer({ realm, client_id, client_secret, grant_type, scopes }, request) {
-      requireGrant(grant_type, 'client_credentials');
-      const tenant = request.tenant = await tenantOfRealm(deps, realm);
-      return (await clientCredentialsGrant(deps, tenant, { clientId: client_id, clientSecret: client_secret }, toScope(scopes))).tokens;
+    answer({ realm, client_id, client_secret, grant_type, scopes }, request) {
+      // Anyone can send made-up clients and secrets here, each one a call to Keycloak.
+      return deps.limits.refusals.run(request.address(), async () => {
+        requireGrant(grant_type, 'client_credentials');
+        const tenant = request.tenant = await tenantOfRealm(deps, realm);
+        return (await clientCredentialsGrant(deps, tenant, { clientId: client_id, clientSecret: client_secret }, toScope(scopes))).tokens;
+      });
     },
   };
 }
@@ -48,22 +52,43 @@ export function userPasswordLogin(deps: Deps): Koa.Middleware {
  * the token (its `iss`, read without trusting it) when that realm is the named tenant's,
  * or one it moved from (the new realm would call an old token inactive); without a named
  * `realm`, at the issuing realm of any known tenant; otherwise at the tenant's realm.
+ *
+ * The document asks no client authentication here, so anyone can send made-up tokens, each one
+ * a call to Keycloak: an inactive answer counts as a refusal of the caller's address
+ * (refusal-gate.ts). A token whose own `exp` is past is inactive whatever else it says (forged,
+ * its signature fails; genuine, it has expired), and is answered so without Keycloak, and
+ * without counting: a resource server is handed expired tokens all day.
  */
 export function introspectToken(deps: Deps): DirectRoute<typeof introspectInput> {
   const { verifier, tenants } = deps;
   return {
     name: 'introspect', path: '/oauth/connect/introspect', input: introspectInput,
-    async answer({ token, realm: named }, request) {
-      const tenant = request.tenant = await tenantOfRealm(deps, named);
-      const issuing = await verifier.issuingRealm(token).catch(() => undefined);
-      const ownRealm = issuing && (issuing.id === tenant.id || tenant.aliasIds.includes(issuing.id));
-      // The tenant whose realm is asked: the named one (its realm or one it moved from), or the issuing realm's.
-      const owner = issuing && (ownRealm ? tenant : named === undefined ? await tenants.byRealm(issuing) : undefined);
-      const target: { upstream: string; realm: string } = issuing && owner ? issuing : tenant;
-      // That tenant decides on the cache (config introspectionCache.tenants), not the default one.
-      return introspectAt(deps, target, token, cachesIntrospection(deps, (owner ?? tenant).slug));
+    answer({ token, realm: named }, request) {
+      return deps.limits.refusals.run(request.address(), async () => {
+        const tenant = request.tenant = await tenantOfRealm(deps, named);
+        if (expiredByItsOwnWord(token)) return INACTIVE;
+        const issuing = await verifier.issuingRealm(token).catch(() => undefined);
+        const ownRealm = issuing && (issuing.id === tenant.id || tenant.aliasIds.includes(issuing.id));
+        // The tenant whose realm is asked: the named one (its realm or one it moved from), or the issuing realm's.
+        const owner = issuing && (ownRealm ? tenant : named === undefined ? await tenants.byRealm(issuing) : undefined);
+        const target: { upstream: string; realm: string } = issuing && owner ? issuing : tenant;
+        // That tenant decides on the cache (config introspectionCache.tenants), not the default one.
+        return introspectAt(deps, target, token, cachesIntrospection(deps, (owner ?? tenant).slug));
+      }, (answer) => answer.active === false && answer !== INACTIVE);
     },
   };
+}
+
+const INACTIVE = Object.freeze({ active: false as const });
+
+/** Whether the token's payload says it has expired (read without trusting it). */
+function expiredByItsOwnWord(token: string): boolean {
+  try {
+    const { exp } = jose.decodeJwt(token);
+    return typeof exp === 'number' && exp * 1000 <= Date.now();
+  } catch {
+    return false; // not a JWT: Keycloak says what it is
+  }
 }
 
 /** GET /healthz: liveness only (the process answers); see /readyz for dependencies. */

@@ -26,8 +26,13 @@ export function introspect(deps: Deps): DirectRoute<typeof introspectInput> {
   return {
     name: 'introspect', path: '/introspect', input: introspectInput, sources: ['body'],
     async answer(input, request) {
-      const { issuer, client } = await issuerAndClient(deps, input, request);
-      if (client.app.public) throw new BrokerError('invalid_client', 'Introspection is for confidential clients');
+      // Wrong secrets count against the address (refusal-gate.ts); an authenticated resource
+      // server's inactive answers do not.
+      const { issuer } = await deps.limits.refusals.run(request.address(), async () => {
+        const found = await issuerAndClient(deps, input, request);
+        if (found.client.app.public) throw new BrokerError('invalid_client', 'Introspection is for confidential clients');
+        return found;
+      });
       const realm = await realmOfToken(deps, input.token, issuer);
       if (!realm) return INACTIVE;
       // The tenant of the issuing realm decides (config introspectionCache.tenants).

@@ -8,6 +8,7 @@ import { cookieJar } from '../../http/cookies.js';
 import type { SurfaceErrors } from '../../http/error-handler.js';
 import { postDirect } from '../../http/direct-lane.js';
 import { guard } from '../../http/guard.js';
+import { refusalsCounted } from '../../http/refusal-gate.js';
 import { asPage, asPageForForms } from '../../http/page-routes.js';
 import { authorize, showEmailPage, submitChoice, submitEmail, submitOrganisation } from './authorize.js';
 import { callback } from './callback.js';
@@ -33,24 +34,26 @@ export const platformErrors: SurfaceErrors = { prefix: PREFIX, serialize: serial
 /** The OAuth endpoints of one issuer, shared by the platform and the tenant-level surface. */
 export function mountIssuerRoutes(router: Router, deps: Deps, issuer: Koa.Middleware): void {
   const jar = cookieJar(deps.config.publicUrl);
+  // Client authentication refused counts against the caller's address (http/refusal-gate.ts).
+  const refused = refusalsCounted(deps.limits.refusals);
   router.get('discovery', '/.well-known/openid-configuration', issuer, discoveryDocument);
   router.get('issuer-jwks', '/.well-known/jwks.json', issuer, issuerKeysDocument(deps.signingKeys));
   router.get('authorize', '/authorize', asPage, issuer, authorize(deps, jar));
-  router.post('par', '/par', issuer, guard(parInput, ['body']), authenticateClient(deps), pushedAuthorizationRequest(deps));
+  router.post('par', '/par', issuer, guard(parInput, ['body']), refused, authenticateClient(deps), pushedAuthorizationRequest(deps));
   router.get('email-page', '/login', asPage, issuer, showEmailPage(deps));
   router.post('email-submit', '/login', asPage, issuer, submitEmail(deps, jar));
   router.post('tenant-choice', '/choose', asPage, issuer, submitChoice(deps, jar));
   router.post('organisation', '/organisation', asPage, issuer, submitOrganisation(deps, jar));
   router.get('callback', '/callback', asPage, issuer, callback(deps, jar));
   postDirect(router, platformToken(deps)); // a direct route (http/direct-lane.ts) where the path is fixed
-  router.post('revoke', '/revoke', issuer, guard(revokeInput, ['body']), authenticateClient(deps), revoke(deps));
+  router.post('revoke', '/revoke', issuer, guard(revokeInput, ['body']), refused, authenticateClient(deps), revoke(deps));
   postDirect(router, introspect(deps)); // a direct route, as the token endpoint
   router.get('userinfo', '/userinfo', issuer, userinfo(deps));
   router.post('userinfo-post', '/userinfo', issuer, userinfo(deps));
   router.get('logout', '/logout', asPage, issuer, logout(deps, jar));
   router.post('logout-post', '/logout', asPage, issuer, logout(deps, jar));
   router.post('backchannel-logout', '/backchannel-logout', issuer, receiveBackchannelLogout(deps));
-  router.post('device-authorize', '/device/authorize', issuer, guard(deviceAuthorizeInput, ['body']), authenticateClient(deps), deviceAuthorize(deps));
+  router.post('device-authorize', '/device/authorize', issuer, guard(deviceAuthorizeInput, ['body']), refused, authenticateClient(deps), deviceAuthorize(deps));
   router.get('device-verify-info', '/device/verify', issuer, guard(deviceVerifyInput, ['query']), deviceVerifyInfo(deps));
   router.post('device-verify', '/device/verify', asPageForForms, issuer, deviceVerifyComplete(deps, jar));
   router.get('device-page', '/device', asPage, issuer, deviceEntry(deps, jar));

@@ -34,15 +34,18 @@ export const SUPPORTED_GRANTS = Object.keys(GRANTS);
 export function platformToken(deps: Deps): DirectRoute<typeof tokenInput> {
   return {
     name: 'token', path: '/token', input: tokenInput, sources: ['body'],
-    async answer(input, request) {
-      const { issuer, client } = await issuerAndClient(deps, input, request);
-      const { grant_type } = input;
-      const grant = Object.hasOwn(GRANTS, grant_type) ? GRANTS[grant_type] : undefined;
-      if (!grant) throw new BrokerError('unsupported_grant_type', `grant_type ${grant_type} is not supported`);
-      if (!(client.app.grantTypes as string[]).includes(grant_type)) {
-        throw new BrokerError('unauthorized_client', `${client.clientId} may not use ${grant_type}`);
-      }
-      return grant({ deps, client, input, issuer });
+    answer(input, request) {
+      // A public app's id is anyone's: made-up codes and refresh tokens would each be a call to Keycloak.
+      return deps.limits.refusals.run(request.address(), async () => {
+        const { issuer, client } = await issuerAndClient(deps, input, request);
+        const { grant_type } = input;
+        const grant = Object.hasOwn(GRANTS, grant_type) ? GRANTS[grant_type] : undefined;
+        if (!grant) throw new BrokerError('unsupported_grant_type', `grant_type ${grant_type} is not supported`);
+        if (!(client.app.grantTypes as string[]).includes(grant_type)) {
+          throw new BrokerError('unauthorized_client', `${client.clientId} may not use ${grant_type}`);
+        }
+        return grant({ deps, client, input, issuer });
+      });
     },
   };
 }

@@ -126,17 +126,20 @@ export function passwordLogin(deps: Deps): Koa.Middleware {
 export function refresh(deps: Deps): DirectRoute<typeof refreshInput> {
   return {
     name: 'refresh', path: '/refresh', input: refreshInput, sources: ['body'],
-    async answer({ refresh_token: token }, request) {
-      const tenant = request.tenant = await tenantOfHost(deps, request);
-      const relabelInvalid = relabel(['invalid_grant', 'invalid_token', 'invalid_request'], 'SW_AUTH_INVALID_REFRESH_TOKEN');
-      const realm = await deps.verifier.issuingRealm(token).catch(relabelInvalid);
-      try {
-        RealmTokenVerifier.assertBelongs(realm, tenant);
-      } catch (err) {
-        relabelInvalid(err);
-      }
-      const res = await deps.upstreams.get(realm.upstream).realm(realm.realm).refresh(token).catch(relabelInvalid);
-      return tokenData(res);
+    answer({ refresh_token: token }, request) {
+      // Anyone can send made-up refresh tokens here, each one a call to Keycloak.
+      return deps.limits.refusals.run(request.address(), async () => {
+        const tenant = request.tenant = await tenantOfHost(deps, request);
+        const relabelInvalid = relabel(['invalid_grant', 'invalid_token', 'invalid_request'], 'SW_AUTH_INVALID_REFRESH_TOKEN');
+        const realm = await deps.verifier.issuingRealm(token).catch(relabelInvalid);
+        try {
+          RealmTokenVerifier.assertBelongs(realm, tenant);
+        } catch (err) {
+          relabelInvalid(err);
+        }
+        const res = await deps.upstreams.get(realm.upstream).realm(realm.realm).refresh(token).catch(relabelInvalid);
+        return tokenData(res);
+      });
     },
   };
 }

@@ -4,6 +4,7 @@ import type { Deps } from '../../deps.js';
 import type { SurfaceErrors } from '../../http/error-handler.js';
 import { postDirect } from '../../http/direct-lane.js';
 import { guard } from '../../http/guard.js';
+import { refusalsCounted } from '../../http/refusal-gate.js';
 import { asPage } from '../../http/page-routes.js';
 import { codeLogin, loginLanding, oidcConfig, passwordLogin, refresh, register, requirePasswordGrant } from './actions.js';
 import { serializeScaiwaveError } from './errors.js';
@@ -19,7 +20,8 @@ export function scaiwaveRoutes(deps: Deps): Router {
   const tenant = resolveHostTenant(deps);
   router.get('config', '/config', tenant, oidcConfig(deps));
   router.get('login-landing', '/login', asPage, loginLanding(deps));
-  router.post('login', '/login', tenant, guard(loginInput, ['body']), codeLogin(deps));
+  // Anyone can send made-up codes, each one a call to Keycloak (http/refusal-gate.ts).
+  router.post('login', '/login', tenant, guard(loginInput, ['body']), refusalsCounted(deps.limits.refusals), codeLogin(deps));
   router.post('token', '/token', tenant, requirePasswordGrant, guard(passwordInput, ['body']), passwordLogin(deps));
   // A direct route (http/direct-lane.ts): served without Koa on its own URL.
   postDirect(router, refresh(deps));

@@ -1,0 +1,77 @@
+/**
+ * Refusals per client address, on the routes anyone can call that make Keycloak work: client
+ * credentials, refresh and code exchanges, introspection, and every client authentication.
+ * A caller that keeps being refused (wrong secrets, made-up clients or tokens) gets 429 before
+ * its next request takes any of its realm's share of Keycloak (realm-slots.ts); one who is
+ * answered is not slowed at all. An attack of 2026-12-06 sent 300 parallel streams of wrong
+ * secrets and made-up tokens to acme's realm: half of acme's own services' grants got 503.
+ *
+ * How it counts, with rate-limiter-flexible underneath (rate-limit.ts):
+ * - an address with no refusal in the window is not counted at all (no store call: these are
+ *   the hot proxied paths); its first refusal marks it, in this process, for the window;
+ * - a marked address is counted first, then decided, each request atomically (so a parallel
+ *   burst from it cannot pass together), and an answered request gives its point back;
+ * - so what gets through from one address is the allowance per window, plus the requests it
+ *   already had in flight when its first refusal came back (at most its realm's share and line).
+ * What counts as a refusal is `REFUSALS` below: the answers a wrong secret, a made-up client or
+ * token, or someone else's code get. A device's `authorization_pending` and `slow_down` do not
+ * count, nor Keycloak unreachable (`upstream_*`), nor input the broker refused itself (422).
+ */
+import type Koa from 'koa';
+import { LRUCache } from 'lru-cache';
+import { BrokerError, type ErrorCode } from '../errors.js';
+import { clientAddress } from './client-address.js';
+import type { Limiter } from './rate-limit.js';
+
+const REFUSALS = new Set<ErrorCode>([
+  'invalid_client', 'invalid_grant', 'unauthorized_client', 'invalid_scope', 'invalid_token', 'invalid_target',
+  'invalid_request', 'unsupported_grant_type', 'tenant_not_found', 'access_denied', 'expired_token',
+]);
+
+export const isRefusal = (err: unknown): boolean => err instanceof BrokerError && REFUSALS.has(err.code);
+
+/** Addresses marked at once, at most (an attacker with more only has more of them counted late). */
+const MARKED_MAX = 50_000;
+
+export class RefusalGate {
+  private readonly marked: LRUCache<string, true>;
+
+  constructor(private readonly limiter: Limiter) {
+    this.marked = new LRUCache({ max: MARKED_MAX, ttl: limiter.rule.windowSeconds * 1000 });
+  }
+
+  /**
+   * Runs `call` for a request from `address`; `refused` says which answers count as refusals
+   * besides the errors of `REFUSALS` (an introspection's `active: false`).
+   */
+  async run<T>(address: string, call: () => Promise<T>, refused?: (answer: T) => boolean): Promise<T> {
+    const counted = this.marked.has(address);
+    if (counted) await this.limiter.consume(address);
+    let answer: T;
+    try {
+      answer = await call();
+    } catch (err) {
+      await this.settle(address, counted, isRefusal(err));
+      throw err;
+    }
+    await this.settle(address, counted, refused?.(answer) ?? false);
+    return answer;
+  }
+
+  private async settle(address: string, counted: boolean, wasRefused: boolean): Promise<void> {
+    if (wasRefused) {
+      this.marked.set(address, true);
+      // Counted after the fact: the address's next request is decided with it.
+      if (!counted) await this.limiter.consume(address).catch(() => {});
+    } else if (counted) {
+      await this.limiter.reward(address).catch(() => {});
+    }
+  }
+}
+
+/** The gate around the rest of a Koa route (client authentication included). */
+export function refusalsCounted(gate: RefusalGate): Koa.Middleware {
+  return function refusalsCounted(ctx, next) {
+    return gate.run(clientAddress(ctx), next);
+  };
+}

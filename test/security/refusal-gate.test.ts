@@ -1,0 +1,94 @@
+/**
+ * Refusals per client address where anyone can make Keycloak work (attack helper, 2026-12-06):
+ * 300 parallel streams of made-up clients, wrong secrets and made-up tokens took acme's share
+ * of server 1 (realm-slots.ts), and half of acme's own services' grants got 503; the platform's
+ * client secrets could be guessed at 1,150 a second. Now an address that keeps being refused
+ * gets 429 before its requests reach Keycloak, and others are not touched. Addresses are told
+ * apart through a trusted proxy's X-Forwarded-For. Against the real Keycloak servers.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { ACME_ID, deviceOverrides, post, startBroker, type TestBroker } from '../helpers/broker.js';
+
+const ALLOWANCE = 10;
+const from = (address: string) => ({ headers: { 'x-forwarded-for': address } });
+/** A JWT-shaped token that says it expired an hour ago (its signature is nobody's). */
+const expiredToken = () => ['{"alg":"RS256","typ":"JWT"}', JSON.stringify({ exp: Math.floor(Date.now() / 1000) - 3600, iss: 'http://127.0.0.1:8080/realms/acme', jti: randomUUID() }), 'c2ln']
+  .map((part, i) => (i < 2 ? Buffer.from(part).toString('base64url') : part)).join('.');
+
+describe('refusals counted per client address', function () {
+  this.timeout(60_000);
+  let broker: TestBroker;
+  before(async () => {
+    broker = await startBroker({ env: { TRUST_PROXY: '1', REFUSALS_PER_ADDRESS: String(ALLOWANCE) } });
+  });
+  after(() => broker?.close());
+
+  const connectToken = (address: string, clientId = 'connect-demo', secret = 'connect-demo-secret') =>
+    post(`${broker.url}/auth/api/v1/oauth/connect/token`, { client_id: clientId, client_secret: secret, realm: ACME_ID }, from(address));
+  const madeUp = (address: string) => connectToken(address, `nobody-${randomUUID().slice(0, 8)}`, 'x');
+
+  it('made-up clients at connect/token: refused by Keycloak up to the allowance, then 429 before it; another address is served', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < ALLOWANCE + 3; i++) statuses.push((await madeUp('10.0.0.1')).status);
+    assert.deepEqual(statuses, [...Array(ALLOWANCE).fill(401), 429, 429, 429]);
+    const refused = await connectToken('10.0.0.1');
+    assert.equal(refused.status, 429, 'the address as a whole, the real client\'s secret too');
+    assert.ok(Number(refused.headers.get('retry-after')) > 0);
+    assert.equal((await connectToken('10.0.0.2')).status, 200, 'another address');
+  });
+
+  it('a parallel burst from a new address may get through once (what it had in flight); from then on it is counted before Keycloak', async () => {
+    const burst = await Promise.all(Array.from({ length: 3 * ALLOWANCE }, () => madeUp('10.0.0.3')));
+    assert.ok(burst.every((r) => r.status === 401 || r.status === 429), burst.map((r) => r.status).join());
+    const next = await Promise.all(Array.from({ length: 3 * ALLOWANCE }, () => madeUp('10.0.0.3')));
+    assert.deepEqual(new Set(next.map((r) => r.status)), new Set([429]));
+  });
+
+  it('an address refused a few times, then answered, gets its points back for each answer', async () => {
+    for (let i = 0; i < ALLOWANCE / 2; i++) assert.equal((await madeUp('10.0.0.4')).status, 401);
+    for (let i = 0; i < 2 * ALLOWANCE; i++) assert.equal((await connectToken('10.0.0.4')).status, 200);
+    assert.equal((await madeUp('10.0.0.4')).status, 401, 'still within its allowance');
+  });
+
+  it('made-up tokens at connect/introspect count; tokens expired by their own word are inactive without counting', async () => {
+    const introspect = (token: string, address: string) => post(`${broker.url}/auth/api/v1/oauth/connect/introspect`, { token }, from(address));
+    for (let i = 0; i < 3 * ALLOWANCE; i++) {
+      const res = await introspect(expiredToken(), '10.0.0.5');
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, { active: false });
+    }
+    const statuses: number[] = [];
+    for (let i = 0; i < ALLOWANCE + 1; i++) statuses.push((await introspect(`made.up.${randomUUID()}`, '10.0.0.5')).status);
+    assert.deepEqual(statuses, [...Array(ALLOWANCE).fill(200), 429]);
+  });
+
+  it('wrong secrets for a platform app: refused up to the allowance, then 429; the app itself elsewhere is served', async () => {
+    const introspect = (secret: string, address: string) => post(`${broker.url}/api/v1/platform/oauth/introspect`, { token: 'x', client_id: 'platform-service', client_secret: secret }, from(address));
+    const statuses: number[] = [];
+    for (let i = 0; i < ALLOWANCE + 2; i++) statuses.push((await introspect(`guess-${i}`, '10.0.0.6')).status);
+    assert.deepEqual(statuses, [...Array(ALLOWANCE).fill(401), 429, 429]);
+    const revoke = await post(`${broker.url}/api/v1/platform/oauth/revoke`, { token: 'x', client_id: 'platform-service', client_secret: 'guess' }, from('10.0.0.6'));
+    assert.equal(revoke.status, 429, 'on every route that authenticates a client');
+    assert.equal((await introspect('platform-service-secret', '10.0.0.7')).status, 200);
+  });
+});
+
+describe('what is not a refusal', function () {
+  this.timeout(60_000);
+  let broker: TestBroker;
+  before(async () => {
+    broker = await startBroker({ env: { REFUSALS_PER_ADDRESS: '2' }, overrides: deviceOverrides() });
+  });
+  after(() => broker?.close());
+
+  it('a device polling while its user has not answered (authorization_pending) is not slowed', async () => {
+    const oauth = `${broker.url}/api/v1/platform/oauth`;
+    const d = (await post(`${oauth}/device/authorize`, { client_id: 'tv-demo' })).body;
+    for (let i = 0; i < 5; i++) {
+      const res = await post(`${oauth}/token`, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', client_id: 'tv-demo', device_code: d.device_code });
+      assert.equal(res.body.error, 'authorization_pending', `poll ${i}: ${res.text}`);
+      await new Promise((r) => setTimeout(r, 1100));
+    }
+  });
+});
