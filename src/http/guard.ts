@@ -79,6 +79,13 @@ export function inputChecker<S extends Shape>(shape: S, sources: InputSource[] =
       candidate[field] = value === '' ? undefined : value;
     }
     if (repeated) throw new BrokerError('invalid_request', `Each parameter may be given once: ${repeated.join(', ')} was given more than once`);
+    // Two different values, one in the URL and one in the body: which one a proxy in front
+    // checked is anyone's guess, so neither is taken (attack helper, 2026-12-06: a realm in the
+    // query and another in the body got the body's realm's token).
+    if (fromBody && fromQuery && query !== NO_QUERY) {
+      const both = fields.filter((f) => body[f] !== undefined && query[f] !== undefined && String(body[f]) !== String(query[f]));
+      if (both.length) throw new BrokerError('invalid_request', `${both.join(', ')} given in both the URL and the body, with different values`);
+    }
     const parsed = schema.safeParse(candidate);
     if (!parsed.success) {
       throw new BrokerError('validation_failed', 'Request validation failed', {

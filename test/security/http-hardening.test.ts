@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
-import { post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { ACME_ID, GLOBEX_ID, post, startBroker, type TestBroker } from '../helpers/broker.js';
 import { KEYCLOAK_URL } from '../helpers/services.js';
 
 /** A request with any headers (fetch will not set Host). */
@@ -121,6 +121,12 @@ describe('answers and inputs', () => {
     assert.equal(revoke.json.error, 'invalid_request');
     const connect = await raw(`${broker.url}/auth/api/v1/oauth/connect/token?client_id=connect-demo&client_id=other&client_secret=connect-demo-secret`, { method: 'POST' });
     assert.equal(connect.status, 400, connect.text);
+    // One name in the URL and in the body with two values: neither is taken (the body's was).
+    const realms = await raw(`${broker.url}/auth/api/v1/oauth/connect/token?realm=${GLOBEX_ID}`, form(`realm=${ACME_ID}&client_id=connect-demo&client_secret=connect-demo-secret`));
+    assert.equal(realms.status, 400, realms.text);
+    assert.match(realms.text, /realm given in both the URL and the body, with different values/);
+    const same = await raw(`${broker.url}/auth/api/v1/oauth/connect/token?realm=${ACME_ID}`, form(`realm=${ACME_ID}&client_id=connect-demo&client_secret=connect-demo-secret`));
+    assert.equal(same.status, 200, same.text);
     // One value each, and a JSON list (a wrong type, not a repetition), as before.
     assert.equal((await raw(`${broker.url}/api/v1/platform/oauth/token`, form('grant_type=client_credentials&client_id=platform-service&client_secret=platform-service-secret'))).status, 200);
     const list = await raw(`${broker.url}/auth/api/v1/oauth/connect/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: ['a', 'b'], client_secret: 'x' }) });
