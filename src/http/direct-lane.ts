@@ -10,7 +10,7 @@
  * request, with the same parts: request id and scope, access line and metrics
  * (request-context.ts), security headers (security-headers.ts), body reading (body.ts),
  * the deadline, the input check (guard.ts), JSON bytes (send-json.ts), and the one error
- * policy (error-handler.ts), CORS (cors.ts). Routes with pages, cookies or rate limits stay
+ * policy (error-handler.ts), CORS (cors.ts). Routes with pages, cookies or rate limits (other than the refusal gate, refusal-gate.ts, which a route runs itself) stay
  * in Koa, and so does a direct route whose path has parameters (the tenant issuers').
  *
  * Why: Koa's context, its middleware chain and the router were about a fifth of a proxied
