@@ -10,8 +10,9 @@
  * request, with the same parts: request id and scope, access line and metrics
  * (request-context.ts), security headers (security-headers.ts), body reading (body.ts),
  * the deadline, the input check (guard.ts), JSON bytes (send-json.ts), and the one error
- * policy (error-handler.ts), CORS (cors.ts). Routes with pages, cookies or rate limits (other than the refusal gate, refusal-gate.ts, which a route runs itself) stay
- * in Koa, and so does a direct route whose path has parameters (the tenant issuers').
+ * policy (error-handler.ts), CORS (cors.ts). Routes with pages, cookies or rate limits stay
+ * in Koa (but for the refusal gate, refusal-gate.ts, which a direct route runs itself), and
+ * so does a direct route whose path has parameters (the tenant issuers').
  *
  * Why: Koa's context, its middleware chain and the router were about a fifth of a proxied
  * grant's CPU in the broker, with Keycloak on the same cores (issue 12's benchmark).
