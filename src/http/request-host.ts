@@ -2,7 +2,9 @@
  * The host name a request was addressed to, for choosing a tenant by host. Without a
  * trusted proxy it is the Host header. Behind one (TRUST_PROXY), it is the last
  * X-Forwarded-Host entry, the one our nearest proxy set; earlier entries are the
- * client's own say (Koa's `ctx.hostname` would take the first). Lowercase, no port.
+ * client's own say (Koa's `ctx.hostname` would take the first). Lowercase, no port, and no
+ * trailing dot: `globex.localhost.` is DNS's absolute spelling of `globex.localhost`, and was
+ * served as the default tenant (attack helper, 2026-12-06).
  */
 /** Koa's context, or a direct route's request (direct-lane.ts). */
 export interface RequestHeaders {
@@ -14,7 +16,8 @@ export function requestHost(ctx: RequestHeaders, trustedHops: number): string {
   const host = (forwarded ?? ctx.get('host')).toLowerCase();
   if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
   const colon = host.indexOf(':');
-  return colon < 0 ? host : host.slice(0, colon);
+  const name = colon < 0 ? host : host.slice(0, colon);
+  return name.endsWith('.') ? name.slice(0, -1) : name;
 }
 
 /** A lookup in a host-keyed map of config that only sees the map's own keys (never `__proto__`, `constructor`…). */

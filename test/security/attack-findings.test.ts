@@ -158,6 +158,9 @@ describe('host and proxy headers choose no tenant they should not', () => {
       const res = await getRaw(`${broker.url}/v1/auth/config`, { host: 'acme.localhost:3000', 'x-forwarded-host': 'globex.localhost, acme.localhost:3000' });
       assert.equal(res.body.data.issuer, `${KEYCLOAK_URL}/realms/acme`);
       assert.match(String(res.headers.vary), /x-forwarded-host/i);
+      // DNS's absolute spelling of a host is that host.
+      assert.equal((await getRaw(`${broker.url}/v1/auth/config`, { host: 'globex.localhost.:3000' })).body.data.issuer, `${KEYCLOAK_URL}/realms/globex`);
+      assert.equal((await getRaw(`${broker.url}/v1/auth/config`, { host: 'globex.localhost.' })).body.data.issuer, `${KEYCLOAK_URL}/realms/globex`);
       for (const host of ['__proto__', 'constructor', 'toString']) {
         const odd = await getRaw(`${broker.url}/v1/auth/config`, { host });
         assert.equal(odd.status, 200, host);
