@@ -1,8 +1,9 @@
 /**
  * Syncs the GLOBAL apps of the registry into every tenant realm (DESIGN decision 4):
  * each app must exist with the same client_id everywhere, with the broker's callbacks as
- * redirect URIs and the realm settings its grants need. Creates what is missing, updates
- * what differs, never deletes. Idempotent.
+ * redirect URIs and the realm settings its grants need; and every other app into the realms
+ * of the tenants it lists (`tenants`), with those tenants' callbacks only. Creates what is
+ * missing, updates what differs, never deletes. Idempotent.
  *
  *   npm run sync-apps                 (with the broker's usual environment / CONFIG_FILE)
  *   npm run sync-apps -- --dry-run    (only says what it would do)
@@ -35,9 +36,12 @@ export function desiredClient(config: Config, clientId: string, app: AppConfig, 
   if (device) attributes['oauth2.device.authorization.grant.enabled'] = 'true';
   if (grants.has('urn:ietf:params:oauth:grant-type:token-exchange')) attributes['standard.token.exchange.enabled'] = 'true';
   if (app.postLogoutRedirectUris.length) attributes['post.logout.redirect.uris'] = '+';
+  // Its tenant's issuer, for an app that is not GLOBAL (served there only); the platform's otherwise.
+  const tenantIssuer = `${config.publicUrl}/api/v1/auth/tenants/${slug}/oauth`;
+  const issuer = app.global ? `${config.publicUrl}/api/v1/platform/oauth` : tenantIssuer;
   // The realm tells the broker when a session it signed in with ends (back-channel logout).
   if (grants.has('authorization_code') || grants.has('urn:ietf:params:oauth:grant-type:device_code')) {
-    attributes['backchannel.logout.url'] = `${config.publicUrl}/api/v1/platform/oauth/backchannel-logout`;
+    attributes['backchannel.logout.url'] = `${issuer}/backchannel-logout`;
     attributes['backchannel.logout.session.required'] = 'true';
   }
   // The broker signs users in as this client (device approval too) and returns to its callbacks.
@@ -55,10 +59,7 @@ export function desiredClient(config: Config, clientId: string, app: AppConfig, 
     // The broker introspects the app's tokens as its own client: Keycloak (26+) introspects
     // only for a client in the token's audience.
     protocolMappers: [audienceMapper(config.brokerClient.clientId)],
-    redirectUris: interactive ? [
-      `${config.publicUrl}/api/v1/platform/oauth/callback`,
-      `${config.publicUrl}/api/v1/auth/tenants/${slug}/oauth/callback`,
-    ] : [],
+    redirectUris: interactive ? [...new Set([`${issuer}/callback`, `${tenantIssuer}/callback`])] : [],
     attributes,
   };
 }
@@ -88,10 +89,12 @@ function differs(current: ClientRepresentation, want: ClientRepresentation): boo
 /** `only`: the slugs of the tenants to sync (a new tenant's realm); every tenant when omitted. */
 export async function syncApps(deps: Pick<Deps, 'config' | 'tenants' | 'upstreams'>, dryRun = false, only?: string[]): Promise<SyncResult[]> {
   const results: SyncResult[] = [];
-  const apps = Object.entries(deps.config.apps).filter(([, app]) => app.global);
+  const apps = Object.entries(deps.config.apps);
   const home = deps.config.platform.homeTenant ?? deps.config.defaultTenant;
-  // A client-credentials-only app acts at the platform's home realm alone.
-  const needed = (app: AppConfig, slug: string) => slug === home || app.grantTypes.some((g) => g !== 'client_credentials');
+  // A GLOBAL client-credentials-only app acts at the platform's home realm alone; any other
+  // app that is not GLOBAL, in the realms of the tenants it lists.
+  const needed = (app: AppConfig, slug: string) => !app.global ? (app.tenants ?? []).includes(slug)
+    : slug === home || app.grantTypes.some((g) => g !== 'client_credentials');
   const tenants = (await deps.tenants.all()).filter((t) => !only || only.includes(t.slug));
   const unknown = only?.filter((slug) => !tenants.some((t) => t.slug === slug)) ?? [];
   if (unknown.length) throw new Error(`unknown tenant: ${unknown.join(', ')}`);

@@ -1,10 +1,19 @@
-/** The sync-apps CLI's work against the real Keycloak: a new realm gets every GLOBAL app, idempotently. */
+/** The sync-apps CLI's work against the real Keycloak: a new realm gets every GLOBAL app and its own, idempotently. */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { syncApps } from '../../src/cli/sync-apps.js';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
+
+/** The demo's apps, which an override of `apps` replaces. */
+const DEMO_APPS = JSON.parse(readFileSync('demo.config.json', 'utf8')).apps as Record<string, object>;
+/** An app of the test's realm only, and one of another tenant's. */
+const OWN_APPS = (realm: string) => ({
+  'own-reports': { name: 'Own reports', public: false, clientSecret: 'own-secret', tenants: [realm], grantTypes: ['authorization_code'], redirectUris: ['http://127.0.0.1:8765/callback'] },
+  'acme-reports': { name: 'Acme reports', public: false, clientSecret: 'acme-secret', tenants: ['acme'], grantTypes: ['authorization_code'], redirectUris: ['http://127.0.0.1:8765/callback'] },
+});
 
 describe('sync-apps', () => {
   let broker: TestBroker;
@@ -16,7 +25,7 @@ describe('sync-apps', () => {
     // The broker's own client is in every tenant realm (README): introspection is done as it.
     await admin.clients.create({ realm, clientId: 'realm-broker', publicClient: false, secret: 'realm-broker-secret', serviceAccountsEnabled: true, standardFlowEnabled: false });
     // Only the new realm is a tenant here, so the demo realms stay as they are.
-    broker = await startBroker({ overrides: { platform: { homeTenant: realm, idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10, discoveryAttempts: 30 }, upstreams: [{ name: 'default', url: KEYCLOAK_URL, admin: { realm: 'master', ...ADMIN }, ignoreRealms: ['acme', 'globex'] }] } });
+    broker = await startBroker({ overrides: { apps: { ...DEMO_APPS, ...OWN_APPS(realm) }, platform: { homeTenant: realm, idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 5, userCodeAttempts: 10, discoveryAttempts: 30 }, upstreams: [{ name: 'default', url: KEYCLOAK_URL, admin: { realm: 'master', ...ADMIN }, ignoreRealms: ['acme', 'globex'] }] } });
   });
   after(async () => {
     await broker.close();
@@ -26,7 +35,11 @@ describe('sync-apps', () => {
   it('creates every GLOBAL app in a new tenant realm, then finds nothing to do', async () => {
     const first = await syncApps(broker.deps);
     const mine = first.filter((r) => r.tenant === realm);
-    assert.deepEqual(mine.map((r) => r.action).sort(), ['created', 'created', 'created', 'created']);
+    assert.deepEqual(mine.map((r) => r.clientId).sort(), [...Object.keys(DEMO_APPS), 'own-reports'].sort(), 'the GLOBAL apps, and the realm\'s own app: not another tenant\'s');
+    assert.ok(mine.every((r) => r.action === 'created'));
+    const [own] = await admin.clients.find({ realm, clientId: 'own-reports' });
+    assert.deepEqual(own?.redirectUris, [`${broker.url}/api/v1/auth/tenants/${realm}/oauth/callback`], 'its tenant\'s callback only');
+    assert.equal(own?.attributes?.['backchannel.logout.url'], `${broker.url}/api/v1/auth/tenants/${realm}/oauth/backchannel-logout`);
     const [demo] = await admin.clients.find({ realm, clientId: 'platform-demo' });
     assert.equal(demo?.publicClient, true);
     assert.ok(demo?.redirectUris?.includes(`${broker.url}/api/v1/platform/oauth/callback`));
