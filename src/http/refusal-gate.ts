@@ -69,9 +69,12 @@ export class RefusalGate {
   }
 }
 
-/** The gate around the rest of a Koa route (client authentication included). */
+/**
+ * The gate around the rest of a Koa route (client authentication included); an answer the route
+ * marks `ctx.state.refused` counts as a refusal too.
+ */
 export function refusalsCounted(gate: RefusalGate): Koa.Middleware {
   return function refusalsCounted(ctx, next) {
-    return gate.run(clientAddress(ctx), next);
+    return gate.run(clientAddress(ctx), next, () => ctx.state.refused === true);
   };
 }

@@ -24,6 +24,8 @@ declare module 'koa' {
     page?: boolean;
     /** The prepared bytes this answer sends (local-answer.ts), which answer-memo.ts may keep. */
     localAnswer?: Prepared;
+    /** A 2xx that is a refusal all the same (a revocation of nothing), for the refusal gate. */
+    refused?: boolean;
   }
 }
 

@@ -110,6 +110,13 @@ describe('pushed authorization requests anyone can make', function () {
     }
   });
 
+  it('a device code\'s scope past 2,048 characters is refused (it was kept with the code for its life)', async () => {
+    const res = await post(`${broker.url}/api/v1/platform/oauth/device/authorize`, { client_id: 'tv-demo', scope: `openid ${'x'.repeat(2048)}` });
+    assert.equal(res.status, 400, res.text);
+    assert.equal(res.body.error, 'invalid_scope');
+    assert.match(res.body.error_description, /scope is longer than 2048 characters/);
+  });
+
   it('a state, nonce or login_hint past its length is refused with the reason, and nothing is kept', async () => {
     for (const [field, max] of [['state', 4096], ['nonce', 512], ['login_hint', 512]] as const) {
       const res = await push({ client_id: 'web-backend', client_secret: 'web-backend-secret', [field]: 'x'.repeat(max + 1) });

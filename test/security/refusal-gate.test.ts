@@ -63,6 +63,15 @@ describe('refusals counted per client address', function () {
     assert.deepEqual(statuses, [...Array(ALLOWANCE).fill(200), 429]);
   });
 
+  // Attack helper, 2026-12-06 (round 3): a public app's id and made-up tokens naming acme,
+  // 165,000 revocations a minute, each 200 {} after a call to Keycloak, none counted.
+  it('revocations of made-up tokens as a public app: answered 200 up to the allowance, then 429', async () => {
+    const revoke = () => post(`${broker.url}/api/v1/platform/oauth/revoke`, { token: expiredToken(), client_id: 'platform-demo' }, from('10.0.0.8'));
+    const statuses: number[] = [];
+    for (let i = 0; i < ALLOWANCE + 1; i++) statuses.push((await revoke()).status);
+    assert.deepEqual(statuses, [...Array(ALLOWANCE).fill(200), 429]);
+  });
+
   it('wrong secrets for a platform app: refused up to the allowance, then 429; the app itself elsewhere is served', async () => {
     const introspect = (secret: string, address: string) => post(`${broker.url}/api/v1/platform/oauth/introspect`, { token: 'x', client_id: 'platform-service', client_secret: secret }, from(address));
     const statuses: number[] = [];

@@ -13,7 +13,7 @@ import { ACME_ID, GLOBEX_ID, INITECH_ID, post, startBroker, type TestBroker } fr
 
 /** The demo's apps, which an override of `apps` replaces. */
 const DEMO_APPS = JSON.parse(readFileSync('demo.config.json', 'utf8')).apps as Record<string, object>;
-const APP = { name: 'Acme reports', public: false, clientSecret: 'acme-reports-secret', grantTypes: ['authorization_code'], redirectUris: ['http://127.0.0.1:8765/callback'] };
+const APP = { name: 'Acme reports', public: false, clientSecret: 'acme-reports-secret', grantTypes: ['authorization_code'], redirectUris: ['http://127.0.0.1:8765/callback'], postLogoutRedirectUris: ['http://127.0.0.1:8765/'] };
 
 describe('an app that is not GLOBAL, at other tenants\' issuers', function () {
   this.timeout(60_000);
@@ -56,6 +56,18 @@ describe('an app that is not GLOBAL, at other tenants\' issuers', function () {
     const res = await fetch(u, { redirect: 'manual' });
     assert.equal(res.status, 400);
     assert.equal(res.headers.get('location'), null);
+  });
+
+  it('has no return address after a sign-out at another tenant\'s issuer (an error page, no redirect)', async () => {
+    const u = new URL(`${issuer('globex')}/logout`);
+    u.searchParams.set('client_id', 'acme-reports');
+    u.searchParams.set('post_logout_redirect_uri', 'http://127.0.0.1:8765/');
+    const res = await fetch(u, { redirect: 'manual' });
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('location'), null);
+    const own = new URL(`${issuer('acme')}/logout`);
+    own.search = u.search;
+    assert.equal((await fetch(own, { redirect: 'manual' })).status, 302, 'at its own tenant\'s issuer it has');
   });
 
   it('the config refuses an app that is not GLOBAL and names no tenant, and a GLOBAL one that names some', () => {

@@ -18,7 +18,7 @@ const MAX_AGE = /^\d{1,9}$/;
  * pushed request): generous for any app (a JWT as `state`), small enough that a flood of
  * pushed requests cannot hold 64 KiB each (attack helper, 2026-12-06).
  */
-const MAX_LENGTH: Partial<Record<(typeof PARAMS)[number], number>> = { state: 4096, nonce: 512, scope: 2048, login_hint: 512, acr_values: 512, prompt: 64 };
+export const MAX_LENGTH: Partial<Record<(typeof PARAMS)[number], number>> = { state: 4096, nonce: 512, scope: 2048, login_hint: 512, acr_values: 512, prompt: 64 };
 
 /** The parameters of an accepted request (only those the broker uses). */
 export interface AuthorizationParams {

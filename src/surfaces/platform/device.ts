@@ -27,6 +27,7 @@ import { checkFormCsrf, formCsrfToken } from '../../http/form-csrf.js';
 import { clientAddress } from '../../http/client-address.js';
 import { sameSecret } from '../../http/same-secret.js';
 import { inputOf } from '../../http/state.js';
+import { MAX_LENGTH } from './authorization-request.js';
 import { deviceAuthorizeInput, deviceVerifyInput } from './schemas.js';
 import { deviceApprovePage, deviceEntryPage, deviceResultPage } from '../../ui/pages.js';
 import { isSameBrowser } from './browser-binding.js';
@@ -60,6 +61,8 @@ export function deviceAuthorize(deps: Deps): Koa.Middleware {
     const iss: IssuerContext = ctx.state.issuer;
     if (!client.app.grantTypes.includes(DEVICE_GRANT)) throw new BrokerError('unauthorized_client', `${client.clientId} may not use the device flow`);
     const scope = inputOf(ctx, deviceAuthorizeInput).scope ?? 'openid';
+    // Kept with the device code for its life, as an authorization request's (attack helper, 2026-12-06).
+    if (scope.length > MAX_LENGTH.scope!) throw new BrokerError('invalid_scope', `scope is longer than ${MAX_LENGTH.scope} characters`);
     if (!scope.split(' ').includes('openid')) throw new BrokerError('invalid_scope', 'The openid scope is required');
     // Each device code is state kept for anyone who asks: counted per address first.
     await deps.limits.deviceStart.consume(clientAddress(ctx));

@@ -32,7 +32,7 @@ import { checkFormCsrf, formCsrfToken } from '../../http/form-csrf.js';
 import { errorPage, logoutConfirmPage, renderPage } from '../../ui/pages.js';
 import type { IssuerContext } from './issuer.js';
 import { endRealmSessionNamedBy, endSsoSession, ssoNamedBy } from './session-end.js';
-import { currentSsoEntry, findApp } from './sign-in.js';
+import { appServedAt, currentSsoEntry, findApp } from './sign-in.js';
 
 const INVALID = 'The sign-out request is not valid.';
 const FIELDS = ['id_token_hint', 'post_logout_redirect_uri', 'state', 'client_id'] as const;
@@ -73,7 +73,8 @@ export function logout(deps: Deps, jar: CookieJar): Koa.Middleware {
     const target = q.post_logout_redirect_uri;
     if (target) {
       const app = findApp(deps, clientId);
-      if (!app || !app.postLogoutRedirectUris.includes(target)) {
+      // An app not served at this issuer has no return address here (appServedAt).
+      if (!app || !appServedAt(app, iss) || !app.postLogoutRedirectUris.includes(target)) {
         return errorPage(ctx, 400, 'The application asked to return to an address it has not registered.');
       }
     }

@@ -4,6 +4,11 @@
  * token of another client. The answer is 200 whenever the request itself was valid
  * (RFC 7009 §2.2): an unknown, foreign or already revoked token looks like a revoked one.
  * Only a Keycloak that cannot be reached answers otherwise (503).
+ *
+ * A public app's id is anyone's, and each made-up token that names a realm is a call to
+ * Keycloak: a token Keycloak did not revoke counts as a refusal of the caller's address
+ * (refusal-gate.ts; the route's gate also counts refused client authentication). An attack of
+ * 2026-12-06 sent 165,000 in a minute as platform-demo, and acme's own grants got 503.
  */
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
@@ -14,6 +19,11 @@ import type { IssuerContext } from './issuer.js';
 import { realmOfToken } from './token-routing.js';
 
 const HINTS = new Set(['access_token', 'refresh_token']);
+
+/** Marks the answer as a refusal for the route's gate: 200 still, as RFC 7009 §2.2 has it. */
+function notRevoked(ctx: Koa.Context): void {
+  ctx.state.refused = true;
+}
 
 export function revoke(deps: Deps): Koa.Middleware {
   return async function revoke(ctx) {
@@ -33,7 +43,10 @@ export function revoke(deps: Deps): Koa.Middleware {
       // Only a token Keycloak did revoke keeps its mark and names a session to mark: no mark
       // stays for a token anybody can make up (or another client's, which Keycloak refused).
       if (revoked) await revokedTokenSessionEnded(deps, realm, token);
-      else await tokenNotRevoked(deps, realm, token);
+      else {
+        await tokenNotRevoked(deps, realm, token);
+        notRevoked(ctx);
+      }
     }
     ctx.status = 200;
     ctx.body = {};

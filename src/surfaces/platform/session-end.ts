@@ -69,10 +69,16 @@ export async function endRealmSessionNamedBy(deps: Deps, claims: Readonly<Record
   if (tenant) await endRealmSession(deps, tenant, claims.sid);
 }
 
+/** Ends a realm session at its server, once: a session ended before is not asked of Keycloak again. */
 async function endRealmSession(deps: Deps, at: { upstream: string; realm: string }, sid: string): Promise<void> {
+  const id = createHash('sha256').update(`${at.upstream}|${at.realm}|${sid}`).digest('base64url');
+  if (!(await records.realmSessionEnded.putIfAbsent(deps.store, id, true))) return;
   await realmSessionEnded(deps, at, sid);
-  await deps.upstreams.get(at.upstream).admin.endSession(at.realm, sid)
-    .catch((err: unknown) => deps.log.warn('could not end a realm session at logout', { err }));
+  await deps.upstreams.get(at.upstream).admin.endSession(at.realm, sid).catch(async (err: unknown) => {
+    deps.log.warn('could not end a realm session at logout', { err });
+    // Not ended: the next sign-out that names it tries again.
+    await records.realmSessionEnded.delete(deps.store, id).catch(() => {});
+  });
 }
 
 async function notifyApps(deps: Deps, sso: SsoSession): Promise<void> {

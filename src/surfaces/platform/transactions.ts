@@ -126,6 +126,12 @@ export const records = {
    */
   codeUsed: new RecordKind<{ tenant: string; clientId: string; refreshToken?: string }>('code-used', 600),
   sso: new RecordKind<SsoSession>('sso', SSO_TTL),
+  /**
+   * A realm session the broker has ended (by a hash of its server, realm and sid): a sign-out
+   * that names it again calls Keycloak no more. A used hint can be sent again without end (an
+   * attack of 2026-12-06 sent 22,000, each a DELETE at Keycloak's admin API).
+   */
+  realmSessionEnded: new RecordKind<true>('realm-session-ended', 24 * 3600),
   /** The broker session of a realm session (by a hash of the realm issuer and its sid): a realm's logout token names the latter. */
   ssoOfRealmSession: new RecordKind<string>('sso-of', SSO_TTL),
   device: new RecordKind<DeviceGrant>(`${PENDING_PREFIX}device`),
