@@ -2,7 +2,8 @@
  * The client address that per-address limits count: the socket's, or behind TRUST_PROXY
  * proxies the X-Forwarded-For entry that many hops from the right (as Koa's `ctx.ip` with
  * `proxy` and `maxIpsCount`), with IPv6 addresses taken by their /64, which one client
- * typically owns whole. The same for Koa's requests and the direct lane's.
+ * typically owns whole, and IPv4 addresses written as IPv6 ones (`::ffff:…`) as IPv4. The
+ * same for Koa's requests and the direct lane's.
  */
 import type { IncomingMessage } from 'node:http';
 import { isIPv6 } from 'node:net';
@@ -20,9 +21,15 @@ export function requestAddress(req: IncomingMessage, hops: number): string {
 }
 
 function limitedBy(address: string): string {
-  const ip = address.startsWith('::ffff:') ? address.slice(7) : address;
-  if (!isIPv6(ip)) return ip;
-  const [head = '', tail = ''] = ip.split('::');
+  if (!isIPv6(address)) return address;
+  // One spelling per address (case, leading zeros, an IPv4 inside): a proxy may write it any way.
+  const canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+  if (mapped) {
+    const [hi, lo] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  const [head = '', tail = ''] = canonical.split('::');
   const groups = head.split(':').filter(Boolean);
   const tailGroups = tail.split(':').filter(Boolean);
   const full = [...groups, ...Array(Math.max(0, 8 - groups.length - tailGroups.length)).fill('0'), ...tailGroups];
