@@ -13,6 +13,8 @@ export interface RequestScope {
   tenant?: string;
   /** When the request's calls to Keycloak must all have answered (upstream/deadline.ts). */
   deadline?: Deadline;
+  /** The client address (http/client-address.ts), read when a call takes a realm's slot. */
+  address?: () => string;
 }
 
 const storage = new AsyncLocalStorage<RequestScope>();

@@ -31,6 +31,11 @@ export const upstreamSchema = z.object({
    * of the server's workers (upstream/realm-slots.ts).
    */
   maxInFlightPerRealm: z.number().int().positive().max(10_000).default(16),
+  /**
+   * Of those, the calls one client address may have in flight (as many times 8 more wait);
+   * default half of `maxInFlightPerRealm`: one caller cannot take a realm's whole share.
+   */
+  maxInFlightPerAddress: z.number().int().positive().max(10_000).optional(),
   /** Realms of this server that are not tenants (master is always skipped). */
   ignoreRealms: z.array(z.string()).default([]),
   /**

@@ -129,8 +129,9 @@ export class DirectLane {
   /** Serves `req` by `entry`; never throws (failures are answered by the error policy). */
   serve(entry: Entry, req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now();
-    const scope: RequestScope = { requestId: requestIdOf(req.headers['x-request-id']), upstreamMs: 0 };
-    const request: DirectRequest = { get: (name) => headerOf(req, name), params: NO_PARAMS, address: () => requestAddress(req, this.parts.trustProxy) };
+    const address = () => requestAddress(req, this.parts.trustProxy);
+    const scope: RequestScope = { requestId: requestIdOf(req.headers['x-request-id']), upstreamMs: 0, address };
+    const request: DirectRequest = { get: (name) => headerOf(req, name), params: NO_PARAMS, address };
     runInScope(scope, async () => {
       let status = 200;
       try {

@@ -12,6 +12,7 @@ import type { DirectLane } from './direct-lane.js';
 import { sendMemo, type AnswerMemo } from './answer-memo.js';
 import type { AccessFields, Logger } from './logger.js';
 import { endScope, runInScope, type RequestScope } from '../request-scope.js';
+import { clientAddress } from './client-address.js';
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const KNOWN_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
@@ -43,7 +44,7 @@ export function observe(log: Logger, metrics: Metrics | undefined, fields: Acces
 
 export function requestContext(log: Logger, metrics?: Metrics, memo?: AnswerMemo): Koa.Middleware {
   return async function requestContext(ctx, next) {
-    const scope: RequestScope = { requestId: requestIdOf(ctx.get('x-request-id')), upstreamMs: 0 };
+    const scope: RequestScope = { requestId: requestIdOf(ctx.get('x-request-id')), upstreamMs: 0, address: () => clientAddress(ctx) };
     ctx.state.requestId = scope.requestId;
     ctx.set('X-Request-Id', scope.requestId);
     const start = performance.now();

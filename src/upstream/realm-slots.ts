@@ -27,6 +27,14 @@
  *
  * Waiting in line, or being refused, says nothing about the server: neither touches its
  * circuit breaker (the slot is taken before `guardedCall`).
+ *
+ * Within a realm's share, one client address has at most `perAddress` calls in flight (half the
+ * share by default) and as many times LINE_PER_SLOT waiting; past those, its calls are refused
+ * and nobody else's. Anyone with one valid token (to introspect without end) or one refresh
+ * token can send a realm's calls as fast as Keycloak answers them, and these succeed, so no
+ * count of refusals stops them: 300 parallel streams from one address took acme's whole share
+ * and its own services' grants got 503 (attack helper, 2026-12-06). The address is the
+ * request's (request-scope.ts); calls outside a request have none and only the realm's bound.
  */
 import { BrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -40,6 +48,7 @@ export interface Slot {
 }
 
 interface Waiter {
+  who?: string;
   give(slot: Slot): void;
   timer: NodeJS.Timeout;
 }
@@ -47,12 +56,24 @@ interface Waiter {
 class Line {
   inFlight = 0;
   readonly waiting: Waiter[] = [];
+  /** Calls in flight, and waiting, per client address. */
+  readonly held = new Map<string, number>();
+  readonly queued = new Map<string, number>();
 
   constructor(readonly realm: string) {}
 }
 
+const add = (map: Map<string, number>, who: string | undefined, n: number) => {
+  if (who === undefined) return;
+  const next = (map.get(who) ?? 0) + n;
+  if (next > 0) map.set(who, next);
+  else map.delete(who);
+};
+
 export class RealmSlots {
   private readonly lines = new Map<string, Line>();
+  /** Calls in flight per realm for one client address. */
+  readonly perAddress: number;
 
   constructor(
     /** The server's name, for messages and metrics. */
@@ -60,38 +81,53 @@ export class RealmSlots {
     /** Calls in flight per realm; LINE_PER_SLOT times as many may wait. */
     readonly limit: number,
     private readonly metrics?: Metrics,
-  ) {}
+    perAddress?: number,
+  ) {
+    this.perAddress = Math.min(limit, perAddress ?? Math.max(1, Math.floor(limit / 2)));
+  }
 
   /**
-   * A slot for a call to `realm`: at once when one is free (no promise on that path), else
-   * after waiting in line until one is, for up to `waitMs` (what the request's deadline leaves).
+   * A slot for a call to `realm` from client address `who` (none: a call outside a request): at
+   * once when one is free to it (no promise on that path), else after waiting in line until one
+   * is, for up to `waitMs` (what the request's deadline leaves).
    */
-  take(realm: string, waitMs: number): Slot | Promise<Slot> {
+  take(realm: string, waitMs: number, who?: string): Slot | Promise<Slot> {
     const line = this.lineOf(realm);
-    if (line.inFlight < this.limit) return this.grant(line);
-    if (line.waiting.length >= this.limit * LINE_PER_SLOT) {
+    if (line.inFlight < this.limit && this.mayHold(line, who)) return this.grant(line, who);
+    const lineFull = line.waiting.length >= this.limit * LINE_PER_SLOT;
+    if (lineFull || (who !== undefined && (line.queued.get(who) ?? 0) >= this.perAddress * LINE_PER_SLOT)) {
       this.metrics?.realmBusy.inc({ upstream: this.server, realm, outcome: 'refused' });
-      throw new BrokerError('upstream_unavailable', `realm ${realm} has ${line.inFlight} calls in flight at server ${this.server} and ${line.waiting.length} waiting: refused`, { retryAfter: 1 });
+      const whose = lineFull ? '' : ' from this client address';
+      throw new BrokerError('upstream_unavailable', `realm ${realm} has ${line.inFlight} calls in flight at server ${this.server}${whose} and ${line.waiting.length} waiting: refused`, { retryAfter: 1 });
     }
     return new Promise<Slot>((resolve, reject) => {
       const waiter: Waiter = {
+        who,
         give: (slot) => {
           clearTimeout(waiter.timer);
           resolve(slot);
         },
         timer: setTimeout(() => {
           line.waiting.splice(line.waiting.indexOf(waiter), 1);
+          add(line.queued, who, -1);
           this.metrics?.realmBusy.inc({ upstream: this.server, realm, outcome: 'timed_out' });
           reject(new BrokerError('upstream_timeout', `realm ${realm}'s calls at server ${this.server} stayed busy until the request's deadline`));
+          this.forgetIfIdle(line);
         }, waitMs),
       };
       line.waiting.push(waiter);
+      add(line.queued, who, 1);
     });
   }
 
-  /** Calls in flight for `realm` now (tests, metrics). */
-  inFlight(realm: string): number {
-    return this.lines.get(realm)?.inFlight ?? 0;
+  /** Calls in flight for `realm` now (tests, metrics); from one client address when `who` is given. */
+  inFlight(realm: string, who?: string): number {
+    const line = this.lines.get(realm);
+    return (who === undefined ? line?.inFlight : line?.held.get(who)) ?? 0;
+  }
+
+  private mayHold(line: Line, who: string | undefined): boolean {
+    return who === undefined || (line.held.get(who) ?? 0) < this.perAddress;
   }
 
   private lineOf(realm: string): Line {
@@ -103,19 +139,38 @@ export class RealmSlots {
     return line;
   }
 
-  private grant(line: Line): Slot {
+  private grant(line: Line, who: string | undefined): Slot {
     line.inFlight++;
+    add(line.held, who, 1);
     let released = false;
     return {
       release: () => {
         if (released) return;
         released = true;
         line.inFlight--;
-        const next = line.waiting.shift();
-        if (next) next.give(this.grant(line));
-        // Lines are per realm, and realms come and go: an idle line is forgotten.
-        else if (line.inFlight === 0) this.lines.delete(line.realm);
+        add(line.held, who, -1);
+        this.serveLine(line);
+        this.forgetIfIdle(line);
       },
     };
+  }
+
+  /** Gives the free slots to the first waiters that may hold one (an address past its share waits). */
+  private serveLine(line: Line): void {
+    for (let i = 0; i < line.waiting.length && line.inFlight < this.limit;) {
+      const next = line.waiting[i]!;
+      if (!this.mayHold(line, next.who)) {
+        i++;
+        continue;
+      }
+      line.waiting.splice(i, 1);
+      add(line.queued, next.who, -1);
+      next.give(this.grant(line, next.who));
+    }
+  }
+
+  /** Lines are per realm, and realms come and go: an idle line is forgotten. */
+  private forgetIfIdle(line: Line): void {
+    if (line.inFlight === 0 && line.waiting.length === 0 && this.lines.get(line.realm) === line) this.lines.delete(line.realm);
   }
 }

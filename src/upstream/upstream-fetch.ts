@@ -4,6 +4,7 @@
  * request's deadline and feeds the server's circuit breaker, refusing at once while the
  * breaker is open.
  */
+import { currentScope } from '../request-scope.js';
 import { BrokerError } from '../errors.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { currentDeadline, deadlinePassed, type Deadline } from './deadline.js';
@@ -105,7 +106,8 @@ export function slottedCall<T>(slots: RealmSlots, realm: string, waitMs: number,
       throw err;
     }
   };
-  const slot = slots.take(realm, waitMs);
+  // The caller's address has its own share of the realm's (realm-slots.ts).
+  const slot = slots.take(realm, waitMs, currentScope()?.address?.());
   return slot instanceof Promise ? slot.then(call) : call(slot);
 }
 
