@@ -28,13 +28,16 @@
  * Waiting in line, or being refused, says nothing about the server: neither touches its
  * circuit breaker (the slot is taken before `guardedCall`).
  *
- * Within a realm's share, one client address has at most `perAddress` calls in flight (half the
- * share by default) and as many times LINE_PER_SLOT waiting; past those, its calls are refused
- * and nobody else's. Anyone with one valid token (to introspect without end) or one refresh
- * token can send a realm's calls as fast as Keycloak answers them, and these succeed, so no
- * count of refusals stops them: 300 parallel streams from one address took acme's whole share
- * and its own services' grants got 503 (attack helper, 2026-12-06). The address is the
- * request's (request-scope.ts); calls outside a request have none and only the realm's bound.
+ * Within a realm's share, each client address has a part (`perAddress`, half the share by
+ * default): as many times LINE_PER_SLOT of its calls may wait, past which its calls are refused
+ * and nobody else's; and when a slot frees, the first waiting call of an address holding less
+ * than its part goes first. A free slot is anyone's (one busy client alone may use the whole
+ * share, as the benchmark's does), so another address waits at most for the next answer.
+ * Anyone with one valid token (to introspect without end) or one refresh token can send a
+ * realm's calls as fast as Keycloak answers them, and these succeed, so no count of refusals
+ * stops them: 300 parallel streams from one address filled acme's share and line, and its own
+ * services' grants got 503 (attack helper, 2026-12-06). The address is the request's
+ * (request-scope.ts); calls outside a request have none and only the realm's bound.
  */
 import { BrokerError } from '../errors.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -72,7 +75,7 @@ const add = (map: Map<string, number>, who: string | undefined, n: number) => {
 
 export class RealmSlots {
   private readonly lines = new Map<string, Line>();
-  /** Calls in flight per realm for one client address. */
+  /** A client address's part of a realm's share (calls in flight before its waiters yield to others'). */
   readonly perAddress: number;
 
   constructor(
@@ -93,7 +96,7 @@ export class RealmSlots {
    */
   take(realm: string, waitMs: number, who?: string): Slot | Promise<Slot> {
     const line = this.lineOf(realm);
-    if (line.inFlight < this.limit && this.mayHold(line, who)) return this.grant(line, who);
+    if (line.inFlight < this.limit) return this.grant(line, who);
     const lineFull = line.waiting.length >= this.limit * LINE_PER_SLOT;
     if (lineFull || (who !== undefined && (line.queued.get(who) ?? 0) >= this.perAddress * LINE_PER_SLOT)) {
       this.metrics?.realmBusy.inc({ upstream: this.server, realm, outcome: 'refused' });
@@ -126,7 +129,8 @@ export class RealmSlots {
     return (who === undefined ? line?.inFlight : line?.held.get(who)) ?? 0;
   }
 
-  private mayHold(line: Line, who: string | undefined): boolean {
+  /** Whether a waiter of `who` goes before those of addresses past their part. */
+  private withinPart(line: Line, who: string | undefined): boolean {
     return who === undefined || (line.held.get(who) ?? 0) < this.perAddress;
   }
 
@@ -155,17 +159,14 @@ export class RealmSlots {
     };
   }
 
-  /** Gives the free slots to the first waiters that may hold one (an address past its share waits). */
+  /** Gives a free slot to the first waiter whose address holds less than its part, else to the first. */
   private serveLine(line: Line): void {
-    for (let i = 0; i < line.waiting.length && line.inFlight < this.limit;) {
-      const next = line.waiting[i]!;
-      if (!this.mayHold(line, next.who)) {
-        i++;
-        continue;
-      }
-      line.waiting.splice(i, 1);
-      add(line.queued, next.who, -1);
-      next.give(this.grant(line, next.who));
+    while (line.waiting.length > 0 && line.inFlight < this.limit) {
+      let i = line.waiting.findIndex((w) => this.withinPart(line, w.who));
+      if (i < 0) i = 0;
+      const [next] = line.waiting.splice(i, 1);
+      add(line.queued, next!.who, -1);
+      next!.give(this.grant(line, next!.who));
     }
   }
 
