@@ -129,7 +129,8 @@ export class DirectLane {
   /** Serves `req` by `entry`; never throws (failures are answered by the error policy). */
   serve(entry: Entry, req: IncomingMessage, res: ServerResponse): void {
     const start = performance.now();
-    const address = () => requestAddress(req, this.parts.trustProxy);
+    let known: string | undefined; // read once: the refusal gate and each slot ask for it
+    const address = () => (known ??= requestAddress(req, this.parts.trustProxy));
     const scope: RequestScope = { requestId: requestIdOf(req.headers['x-request-id']), upstreamMs: 0, address };
     const request: DirectRequest = { get: (name) => headerOf(req, name), params: NO_PARAMS, address };
     runInScope(scope, async () => {

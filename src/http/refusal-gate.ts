@@ -28,7 +28,7 @@ const REFUSALS = new Set<ErrorCode>([
   'invalid_request', 'unsupported_grant_type', 'tenant_not_found', 'access_denied', 'expired_token',
 ]);
 
-export const isRefusal = (err: unknown): boolean => err instanceof BrokerError && REFUSALS.has(err.code);
+const isRefusal = (err: unknown): boolean => err instanceof BrokerError && REFUSALS.has(err.code);
 
 /** Addresses marked at once, at most (an attacker with more only has more of them counted late). */
 const MARKED_MAX = 50_000;

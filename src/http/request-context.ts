@@ -44,7 +44,8 @@ export function observe(log: Logger, metrics: Metrics | undefined, fields: Acces
 
 export function requestContext(log: Logger, metrics?: Metrics, memo?: AnswerMemo): Koa.Middleware {
   return async function requestContext(ctx, next) {
-    const scope: RequestScope = { requestId: requestIdOf(ctx.get('x-request-id')), upstreamMs: 0, address: () => clientAddress(ctx) };
+    let address: string | undefined; // read once, if ever: the gates and each slot ask for it
+    const scope: RequestScope = { requestId: requestIdOf(ctx.get('x-request-id')), upstreamMs: 0, address: () => (address ??= clientAddress(ctx)) };
     ctx.state.requestId = scope.requestId;
     ctx.set('X-Request-Id', scope.requestId);
     const start = performance.now();

@@ -17,7 +17,7 @@ import type { CookieJar } from '../../http/cookies.js';
 import { isRealmSessionId } from '../../upstream/admin-connector.js';
 import { askDeviceConsent } from './device.js';
 import { endSsoSession, realmSessionKey } from './session-end.js';
-import { EXPIRED, currentSsoEntry, errorRedirect, findApp, takeTxForCallback } from './sign-in.js';
+import { EXPIRED, credentialsOf, currentSsoEntry, errorRedirect, findApp, takeTxForCallback } from './sign-in.js';
 import { randomId, records, SSO_TTL, type SsoSession } from './transactions.js';
 
 /** The other sessions one browser's broker session keeps linked (see below). */
@@ -44,7 +44,7 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
     const realm = tx.realm ?? tenant.realm;
     const tokens = await deps.upstreams.get(upstream).realm(realm).authorizationCode(
       q.code, `${deps.config.publicUrl}${tx.issuerPath}/callback`, tx.realmVerifier,
-      { clientId: tx.clientId, clientSecret: app.public ? undefined : app.clientSecret },
+      credentialsOf(deps, tx.clientId),
     ).catch((err: unknown) => {
       if (err instanceof BrokerError && err.status < 500) return undefined;
       throw err;

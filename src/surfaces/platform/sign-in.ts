@@ -35,6 +35,12 @@ export function appServedAt(app: AppConfig, issuer: IssuerContext | undefined): 
   return slug !== undefined && (app.tenants ?? []).includes(slug);
 }
 
+/** The credentials of registered app `clientId`, as the broker holds them (none for a public app). */
+export function credentialsOf(deps: Deps, clientId: string): { clientId: string; clientSecret?: string } {
+  const app = findApp(deps, clientId);
+  return { clientId, clientSecret: app?.public ? undefined : app?.clientSecret };
+}
+
 export const appName = (deps: Deps, clientId: string) => findApp(deps, clientId)?.name ?? clientId;
 
 /** The Keycloak origins browsers are sent to (for the pages' CSP form-action). */

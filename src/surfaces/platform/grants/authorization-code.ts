@@ -1,8 +1,8 @@
 import { BrokerError } from '../../../errors.js';
 import { revokedTokenSessionEnded } from '../../shared/introspection.js';
-import { s256 } from '../sign-in.js';
 import { records } from '../transactions.js';
-import { credentialsOf, invalidGrant, realmOf, withBrokerIdToken, type Grant } from './grant.js';
+import { credentialsOf, s256 } from '../sign-in.js';
+import { invalidGrant, realmOf, withBrokerIdToken, type Grant } from './grant.js';
 
 /** authorization_code (+ PKCE): redeems a broker code, once. */
 export const authorizationCode: Grant = async ({ deps, client, input, issuer }) => {

@@ -22,11 +22,6 @@ export type Grant = (req: GrantRequest) => Promise<object>;
 export const invalidGrant = (why: string) => new BrokerError('invalid_grant', why);
 export const realmOf = (deps: Deps, t: Tenant) => deps.upstreams.get(t.upstream).realm(t.realm);
 export const credentials = (c: AuthenticatedClient) => ({ clientId: c.clientId, clientSecret: c.clientSecret });
-/** The credentials of registered app `clientId`, as the broker holds them (none for a public app). */
-export function credentialsOf(deps: Deps, clientId: string) {
-  const app = deps.config.apps[clientId];
-  return { clientId, clientSecret: app?.public ? undefined : app?.clientSecret };
-}
 
 /** The realm's tokens, with the broker's ID token in place of the realm's. */
 export async function withBrokerIdToken(deps: Deps, issuer: IssuerContext, clientId: string, tenant: Tenant, tokens: TokenResponse, nonce?: string) {
