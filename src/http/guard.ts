@@ -83,7 +83,7 @@ export function inputChecker<S extends Shape>(shape: S, sources: InputSource[] =
     // checked is anyone's guess, so neither is taken (attack helper, 2026-12-06: a realm in the
     // query and another in the body got the body's realm's token).
     if (fromBody && fromQuery && query !== NO_QUERY) {
-      const both = fields.filter((f) => body[f] !== undefined && query[f] !== undefined && String(body[f]) !== String(query[f]));
+      const both = fields.filter((f) => body[f] !== undefined && query[f] !== undefined && asText(body[f]) !== asText(query[f]));
       if (both.length) throw new BrokerError('invalid_request', `${both.join(', ')} given in both the URL and the body, with different values`);
     }
     const parsed = schema.safeParse(candidate);
@@ -103,6 +103,12 @@ export function inputChecker<S extends Shape>(shape: S, sources: InputSource[] =
     }
     return parsed.data;
   };
+}
+
+/** A value as the text it was sent as. A JSON body may hold an object whose `toString` is
+ * not a function ({"toString":1}), so String() is not safe on it (fuzz, 2026-12-06: a 500). */
+function asText(value: unknown): string {
+  return value !== null && typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 export function guard<S extends Shape>(shape: S, sources: InputSource[] = ['body', 'query']): Koa.Middleware {

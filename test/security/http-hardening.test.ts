@@ -127,6 +127,10 @@ describe('answers and inputs', () => {
     assert.match(realms.text, /realm given in both the URL and the body, with different values/);
     const same = await raw(`${broker.url}/auth/api/v1/oauth/connect/token?realm=${ACME_ID}`, form(`realm=${ACME_ID}&client_id=connect-demo&client_secret=connect-demo-secret`));
     assert.equal(same.status, 200, same.text);
+    // A JSON object whose toString is no function, against a query value (fuzz counterexample: a 500).
+    const odd = await raw(`${broker.url}/auth/api/v1/oauth/connect/user/login?realm=%00`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ realm: { toString: 1 } }) });
+    assert.equal(odd.status, 400, odd.text);
+    assert.match(odd.text, /realm given in both the URL and the body/);
     // One value each, and a JSON list (a wrong type, not a repetition), as before.
     assert.equal((await raw(`${broker.url}/api/v1/platform/oauth/token`, form('grant_type=client_credentials&client_id=platform-service&client_secret=platform-service-secret'))).status, 200);
     const list = await raw(`${broker.url}/auth/api/v1/oauth/connect/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: ['a', 'b'], client_secret: 'x' }) });
