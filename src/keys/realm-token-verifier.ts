@@ -65,8 +65,10 @@ export class RealmTokenVerifier {
    * the realm named by its `iss`, with the back-channel logout event, a `sid` or `sub`, and
    * no nonce. Returns the realm and the claims.
    */
-  async verifyLogoutToken(token: string, audiences: readonly string[]): Promise<{ realm: RealmEntry; claims: jose.JWTPayload }> {
+  async verifyLogoutToken(token: string, audiences: readonly string[], tenant?: Tenant): Promise<{ realm: RealmEntry; claims: jose.JWTPayload }> {
     const realm = await this.issuingRealm(token);
+    // At a tenant's issuer, only that tenant's realm may end sessions (as every other token).
+    if (tenant) RealmTokenVerifier.assertBelongs(realm, tenant);
     try {
       const { payload } = await jose.jwtVerify(token, this.keySet(realm), { issuer: realm.issuer, clockTolerance: 5, maxTokenAge: '5m' });
       // §2.6 step 3: the aud is validated as an ID token's, so it must name a client the broker
@@ -74,6 +76,8 @@ export class RealmTokenVerifier {
       // tokens too, for the same sessions: they are the realm's, but not addressed to us.
       const aud = [payload.aud ?? []].flat();
       if (!aud.some((a) => audiences.includes(a))) throw invalid('The logout token is not addressed to the broker or one of its apps');
+      // Keycloak types its logout tokens "Logout": an access ("Bearer") or ID token is none.
+      if (payload.typ !== undefined && payload.typ !== 'Logout') throw invalid(typeof payload.typ === 'string' ? `Not a logout token (a ${payload.typ.slice(0, 32)} token)` : 'Not a logout token');
       const events = payload.events as Record<string, unknown> | undefined;
       if (!events || typeof events !== 'object' || !('http://schemas.openid.net/event/backchannel-logout' in events)) throw invalid('Not a logout token (no back-channel logout event)');
       if (payload.nonce !== undefined) throw invalid('A logout token carries no nonce');

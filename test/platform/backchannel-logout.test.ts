@@ -170,11 +170,22 @@ describe('back-channel logout (OIDC Back-Channel Logout 1.0), both ways', functi
       assert.equal(res.status, 400, res.text);
       assert.equal(res.body.error, 'invalid_request');
       assert.match(res.body.error_description, /not addressed to/);
+      // At another tenant's issuer, acme's logout token is refused before anything else.
+      const elsewhere = await post(`${broker.url}/api/v1/auth/tenants/globex/oauth/backchannel-logout`, { logout_token: forOutsider.token });
+      assert.equal(elsewhere.status, 400, elsewhere.text);
+      assert.match(elsewhere.body.error_description, /issued for another tenant than globex/);
     } finally {
       await admin.auth({ grantType: 'client_credentials', ...ADMIN });
       await admin.users.del({ realm: 'acme', id: userId });
       await admin.clients.del({ realm: 'acme', id: clientUuid });
     }
+  });
+
+  it('refuses a realm\'s access token as a logout token by its typ', async () => {
+    const access = (await post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username: 'alice@acme.example', password: 'alice-pass', scopes: 'openid' })).body.access_token as string;
+    const res = await post(`${platform()}/backchannel-logout`, { logout_token: access });
+    assert.equal(res.status, 400, res.text);
+    assert.match(res.body.error_description, /Not a logout token \(a Bearer token\)/);
   });
 
   it('refuses a logout token that is not a realm\'s (400 invalid_request)', async () => {

@@ -51,6 +51,21 @@ describe('Platform token exchange (RFC 8693)', () => {
     assert.ok(res.body.refresh_token);
   });
 
+  it('never widens the subject token\'s scope (invalid_scope), and keeps the realm session id to the realm', async () => {
+    // Keycloak grants any optional scope of the calling client: address and phone were added.
+    const subject = await userToken();
+    const held = String(claims(subject).scope).split(' ');
+    assert.ok(!held.includes('address') && !held.includes('phone'), `the subject token's scope: ${held.join(' ')}`);
+    const wider = await exchange({ subject_token: subject, scope: [...held, 'address', 'phone'].join(' ') });
+    assert.equal(wider.status, 400, wider.text);
+    assert.equal(wider.body.error, 'invalid_scope');
+    assert.match(wider.body.error_description, /address phone is not in it/);
+    const narrower = await exchange({ subject_token: subject, scope: 'email' });
+    assert.equal(narrower.status, 200, narrower.text);
+    assert.ok(!String(claims(narrower.body.access_token).scope).split(' ').includes('address'));
+    assert.equal(narrower.body.session_state, undefined, 'the realm session id is not handed out');
+  });
+
   it('invalid_target for an unknown audience, or another tenant', async () => {
     const subject = await userToken();
     const unknown = await exchange({ subject_token: subject, audience: 'no-such-client' });

@@ -18,7 +18,7 @@ export function receiveBackchannelLogout(deps: Deps): Koa.Middleware {
   return async function receiveBackchannelLogout(ctx) {
     const token = (ctx.state.body as Record<string, unknown>).logout_token;
     if (typeof token !== 'string' || !token) throw new BrokerError('invalid_request', 'logout_token is required');
-    const verified = await deps.verifier.verifyLogoutToken(token, audiences).catch((err: unknown) => {
+    const verified = await deps.verifier.verifyLogoutToken(token, audiences, ctx.state.issuer.tenant).catch((err: unknown) => {
       // §2.8: a token that does not validate is a 400 invalid_request; Keycloak being unreachable stays a 5xx.
       if (err instanceof BrokerError && err.isUpstreamFailure) throw err;
       // The verifier's own sentences say what is wrong with the token (never a key or a secret).

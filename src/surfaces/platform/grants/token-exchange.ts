@@ -1,3 +1,4 @@
+import * as jose from 'jose';
 import { BrokerError } from '../../../errors.js';
 import { credentials, type Grant } from './grant.js';
 
@@ -13,6 +14,9 @@ const TOKEN_TYPES = new Set([
  * that issued the subject token (Keycloak exchanges only within one realm). The client
  * must be confidential; Keycloak decides the rest, and its refusals come back as RFC 8693
  * errors. An audience that names another tenant is refused here: no cross-tenant exchange.
+ * A requested scope must lie within the subject token's: Keycloak grants any optional
+ * scope of the calling client, so an exchange could otherwise widen what the user's token
+ * carries (attack helper, 2026-12-06: openid email profile became … address phone).
  */
 export const tokenExchange: Grant = async ({ deps, client, input, issuer }) => {
   if (client.app.public) throw new BrokerError('unauthorized_client', 'Token exchange needs a confidential client');
@@ -34,6 +38,8 @@ export const tokenExchange: Grant = async ({ deps, client, input, issuer }) => {
       && [t.issuer, `${deps.config.publicUrl}/api/v1/auth/tenants/${t.slug}/oauth`, `tenant:${t.slug}`].includes(input.audience!));
     if (target) throw new BrokerError('invalid_target', `Token exchange across tenants (${tenant.slug} → ${target.slug}) is not supported`);
   }
+  const wider = widerScopes(input.subject_token, input.scope);
+  if (wider.length) throw new BrokerError('invalid_scope', `An exchange cannot widen the subject token's scope: ${wider.join(' ')} is not in it`);
   const fields = {
     subject_token: input.subject_token,
     subject_token_type: input.subject_token_type,
@@ -42,6 +48,8 @@ export const tokenExchange: Grant = async ({ deps, client, input, issuer }) => {
     scope: input.scope,
   };
   return deps.upstreams.get(realm.upstream).realm(realm.realm).tokenExchange(fields, credentials(client))
+    // The realm session's id stays with the realm, as in the other grants' answers.
+    .then(({ session_state: _s, ...tokens }) => tokens)
     .catch((err: unknown) => {
       // Keycloak names an unknown audience as a bad request: RFC 8693 calls it invalid_target.
       if (err instanceof BrokerError && /audience/i.test(err.message) && /not found|not available|invalid/i.test(err.message)) {
@@ -50,3 +58,12 @@ export const tokenExchange: Grant = async ({ deps, client, input, issuer }) => {
       throw err;
     });
 };
+
+/** The scopes of `requested` the subject token does not carry (all of them if it carries none). */
+function widerScopes(subjectToken: string, requested: string | undefined): string[] {
+  const asked = requested?.split(' ').filter(Boolean) ?? [];
+  if (!asked.length) return [];
+  const scope = jose.decodeJwt(subjectToken).scope; // decodable: its realm was found from it
+  const held = new Set(typeof scope === 'string' ? scope.split(' ') : []);
+  return asked.filter((s) => !held.has(s));
+}
