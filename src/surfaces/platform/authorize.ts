@@ -129,6 +129,11 @@ export function submitOrganisation(deps: Deps, jar: CookieJar): Koa.Middleware {
   return async function submitOrganisation(ctx) {
     const body = ctx.state.body as Record<string, unknown>;
     const tx = await loadTx(deps, jar, ctx, body.tx, body.csrf);
+    // Only a sign-in that was asked its organisation (the `ask` rule) answers here: otherwise
+    // discovery decides, and no form may name a tenant in its place.
+    if (deps.config.platform.emailWithoutDomainRule !== 'ask' || !tx.email) {
+      throw new BrokerError('invalid_request', 'This sign-in was not asked for an organisation. Go back to the application and start again.');
+    }
     const typed = typeof body.organisation === 'string' ? body.organisation.trim().toLowerCase() : '';
     const tenant = typed ? tenantNamed(await deps.tenants.all(), typed) : undefined;
     if (!tenant || tenant === 'ambiguous') {

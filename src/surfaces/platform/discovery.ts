@@ -6,6 +6,7 @@
 import type Koa from 'koa';
 import { prepare, sendPrepared, type Prepared } from '../../http/local-answer.js';
 import type { IssuerContext } from './issuer.js';
+import { PROMPTS } from './authorization-request.js';
 import { SUPPORTED_GRANTS } from './token.js';
 
 /** Prepared per issuer (the platform and each tenant: bounded by the tenants). */
@@ -49,7 +50,7 @@ function metadata({ issuer, jwksUri }: IssuerContext): Record<string, unknown> {
     scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'sid', 'at_hash', 'email', 'email_verified',
       'name', 'given_name', 'family_name', 'preferred_username', 'tenant_id', 'tenant'],
-    prompt_values_supported: ['none', 'login'],
+    prompt_values_supported: PROMPTS,
     authorization_response_iss_parameter_supported: true,
   };
 }

@@ -15,7 +15,7 @@ import { sameSecret } from '../../http/same-secret.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 import { chooserPage, organisationPage } from '../../ui/pages.js';
 import { bindToBrowser, isSameBrowser } from './browser-binding.js';
-import type { IssuerContext } from './issuer.js';
+import { PLATFORM_PATH, tenantPath, type IssuerContext } from './issuer.js';
 import { randomId, records, type LoginTransaction, type SsoSession } from './transactions.js';
 
 export const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
@@ -88,10 +88,23 @@ const OTHER_BROWSER = 'This sign-in was started in another browser or tab that i
 export async function loadTx(deps: Deps, jar: CookieJar, ctx: Koa.Context, txId: unknown, csrf: unknown): Promise<LoginTransaction> {
   const tx = typeof txId === 'string' && txId ? await records.tx.get(deps.store, txId) : undefined;
   if (!tx) throw new BrokerError('invalid_request', EXPIRED);
-  if (typeof csrf !== 'string' || !sameSecret(csrf, tx.csrf) || !isSameBrowser(jar, ctx, tx.browser)) {
+  // Posted at another issuer than the one it was started at (a tenant's form at the platform, or
+  // the reverse): the form is not this one's.
+  if (typeof csrf !== 'string' || !sameSecret(csrf, tx.csrf) || !isSameBrowser(jar, ctx, tx.browser) || tx.issuerPath !== ctx.state.issuer.path) {
     throw new BrokerError('access_denied', 'The form expired or did not come from this site. Go back and try again.', { status: 403 });
   }
   return tx;
+}
+
+/**
+ * Whether a sign-in may go to `tenant`: one started at the platform to any tenant, one started
+ * at a tenant's issuer to that tenant only. The email page, the chooser and the organisation
+ * page are mounted at tenant issuers too, and a transaction's form sent a globex sign-in to
+ * acme's realm (or initech's, on server 2): globex's issuer then signed an ID token for alice
+ * (attack helper, 2026-12-06). Every way to a realm goes through toRealm, which asks this.
+ */
+export function signInMayGoTo(tx: Pick<LoginTransaction, 'issuerPath'>, tenant: Tenant): boolean {
+  return tx.issuerPath === PLATFORM_PATH || tx.issuerPath === tenantPath(tenant.slug);
 }
 
 /** The transaction a realm callback names by `state`, taken (single use) only from the browser that started it. */
@@ -153,6 +166,9 @@ export function chooserLabels(tenants: Tenant[]): { slug: string; name: string }
 
 /** Sends the browser to the tenant realm's authorization endpoint with the broker's callback. */
 export async function toRealm(deps: Deps, ctx: Koa.Context, txId: string, tx: LoginTransaction, tenant: Tenant, loginHint?: string): Promise<void> {
+  if (!signInMayGoTo(tx, tenant)) {
+    throw new BrokerError('access_denied', 'This sign-in is for another organisation. Go back to the application and start again.', { status: 403 });
+  }
   // The realm the browser goes to: the callback redeems the code there even if the tenant moves meanwhile.
   await records.tx.put(deps.store, txId, { ...tx, tenant: tenant.slug, upstream: tenant.upstream, realm: tenant.realm });
   const meta = await deps.upstreams.get(tenant.upstream).realm(tenant.realm).serverMetadata();
@@ -183,10 +199,15 @@ export async function toRealm(deps: Deps, ctx: Koa.Context, txId: string, tx: Lo
  */
 export async function routeSignIn(deps: Deps, ctx: Koa.Context, txId: string, tx: LoginTransaction, o: { issuerTenant?: Tenant; sso?: SsoSession; email?: string; loginHint?: string }): Promise<void> {
   if (o.issuerTenant) return toRealm(deps, ctx, txId, tx, o.issuerTenant, o.loginHint);
-  if (o.sso && !o.loginHint) {
+  // prompt=none: no page of the broker's either (OIDC Core §3.1.2.1). The session's own user
+  // (no hint, or the hint is their email) goes to their realm, which answers silently or not.
+  const silent = tx.prompt?.split(' ').includes('none') ?? false;
+  const sessionUser = o.sso && (!o.loginHint || (silent && o.loginHint.toLowerCase() === o.sso.email?.toLowerCase()));
+  if (o.sso && sessionUser) {
     const tenant = await deps.tenants.bySlug(o.sso.tenant);
     if (tenant) return toRealm(deps, ctx, txId, tx, tenant, o.sso.email);
   }
+  if (silent) return errorRedirect(ctx, { redirectUri: tx.redirectUri, issuer: tx.issuer, state: tx.state }, 'login_required', 'The user must sign in (prompt=none)');
   if (o.email) return continueWithEmail(deps, ctx, txId, tx, o.email);
   ctx.redirect(`${tx.issuerPath}/login?tx=${encodeURIComponent(txId)}`);
 }

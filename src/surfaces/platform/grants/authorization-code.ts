@@ -34,6 +34,8 @@ export const authorizationCode: Grant = async ({ deps, client, input, issuer }) 
   };
   if (!tenant) return refuse('The organisation is no longer available');
   if (record.issuer !== issuer.issuer) return refuse('The code was issued by another issuer');
+  // The last word, as for a device (the sign-in pages keep a tenant issuer's to its realm).
+  if (issuer.tenant && tenant.slug !== issuer.tenant.slug) return refuse('The code was issued for a user of another organisation');
   if (record.clientId !== client.clientId) return refuse('The code was issued to another client');
   if (input.redirect_uri !== record.redirectUri) return refuse('redirect_uri does not match the authorization request');
   if (record.codeChallenge) {
