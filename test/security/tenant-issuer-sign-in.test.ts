@@ -102,6 +102,11 @@ describe('a tenant issuer\'s sign-in stays with its tenant', function () {
     assert.equal(other.get('state'), 'app-state');
     const notAnEmail = await errorOf({ prompt: 'none', login_hint: 'x' }, browser);
     assert.equal(notAnEmail.get('error'), 'login_required');
+    // At acme's own issuer too: acme's realm would answer silently with alice (attack helper round 21).
+    const atAcme = await browser.go(authorizeUrl(issuer('acme'), { prompt: 'none', login_hint: 'dave@shared.example' }));
+    assert.equal(atAcme.url.searchParams.get('error'), 'login_required', atAcme.url.href);
+    const aliceAtAcme = await browser.go(authorizeUrl(issuer('acme'), { prompt: 'none', login_hint: 'alice@acme.example' }));
+    assert.ok(aliceAtAcme.url.searchParams.get('code'), aliceAtAcme.url.href);
     // The session's own user, hinted or not, is answered silently by her realm.
     for (const extra of [{ prompt: 'none', login_hint: 'alice@acme.example' }, { prompt: 'none' }] as Record<string, string>[]) {
       const silent = await errorOf(extra, browser);

@@ -198,16 +198,22 @@ export async function toRealm(deps: Deps, ctx: Koa.Context, txId: string, tx: Lo
  * (whose own session spares the password); discovery from a known email; else the email page.
  */
 export async function routeSignIn(deps: Deps, ctx: Koa.Context, txId: string, tx: LoginTransaction, o: { issuerTenant?: Tenant; sso?: SsoSession; email?: string; loginHint?: string }): Promise<void> {
-  if (o.issuerTenant) return toRealm(deps, ctx, txId, tx, o.issuerTenant, o.loginHint);
   // prompt=none: no page of the broker's either (OIDC Core §3.1.2.1). The session's own user
-  // (no hint, or the hint is their email) goes to their realm, which answers silently or not.
+  // (no hint, or the hint is their email) goes to their realm, which answers silently or not;
+  // another user's hint is login_required, as the realm would answer with its session's user.
   const silent = tx.prompt?.split(' ').includes('none') ?? false;
-  const sessionUser = o.sso && (!o.loginHint || (silent && o.loginHint.toLowerCase() === o.sso.email?.toLowerCase()));
+  const hintIsSessionUser = o.loginHint !== undefined && o.loginHint.toLowerCase() === o.sso?.email?.toLowerCase();
+  const loginRequired = () => errorRedirect(ctx, { redirectUri: tx.redirectUri, issuer: tx.issuer, state: tx.state }, 'login_required', 'The user must sign in (prompt=none)');
+  if (o.issuerTenant) {
+    if (silent && o.loginHint && !hintIsSessionUser) return loginRequired();
+    return toRealm(deps, ctx, txId, tx, o.issuerTenant, o.loginHint);
+  }
+  const sessionUser = o.sso && (!o.loginHint || (silent && hintIsSessionUser));
   if (o.sso && sessionUser) {
     const tenant = await deps.tenants.bySlug(o.sso.tenant);
     if (tenant) return toRealm(deps, ctx, txId, tx, tenant, o.sso.email);
   }
-  if (silent) return errorRedirect(ctx, { redirectUri: tx.redirectUri, issuer: tx.issuer, state: tx.state }, 'login_required', 'The user must sign in (prompt=none)');
+  if (silent) return loginRequired();
   if (o.email) return continueWithEmail(deps, ctx, txId, tx, o.email);
   ctx.redirect(`${tx.issuerPath}/login?tx=${encodeURIComponent(txId)}`);
 }
