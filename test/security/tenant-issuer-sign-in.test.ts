@@ -59,6 +59,13 @@ describe('a tenant issuer\'s sign-in stays with its tenant', function () {
     const elsewhere = await browser.go(`${issuer('globex')}/login`, { tx, csrf, email: 'bob@globex.example' });
     assert.equal(elsewhere.status, 403, elsewhere.html.slice(0, 200));
     assert.ok(!wentToRealm(browser, 'globex'));
+    // The page itself (and its form token) only to this browser, at this issuer (round 22).
+    for (const [who, at] of [[new HttpBrowser(APP), issuer()], [browser, issuer('globex')]] as const) {
+      const page = await who.go(`${at}/login?tx=${encodeURIComponent(tx)}`);
+      assert.equal(page.status, 400, page.html.slice(0, 200));
+      assert.ok(!page.html.includes(csrf), 'no form token');
+    }
+    assert.equal((await browser.go(`${issuer()}/login?tx=${encodeURIComponent(tx)}`)).status, 200, 'its own browser, its own issuer');
   });
 
   it('the organisation page answers only a sign-in that was asked for one (the ask rule; the demo looks up)', async () => {
@@ -70,6 +77,27 @@ describe('a tenant issuer\'s sign-in stays with its tenant', function () {
     assert.equal(named.status, 400, named.html.slice(0, 200));
     assert.match(named.html, /not asked for an organisation/);
     assert.ok(!wentToRealm(browser, 'globex'));
+  });
+
+  it('the organisation page (the ask rule) counts each name tried as a discovery', async () => {
+    const ask = await startBroker({ overrides: { platform: { homeTenant: 'acme', idTokenTtlSeconds: 300, deviceCodeTtlSeconds: 600, deviceIntervalSeconds: 1, userCodeAttempts: 5, discoveryAttempts: 3, emailWithoutDomainRule: 'ask' } } });
+    try {
+      const browser = new HttpBrowser(APP);
+      const at = `${ask.url}/api/v1/platform/oauth`;
+      const u = authorizeUrl(at);
+      const emailPage = await browser.go(u);
+      let page = await browser.submit(emailPage, { email: 'dave@shared.example' });
+      assert.match(page.html, /name="organisation"/, page.html.slice(0, 300));
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        page = await browser.submit(page, { organisation: `no-such-org-${i}` }, /<form[^>]*organisation[^>]*>/);
+        statuses.push(page.status);
+        if (page.status === 429) break;
+      }
+      assert.deepEqual(statuses, [400, 400, 429], 'one discovery for the email, two names (the page again), then 429');
+    } finally {
+      await ask.close();
+    }
   });
 
   it('a code for another tenant\'s user is refused at a tenant issuer\'s token endpoint (the last word)', async () => {
@@ -112,6 +140,15 @@ describe('a tenant issuer\'s sign-in stays with its tenant', function () {
       const silent = await errorOf(extra, browser);
       assert.ok(silent.get('code'), `${JSON.stringify(extra)}: ${silent}`);
     }
+    // The realm answers with its own session's user: at initech's issuer (server 2, where dave
+    // signed in), alice's hint is not the session's user, though alice is the broker's latest.
+    const both = new HttpBrowser(APP);
+    const daveLogin = await both.go(authorizeUrl(issuer('initech')));
+    assert.ok((await both.keycloakLogin(daveLogin, 'dave@shared.example', 'dave-pass')).url.searchParams.get('code'));
+    const aliceLogin = await both.go(authorizeUrl(issuer(), { login_hint: 'alice@acme.example' }));
+    assert.ok((await both.keycloakLogin(aliceLogin, 'alice@acme.example', 'alice-pass')).url.searchParams.get('code'));
+    const atInitech = await both.go(authorizeUrl(issuer('initech'), { prompt: 'none', login_hint: 'alice@acme.example' }));
+    assert.equal(atInitech.url.searchParams.get('error'), 'login_required', atInitech.url.href);
     const meta = await (await fetch(`${issuer()}/.well-known/openid-configuration`)).json();
     assert.deepEqual(meta.prompt_values_supported, ['none', 'login', 'consent', 'select_account']);
   });

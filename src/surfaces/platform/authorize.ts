@@ -16,7 +16,9 @@ import { BrokerError } from '../../errors.js';
 import type { CookieJar } from '../../http/cookies.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 import { emailPage, errorPage, organisationPage } from '../../ui/pages.js';
+import { clientAddress } from '../../http/client-address.js';
 import { checkAuthorizationRequest } from './authorization-request.js';
+import { isSameBrowser } from './browser-binding.js';
 import type { IssuerContext } from './issuer.js';
 import { REQUEST_URI_PREFIX } from './par.js';
 import { EXPIRED, appName, continueWithEmail, currentSso, errorRedirect, findApp, loadTx, realmOrigins, routeSignIn, startTransaction, toRealm } from './sign-in.js';
@@ -76,11 +78,13 @@ export function authorize(deps: Deps, jar: CookieJar): Koa.Middleware {
 }
 
 /** GET …/login?tx=: the email page (its form is checked against this browser on submit). */
-export function showEmailPage(deps: Deps): Koa.Middleware {
+export function showEmailPage(deps: Deps, jar: CookieJar): Koa.Middleware {
   return async function showEmailPage(ctx) {
     const txId = ctx.query.tx;
     const tx = typeof txId === 'string' && txId ? await records.tx.get(deps.store, txId) : undefined;
-    if (!tx) throw new BrokerError('invalid_request', EXPIRED);
+    // Its form token only to the browser that started the sign-in, at its own issuer (the tx id
+    // is in the realm's URL: whoever saw it got the token, though its POST was refused).
+    if (!tx || !isSameBrowser(jar, ctx, tx.browser) || tx.issuerPath !== ctx.state.issuer.path) throw new BrokerError('invalid_request', EXPIRED);
     emailPage(ctx, { appName: findApp(deps, tx.clientId)!.name, action: `${tx.issuerPath}/login`, tx: String(txId), csrf: tx.csrf, formTargets: realmOrigins(deps) });
   };
 }
@@ -134,6 +138,9 @@ export function submitOrganisation(deps: Deps, jar: CookieJar): Koa.Middleware {
     if (deps.config.platform.emailWithoutDomainRule !== 'ask' || !tx.email) {
       throw new BrokerError('invalid_request', 'This sign-in was not asked for an organisation. Go back to the application and start again.');
     }
+    // Each name tried counts as a discovery: the tenants are the platform's customer list, and
+    // 7,880 names a minute were tried on one transaction (attack helper, 2026-12-06).
+    await deps.limits.discovery.consume(clientAddress(ctx));
     const typed = typeof body.organisation === 'string' ? body.organisation.trim().toLowerCase() : '';
     const tenant = typed ? tenantNamed(await deps.tenants.all(), typed) : undefined;
     if (!tenant || tenant === 'ambiguous') {

@@ -40,7 +40,7 @@ export function mountIssuerRoutes(router: Router, deps: Deps, issuer: Koa.Middle
   router.get('issuer-jwks', '/.well-known/jwks.json', issuer, issuerKeysDocument(deps.signingKeys));
   router.get('authorize', '/authorize', asPage, issuer, authorize(deps, jar));
   router.post('par', '/par', issuer, guard(parInput, ['body']), refused, authenticateClient(deps), pushedAuthorizationRequest(deps));
-  router.get('email-page', '/login', asPage, issuer, showEmailPage(deps));
+  router.get('email-page', '/login', asPage, issuer, showEmailPage(deps, jar));
   router.post('email-submit', '/login', asPage, issuer, submitEmail(deps, jar));
   router.post('tenant-choice', '/choose', asPage, issuer, submitChoice(deps, jar));
   router.post('organisation', '/organisation', asPage, issuer, submitOrganisation(deps, jar));

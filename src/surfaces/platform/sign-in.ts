@@ -202,7 +202,10 @@ export async function routeSignIn(deps: Deps, ctx: Koa.Context, txId: string, tx
   // (no hint, or the hint is their email) goes to their realm, which answers silently or not;
   // another user's hint is login_required, as the realm would answer with its session's user.
   const silent = tx.prompt?.split(' ').includes('none') ?? false;
-  const hintIsSessionUser = o.loginHint !== undefined && o.loginHint.toLowerCase() === o.sso?.email?.toLowerCase();
+  // At a tenant issuer, the session must be that tenant's too: the realm answers with its own
+  // session's user, whoever the broker's latest session is (attack helper round 22).
+  const sessionHere = o.sso && (!o.issuerTenant || o.sso.tenant === o.issuerTenant.slug) ? o.sso : undefined;
+  const hintIsSessionUser = o.loginHint !== undefined && o.loginHint.toLowerCase() === sessionHere?.email?.toLowerCase();
   const loginRequired = () => errorRedirect(ctx, { redirectUri: tx.redirectUri, issuer: tx.issuer, state: tx.state }, 'login_required', 'The user must sign in (prompt=none)');
   if (o.issuerTenant) {
     if (silent && o.loginHint && !hintIsSessionUser) return loginRequired();
