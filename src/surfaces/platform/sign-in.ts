@@ -88,12 +88,18 @@ const OTHER_BROWSER = 'This sign-in was started in another browser or tab that i
 export async function loadTx(deps: Deps, jar: CookieJar, ctx: Koa.Context, txId: unknown, csrf: unknown): Promise<LoginTransaction> {
   const tx = typeof txId === 'string' && txId ? await records.tx.get(deps.store, txId) : undefined;
   if (!tx) throw new BrokerError('invalid_request', EXPIRED);
-  // Posted at another issuer than the one it was started at (a tenant's form at the platform, or
-  // the reverse): the form is not this one's.
-  if (typeof csrf !== 'string' || !sameSecret(csrf, tx.csrf) || !isSameBrowser(jar, ctx, tx.browser) || tx.issuerPath !== ctx.state.issuer.path) {
+  if (typeof csrf !== 'string' || !sameSecret(csrf, tx.csrf) || !startedHere(jar, ctx, tx)) {
     throw new BrokerError('access_denied', 'The form expired or did not come from this site. Go back and try again.', { status: 403 });
   }
   return tx;
+}
+
+/**
+ * Whether this request comes from the browser that started the sign-in, at the issuer it was
+ * started at (a tenant's form posted at the platform, or the reverse, is not this one's).
+ */
+export function startedHere(jar: CookieJar, ctx: Koa.Context, tx: LoginTransaction): boolean {
+  return isSameBrowser(jar, ctx, tx.browser) && tx.issuerPath === ctx.state.issuer.path;
 }
 
 /**
@@ -115,6 +121,8 @@ export async function takeTxForCallback(deps: Deps, jar: CookieJar, ctx: Koa.Con
   const tx = txId ? await records.tx.take(deps.store, txId) : undefined;
   if (!tx) throw new BrokerError('invalid_request', EXPIRED);
   if (!isSameBrowser(jar, ctx, tx.browser)) throw new BrokerError('access_denied', OTHER_BROWSER, { status: 403 });
+  // The realm was sent back to the issuer the sign-in started at: anything else was made up.
+  if (tx.issuerPath !== ctx.state.issuer.path) throw new BrokerError('invalid_request', EXPIRED);
   return tx;
 }
 
@@ -211,8 +219,7 @@ export async function routeSignIn(deps: Deps, ctx: Koa.Context, txId: string, tx
     if (silent && o.loginHint && !hintIsSessionUser) return loginRequired();
     return toRealm(deps, ctx, txId, tx, o.issuerTenant, o.loginHint);
   }
-  const sessionUser = o.sso && (!o.loginHint || (silent && hintIsSessionUser));
-  if (o.sso && sessionUser) {
+  if (o.sso && (!o.loginHint || (silent && hintIsSessionUser))) {
     const tenant = await deps.tenants.bySlug(o.sso.tenant);
     if (tenant) return toRealm(deps, ctx, txId, tx, tenant, o.sso.email);
   }
