@@ -11,6 +11,7 @@
 import type { AppConfig, Config } from '../config/schema.js';
 import type { Deps } from '../deps.js';
 import type { ClientRepresentation } from '../upstream/admin-connector.js';
+import { PLATFORM_PATH, tenantPath } from '../surfaces/platform/issuer.js';
 import { RealmSecrets } from '../upstream/realm-secrets.js';
 import type { Tenant } from '../tenancy/tenant.js';
 
@@ -37,8 +38,8 @@ export function desiredClient(config: Config, clientId: string, app: AppConfig, 
   if (grants.has('urn:ietf:params:oauth:grant-type:token-exchange')) attributes['standard.token.exchange.enabled'] = 'true';
   if (app.postLogoutRedirectUris.length) attributes['post.logout.redirect.uris'] = '+';
   // Its tenant's issuer, for an app that is not GLOBAL (served there only); the platform's otherwise.
-  const tenantIssuer = `${config.publicUrl}/api/v1/auth/tenants/${slug}/oauth`;
-  const issuer = app.global ? `${config.publicUrl}/api/v1/platform/oauth` : tenantIssuer;
+  const tenantIssuer = `${config.publicUrl}${tenantPath(slug)}`;
+  const issuer = app.global ? `${config.publicUrl}${PLATFORM_PATH}` : tenantIssuer;
   // The realm tells the broker when a session it signed in with ends (back-channel logout).
   if (grants.has('authorization_code') || grants.has('urn:ietf:params:oauth:grant-type:device_code')) {
     attributes['backchannel.logout.url'] = `${issuer}/backchannel-logout`;

@@ -8,6 +8,7 @@
 import type { AppConfig } from '../../config/schema.js';
 import type { Deps } from '../../deps.js';
 import type { IssuerContext } from './issuer.js';
+import { promptProblem } from './prompt.js';
 import { appServedAt, findApp } from './sign-in.js';
 
 const PKCE_VALUE = /^[A-Za-z0-9._~-]{43,128}$/;
@@ -42,9 +43,6 @@ export type Checked =
   /** Anything else: an RFC 6749 §4.1.2.1 error to send back to the app. */
   | { ok: false; redirectUri: string; state?: string; error: string; description: string };
 
-/** OIDC Core §3.1.2.1's prompt values, which Keycloak understands (discovery lists them). */
-export const PROMPTS = ['none', 'login', 'consent', 'select_account'];
-
 export const PARAMS = ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'prompt', 'login_hint', 'max_age', 'acr_values'] as const;
 
 export function checkAuthorizationRequest(deps: Deps, iss: IssuerContext, q: Record<string, unknown>): Checked {
@@ -74,11 +72,8 @@ export function checkAuthorizationRequest(deps: Deps, iss: IssuerContext, q: Rec
   if (challenge && method !== 'S256') return back('invalid_request', 'code_challenge_method must be S256');
   if (!challenge && method) return back('invalid_request', 'code_challenge_method without code_challenge');
   if (challenge && !PKCE_VALUE.test(challenge)) return back('invalid_request', 'Malformed code_challenge');
-  const prompts = one('prompt')?.split(' ').filter(Boolean) ?? [];
-  const unknown = prompts.filter((p) => !PROMPTS.includes(p));
-  // An unknown value went on to Keycloak, whose error page the user then saw (prompt=create).
-  if (unknown.length) return back('invalid_request', `Unsupported prompt value: ${unknown.join(' ')}`);
-  if (prompts.includes('none') && prompts.length > 1) return back('invalid_request', 'prompt=none cannot be combined with another value');
+  const badPrompt = promptProblem(one('prompt'));
+  if (badPrompt) return back('invalid_request', badPrompt);
   const maxAge = one('max_age');
   if (maxAge !== undefined && !MAX_AGE.test(maxAge)) return back('invalid_request', 'max_age must be a number of seconds');
   return {

@@ -20,6 +20,7 @@ import { emailPage, errorPage, organisationPage } from '../../ui/pages.js';
 import { checkAuthorizationRequest } from './authorization-request.js';
 import type { IssuerContext } from './issuer.js';
 import { REQUEST_URI_PREFIX } from './par.js';
+import { asksPrompt } from './prompt.js';
 import { EXPIRED, appName, continueWithEmail, currentSso, errorRedirect, findApp, loadTx, realmOrigins, routeSignIn, startTransaction, startedHere, toRealm } from './sign-in.js';
 import { records } from './transactions.js';
 
@@ -48,8 +49,7 @@ export function authorize(deps: Deps, jar: CookieJar): Koa.Middleware {
     const back = (error: string, description: string) => errorRedirect(ctx, { redirectUri: params.redirect_uri, issuer: iss.issuer, state: params.state }, error, description);
     if (app.requirePushedAuthorizationRequests && request === query) return back('invalid_request', 'This application must push its authorization requests (PAR, RFC 9126)');
     const sso = await currentSso(deps, jar, ctx);
-    const prompts = params.prompt?.split(' ') ?? [];
-    if (prompts.includes('none') && !sso) return back('login_required', 'No session; sign-in is required');
+    if (asksPrompt(params.prompt, 'none') && !sso) return back('login_required', 'No session; sign-in is required');
 
     const { txId, tx } = await startTransaction(deps, jar, ctx, {
       issuer: iss.issuer,
@@ -65,7 +65,7 @@ export function authorize(deps: Deps, jar: CookieJar): Koa.Middleware {
       acrValues: params.acr_values,
       tenant: iss.tenant?.slug,
     });
-    const forceLogin = prompts.includes('login');
+    const forceLogin = asksPrompt(params.prompt, 'login');
     const hint = params.login_hint;
     await routeSignIn(deps, ctx, txId, tx, {
       issuerTenant: iss.tenant,

@@ -6,7 +6,7 @@
 import type Koa from 'koa';
 import { prepare, sendPrepared, type Prepared } from '../../http/local-answer.js';
 import type { IssuerContext } from './issuer.js';
-import { PROMPTS } from './authorization-request.js';
+import { PROMPTS } from './prompt.js';
 import { SUPPORTED_GRANTS } from './token.js';
 
 /** Prepared per issuer (the platform and each tenant: bounded by the tenants). */

@@ -16,6 +16,7 @@ import type { Tenant } from '../../tenancy/tenant.js';
 import { chooserPage, organisationPage } from '../../ui/pages.js';
 import { bindToBrowser, isSameBrowser } from './browser-binding.js';
 import { PLATFORM_PATH, tenantPath, type IssuerContext } from './issuer.js';
+import { asksPrompt } from './prompt.js';
 import { randomId, records, type LoginTransaction, type SsoSession } from './transactions.js';
 
 export const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
@@ -209,7 +210,7 @@ export async function routeSignIn(deps: Deps, ctx: Koa.Context, txId: string, tx
   // prompt=none: no page of the broker's either (OIDC Core §3.1.2.1). The session's own user
   // (no hint, or the hint is their email) goes to their realm, which answers silently or not;
   // another user's hint is login_required, as the realm would answer with its session's user.
-  const silent = tx.prompt?.split(' ').includes('none') ?? false;
+  const silent = asksPrompt(tx.prompt, 'none');
   // At a tenant issuer, the session must be that tenant's too: the realm answers with its own
   // session's user, whoever the broker's latest session is (attack helper round 22).
   const sessionHere = o.sso && (!o.issuerTenant || o.sso.tenant === o.issuerTenant.slug) ? o.sso : undefined;

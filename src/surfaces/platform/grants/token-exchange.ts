@@ -1,5 +1,6 @@
 import * as jose from 'jose';
 import { BrokerError } from '../../../errors.js';
+import { tenantPath } from '../issuer.js';
 import { credentials, type Grant } from './grant.js';
 
 const TOKEN_TYPES = new Set([
@@ -35,7 +36,7 @@ export const tokenExchange: Grant = async ({ deps, client, input, issuer }) => {
   if (input.audience) {
     // A tenant's issuer (or realm) as the audience: that is an exchange across tenants.
     const target = (await deps.tenants.all()).find((t) => t.slug !== tenant.slug
-      && [t.issuer, `${deps.config.publicUrl}/api/v1/auth/tenants/${t.slug}/oauth`, `tenant:${t.slug}`].includes(input.audience!));
+      && [t.issuer, `${deps.config.publicUrl}${tenantPath(t.slug)}`, `tenant:${t.slug}`].includes(input.audience!));
     if (target) throw new BrokerError('invalid_target', `Token exchange across tenants (${tenant.slug} → ${target.slug}) is not supported`);
   }
   const wider = widerScopes(input.subject_token, input.scope);
