@@ -25,7 +25,7 @@ import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/r
 import type { Config, UpstreamConfig } from '../config/schema.js';
 import type { Store } from '../store/store.js';
 import type { TenantRegistry } from '../tenancy/registry.js';
-import { TenantHomes, type RealmAddress, type TenantHome } from '../tenancy/tenant-homes.js';
+import { findHome, TenantHomes, type HomeRealm, type RealmAddress, type TenantHome } from '../tenancy/tenant-homes.js';
 import { adminSession, statusOf } from './migrate/admin-session.js';
 import { exportRealm, readExportFile } from './migrate/export-realm.js';
 import { MigrationError } from './migrate/migration-error.js';
@@ -80,8 +80,8 @@ function upstreamConfig(config: Config, name: string): UpstreamConfig {
   return u;
 }
 
-const hint = (slug: string, a: RealmAddress) =>
-  `to keep this routing across a store wipe, set in the config file: "tenants": { "${slug}": { "upstream": "${a.upstream}", "realm": "${a.realm}" } }`;
+const hint = (slug: string, a: HomeRealm) =>
+  `to keep this routing across a store wipe, set in the config file: "tenants": { "${slug}": { "upstream": "${a.upstream}", "realm": "${a.realm}"${a.id ? `, "realmId": "${a.id}"` : ''} } }`;
 
 /** The redis store, or a refusal: a switch in one process's memory reaches no broker. */
 function requireSharedStore(store: Store): void {
@@ -179,7 +179,7 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
   // 3. Pin the current routing, remembering what the store held, to restore it on failure.
   const homes = new TenantHomes(deps.store);
   const before = (await homes.read()).homes[tenant.slug];
-  await homes.set(tenant.slug, before ?? { ...source, since: Date.now() });
+  await homes.set(tenant.slug, before ?? { ...source, id: tenant.id, since: Date.now() });
   // Let every replica see the pin before the new realm exists.
   await new Promise((resolve) => setTimeout(resolve, homes.pollMs + 250));
   let created = false;
@@ -204,7 +204,8 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
 
     // 6. Switch.
     const t3 = Date.now();
-    await homes.set(tenant.slug, { ...target, from: source, since: Date.now() });
+    // By id (tenant-homes.ts): a copy keeps its realm's id, so the two share it, each on its server.
+    await homes.set(tenant.slug, { ...target, id: rep.id, from: { ...source, id: tenant.id }, since: Date.now() });
     timings.switchMs = Date.now() - t3;
   } catch (err) {
     if (created) {
@@ -215,33 +216,39 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
     throw err instanceof MigrationError ? err : new MigrationError(`migration failed, routing unchanged: ${(err as Error).message}`);
   }
   say(`switched: tenant ${tenant.slug} now lives at ${where(target)}; every broker follows within about a second`);
-  return { action: 'migrated', tenant: tenant.slug, from: source, to: target, counts, exportFile, timings, importSkipped, configHint: hint(tenant.slug, target) };
+  return { action: 'migrated', tenant: tenant.slug, from: source, to: target, counts, exportFile, timings, importSkipped, configHint: hint(tenant.slug, { ...target, id: rep.id }) };
 }
 
-/** The home record of a migrated tenant whose old realm is still on record. */
-async function migratedHome(homes: TenantHomes, slug: string, what: string): Promise<TenantHome & { from: RealmAddress }> {
+/**
+ * The home record of a migrated tenant whose old realm is still on record. Its realms are
+ * named by id: a record written before ids were kept gets the tenant's (a migration's copy
+ * keeps its realm's id), so that neither step below acts on another realm renamed to an old name.
+ */
+async function migratedHome(deps: MigrateDeps, homes: TenantHomes, slug: string, what: string): Promise<TenantHome & { id: string; from: HomeRealm & { id: string } }> {
   const home = (await homes.read()).homes[slug];
   if (!home?.from) throw new MigrationError(`nothing to ${what}: tenant ${slug} has no migration on record (never migrated, rolled back, or its old realm retired)`);
-  return home as TenantHome & { from: RealmAddress };
+  const id = home.id ?? home.from.id ?? (await currentTenant(deps, slug)).id;
+  return { ...home, id, from: { ...home.from, id: home.from.id ?? id } };
 }
 
-async function realmExists(config: Config, a: RealmAddress): Promise<boolean> {
+/** The realm of `a`'s id on its server, under the name it has now (a realm admin may have renamed it). */
+async function findRealm(config: Config, a: HomeRealm & { id: string }): Promise<HomeRealm & { id: string } | undefined> {
   const admin = await adminSession(upstreamConfig(config, a.upstream));
-  return (await admin.realms.find({ briefRepresentation: true } as object)).some((r) => r.realm === a.realm);
+  const listed = (await admin.realms.find({ briefRepresentation: true } as object)).map((r) => ({ upstream: a.upstream, realm: r.realm ?? '', id: r.id ?? '' }));
+  return findHome(listed, a);
 }
 
 async function rollback(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
   requireSharedStore(deps.store);
   const homes = new TenantHomes(deps.store);
-  const home = await migratedHome(homes, opts.tenant, 'roll back');
-  if (!(await realmExists(deps.config, home.from))) {
-    throw new MigrationError(`cannot roll back: realm ${where(home.from)} no longer exists`);
-  }
+  const home = await migratedHome(deps, homes, opts.tenant, 'roll back');
+  const back = await findRealm(deps.config, home.from);
+  if (!back) throw new MigrationError(`cannot roll back: realm ${where(home.from)} (id ${home.from.id}) no longer exists`);
   const t0 = Date.now();
   // One step back; the copy stays at the target (tokens it issued still route there by issuer).
-  await homes.set(opts.tenant, { ...home.from, since: Date.now() });
-  (deps.say ?? (() => {}))(`rolled back: tenant ${opts.tenant} lives at ${where(home.from)} again; the copy at ${where(home)} is left in place`);
-  return { action: 'rolled-back', tenant: opts.tenant, from: home, to: home.from, timings: { switchMs: Date.now() - t0 }, configHint: hint(opts.tenant, home.from) };
+  await homes.set(opts.tenant, { ...back, since: Date.now() });
+  (deps.say ?? (() => {}))(`rolled back: tenant ${opts.tenant} lives at ${where(back)} again; the copy at ${where(home)} is left in place`);
+  return { action: 'rolled-back', tenant: opts.tenant, from: home, to: back, timings: { switchMs: Date.now() - t0 }, configHint: hint(opts.tenant, back) };
 }
 
 /** How long a token of the old realm can stay usable: its refresh tokens live as long as the session. */
@@ -254,21 +261,23 @@ async function retire(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateR
   requireSharedStore(deps.store);
   const say = deps.say ?? (() => {});
   const homes = new TenantHomes(deps.store);
-  const home = await migratedHome(homes, opts.tenant, 'retire');
+  const home = await migratedHome(deps, homes, opts.tenant, 'retire');
+  // The old realm by its id: a realm that took its name since is another tenant's, never deleted here.
+  const found = await findRealm(deps.config, home.from);
   const admin = await adminSession(upstreamConfig(deps.config, home.from.upstream));
-  const old = await admin.realms.findOne({ realm: home.from.realm });
-  if (old) {
+  const old = found && await admin.realms.findOne({ realm: found.realm });
+  if (found && old?.id === found.id) {
     const until = home.since + oldTokensLifetimeMs(old);
     if (Date.now() < until && !opts.force) {
-      throw new MigrationError(`tokens issued by ${where(home.from)} before the move may be valid until ${new Date(until).toISOString()} ` +
+      throw new MigrationError(`tokens issued by ${where(found)} before the move may be valid until ${new Date(until).toISOString()} ` +
         `(its session lifetime); retire after that, or now with --force (their holders must sign in again)`);
     }
-    await admin.realms.del({ realm: home.from.realm });
-    say(`deleted realm ${where(home.from)}`);
+    await admin.realms.del({ realm: found.realm });
+    say(`deleted realm ${where(found)} (id ${found.id})`);
   } else {
-    say(`realm ${where(home.from)} was already gone`);
+    say(`realm ${where(home.from)} (id ${home.from.id}) was already gone`);
   }
   // Forget where it came from: nothing to roll back to any more.
-  await homes.set(opts.tenant, { upstream: home.upstream, realm: home.realm, since: home.since });
+  await homes.set(opts.tenant, { upstream: home.upstream, realm: home.realm, id: home.id, since: home.since });
   return { action: 'retired', tenant: opts.tenant, from: home.from, to: home, timings: {}, configHint: hint(opts.tenant, home) };
 }

@@ -64,6 +64,13 @@ export const tenantOverrideSchema = z.object({
   upstream: z.string().optional(),
   realm: z.string().optional(),
   /**
+   * The id (UUID) of that realm: when given, the tenant is the realm of this id on that
+   * upstream, whatever it is named now. A realm's name is its admin's to change, so a home
+   * named by name alone goes to whichever realm of that server takes the name (`migrate`
+   * writes the id into the homes it sets, and into the config it tells the operator to keep).
+   */
+  realmId: z.string().min(1).optional(),
+  /**
    * The ids (UUIDs) of realms this tenant lived in before a move by config, whose tokens and
    * UUID still name it. Explicit: a realm's name is its admin's to change, so a realm that
    * merely carries the slug's name is never taken for the tenant's former home.

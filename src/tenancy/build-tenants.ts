@@ -2,8 +2,9 @@
  * Turns what the upstreams report (their realms) plus the config's overrides into the
  * tenant list. Pure, so the mapping rules are testable without a server:
  * - every realm (master and ignored ones aside) is the tenant of the same name;
- * - an override may point a slug at another realm or upstream (a migration): the
- *   realm it names no longer stands as a tenant of its own name;
+ * - an override may point a slug at another realm or upstream (a migration), by name or
+ *   by id (then whatever the realm is named now): that realm no longer stands as a
+ *   tenant of its own name;
  * - a tenant's former realms (whose UUIDs and tokens still name it) are the ones config
  *   lists (`formerRealmIds`) and copies with its own id (a migration's, found by id);
  * - two realms of one name on two upstreams and no override: copies of one realm (same
@@ -59,11 +60,19 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
   const claimed = new Map<string, string>(); // realm key → slug
 
   for (const [slug, o] of Object.entries(overrides)) {
-    if (!o.realm && !o.upstream) continue;
+    if (!pinned(o)) continue;
     const upstream = o.upstream ?? upstreamOrder[0]!;
-    const k = key(upstream, o.realm ?? slug);
-    if (byKey.has(k)) claimed.set(k, slug);
-    else warnings.push(`tenant ${slug}: realm ${o.realm ?? slug} not found on upstream ${upstream}`);
+    const name = o.realm ?? slug;
+    // By id when the override gives one: the realm follows its renames, and another realm
+    // renamed to the name it had takes nothing (attack helper round 23).
+    const id = o.realmId?.toLowerCase();
+    const r = id ? realms.find((x) => x.upstream === upstream && x.id.toLowerCase() === id) : byKey.get(key(upstream, name));
+    if (!r) {
+      warnings.push(`tenant ${slug}: realm ${id ? `of id ${o.realmId}` : name} not found on upstream ${upstream}`);
+      continue;
+    }
+    if (id && o.realm && r.realm !== o.realm) warnings.push(`tenant ${slug}: its realm ${o.realm} (id ${r.id}) on ${upstream} is named ${r.realm} now; it serves on from there`);
+    claimed.set(key(r.upstream, r.realm), slug);
   }
   // The realms standing under their own name, by name, in upstream order.
   const ordered = [...realms].sort((a, b) => upstreamOrder.indexOf(a.upstream) - upstreamOrder.indexOf(b.upstream));
@@ -71,7 +80,7 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
   for (const r of ordered) {
     if (claimed.has(key(r.upstream, r.realm))) continue;
     const o = overrides[r.realm];
-    if (o && (o.realm || o.upstream)) continue; // this slug is served by another realm
+    if (o && pinned(o)) continue; // this slug is served by another realm
     const same = byName.get(r.realm);
     if (same) same.push(r);
     else byName.set(r.realm, [r]);
@@ -104,6 +113,9 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
     return home && home.id === id && established(home, hold) ? home.domains ?? [] : [];
   }), warnings };
 }
+
+/** An override that says which realm serves its slug (else the realm of the slug's name does). */
+const pinned = (o: Config['tenants'][string]) => Boolean(o.realm || o.upstream || o.realmId);
 
 /** Which of the realms named `slug` serves it, if any. */
 function standingRealm(slug: string, candidates: RealmEntry[], previous: StandingHome | undefined, unavailable: ReadonlySet<string>, hold: Hold, warnings: string[]): RealmEntry | undefined {

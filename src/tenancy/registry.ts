@@ -26,7 +26,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Upstreams } from '../upstream/upstreams.js';
 import { buildTenants } from './build-tenants.js';
 import type { Standing, StandingRealms, StandingRules } from './standing-realms.js';
-import type { TenantHomes } from './tenant-homes.js';
+import { findHome, type TenantHome, type TenantHomes } from './tenant-homes.js';
 import { ATTR_EMAIL_DOMAINS, type RealmEntry, type Tenant } from './tenant.js';
 
 const MISS_REFRESH_INTERVAL_MS = 1000;
@@ -154,15 +154,21 @@ export class TenantRegistry {
     return { holdMs: this.config.tenantHoldHours * 3600_000, establishMs: this.config.tenantEstablishMinutes * 60_000 };
   }
 
-  /** The config's tenant overrides with the store's live homes on top. */
-  private overrides(realms: RealmEntry[], homes: Record<string, { upstream: string; realm: string }>): Config['tenants'] {
+  /**
+   * The config's tenant overrides with the store's live homes on top. A home names its realm
+   * by id (`migrate` writes it): the realm of that id on that server, whatever its name now.
+   * By name alone (a record written before ids were kept), another realm of that server
+   * renamed to the name would take the tenant, with no hold (attack helper round 23).
+   */
+  private overrides(realms: RealmEntry[], homes: Record<string, TenantHome>): Config['tenants'] {
     const merged = { ...this.config.tenants };
     for (const [slug, home] of Object.entries(homes)) {
-      if (!realms.some((r) => r.upstream === home.upstream && r.realm === home.realm)) {
-        this.log.warn('tenant home not found: the tenant stays where it was', { tenant: slug, upstream: home.upstream, realm: home.realm });
+      const realm = findHome(realms, home);
+      if (!realm) {
+        this.log.warn('tenant home not found: the tenant stays where it was', { tenant: slug, upstream: home.upstream, realm: home.realm, realmId: home.id });
         continue;
       }
-      merged[slug] = { ...merged[slug], upstream: home.upstream, realm: home.realm };
+      merged[slug] = { ...merged[slug], upstream: home.upstream, realm: realm.realm, realmId: realm.id };
     }
     return merged;
   }
@@ -178,7 +184,7 @@ export class TenantRegistry {
     // tenant's current home must win: aliases first, then realms standing under their own
     // name, then the homes that config or a migration chose explicitly (set last, they win).
     const byId = new Map<string, Tenant>();
-    const explicit = (t: Tenant) => Boolean(overrides[t.slug]?.upstream || overrides[t.slug]?.realm);
+    const explicit = (t: Tenant) => Boolean(overrides[t.slug]?.upstream || overrides[t.slug]?.realm || overrides[t.slug]?.realmId);
     for (const t of tenants) for (const id of t.aliasIds) byId.set(id.toLowerCase(), t);
     for (const t of [...tenants.filter((x) => !explicit(x)), ...tenants.filter(explicit)]) {
       const other = byId.get(t.id.toLowerCase());

@@ -23,11 +23,27 @@ export interface RealmAddress {
   realm: string;
 }
 
-export interface TenantHome extends RealmAddress {
+/**
+ * A realm as a home names it: its server, and its id, which decides (`realm` is its name when
+ * the home was set, for people). A realm's name is its admin's to change: a home found by
+ * name would go to another realm of that server renamed to it. Records written before ids
+ * were kept have none, and are found by name.
+ */
+export interface HomeRealm extends RealmAddress {
+  id?: string;
+}
+
+export interface TenantHome extends HomeRealm {
   /** Where the tenant lived before the last migration, while that realm is not retired: what --rollback returns to. */
-  from?: RealmAddress;
+  from?: HomeRealm;
   /** When this home was set (ms since epoch). */
   since: number;
+}
+
+/** The realm a home names, among `realms`: by id on its server when it has one, else by name. */
+export function findHome<R extends { upstream: string; realm: string; id: string }>(realms: readonly R[], home: HomeRealm): R | undefined {
+  const id = home.id?.toLowerCase();
+  return realms.find((r) => r.upstream === home.upstream && (id ? r.id.toLowerCase() === id : r.realm === home.realm));
 }
 
 export interface HomesRecord {

@@ -154,6 +154,7 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     await deleteRealm(SOURCE_URL, t.realm).catch(() => {});
     await deleteRealm(TARGET_URL, t.realm).catch(() => {});
     await deleteRealm(TARGET_URL, `${t.realm}-taken`).catch(() => {});
+    await deleteRealm(SOURCE_URL, `${t.realm}-old`).catch(() => {});
     if (exportFile) rmSync(exportFile, { force: true });
   });
 
@@ -310,13 +311,23 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     assert.equal(claims(connect.body.access_token).sub, prior.sub);
   });
 
-  it('moves again onto the identical copy, then --retire deletes the old realm (not before its tokens expire, unless forced)', async () => {
+  it('moves again onto the identical copy, then --retire deletes the old realm by its id (not before its tokens expire, unless forced)', async () => {
     const again = await run({ to: 'target', fromFile: exportFile });
     assert.equal(again.importSkipped, true);
+    assert.match(again.configHint!, new RegExp(`"realmId": "${t.id}"`));
+    // Attack helper round 23: the old realm renamed by its admin, and another realm given its
+    // old name. Retire went by name, and deleted that other realm.
+    const source = await adminOf(SOURCE_URL);
+    await source.realms.update({ realm: t.realm }, { realm: `${t.realm}-old` });
+    await source.realms.create({ realm: t.realm, enabled: true });
+    const impostorId = (await source.realms.findOne({ realm: t.realm }))!.id!;
+    assert.notEqual(impostorId, t.id);
     await assert.rejects(run({ retire: true }), /may be valid until .*--force/);
     const retired = await run({ retire: true, force: true });
     assert.equal(retired.action, 'retired');
-    assert.ok(!(await (await adminOf(SOURCE_URL)).realms.findOne({ realm: t.realm })));
+    const after = await adminOf(SOURCE_URL);
+    assert.ok(!(await after.realms.findOne({ realm: `${t.realm}-old` })), 'the old realm (its id) is gone');
+    assert.equal((await after.realms.findOne({ realm: t.realm }))?.id, impostorId, 'the realm that took its name is untouched');
     await assert.rejects(run({ rollback: true }), /nothing to roll back/);
     // The tenant serves on from its new home; the old realm's refresh tokens are now dead.
     const connect = await post(`${a.url}/auth/api/v1/oauth/connect/user/login`, { username: ann, password: t.users[ann], realm: t.id });

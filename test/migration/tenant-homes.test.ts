@@ -67,4 +67,26 @@ describe('tenant homes (the live switch)', () => {
     await new TenantHomes(store).set('other', { upstream: 'new', realm: 'missing', since: Date.now() });
     assert.equal((await registry.bySlug('other'))!.upstream, 'old');
   });
+
+  it('a home is its realm by id: renamed by its admin, the realm serves on; another realm renamed to the old name takes nothing', async () => {
+    // Attack helper round 23: homes were found by name, so after a migration an admin of
+    // another realm on the new server could rename theirs to the tenant's realm name (once
+    // the tenant's admin had renamed theirs away) and be the tenant at once, with no hold.
+    const store = new MemoryStore();
+    const config = loadConfig({ REALM_BROKER_MODE: 'dev' }, { upstreams: [{ name: 'old', url: 'http://old', admin: { clientSecret: 'x' } }, { name: 'new', url: 'http://new', admin: { clientSecret: 'x' } }] });
+    await new TenantHomes(store).set('t', { upstream: 'new', realm: 't', id: ID, from: { upstream: 'old', realm: 't', id: ID }, since: Date.now() });
+    const registryOver = (realms: Record<string, { realm: string; id: string }[]>) =>
+      new TenantRegistry(config, twoServers(realms), createLogger('silent'), new TenantHomes(store, 0));
+    const before = registryOver({ old: [{ realm: 't', id: ID }], new: [{ realm: 't', id: ID }, { realm: 'other', id: 'id-other' }] });
+    assert.deepEqual(await before.bySlug('t').then((x) => [x!.upstream, x!.realm, x!.id]), ['new', 't', ID]);
+
+    // t's admin renames t to t-corp; other's admin renames other to t.
+    const after = registryOver({ old: [{ realm: 't', id: ID }], new: [{ realm: 't-corp', id: ID }, { realm: 't', id: 'id-other' }] });
+    assert.deepEqual(await after.bySlug('t').then((x) => [x!.upstream, x!.realm, x!.id]), ['new', 't-corp', ID]);
+    assert.equal(await after.byId('id-other'), undefined, 'the realm that took the name is no tenant');
+    const impostor = (await after.realmByIssuer('http://new/realms/t'))!;
+    assert.equal(impostor.id, 'id-other');
+    assert.equal(await after.byRealm(impostor), undefined, "its tokens belong to no tenant, t's least of all");
+    assert.deepEqual((await after.all()).map((x) => `${x.slug}@${x.upstream}/${x.realm}`), ['t@new/t-corp']);
+  });
 });

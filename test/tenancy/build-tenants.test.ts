@@ -42,6 +42,21 @@ describe('buildTenants', () => {
     assert.deepEqual(tenants.map((t) => [t.slug, t.realm, t.aliasIds]), [['acme', 'acme-v2', ['id-1']]]);
   });
 
+  it('an override with a realm id is that realm, whatever its name now; a realm renamed to the name it had takes nothing', () => {
+    // The config entry `migrate` tells the operator to keep (attack helper round 23).
+    const pin = { acme: { upstream: 'new', realm: 'acme', realmId: 'ID-ACME' } };
+    const renamed = [realm('new', 'acme-corp', 'id-acme'), realm('new', 'acme', 'id-initech')];
+    const { tenants, warnings } = buildTenants(renamed, pin, ['old', 'new']);
+    assert.deepEqual(tenants.map((t) => [t.slug, t.realm, t.id]), [['acme', 'acme-corp', 'id-acme']]);
+    assert.match(warnings.join('\n'), /its realm acme \(id id-acme\) on new is named acme-corp now/);
+    // By name alone, the realm that took the name is served (what the id is for).
+    assert.equal(buildTenants(renamed, { acme: { upstream: 'new', realm: 'acme' } }, ['old', 'new']).tenants.find((t) => t.slug === 'acme')!.id, 'id-initech');
+    // Its realm gone: the tenant is not served (warned of), and not from the realm of its old name.
+    const gone = buildTenants([realm('new', 'acme', 'id-initech')], pin, ['old', 'new']);
+    assert.deepEqual(gone.tenants, []);
+    assert.match(gone.warnings.join('\n'), /realm of id ID-ACME not found on upstream new/);
+  });
+
   it('copies of one realm (same id) on two upstreams: the first serves it; an override naming a missing realm is warned of', () => {
     const { tenants, warnings } = buildTenants([realm('a', 'acme', '1'), realm('b', 'acme', '1')], { ghost: { realm: 'nowhere' } }, ['a', 'b']);
     assert.equal(tenants.length, 1);
