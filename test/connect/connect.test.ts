@@ -174,10 +174,13 @@ describe('connect API', () => {
       assert.deepEqual(foreign.body, { active: false });
     });
 
-    it('422 without a token, 404 for an unknown realm', async () => {
+    it('422 without a token or with one over 16 KiB (as the platform), 404 for an unknown realm', async () => {
       const missing = await post(`${base}/oauth/connect/introspect`, { realm: ACME_ID });
       assert.equal(missing.status, 422);
       assert.deepEqual(missing.body.detail, [{ loc: ['query', 'token'], msg: 'Field required', type: 'missing' }]);
+      const huge = await post(`${base}/oauth/connect/introspect`, { token: `eyJ${'a'.repeat(16_400)}`, realm: ACME_ID });
+      assert.equal(huge.status, 422, huge.text);
+      assert.equal(huge.body.detail[0].loc.at(-1), 'token');
       assert.equal((await post(`${base}/oauth/connect/introspect`, { token: 'x', realm: 'nope' })).status, 404);
     });
   });

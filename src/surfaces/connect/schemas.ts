@@ -1,5 +1,6 @@
 /** Request schemas of the connect API (seeds/003): query, form or JSON alike. */
 import { z } from 'zod';
+import { tokenField } from '../shared/token-field.js';
 import { usernameField } from '../shared/username-field.js';
 
 const optional = z.string().optional();
@@ -22,7 +23,7 @@ export const userLoginInput = {
 };
 
 export const introspectInput = {
-  token: required,
+  token: tokenField,
   realm: optional,
 };
 

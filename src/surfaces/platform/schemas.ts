@@ -1,5 +1,6 @@
 /** Request schemas of the Platform OAuth API (seeds/004). */
 import { z } from 'zod';
+import { tokenField } from '../shared/token-field.js';
 
 const opt = z.string().optional();
 
@@ -10,11 +11,11 @@ export const tokenInput = {
   client_secret: opt,
   code: opt,
   device_code: opt,
-  refresh_token: opt,
+  refresh_token: tokenField.optional(),
   redirect_uri: opt,
   code_verifier: opt,
   scope: opt,
-  subject_token: opt,
+  subject_token: tokenField.optional(),
   subject_token_type: opt,
   audience: opt,
   requested_token_type: opt,
@@ -33,7 +34,7 @@ export const deviceVerifyInput = {
 
 /** RFC 7009 §2.1 (client credentials as at the token endpoint). */
 export const revokeInput = {
-  token: z.string().max(16_384),
+  token: tokenField,
   token_type_hint: opt,
   client_id: opt,
   client_secret: opt,
@@ -41,7 +42,7 @@ export const revokeInput = {
 
 /** RFC 7662 §2.1. */
 export const introspectInput = {
-  token: z.string().max(16_384),
+  token: tokenField,
   token_type_hint: opt,
   client_id: opt,
   client_secret: opt,

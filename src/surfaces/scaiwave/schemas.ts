@@ -1,5 +1,6 @@
 /** Request schemas of the ScaiWave Auth API (seeds/001): query, form or JSON alike. */
 import { z } from 'zod';
+import { tokenField } from '../shared/token-field.js';
 import { usernameField } from '../shared/username-field.js';
 
 export const loginInput = {
@@ -17,5 +18,5 @@ export const passwordInput = {
 };
 
 export const refreshInput = {
-  refresh_token: z.string().max(16_384),
+  refresh_token: tokenField,
 };
