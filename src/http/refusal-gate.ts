@@ -8,11 +8,15 @@
  *
  * How it counts, with rate-limiter-flexible underneath (rate-limit.ts):
  * - an address with no refusal in the window is not counted at all (no store call: these are
- *   the hot proxied paths); its first refusal marks it, in this process, for the window;
- * - a marked address is counted first, then decided, each request atomically (so a parallel
- *   burst from it cannot pass together), and an answered request gives its point back;
- * - so what gets through from one address is the allowance per window, plus the requests it
- *   already had in flight when its first refusal came back (at most its realm's share and line).
+ *   the hot proxied paths), while it has fewer than `UNCOUNTED_MAX` requests in flight here;
+ *   its first refusal marks it, in this process, for the window;
+ * - a marked address, and the requests of an address beyond its uncounted ones in flight, are
+ *   counted first, then decided, each atomically in the store (so a parallel burst cannot pass
+ *   together, on one replica or on several), and an answered request gives its point back;
+ * - so what gets through from one address is the allowance per window, plus at most its
+ *   uncounted requests in flight on each replica when its first refusal came back. Without that
+ *   bound, a burst had all it could put in flight before its first answer (its realm's share and
+ *   line, on every replica and realm: 480 wrong secrets a minute for 60, attack helper round 24).
  * What counts as a refusal is `REFUSALS` below: the answers a wrong secret, a made-up client or
  * token, or someone else's code get. A device's `authorization_pending` and `slow_down` do not
  * count, nor Keycloak unreachable (`upstream_*`), nor input the broker refused itself (422).
@@ -21,7 +25,7 @@ import type Koa from 'koa';
 import { LRUCache } from 'lru-cache';
 import { BrokerError, type ErrorCode } from '../errors.js';
 import { clientAddress } from './client-address.js';
-import type { Limiter } from './rate-limit.js';
+import type { Counted, Limiter } from './rate-limit.js';
 
 const REFUSALS = new Set<ErrorCode>([
   'invalid_client', 'invalid_grant', 'unauthorized_client', 'invalid_scope', 'invalid_token', 'invalid_target',
@@ -32,12 +36,22 @@ const isRefusal = (err: unknown): boolean => err instanceof BrokerError && REFUS
 
 /** Addresses marked at once, at most (an attacker with more only has more of them counted late). */
 const MARKED_MAX = 50_000;
+/**
+ * Requests of one unmarked address in flight here uncounted, at most (and never over half its
+ * allowance): a service's parallel grants up to that many cost no store call; past it they are
+ * counted as a marked address's are, and given back when answered.
+ */
+const UNCOUNTED_MAX = 16;
 
 export class RefusalGate {
   private readonly marked: LRUCache<string, true>;
+  /** Uncounted requests in flight per address (an entry only while there are some). */
+  private readonly uncounted = new Map<string, number>();
+  private readonly uncountedMax: number;
 
   constructor(private readonly limiter: Limiter) {
     this.marked = new LRUCache({ max: MARKED_MAX, ttl: limiter.rule.windowSeconds * 1000 });
+    this.uncountedMax = Math.max(1, Math.min(UNCOUNTED_MAX, Math.floor(limiter.rule.points / 2)));
   }
 
   /**
@@ -45,26 +59,36 @@ export class RefusalGate {
    * besides the errors of `REFUSALS` (an introspection's `active: false`).
    */
   async run<T>(address: string, call: () => Promise<T>, refused?: (answer: T) => boolean): Promise<T> {
-    const counted = this.marked.has(address);
-    if (counted) await this.limiter.consume(address);
+    const inFlight = this.uncounted.get(address) ?? 0;
+    const counted = this.marked.has(address) || inFlight >= this.uncountedMax ? await this.limiter.consume(address) : undefined;
+    if (!counted) this.uncounted.set(address, inFlight + 1);
     let answer: T;
     try {
       answer = await call();
     } catch (err) {
+      this.landed(address, counted);
       await this.settle(address, counted, isRefusal(err));
       throw err;
     }
+    this.landed(address, counted);
     await this.settle(address, counted, refused?.(answer) ?? false);
     return answer;
   }
 
-  private async settle(address: string, counted: boolean, wasRefused: boolean): Promise<void> {
+  private landed(address: string, counted: Counted | undefined): void {
+    if (counted) return;
+    const left = (this.uncounted.get(address) ?? 1) - 1;
+    if (left > 0) this.uncounted.set(address, left);
+    else this.uncounted.delete(address);
+  }
+
+  private async settle(address: string, counted: Counted | undefined, wasRefused: boolean): Promise<void> {
     if (wasRefused) {
       this.marked.set(address, true);
       // Counted after the fact: the address's next request is decided with it.
       if (!counted) await this.limiter.consume(address).catch(() => {});
     } else if (counted) {
-      await this.limiter.reward(address).catch(() => {});
+      await this.limiter.reward(address, counted).catch(() => {});
     }
   }
 }

@@ -21,6 +21,11 @@ describe('the per-user password limit counts the account, by username or email a
     username, email, emailVerified: true, enabled: true, firstName: 'Dana', lastName: 'Two Names',
     credentials: [{ type: 'password', value: 'dana-pass', temporary: false }],
   });
+  const ella = `ella-${randomUUID().slice(0, 8)}`;
+  t.representation.users!.push({
+    username: ella, email: `ella@${t.domain}`, emailVerified: true, enabled: true, firstName: 'Ella', lastName: 'Target',
+    credentials: [{ type: 'password', value: 'ella-pass', temporary: false }],
+  });
   let broker: TestBroker;
 
   before(async () => {
@@ -48,6 +53,19 @@ describe('the per-user password limit counts the account, by username or email a
     assert.equal((await login(` ${username} `, 'guess-7')).status, 429, 'with spaces around');
     // A name that is no account's is counted as typed: its allowance is its own.
     assert.equal((await login(`nobody-${randomUUID()}@${t.domain}`, 'x')).status, 401);
+  });
+
+  // Attack helper round 24: a name that is no account's was counted under `<tenant>:<name>`,
+  // an account under `<tenant>:account:<id>`; the name `account:<id>` was the account's key.
+  // And a padded name went to Keycloak padded: a refusal that found no account (nothing
+  // recorded there), counted against the account.
+  it('no name reaches an account\'s count but the account\'s own; a padded name signs in, and counts, as the account', async () => {
+    const first = await login(ella, 'ella-pass');
+    assert.equal(first.status, 200, first.text);
+    const sub = JSON.parse(Buffer.from(first.body.access_token.split('.')[1], 'base64url').toString()).sub as string;
+    for (let i = 0; i < 6; i++) assert.notEqual((await login(`account:${sub}`, `x-${i}`)).status, 200);
+    assert.equal((await login(ella, 'ella-pass')).status, 200, 'ella is not locked out by a made-up name');
+    assert.equal((await login(`  ${ella} `, 'ella-pass')).status, 200, 'spaces around her name: Keycloak gets it trimmed');
   });
 
   // Attack of 2026-12-06: every refusal but a wrong password gave the points back, so an
@@ -99,7 +117,7 @@ describe('which account a password attempt names (password-account.ts)', () => {
   it('in a realm with "login with email" off, an address is a username only', async () => {
     const { deps, asked } = fake([{ id: 'id-1', username: 'lock1', email: 'lock1@x.example' }]);
     const t = tenant(false);
-    assert.equal(await passwordAccountKey(deps, t, 'lock1@x.example'), `${t.slug}:lock1@x.example`);
+    assert.equal(await passwordAccountKey(deps, t, 'lock1@x.example'), `${t.slug}:name:lock1@x.example`);
     assert.deepEqual(asked, ['username:lock1@x.example']);
   });
 });

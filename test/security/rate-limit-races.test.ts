@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { RateLimits } from '../../src/http/rate-limit.js';
 import { post, startBroker, type TestBroker } from '../helpers/broker.js';
 import { REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 
@@ -101,3 +103,30 @@ describe('state that anonymous callers make the broker keep is bounded per addre
     }
   });
 });
+
+// Attack helper round 24: a point given back after its window ran out landed in the next one,
+// below zero (rate-limiter-flexible's reward on a missing key), and carried allowance over:
+// 97 refusals got through in the window after, for 60.
+for (const backend of ['memory', 'redis'] as const) {
+  it(`a point is given back only in the window that counted it (${backend})`, async function () {
+    this.timeout(20_000);
+    const prefix = `rb-test:${randomUUID()}:`;
+    const redis = backend === 'redis' ? new Redis(REDIS_URL) : undefined;
+    try {
+      await redis?.ping();
+      const limiter = new RateLimits({ redis, prefix }).get({ name: 'carry', points: 3, windowSeconds: 1, what: 'tries' });
+      const late = await limiter.consume('k');
+      await new Promise((r) => setTimeout(r, 1100)); // the window runs out with the attempt in flight
+      await limiter.reward('k', late);
+      for (let i = 0; i < 3; i++) await limiter.consume('k');
+      await assert.rejects(limiter.consume('k'), /Too many tries/, 'the next window has its own allowance, no more');
+      const inTime = await limiter.consume('j');
+      await limiter.reward('j', inTime);
+      for (let i = 0; i < 3; i++) await limiter.consume('j');
+      await assert.rejects(limiter.consume('j'), /Too many tries/);
+    } finally {
+      redis?.disconnect();
+      await cleanRedisPrefix(prefix);
+    }
+  });
+}

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { ACME_ID, deviceOverrides, post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { cleanRedisPrefix, REDIS_URL } from '../helpers/services.js';
 
 const ALLOWANCE = 10;
 const from = (address: string) => ({ headers: { 'x-forwarded-for': address } });
@@ -80,6 +81,45 @@ describe('refusals counted per client address', function () {
     const revoke = await post(`${broker.url}/api/v1/platform/oauth/revoke`, { token: 'x', client_id: 'platform-service', client_secret: 'guess' }, from('10.0.0.6'));
     assert.equal(revoke.status, 429, 'on every route that authenticates a client');
     assert.equal((await introspect('platform-service-secret', '10.0.0.7')).status, 200);
+  });
+});
+
+// Attack helper round 24: an address not yet refused was not counted at all until its first
+// refusal came back, so a parallel burst had everything it could put in flight (its realm's
+// share and line) reach Keycloak, on every replica and realm, again every window: 480 wrong
+// secrets a minute for an allowance of 60, on two replicas.
+describe('refusals counted per client address, on two replicas sharing Redis', function () {
+  this.timeout(60_000);
+  const prefix = `rb-test:${randomUUID()}:`;
+  let a: TestBroker;
+  let b: TestBroker;
+  before(async () => {
+    const env = { TRUST_PROXY: '1', REFUSALS_PER_ADDRESS: String(ALLOWANCE), REDIS_URL, STORE_PREFIX: prefix };
+    [a, b] = await Promise.all([startBroker({ env }), startBroker({ env })]);
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await cleanRedisPrefix(prefix);
+  });
+
+  it('a parallel burst of made-up clients from a new address: the allowance reaches Keycloak, plus a few uncounted per replica', async () => {
+    const burst = await Promise.all(Array.from({ length: 6 * ALLOWANCE }, (_, i) =>
+      post(`${(i % 2 ? a : b).url}/auth/api/v1/oauth/connect/token`, { client_id: `nobody-${randomUUID().slice(0, 8)}`, client_secret: 'x', realm: ACME_ID }, from('10.0.1.1'))));
+    const statuses = burst.map((r) => r.status);
+    assert.ok(statuses.every((s) => s === 401 || s === 429), statuses.join());
+    const reached = statuses.filter((s) => s === 401).length;
+    // Uncounted in flight: at most half the allowance (5) per replica.
+    assert.ok(reached <= ALLOWANCE + 2 * (ALLOWANCE / 2), `${reached} of ${burst.length} reached Keycloak`);
+    const next = await Promise.all(Array.from({ length: 2 * ALLOWANCE }, (_, i) =>
+      post(`${(i % 2 ? a : b).url}/auth/api/v1/oauth/connect/token`, { client_id: 'nobody', client_secret: 'x', realm: ACME_ID }, from('10.0.1.1'))));
+    assert.deepEqual(new Set(next.map((r) => r.status)), new Set([429]));
+    // A service's own parallel grants from another address are all answered: those past the
+    // uncounted few are counted while in flight and given back (more in flight at once than the
+    // allowance and the uncounted few together would be refused, as a burst of refusals is).
+    const served = await Promise.all(Array.from({ length: 2 * ALLOWANCE - 4 }, (_, i) =>
+      post(`${(i % 2 ? a : b).url}/auth/api/v1/oauth/connect/token`, { client_id: 'connect-demo', client_secret: 'connect-demo-secret', realm: ACME_ID }, from('10.0.1.2'))));
+    assert.deepEqual(new Set(served.map((r) => r.status)), new Set([200]));
   });
 });
 

@@ -92,7 +92,7 @@ export function deviceAuthorize(deps: Deps): Koa.Middleware {
  * cannot outrun the limit.
  */
 async function grantOfUserCode(deps: Deps, ctx: Koa.Context, userCode: string): Promise<{ deviceCode: string; grant: DeviceGrant }> {
-  await deps.limits.userCode.consume(clientAddress(ctx));
+  const counted = await deps.limits.userCode.consume(clientAddress(ctx));
   const normalized = normalizeUserCode(userCode);
   const deviceCode = normalized.length === 8 ? await records.userCode.get(deps.store, normalized) : undefined;
   const grant = deviceCode ? await records.device.get(deps.store, deviceCode) : undefined;
@@ -102,7 +102,7 @@ async function grantOfUserCode(deps: Deps, ctx: Koa.Context, userCode: string): 
   if (!deviceCode || !grant || grant.issuer !== here || grant.status !== 'pending' || Date.now() > grant.expiresAt) {
     throw new BrokerError('invalid_grant', 'This code is not valid: it may be mistyped, used or expired. Check the code on your device.');
   }
-  await deps.limits.userCode.reward(clientAddress(ctx));
+  await deps.limits.userCode.reward(clientAddress(ctx), counted);
   return { deviceCode, grant };
 }
 

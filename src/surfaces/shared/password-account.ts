@@ -6,8 +6,10 @@
  * name typed gave each account one allowance per spelling. The name is resolved to the
  * account's id through the admin API instead, and the id is what is counted.
  *
- * A name that matches no account (or several) is counted as typed: no account's allowance
- * is at stake. If the admin API cannot be reached, the name as typed is counted too, so that a
+ * A name that matches no account (or several) is counted as typed, under a key of its own kind
+ * (`name:`), which no account's key can be: no account's allowance is at stake. (Both kinds
+ * shared one key space, and the name `account:<id>` was that account's key: five made-up
+ * passwords under it locked the user out, with nothing at Keycloak; attack helper round 24.) If the admin API cannot be reached, the name as typed is counted too, so that a
  * sign-in never waits on the admin API being up; a search that does not answer in time ends
  * the attempt (504), counted. Answers are kept per process for a few
  * minutes (an account's id does not change; a new account or a new email for a name shows
@@ -25,7 +27,7 @@ const resolved = new LRUCache<string, string>({ max: 10_000, ttl: KEEP_MS });
 /** The per-user limit's key for an attempt at `tenant` with the name `typed`. */
 export async function passwordAccountKey(deps: Pick<Deps, 'upstreams'>, tenant: Tenant, typed: string): Promise<string> {
   // Keycloak keeps usernames and emails lower-case and matches any letter case. Spaces around a
-  // name are trimmed too, though its direct grant then finds no account: one allowance either way.
+  // name are trimmed, as the grant sends it (password-grant.ts).
   const name = typed.trim().toLowerCase();
   const cacheKey = `${tenant.upstream}|${tenant.realm}|${name}`;
   let id = resolved.get(cacheKey);
@@ -42,7 +44,7 @@ export async function passwordAccountKey(deps: Pick<Deps, 'upstreams'>, tenant: 
       id = ''; // the admin API could not be reached: counted by the name as typed, not remembered
     }
   }
-  return id ? `${tenant.slug}:account:${id}` : `${tenant.slug}:${name}`;
+  return id ? `${tenant.slug}:account:${id}` : `${tenant.slug}:name:${name}`;
 }
 
 async function accountIdOf(deps: Pick<Deps, 'upstreams'>, tenant: Tenant, name: string): Promise<string> {

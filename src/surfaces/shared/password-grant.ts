@@ -7,7 +7,10 @@
  *    Keycloak; the address is counted first, so that a caller over its limit sets off no
  *    account lookup; a right password clears the user's count and gives the
  *    address its point back; Keycloak not reached or failing (5xx) gives both back (no guess
- *    was made), and any other refusal counts, no answer in time too.
+ *    was made), and any other refusal counts, no answer in time too;
+ *  - the name goes to Keycloak without spaces around it, as it is counted: Keycloak's direct
+ *    grant does not trim, so a padded name was a refusal that found no account, counted
+ *    against the account all the same (a lockout Keycloak never saw; attack helper round 24).
  */
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
@@ -28,15 +31,15 @@ export async function passwordGrant(deps: Deps, ctx: Koa.Context, tenant: Tenant
   assertPasswordGrantAllowed(tenant);
   const { passwordPerUser: perUser, passwordPerAddress: perAddress } = deps.limits;
   const address = clientAddress(ctx);
-  await perAddress.consume(address);
+  const addressCounted = await perAddress.consume(address);
   const userKey = await passwordAccountKey(deps, tenant, input.username);
-  await perUser.consume(userKey);
+  const userCounted = await perUser.consume(userKey);
   try {
-    const tokens = await deps.upstreams.get(tenant.upstream).realm(tenant.realm).password(input.username, input.password, input.scope);
-    await Promise.all([perUser.reset(userKey), perAddress.reward(address)]);
+    const tokens = await deps.upstreams.get(tenant.upstream).realm(tenant.realm).password(input.username.trim(), input.password, input.scope);
+    await Promise.all([perUser.reset(userKey), perAddress.reward(address, addressCounted)]);
     return tokens;
   } catch (err) {
-    if (notJudged(err)) await Promise.all([perUser.reward(userKey), perAddress.reward(address)]).catch(() => {});
+    if (notJudged(err)) await Promise.all([perUser.reward(userKey, userCounted), perAddress.reward(address, addressCounted)]).catch(() => {});
     throw err;
   }
 }
