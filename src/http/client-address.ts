@@ -20,7 +20,16 @@ export function requestAddress(req: IncomingMessage, hops: number): string {
   return limitedBy(entries[0] || req.socket.remoteAddress || '');
 }
 
-function limitedBy(address: string): string {
+/**
+ * An address as some proxies write it in X-Forwarded-For, with the client's port (`1.2.3.4:5678`,
+ * `[2001:db8::1]:5678`): the port is no part of the client (attack helper round 24: each port
+ * counted as an address of its own behind such a proxy).
+ */
+const WITH_PORT = /^(?:(\d{1,3}(?:\.\d{1,3}){3})|\[([0-9A-Fa-f:.]+)\])(?::\d{1,5})?$/;
+
+function limitedBy(written: string): string {
+  const bare = WITH_PORT.exec(written);
+  const address = bare ? bare[1] ?? bare[2]! : written;
   if (!isIPv6(address)) return address;
   // One spelling per address (case, leading zeros, an IPv4 inside): a proxy may write it any way.
   const canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);

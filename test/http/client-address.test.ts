@@ -21,4 +21,11 @@ describe('the client address per-address limits count', () => {
     assert.equal(requestAddress(request('127.0.0.1', '6.6.6.6'), 0), '127.0.0.1');
     assert.equal(requestAddress(request('::ffff:127.0.0.1'), 1), '127.0.0.1', 'no header: the socket');
   });
+
+  // Attack helper round 24: behind a proxy that writes the client's port, each port was an address.
+  it('an entry with the client\'s port is the address without it', () => {
+    assert.equal(requestAddress(request('127.0.0.1', '10.7.7.7:1111'), 1), '10.7.7.7');
+    assert.equal(requestAddress(request('127.0.0.1', '[2001:db8:1:2::9]:443'), 1), '2001:db8:1:2::/64');
+    assert.equal(requestAddress(request('127.0.0.1', '[::ffff:10.7.7.7]'), 1), '10.7.7.7');
+  });
 });
