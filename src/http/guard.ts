@@ -83,7 +83,7 @@ export function inputChecker<S extends Shape>(shape: S, sources: InputSource[] =
     // checked is anyone's guess, so neither is taken (attack helper, 2026-12-06: a realm in the
     // query and another in the body got the body's realm's token).
     if (fromBody && fromQuery && query !== NO_QUERY) {
-      const both = fields.filter((f) => body[f] !== undefined && query[f] !== undefined && asText(body[f]) !== asText(query[f]));
+      const both = fields.filter((f) => body[f] !== undefined && query[f] !== undefined && !sameText(body[f], query[f]));
       if (both.length) throw new BrokerError('invalid_request', `${both.join(', ')} given in both the URL and the body, with different values`);
     }
     const parsed = schema.safeParse(candidate);
@@ -105,10 +105,17 @@ export function inputChecker<S extends Shape>(shape: S, sources: InputSource[] =
   };
 }
 
-/** A value as the text it was sent as. A JSON body may hold an object whose `toString` is
- * not a function ({"toString":1}), so String() is not safe on it (fuzz, 2026-12-06: a 500). */
-function asText(value: unknown): string {
-  return value !== null && typeof value === 'object' ? JSON.stringify(value) : String(value);
+/**
+ * Whether a body value is the text a query value is. A query value is a string (or a list, a
+ * name given twice); a JSON body may hold anything, and nothing but a string, number or
+ * boolean can be the same text. No conversion of an object: String() throws on one whose
+ * `toString` is not a function ({"toString":1}; fuzz, 2026-12-06), and JSON.stringify on one
+ * nested thousands deep (attack helper round 25): both were 500s.
+ */
+function sameText(bodyValue: unknown, queryValue: unknown): boolean {
+  if (typeof queryValue !== 'string') return false;
+  const t = typeof bodyValue;
+  return (t === 'string' || t === 'number' || t === 'boolean') && String(bodyValue) === queryValue;
 }
 
 export function guard<S extends Shape>(shape: S, sources: InputSource[] = ['body', 'query']): Koa.Middleware {

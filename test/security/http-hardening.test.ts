@@ -131,6 +131,13 @@ describe('answers and inputs', () => {
     const odd = await raw(`${broker.url}/auth/api/v1/oauth/connect/user/login?realm=%00`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ realm: { toString: 1 } }) });
     assert.equal(odd.status, 400, odd.text);
     assert.match(odd.text, /realm given in both the URL and the body/);
+    // A JSON value nested thousands deep, against a query value (attack helper round 25: a 500
+    // with a stack trace in the error log, on every connect route, for anyone), and alone.
+    const deep = (field: string) => `{"${field}":${'['.repeat(6000)}${']'.repeat(6000)},"client_secret":"x","password":"x"}`;
+    for (const [path, field] of [['token?client_id=x', 'client_id'], ['user/login?username=x', 'username'], ['introspect?token=x', 'token'], ['token', 'client_id']] as const) {
+      const nested = await raw(`${broker.url}/auth/api/v1/oauth/connect/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: deep(field) });
+      assert.ok(nested.status === 400 || nested.status === 422, `${path}: ${nested.status} ${nested.text.slice(0, 200)}`);
+    }
     // One value each, and a JSON list (a wrong type, not a repetition), as before.
     assert.equal((await raw(`${broker.url}/api/v1/platform/oauth/token`, form('grant_type=client_credentials&client_id=platform-service&client_secret=platform-service-secret'))).status, 200);
     const list = await raw(`${broker.url}/auth/api/v1/oauth/connect/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: ['a', 'b'], client_secret: 'x' }) });
