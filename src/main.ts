@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { buildListener } from './app.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { createLogger, logsWritten } from './http/logger.js';
-import { createBrokerServer } from './http/server.js';
+import { createBrokerServer, createManagementServer } from './http/server.js';
 import { buildManagementApp } from './metrics/management.js';
 import { wire } from './wire.js';
 
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const server = createBrokerServer(buildListener(deps).listener, config).listen(config.port, config.host);
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
-  const management = config.managementPort >= 0 ? buildManagementApp(deps).listen(config.managementPort, config.managementHost) : undefined;
+  const management = config.managementPort >= 0 ? createManagementServer(buildManagementApp(deps).callback(), config).listen(config.managementPort, config.managementHost) : undefined;
   management?.on('error', (err) => log.error('the management listener could not start', { err, port: config.managementPort }));
   management?.on('listening', () => log.info('management listener (/metrics, /healthz, /readyz)', { managementPort: (management.address() as AddressInfo).port }));
   if (config.mode === 'dev') {

@@ -9,8 +9,10 @@ import type Koa from 'koa';
 import type { Config } from '../config/schema.js';
 
 const OAUTH = String.raw`(?:/api/v1/platform/oauth|/api/v1/auth/tenants/[^/]+/oauth)`;
-const PUBLIC = new RegExp(String.raw`^(?:${OAUTH}/\.well-known/(?:openid-configuration|jwks\.json)|/api/v1/platform/\.well-known/jwks\.json)$`, 'i');
-const FOR_APPS = new RegExp(String.raw`^${OAUTH}/(?:token|userinfo|revoke)$`, 'i');
+// A trailing slash too: the routers serve that form of each path (attack helper round 25: the
+// token endpoint's was served without CORS, which a browser app spelling it so could not use).
+const PUBLIC = new RegExp(String.raw`^(?:${OAUTH}/\.well-known/(?:openid-configuration|jwks\.json)|/api/v1/platform/\.well-known/jwks\.json)/?$`, 'i');
+const FOR_APPS = new RegExp(String.raw`^${OAUTH}/(?:token|userinfo|revoke)/?$`, 'i');
 
 /** The origins of every registered redirect URI: where the registry's browser apps run. */
 export function appOrigins(config: Config): Set<string> {

@@ -55,9 +55,12 @@ const PARSER_STATUS: Record<string, number> = {
 };
 
 function answerParserError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  // A connection reset or already half gone, or an answer under way on it (pipelining):
-  // nothing can be said on it any more.
-  if (err.code === 'ECONNRESET' || !socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+  // A connection reset or already half gone, or an answer begun on it: nothing can be said on
+  // it any more. A request whose route is still at work (a body trickled past REQUEST_MS, a
+  // broken chunk) has no answer begun and gets this one; the route's, if it comes, goes
+  // nowhere (the socket is closed). It was closed with nothing said (attack helper round 25).
+  const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || answering?.headersSent) {
     socket.destroy();
     return;
   }
@@ -71,14 +74,29 @@ function answerParserError(err: NodeJS.ErrnoException, socket: Duplex): void {
 }
 
 export function createBrokerServer(listener: RequestListener, config: Pick<Config, 'maxClientConnections' | 'upstreams' | 'upstreamTimeoutMs'>): Server {
+  return boundedServer(listener, config.upstreamTimeoutMs + 10_000, clientConnectionCap(config));
+}
+
+/**
+ * Connections the management listener takes at once: its probes and scrapers are few, and what
+ * it holds comes out of the reserve above (attack helper round 25: 500 half-sent requests there,
+ * unbounded and held for 84 s each, took the process's last descriptors and the public port with them).
+ */
+export const MANAGEMENT_CONNECTIONS = 64;
+
+/** The management listener's server: the same bounds, its own cap, and no wait on Keycloak longer than a readiness check's. */
+export function createManagementServer(listener: RequestListener, config: Pick<Config, 'upstreamTimeoutMs'>): Server {
+  return boundedServer(listener, config.upstreamTimeoutMs + 10_000, MANAGEMENT_CONNECTIONS);
+}
+
+function boundedServer(listener: RequestListener, idleMs: number, cap: number | undefined): Server {
   // Node enforces the two request bounds on its connection check, every 30 s by default.
   const server = createServer({ headersTimeout: HEADERS_MS, requestTimeout: REQUEST_MS, connectionsCheckingInterval: 2_000 }, listener);
   // Inactivity: nothing read or written. A request waits at most its deadline for Keycloak,
   // then is answered. (A write stuck since the last look gets one more period: Node's socket
   // timer re-arms once when the queue moved since its previous look, so up to twice this.)
-  server.setTimeout(config.upstreamTimeoutMs + 10_000);
+  server.setTimeout(idleMs);
   server.on('clientError', answerParserError);
-  const cap = clientConnectionCap(config);
   if (cap !== undefined) server.maxConnections = cap;
   return server;
 }

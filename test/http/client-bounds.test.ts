@@ -10,7 +10,9 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
-import { HEADERS_MS, clientConnectionCap } from '../../src/http/server.js';
+import type { AddressInfo } from 'node:net';
+import { HEADERS_MS, MANAGEMENT_CONNECTIONS, clientConnectionCap, createManagementServer } from '../../src/http/server.js';
+import { buildManagementApp } from '../../src/metrics/management.js';
 import { CircuitBreaker } from '../../src/upstream/circuit-breaker.js';
 import { guardedCall } from '../../src/upstream/upstream-fetch.js';
 
@@ -53,12 +55,15 @@ describe('what a client may hold of the broker', function () {
     const trickle = setInterval(() => { if (!headers.destroyed) headers.write(headerBytes[i++ % headerBytes.length]!); }, 1000);
     // A body, a byte a second, on the direct lane.
     const body = await open();
+    let answer = '';
+    body.on('data', (d: Buffer) => { answer += d.toString('latin1'); });
     body.write('POST /auth/api/v1/oauth/connect/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n');
     const drip = setInterval(() => { if (!body.destroyed) body.write('a'); }, 1000);
     try {
       const [h, b] = await Promise.all([closedWithin(headers, 20_000), closedWithin(body, 30_000)]);
       assert.ok(h !== undefined && h >= HEADERS_MS - 1000, `headers: closed after ${h} ms`);
       assert.ok(b !== undefined, 'a trickled body: closed within 30 s');
+      assert.match(answer, /^HTTP\/1\.1 408 /, 'and told why (attack helper round 25: closed with nothing said)');
     } finally {
       clearInterval(trickle);
       clearInterval(drip);
@@ -109,6 +114,9 @@ describe('what a client may hold of the broker', function () {
       ['POST /auth/api/v1/oauth/connect/token HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
       [`GET /api/v1/platform/.well-known/jwks.json HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
       ['BREW /coffee HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+      // Accepted, handed to the route, then broken (attack helper round 25: closed with nothing said).
+      ['POST /auth/api/v1/oauth/connect/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400],
+      ['POST /auth/api/v1/oauth/connect/token/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 400],
     ];
     for (const [request, status] of cases) {
       const s = await open();
@@ -120,6 +128,38 @@ describe('what a client may hold of the broker', function () {
       const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
       assert.equal(body.error, 'invalid_request');
       assert.equal(typeof body.error_description, 'string');
+    }
+  });
+
+  it('the management listener has bounds of its own: a connection cap and the request timeouts', async () => {
+    const management = createManagementServer(buildManagementApp(broker.deps).callback(), broker.deps.config).listen(0, '127.0.0.1');
+    await new Promise((r) => management.once('listening', r));
+    const at = (management.address() as AddressInfo).port;
+    try {
+      const held: Socket[] = [];
+      for (let n = 0; n < MANAGEMENT_CONNECTIONS; n++) held.push(await opened(at));
+      sockets.push(...held);
+      // Headers trickled on one of them, a byte a second (as a scraper never would).
+      const started = performance.now();
+      const headerBytes = 'GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(100);
+      let i = 0;
+      const trickle = setInterval(() => { if (!held[0]!.destroyed) held[0]!.write(headerBytes[i++ % headerBytes.length]!); }, 1000);
+      try {
+        await new Promise((r) => setTimeout(r, 200));
+        const extra = await opened(at);
+        sockets.push(extra);
+        assert.ok(await closedWithin(extra, 2000) !== undefined, 'past the cap: closed');
+        const cut = await closedWithin(held[0]!, HEADERS_MS + 5000, started);
+        assert.ok(cut !== undefined, 'trickled headers: cut off within their bound');
+      } finally {
+        clearInterval(trickle);
+      }
+      for (const s of held) s.destroy();
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal((await fetch(`http://127.0.0.1:${at}/healthz`)).status, 200);
+    } finally {
+      management.closeAllConnections();
+      management.close();
     }
   });
 

@@ -143,6 +143,11 @@ describe('direct lane (issue 12): the proxied grants without Koa', () => {
     const other = await send(`${broker.url}/api/v1/platform/oauth/token`, form, { ...FORM, origin: 'https://evil.example' });
     assert.equal(other.headers['access-control-allow-origin'], undefined);
     assert.equal(other.headers.vary, 'Origin');
+    // Koa's form of the same route (a trailing slash) answers the same (attack helper round 25).
+    const slash = await send(`${broker.url}/api/v1/platform/oauth/token/`, form, { ...FORM, origin: 'http://127.0.0.1:8765' });
+    assert.equal(slash.status, mine.status);
+    assert.equal(slash.headers['access-control-allow-origin'], 'http://127.0.0.1:8765');
+    assert.equal(slash.headers.vary, 'Origin');
     const basic = await send(`${broker.url}/api/v1/platform/oauth/token`, 'grant_type=client_credentials', { ...FORM, authorization: `Basic ${Buffer.from('platform-service:nope').toString('base64')}` });
     assert.equal(basic.status, 401);
     assert.equal(basic.headers['www-authenticate'], 'Basic realm="realm-broker"');
