@@ -26,7 +26,7 @@ import type { Config, UpstreamConfig } from '../config/schema.js';
 import type { Store } from '../store/store.js';
 import type { TenantRegistry } from '../tenancy/registry.js';
 import { findHome, TenantHomes, type HomeRealm, type RealmAddress, type TenantHome } from '../tenancy/tenant-homes.js';
-import { adminSession, statusOf } from './migrate/admin-session.js';
+import { adminSession, statusOf, type AdminSession } from './migrate/admin-session.js';
 import { exportRealm, readExportFile } from './migrate/export-realm.js';
 import { MigrationError } from './migrate/migration-error.js';
 import { countsOf, verifyCopy, type RealmCounts } from './migrate/verify-copy.js';
@@ -231,9 +231,8 @@ async function migratedHome(deps: MigrateDeps, homes: TenantHomes, slug: string,
   return { ...home, id, from: { ...home.from, id: home.from.id ?? id } };
 }
 
-/** The realm of `a`'s id on its server, under the name it has now (a realm admin may have renamed it). */
-async function findRealm(config: Config, a: HomeRealm & { id: string }): Promise<HomeRealm & { id: string } | undefined> {
-  const admin = await adminSession(upstreamConfig(config, a.upstream));
+/** The realm of `a`'s id on its server (`admin`'s), under the name it has now (a realm admin may have renamed it). */
+async function findRealm(admin: AdminSession, a: HomeRealm & { id: string }): Promise<HomeRealm & { id: string } | undefined> {
   const listed = (await admin.realms.find({ briefRepresentation: true } as object)).map((r) => ({ upstream: a.upstream, realm: r.realm ?? '', id: r.id ?? '' }));
   return findHome(listed, a);
 }
@@ -242,7 +241,7 @@ async function rollback(deps: MigrateDeps, opts: MigrateOptions): Promise<Migrat
   requireSharedStore(deps.store);
   const homes = new TenantHomes(deps.store);
   const home = await migratedHome(deps, homes, opts.tenant, 'roll back');
-  const back = await findRealm(deps.config, home.from);
+  const back = await findRealm(await adminSession(upstreamConfig(deps.config, home.from.upstream)), home.from);
   if (!back) throw new MigrationError(`cannot roll back: realm ${where(home.from)} (id ${home.from.id}) no longer exists`);
   const t0 = Date.now();
   // One step back; the copy stays at the target (tokens it issued still route there by issuer).
@@ -263,8 +262,8 @@ async function retire(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateR
   const homes = new TenantHomes(deps.store);
   const home = await migratedHome(deps, homes, opts.tenant, 'retire');
   // The old realm by its id: a realm that took its name since is another tenant's, never deleted here.
-  const found = await findRealm(deps.config, home.from);
   const admin = await adminSession(upstreamConfig(deps.config, home.from.upstream));
+  const found = await findRealm(admin, home.from);
   const old = found && await admin.realms.findOne({ realm: found.realm });
   if (found && old?.id === found.id) {
     const until = home.since + oldTokensLifetimeMs(old);

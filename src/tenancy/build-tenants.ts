@@ -21,6 +21,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { established, type StandingHome, type StandingRules } from './standing-realms.js';
+import { findHome } from './tenant-homes.js';
 import { ATTR_EMAIL_DOMAINS, ATTR_PASSWORD_GRANT, type RealmEntry, type Tenant } from './tenant.js';
 
 /** Which realm served each slug until now (standing-realms.ts). */
@@ -65,13 +66,12 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
     const name = o.realm ?? slug;
     // By id when the override gives one: the realm follows its renames, and another realm
     // renamed to the name it had takes nothing (attack helper round 23).
-    const id = o.realmId?.toLowerCase();
-    const r = id ? realms.find((x) => x.upstream === upstream && x.id.toLowerCase() === id) : byKey.get(key(upstream, name));
+    const r = findHome(realms, { upstream, realm: name, id: o.realmId });
     if (!r) {
-      warnings.push(`tenant ${slug}: realm ${id ? `of id ${o.realmId}` : name} not found on upstream ${upstream}`);
+      warnings.push(`tenant ${slug}: realm ${o.realmId ? `of id ${o.realmId}` : name} not found on upstream ${upstream}`);
       continue;
     }
-    if (id && o.realm && r.realm !== o.realm) warnings.push(`tenant ${slug}: its realm ${o.realm} (id ${r.id}) on ${upstream} is named ${r.realm} now; it serves on from there`);
+    if (o.realmId && o.realm && r.realm !== o.realm) warnings.push(`tenant ${slug}: its realm ${o.realm} (id ${r.id}) on ${upstream} is named ${r.realm} now; it serves on from there`);
     claimed.set(key(r.upstream, r.realm), slug);
   }
   // The realms standing under their own name, by name, in upstream order.

@@ -32,10 +32,11 @@ export async function passwordGrant(deps: Deps, ctx: Koa.Context, tenant: Tenant
   const { passwordPerUser: perUser, passwordPerAddress: perAddress } = deps.limits;
   const address = clientAddress(ctx);
   const addressCounted = await perAddress.consume(address);
-  const userKey = await passwordAccountKey(deps, tenant, input.username);
+  const username = input.username.trim();
+  const userKey = await passwordAccountKey(deps, tenant, username);
   const userCounted = await perUser.consume(userKey);
   try {
-    const tokens = await deps.upstreams.get(tenant.upstream).realm(tenant.realm).password(input.username.trim(), input.password, input.scope);
+    const tokens = await deps.upstreams.get(tenant.upstream).realm(tenant.realm).password(username, input.password, input.scope);
     await Promise.all([perUser.reset(userKey), perAddress.reward(address, addressCounted)]);
     return tokens;
   } catch (err) {
