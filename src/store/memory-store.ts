@@ -9,7 +9,8 @@
  * - the caches' entries (keys under CACHE_PREFIX, store.ts): as many as the tokens being
  *   introspected; a lost entry costs one call to Keycloak;
  * - the state a stranger can make (keys under PENDING_PREFIX: sign-ins started, pushed
- *   requests, device codes); a lost one costs a failed sign-in;
+ *   requests, device codes); a lost one costs a failed sign-in. Full, it evicts from the client
+ *   addresses that hold the most, not the oldest of anyone's (fair-room.ts);
  * - everything else: what signed-in users hold (sessions, codes) and the broker's own records
  *   (tenancy, keys, ended-session marks).
  * A pushed-request flood that filled the one map of state with 64 KiB records took a broker to
@@ -19,6 +20,8 @@
  * and a flood's records are never read again.
  */
 import { LRUCache } from 'lru-cache';
+import { currentScope } from '../request-scope.js';
+import { FairRoom } from './fair-room.js';
 import { CACHE_PREFIX, PENDING_PREFIX, type Store } from './store.js';
 
 export interface MemoryStoreBounds {
@@ -28,11 +31,30 @@ export interface MemoryStoreBounds {
   stateChars: number;
   pendingChars: number;
   cacheChars: number;
+  /**
+   * Whom a pending entry is charged to: the client address of the request that writes it
+   * (request-scope.ts), '' outside any request.
+   */
+  ownerOf: () => string;
 }
 
 const Mi = 1024 * 1024;
-export const DEFAULT_BOUNDS: MemoryStoreBounds = { entries: 100_000, stateChars: 256 * Mi, pendingChars: 128 * Mi, cacheChars: 32 * Mi };
+export const DEFAULT_BOUNDS: MemoryStoreBounds = {
+  entries: 100_000, stateChars: 256 * Mi, pendingChars: 128 * Mi, cacheChars: 32 * Mi, ownerOf: () => currentScope()?.address?.() ?? '',
+};
 const PURGE_EVERY_MS = 30_000;
+
+/** What the store asks of a room: lru-cache's, and the fair room's. */
+interface Room {
+  get(key: string): string | undefined;
+  has(key: string): boolean;
+  set(key: string, value: string, options: { ttl: number }): unknown;
+  delete(key: string): unknown;
+  getRemainingTTL(key: string): number;
+  purgeStale(): unknown;
+  clear(): void;
+  readonly calculatedSize: number;
+}
 
 const room = (entries: number, chars: number) => new LRUCache<string, string>({
   max: entries, maxSize: chars, sizeCalculation: (value, key) => value.length + key.length || 1, ttlAutopurge: false, allowStale: false,
@@ -40,20 +62,20 @@ const room = (entries: number, chars: number) => new LRUCache<string, string>({
 
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
-  private readonly state: LRUCache<string, string>;
-  private readonly pending: LRUCache<string, string>;
-  private readonly caches: LRUCache<string, string>;
+  private readonly state: Room;
+  private readonly pending: Room;
+  private readonly caches: Room;
   private readonly purge: NodeJS.Timeout;
 
   constructor(bounds: Partial<MemoryStoreBounds> = {}) {
     const b = { ...DEFAULT_BOUNDS, ...bounds };
     this.state = room(b.entries, b.stateChars);
-    this.pending = room(b.entries, b.pendingChars);
+    this.pending = new FairRoom(b.pendingChars, b.entries, b.ownerOf);
     this.caches = room(b.entries, b.cacheChars);
     this.purge = setInterval(() => this.purgeExpired(), PURGE_EVERY_MS).unref();
   }
 
-  private mapOf(key: string): LRUCache<string, string> {
+  private mapOf(key: string): Room {
     return key.startsWith(CACHE_PREFIX) ? this.caches : key.startsWith(PENDING_PREFIX) ? this.pending : this.state;
   }
 

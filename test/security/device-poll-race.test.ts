@@ -16,8 +16,10 @@ class ApprovingStore extends MemoryStore {
     const code = this.approveOnNextPacingCheck;
     if (code && key === records.devicePoll.key(code)) {
       this.approveOnNextPacingCheck = undefined;
+      // As answerDevice writes an approval: the answer with its tokens, and the grant's status.
       const grant = (await this.get<Record<string, unknown>>(records.device.key(code)))!;
-      await this.put(records.device.key(code), { ...grant, status: 'approved', tenant: 'acme', tokens: { access_token: 'at', token_type: 'Bearer' } }, 600);
+      await this.put(records.deviceAnswer.key(code), { ...grant, status: 'approved', tenant: 'acme', tokens: { access_token: 'at', token_type: 'Bearer' } }, 600);
+      await this.put(records.device.key(code), { ...grant, status: 'approved' }, 600);
     }
     return super.putIfAbsent(key, value, ttl);
   }
@@ -38,5 +40,6 @@ describe('device polling and approval race', () => {
     assert.equal((await poll()).body.error, 'slow_down');
     const grant = await store.get<{ status: string }>(records.device.key(d.device_code));
     assert.equal(grant?.status, 'approved', 'the poll did not write the pending copy back');
+    assert.equal((await store.get<{ status: string }>(records.deviceAnswer.key(d.device_code)))?.status, 'approved');
   });
 });

@@ -36,6 +36,43 @@ describe('MemoryStore: rooms kept apart, each bounded', () => {
     await store.close();
   });
 
+  // Attack helper round 26: 17,500 sign-ins started from about 300 addresses replaced the whole
+  // room (least recently used first), and every sign-in and device code in progress with it.
+  it('full, the room of what strangers make takes from the addresses that hold the most', async () => {
+    let address = '';
+    const store = new MemoryStore({ entries: 10_000, pendingChars: 1_000_000, ownerOf: () => address });
+    const people = ['198.51.100.1', '198.51.100.2', '2001:db8:1:2::/64'];
+    for (const p of people) {
+      address = p;
+      await store.put(`${PENDING_PREFIX}tx:${p}`, { state: 'x'.repeat(5000) }, 600);
+    }
+    address = '198.51.100.9'; // one with three things in progress
+    for (let i = 0; i < 3; i++) await store.put(`${PENDING_PREFIX}device:${i}`, { scope: 'openid' }, 600);
+    // 100 addresses, 60 entries of 5 KB each: 30 MB through a room of 1 MB.
+    for (let round = 0; round < 60; round++) {
+      for (let a = 0; a < 100; a++) {
+        address = `10.0.${a >> 8}.${a & 255}`;
+        await store.put(`${PENDING_PREFIX}tx:flood-${a}-${round}`, { state: 'y'.repeat(5000) }, 600);
+      }
+    }
+    assert.ok(store.sizes().pending <= 1_000_000, `${store.sizes().pending} characters within 1,000,000`);
+    for (const p of people) assert.ok(await store.get(`${PENDING_PREFIX}tx:${p}`), `${p}'s sign-in survives`);
+    for (let i = 0; i < 3; i++) assert.ok(await store.get(`${PENDING_PREFIX}device:${i}`), 'the device codes survive');
+    assert.equal(await store.get(`${PENDING_PREFIX}tx:flood-0-0`), undefined, 'the flood lost its oldest');
+    assert.ok(await store.get(`${PENDING_PREFIX}tx:flood-0-59`), 'and kept its newest');
+    await store.close();
+  });
+
+  it('the room of what strangers make holds its entry bound too, small entries counted at the room\'s share', async () => {
+    const store = new MemoryStore({ entries: 100, pendingChars: 100_000, ownerOf: () => 'one' });
+    for (let i = 0; i < 1000; i++) await store.put(`${PENDING_PREFIX}device-poll:${i}`, 1, 600);
+    let held = 0;
+    for (let i = 0; i < 1000; i++) if (await store.get(`${PENDING_PREFIX}device-poll:${i}`)) held++;
+    assert.ok(held > 0 && held <= 100, `${held} entries held, at most 100`);
+    assert.ok(await store.get(`${PENDING_PREFIX}device-poll:999`), 'the newest is held');
+    await store.close();
+  });
+
   it('expired entries are dropped without being read', async () => {
     const store = new MemoryStore();
     for (let i = 0; i < 100; i++) await store.put(`${PENDING_PREFIX}par:${i}`, { state: 'x'.repeat(1000) }, 1);

@@ -173,14 +173,18 @@ export async function askDeviceConsent(deps: Deps, ctx: Koa.Context, o: { device
   });
 }
 
-/** Writes the user's answer on the grant; the device's next poll reads it. */
+/**
+ * Writes the user's answer for the device's next poll. The first answer wins, across replicas:
+ * two browsers that answer one code at once both read it pending, and the second is refused.
+ */
 async function answerDevice(deps: Deps, deviceCode: string, tenant: string, approved: boolean, tokens: DeviceGrant['tokens']): Promise<DeviceGrant> {
   const grant = await records.device.get(deps.store, deviceCode);
-  if (!grant || grant.status !== 'pending' || Date.now() > grant.expiresAt) {
-    throw new BrokerError('invalid_grant', 'This device code expired or was already answered. Start again on your device.');
-  }
-  const answered: DeviceGrant = approved ? { ...grant, status: 'approved', tenant, tokens } : { ...grant, status: 'denied' };
-  await records.device.put(deps.store, deviceCode, answered, secondsLeft(grant) + 60);
+  const answered = () => new BrokerError('invalid_grant', 'This device code expired or was already answered. Start again on your device.');
+  if (!grant || grant.status !== 'pending' || Date.now() > grant.expiresAt) throw answered();
+  const answer: DeviceGrant = approved ? { ...grant, status: 'approved', tenant, tokens } : { ...grant, status: 'denied' };
+  if (!(await records.deviceAnswer.putIfAbsent(deps.store, deviceCode, answer, secondsLeft(grant) + 60))) throw answered();
+  // The grant says so too (without the tokens), so that its code leads nowhere any more.
+  await records.device.put(deps.store, deviceCode, { ...grant, status: answer.status }, secondsLeft(grant) + 60);
   await records.userCode.delete(deps.store, normalizeUserCode(grant.userCode));
   return grant;
 }
@@ -213,7 +217,14 @@ export function deviceVerifyComplete(deps: Deps, jar: CookieJar): Koa.Middleware
       if (!(await records.deviceConsent.take(deps.store, consentId))) {
         throw new BrokerError('access_denied', 'This approval was already answered.', { status: 403 });
       }
-      const grant = await answerDevice(deps, pending.deviceCode, pending.tenant, action === 'approve', pending.tokens);
+      let grant: DeviceGrant;
+      try {
+        grant = await answerDevice(deps, pending.deviceCode, pending.tenant, action === 'approve', pending.tokens);
+      } catch (err) {
+        // Another answer came first: this sign-in's tokens will never be handed out.
+        await endHeldTokens(deps, pending.tenant, await clientOfDevice(deps, pending.deviceCode), pending.tokens);
+        throw err;
+      }
       if (action === 'deny') await endHeldTokens(deps, pending.tenant, grant.clientId, pending.tokens);
       return deviceResultPage(ctx, action === 'approve', appName(deps, grant.clientId));
     }
@@ -237,11 +248,16 @@ export function deviceVerifyComplete(deps: Deps, jar: CookieJar): Koa.Middleware
   };
 }
 
-/** A denied device's tokens were never handed out: end them at the realm. */
-async function endHeldTokens(deps: Deps, slug: string, clientId: string, tokens: DeviceGrant['tokens']): Promise<void> {
+/** The client a device code was issued to, for revoking as it (undefined once the grant is gone). */
+async function clientOfDevice(deps: Deps, deviceCode: string): Promise<string | undefined> {
+  return ((await records.deviceAnswer.get(deps.store, deviceCode)) ?? (await records.device.get(deps.store, deviceCode)))?.clientId;
+}
+
+/** A denied device's tokens (or a losing answer's) were never handed out: end them at the realm. */
+async function endHeldTokens(deps: Deps, slug: string, clientId: string | undefined, tokens: DeviceGrant['tokens']): Promise<void> {
   const tenant = await deps.tenants.bySlug(slug);
   const refresh = tokens?.refresh_token;
-  if (!tenant || typeof refresh !== 'string') return;
+  if (!tenant || !clientId || typeof refresh !== 'string') return;
   await deps.upstreams.get(tenant.upstream).realm(tenant.realm).revoke(refresh, 'refresh_token', { clientId }).catch((err: unknown) => {
     deps.log.warn('could not revoke the tokens of a denied device', { err });
   });
@@ -250,10 +266,11 @@ async function endHeldTokens(deps: Deps, slug: string, clientId: string, tokens:
 /** The token endpoint's device_code grant (RFC 8628 §3.4, §3.5). */
 export async function pollDeviceCode(deps: Deps, clientId: string, deviceCode: string | undefined, issuer: string): Promise<{ grant: DeviceGrant }> {
   if (!deviceCode) throw new BrokerError('invalid_request', 'device_code is required');
-  const grant = await records.device.get(deps.store, deviceCode);
+  // The user's answer, if any, is the grant as it stands (its pending copy may be gone).
+  const grant = (await records.deviceAnswer.get(deps.store, deviceCode)) ?? (await records.device.get(deps.store, deviceCode));
   if (!grant || grant.clientId !== clientId || grant.issuer !== issuer) throw new BrokerError('invalid_grant', 'Unknown device code');
   if (Date.now() > grant.expiresAt) {
-    await records.device.delete(deps.store, deviceCode);
+    await forget(deps, deviceCode);
     throw new BrokerError('expired_token', 'The device code has expired; start again');
   }
   // At most one poll per interval, across replicas; each too-fast poll adds 5 s (§3.5).
@@ -263,14 +280,23 @@ export async function pollDeviceCode(deps: Deps, clientId: string, deviceCode: s
   const interval = grant.interval + 5 * slowDowns;
   if (!(await records.devicePoll.putIfAbsent(deps.store, deviceCode, 1, interval))) {
     const n = await records.deviceSlowDowns.increment(deps.store, deviceCode, secondsLeft(grant) + 60);
-    throw new BrokerError('slow_down', `Polling too fast; wait ${grant.interval + 5 * n} s between requests`);
+    const wait = grant.interval + 5 * n;
+    // The wait named is from now, "for this and all subsequent requests" (§3.5): else a device
+    // that ignores slow_down still had a poll through at its old interval (attack helper round 26).
+    await records.devicePoll.put(deps.store, deviceCode, 1, wait);
+    throw new BrokerError('slow_down', `Polling too fast; wait ${wait} s between requests`);
   }
   if (grant.status === 'denied') {
-    await records.device.delete(deps.store, deviceCode);
+    await forget(deps, deviceCode);
     throw new BrokerError('access_denied', 'The user denied the request');
   }
   if (grant.status === 'pending') throw new BrokerError('authorization_pending', 'The user has not approved the request yet');
-  const taken = await records.device.take(deps.store, deviceCode);
+  const taken = await records.deviceAnswer.take(deps.store, deviceCode);
   if (!taken?.tokens) throw new BrokerError('invalid_grant', 'The device code was already used');
+  await records.device.delete(deps.store, deviceCode);
   return { grant: taken };
+}
+
+async function forget(deps: Deps, deviceCode: string): Promise<void> {
+  await Promise.all([records.device.delete(deps.store, deviceCode), records.deviceAnswer.delete(deps.store, deviceCode)]);
 }

@@ -17,7 +17,7 @@ import { chooserPage, organisationPage } from '../../ui/pages.js';
 import { bindToBrowser, isSameBrowser } from './browser-binding.js';
 import { PLATFORM_PATH, tenantPath, type IssuerContext } from './issuer.js';
 import { asksPrompt } from './prompt.js';
-import { randomId, records, type LoginTransaction, type SsoSession } from './transactions.js';
+import { randomId, records, TX_TTL, type LoginTransaction, type SsoSession } from './transactions.js';
 
 export const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
 
@@ -74,12 +74,23 @@ export async function currentSso(deps: Deps, jar: CookieJar, ctx: Koa.Context): 
  * Stores a new transaction, bound to this browser. Each one is state that an anonymous
  * caller makes the broker keep: counted per client address first.
  */
-export async function startTransaction(deps: Deps, jar: CookieJar, ctx: Koa.Context, fields: Omit<LoginTransaction, 'csrf' | 'browser' | 'realmVerifier' | 'realmNonce'>): Promise<{ txId: string; tx: LoginTransaction }> {
+export async function startTransaction(deps: Deps, jar: CookieJar, ctx: Koa.Context, fields: Omit<LoginTransaction, 'csrf' | 'browser' | 'realmVerifier' | 'realmNonce' | 'expiresAt'>): Promise<{ txId: string; tx: LoginTransaction }> {
   await deps.limits.signInStart.consume(clientAddress(ctx));
-  const tx: LoginTransaction = { ...fields, csrf: randomId(), browser: bindToBrowser(jar, ctx), realmVerifier: randomId(), realmNonce: randomId() };
+  const tx: LoginTransaction = {
+    ...fields, csrf: randomId(), browser: bindToBrowser(jar, ctx), realmVerifier: randomId(), realmNonce: randomId(), expiresAt: Date.now() + TX_TTL * 1000,
+  };
   const txId = randomId();
   await records.tx.put(deps.store, txId, tx);
   return { txId, tx };
+}
+
+/** Writes a transaction's next step for the rest of its lifetime, never a new one. */
+async function rewriteTx(deps: Deps, txId: string, tx: LoginTransaction): Promise<void> {
+  // One written before transactions carried their end (a rolling upgrade) gets one now.
+  const expiresAt = tx.expiresAt ?? Date.now() + TX_TTL * 1000;
+  const left = Math.ceil((expiresAt - Date.now()) / 1000);
+  if (!(left > 0)) throw new BrokerError('invalid_request', EXPIRED);
+  await records.tx.put(deps.store, txId, { ...tx, expiresAt }, Math.min(left, TX_TTL));
 }
 
 export const EXPIRED = 'This sign-in has expired. Go back to the application and start again.';
@@ -136,14 +147,14 @@ export async function continueWithEmail(deps: Deps, ctx: Koa.Context, txId: stri
     // tenant has: where one has, the page asks, which tells that much. README "What email discovery reveals".)
     const byDomain = await deps.discovery.byDomainRule(email);
     if (byDomain.length !== 1) {
-      await records.tx.put(deps.store, txId, { ...tx, tenant: undefined, email });
+      await rewriteTx(deps, txId, { ...tx, tenant: undefined, email });
       return organisationPage(ctx, { appName: appName(deps, tx.clientId), action: `${tx.issuerPath}/organisation`, tx: txId, csrf: tx.csrf, formTargets: realmOrigins(deps) });
     }
     return toRealm(deps, ctx, txId, tx, byDomain[0]!, email);
   }
   const found = await deps.discovery.find(email);
   if (found.length > 1) {
-    await records.tx.put(deps.store, txId, { ...tx, tenant: undefined, email, choices: found.map((t) => t.slug) });
+    await rewriteTx(deps, txId, { ...tx, tenant: undefined, email, choices: found.map((t) => t.slug) });
     return chooserPage(ctx, {
       appName: appName(deps, tx.clientId),
       action: `${tx.issuerPath}/choose`,
@@ -179,7 +190,7 @@ export async function toRealm(deps: Deps, ctx: Koa.Context, txId: string, tx: Lo
     throw new BrokerError('access_denied', 'This sign-in is for another organisation. Go back to the application and start again.', { status: 403 });
   }
   // The realm the browser goes to: the callback redeems the code there even if the tenant moves meanwhile.
-  await records.tx.put(deps.store, txId, { ...tx, tenant: tenant.slug, upstream: tenant.upstream, realm: tenant.realm });
+  await rewriteTx(deps, txId, { ...tx, tenant: tenant.slug, upstream: tenant.upstream, realm: tenant.realm });
   const meta = await deps.upstreams.get(tenant.upstream).realm(tenant.realm).serverMetadata();
   const url = new URL(meta.authorization_endpoint!);
   const params: Record<string, string | undefined> = {

@@ -6,10 +6,11 @@
  * - a broker authorization code (`code:`), single-use, 60 seconds, bound to the client,
  *   the redirect URI and the PKCE challenge; `code-used:` remembers a redeemed one;
  * - an SSO session (`sso:`), named by the broker's cookie;
- * - a device grant (`device:`), its user code (`user-code:`), its poll pacing, and the
- *   signed-in user's pending consent (`device-consent:`).
+ * - a device grant (`device:`), its user code (`user-code:`), its poll pacing, the
+ *   signed-in user's pending consent (`device-consent:`) and their answer (`device-answer:`).
  * What a stranger can make (a transaction, a pushed request, a device code and what goes with
- * it) is under PENDING_PREFIX (store.ts): kept apart from sessions and codes.
+ * it) is under PENDING_PREFIX (store.ts): kept apart from sessions and codes, and from what a
+ * signed-in user's click made.
  */
 import { randomBytes } from 'node:crypto';
 import { RecordKind } from '../../store/record.js';
@@ -46,6 +47,12 @@ export interface LoginTransaction {
   realm?: string;
   /** The form token of the sign-in pages (email, chooser). */
   csrf: string;
+  /**
+   * When the transaction ends (ms), whatever is written on it meanwhile: each page that
+   * rewrites it keeps this, so re-posting a form cannot keep one alive for ever (the chooser
+   * did: attack helper round 26).
+   */
+  expiresAt: number;
   /** Hash of the binding cookie of the browser that started the sign-in. */
   browser: string;
   /** The broker's own PKCE and nonce towards the realm. */
@@ -140,7 +147,14 @@ export const records = {
   devicePoll: new RecordKind<number>(`${PENDING_PREFIX}device-poll`),
   /** How many times a device polled too fast: each adds 5 s to its interval (RFC 8628 §3.5). */
   deviceSlowDowns: new RecordKind<number>(`${PENDING_PREFIX}device-slow`),
-  deviceConsent: new RecordKind<DeviceConsent>(`${PENDING_PREFIX}device-consent`, CONSENT_TTL),
+  /**
+   * The device's answer (its tokens, or the denial), written once: of two browsers answering one
+   * code at once, the first wins. Like the consents below it is made by a signed-in user and
+   * holds tokens, so it is not under PENDING_PREFIX, where a stranger's flood could evict it
+   * after the user saw "Device connected" (attack helper round 26).
+   */
+  deviceAnswer: new RecordKind<DeviceGrant>('device-answer'),
+  deviceConsent: new RecordKind<DeviceConsent>('device-consent', CONSENT_TTL),
   /** The consent a device code's sign-in is holding (its id), for the JSON deny. */
-  deviceConsentOfCode: new RecordKind<string>(`${PENDING_PREFIX}device-consent-of`, CONSENT_TTL),
+  deviceConsentOfCode: new RecordKind<string>('device-consent-of', CONSENT_TTL),
 };
