@@ -15,11 +15,32 @@ export class ConfigError extends Error {
   }
 }
 
-/** The demo realms' secrets: used only when mode is dev and nothing else is set. */
+/** The demo realms' secrets: used only when mode is dev and nothing else is set, and refused in production. */
 const DEV_SECRETS = {
   admin: 'realm-broker-admin-secret',
   broker: 'realm-broker-secret',
 };
+
+/**
+ * What production refuses beyond missing settings (round 27): an http public URL, on which
+ * cookies cannot be Secure nor `__Host-` and no HSTS is sent (but on a loopback host), and the
+ * demo's published secrets.
+ */
+function productionProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const pub = new URL(config.publicUrl);
+  if (pub.protocol !== 'https:' && !isLoopback(pub.hostname)) {
+    problems.push(`PUBLIC_URL ${config.publicUrl}: production needs https (Secure __Host- cookies, HSTS); http only on a loopback host`);
+  }
+  const demo = new Set(Object.values(DEV_SECRETS));
+  for (const u of config.upstreams) {
+    if (u.admin.clientSecret && demo.has(u.admin.clientSecret)) problems.push(`upstream ${u.name}: the admin client secret is the demo's, published in this repository; production needs its own`);
+  }
+  if (config.brokerClient.clientSecret && demo.has(config.brokerClient.clientSecret)) {
+    problems.push('BROKER_CLIENT_SECRET is the demo\'s, published in this repository; production needs its own');
+  }
+  return problems;
+}
 
 type Env = Record<string, string | undefined>;
 
@@ -30,16 +51,55 @@ function proxyHops(value: unknown): unknown {
   return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
 }
 
-export function loadConfig(env: Env = process.env, overrides: Record<string, unknown> = {}): Config {
-  const problems: string[] = [];
-  let file: Record<string, any> = {};
-  if (env.CONFIG_FILE) {
-    try {
-      file = JSON.parse(readFileSync(env.CONFIG_FILE, 'utf8'));
-    } catch (err) {
-      problems.push(`CONFIG_FILE ${env.CONFIG_FILE}: ${(err as Error).message}`);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A loopback host: where an http PUBLIC_URL is allowed in production (a broker tried on one machine). */
+const isLoopback = (host: string) => host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/**
+ * The environment as the loader reads it: a variable set to nothing is not set. `PORT=` listened
+ * on a random port and `TENANT_HOLD_HOURS=` turned the name hold off (round 27). TENANT_HEADER
+ * alone means something empty: no tenant header.
+ */
+function setVariables(env: Env): Env {
+  return Object.fromEntries(Object.entries(env).filter(([name, value]) => value !== '' || name === 'TENANT_HEADER'));
+}
+
+/** The file's settings: a JSON object whose top-level names are settings, each section of its kind. */
+function readConfigFile(path: string, problems: string[]): Record<string, any> {
+  let file: unknown;
+  try {
+    file = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    problems.push(`CONFIG_FILE ${path}: ${(err as Error).message}`);
+    return {};
+  }
+  if (!isObject(file)) {
+    problems.push(`CONFIG_FILE ${path}: must be a JSON object of settings`);
+    return {};
+  }
+  // A misspelt name was dropped without a word: "emailWithoutDomainRul": "ask" left account
+  // lookups on (round 27). The schema is strict within sections; here, the top level.
+  for (const name of Object.keys(file)) {
+    if (!(name in configSchema.shape)) problems.push(`CONFIG_FILE ${path}: unknown setting "${name}"`);
+  }
+  for (const name of ['scaiwave', 'platform', 'store', 'brokerClient', 'tenants', 'apps', 'tokenCache', 'introspectionCache'] as const) {
+    if (file[name] !== undefined && !isObject(file[name])) {
+      problems.push(`CONFIG_FILE ${path}: ${name} must be an object`);
+      delete file[name];
     }
   }
+  if (file.upstreams !== undefined && !(Array.isArray(file.upstreams) && file.upstreams.every(isObject))) {
+    problems.push(`CONFIG_FILE ${path}: upstreams must be a list of objects`);
+    delete file.upstreams;
+  }
+  return file;
+}
+
+export function loadConfig(given: Env = process.env, overrides: Record<string, unknown> = {}): Config {
+  const problems: string[] = [];
+  const env = setVariables(given);
+  const file: Record<string, any> = env.CONFIG_FILE ? readConfigFile(env.CONFIG_FILE, problems) : {};
   const mode = env.NODE_ENV === 'production' ? 'production' : (env.REALM_BROKER_MODE ?? file.mode ?? 'production');
   const dev = mode === 'dev';
   const port = env.PORT ?? file.port ?? 3000;
@@ -135,6 +195,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
     if (!dev && !p.signingJwk && !p.keyEncryptionKey) {
       problems.push('production needs BROKER_KEY_ENCRYPTION_KEY (encrypts the signing keys kept in the store) or BROKER_SIGNING_JWK');
     }
+    if (!dev) problems.push(...productionProblems(parsed.data));
     for (const [slug, t] of Object.entries(parsed.data.tenants)) {
       if (t.upstream && !names.has(t.upstream)) problems.push(`tenants.${slug}.upstream: no upstream named "${t.upstream}"`);
     }

@@ -3,19 +3,73 @@
  * a JSON file (CONFIG_FILE) for what does not fit in variables: several upstreams,
  * tenant overrides, host maps. See README "Configuration" for the reference.
  */
+import { createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 
-const url = z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ''));
+/** What is wrong with a BROKER_SIGNING_JWK, if anything: it must be a private RSA key of 2048 bits or more, for RS256. */
+function signingJwkProblem(value: string): string | undefined {
+  let jwk: unknown;
+  try {
+    jwk = JSON.parse(value);
+  } catch {
+    return 'must be a JSON Web Key (JSON)';
+  }
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) return 'must be a JSON Web Key (an object)';
+  const { kty, d, alg } = jwk as Record<string, unknown>;
+  if (kty !== 'RSA' || typeof d !== 'string') return 'must be a private RSA key (kty "RSA" with "d"): ID tokens are signed RS256';
+  if (alg !== undefined && alg !== 'RS256') return `has alg ${JSON.stringify(alg)}; ID tokens are signed RS256`;
+  try {
+    const bits = createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }).asymmetricKeyDetails?.modulusLength ?? 0;
+    if (bits < 2048) return `is a ${bits}-bit RSA key; at least 2048 bits`;
+  } catch (err) {
+    return `is not a usable RSA private key (${(err as Error).message})`;
+  }
+  return undefined;
+}
+
+/**
+ * An http(s) URL without credentials: they would show wherever the URL does (logs, errors),
+ * and fetch refuses a URL that carries them anyway (attack helper round 27).
+ */
+const url = z.url({ protocol: /^https?$/ })
+  .refine((v) => { const u = URL.parse(v); return !u || (!u.username && !u.password); }, 'must not carry a user name or password')
+  .transform((u) => u.replace(/\/+$/, ''));
+
+/**
+ * A base URL (the broker's public URL, a Keycloak server's): no query or fragment, which would
+ * end up inside every issuer and endpoint built on it, and written as the URL parser writes it
+ * (`HTTPS://ID.EXAMPLE` is `https://id.example`: a scheme in capitals turned off Secure cookies
+ * and HSTS, round 27).
+ */
+const baseUrl = url
+  .refine((v) => !v.includes('?') && !v.includes('#'), 'must not carry a query or fragment')
+  .transform((v) => new URL(v).href.replace(/\/+$/, ''));
+
 const secret = z.string().min(1);
 
-export const upstreamSchema = z.object({
+/** Node's timers hold at most this many ms; a longer one fired at once (TimeoutOverflowWarning, round 27). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A whole number: a JSON number from the file, or decimal digits from the environment. Nothing
+ * else is read as one: `true`, `[5]`, `0x50` and `1e3` were (z.coerce, round 27).
+ */
+const whole = (min: number, max: number) =>
+  z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v), z.number({ error: 'must be a whole number' }).int().min(min).max(max));
+/** The same, with a decimal part allowed (hours, minutes). */
+const decimal = (min: number, max: number) =>
+  z.preprocess((v) => (typeof v === 'string' && /^\d+(\.\d+)?$/.test(v) ? Number(v) : v), z.number({ error: 'must be a number' }).min(min).max(max));
+/** Seconds a timer or a store entry can hold (the longest a timer takes). */
+const seconds = () => z.number().int().positive().max(Math.floor(MAX_TIMER_MS / 1000));
+
+export const upstreamSchema = z.strictObject({
   /** A name that tenant overrides refer to. */
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i),
   /** Where the broker reaches Keycloak. */
-  url,
+  url: baseUrl,
   /** The base URL browsers (and token issuers) see, when it differs from `url`. */
-  publicUrl: url.optional(),
-  admin: z.object({
+  publicUrl: baseUrl.optional(),
+  admin: z.strictObject({
     realm: z.string().min(1).default('master'),
     clientId: z.string().min(1).default('realm-broker-admin'),
     clientSecret: secret.optional(),
@@ -43,7 +97,7 @@ export const upstreamSchema = z.object({
    * which the admin API never hands out: `kc.sh export` on this server's database,
    * beside the running server (PostgreSQL and the like; not the dev-file database).
    */
-  export: z.object({
+  export: z.strictObject({
     /** A Keycloak distribution of the server's version; better not the running server's own (export may rebuild it). */
     kcHome: z.string().min(1),
     db: z.string().default('postgres'),
@@ -55,11 +109,11 @@ export const upstreamSchema = z.object({
   }).optional(),
 });
 
-const featuresSchema = z.object({
-  auth: z.object({ password_grant_enabled: z.boolean().optional() }).partial().optional(),
+const featuresSchema = z.strictObject({
+  auth: z.strictObject({ password_grant_enabled: z.boolean().optional() }).partial().optional(),
 }).partial();
 
-export const tenantOverrideSchema = z.object({
+export const tenantOverrideSchema = z.strictObject({
   /** Serve this slug from another realm or server: the migration switch. */
   upstream: z.string().optional(),
   realm: z.string().optional(),
@@ -82,7 +136,7 @@ export const tenantOverrideSchema = z.object({
 });
 
 /** An application of the app registry (DESIGN decision 4). */
-export const appSchema = z.object({
+export const appSchema = z.strictObject({
   name: z.string().min(1),
   /** GLOBAL: the client exists with this id in every tenant realm; served at the platform level. */
   global: z.boolean().default(false),
@@ -108,17 +162,17 @@ export const appSchema = z.object({
 });
 export type AppConfig = z.infer<typeof appSchema>;
 
-export const configSchema = z.object({
+export const configSchema = z.strictObject({
   mode: z.enum(['dev', 'production']),
   host: z.string().min(1),
-  port: z.coerce.number().int().min(0).max(65535),
+  port: whole(0, 65535),
   /** The management listener (/metrics, /healthz, /readyz); -1 turns it off. */
-  managementPort: z.coerce.number().int().min(-1).max(65535),
+  managementPort: whole(-1, 65535),
   managementHost: z.string().min(1),
-  publicUrl: url,
+  publicUrl: baseUrl,
   upstreams: z.array(upstreamSchema).min(1),
   /** The broker's own confidential client, present in every tenant realm. */
-  brokerClient: z.object({ clientId: z.string().min(1), clientSecret: secret.optional() }),
+  brokerClient: z.strictObject({ clientId: z.string().min(1), clientSecret: secret.optional() }),
   /**
    * The secrets of the broker's client and the registry's apps in the realms: one in every
    * realm ("shared", the demo's), or one per realm made from it ("per-realm", production's
@@ -134,7 +188,7 @@ export const configSchema = z.object({
   emailDomainsFrom: z.enum(['realms', 'config']).default('realms'),
   defaultTenant: z.string().optional(),
   tenants: z.record(z.string(), tenantOverrideSchema).default({}),
-  scaiwave: z.object({
+  scaiwave: z.strictObject({
     /** Host name (no port) → tenant slug for /v1/auth/*. */
     hosts: z.record(z.string(), z.string()).default({}),
     /**
@@ -153,26 +207,34 @@ export const configSchema = z.object({
     /** Audience a bearer token must carry at /v1/auth/register (unset: not checked). */
     audience: z.string().optional(),
     /** Failed password-grant attempts allowed per window, per username and per client address. */
-    rateLimit: z.object({
+    rateLimit: z.strictObject({
       perUser: z.number().int().positive().default(5),
       perAddress: z.number().int().positive().default(20),
       windowSeconds: z.number().int().positive().default(900),
     }).default({ perUser: 5, perAddress: 20, windowSeconds: 900 }),
   }).default({ hosts: {}, tenantHeader: '', redirectUris: {}, rateLimit: { perUser: 5, perAddress: 20, windowSeconds: 900 } }),
   apps: z.record(z.string(), appSchema).default({}),
-  platform: z.object({
+  platform: z.strictObject({
     /** The realm of platform-level client credentials (the platform's own services). */
     homeTenant: z.string().optional(),
-    /** A signing key (private JWK, RS256) for broker-issued ID tokens; else shared through the store. */
-    signingJwk: z.string().optional(),
+    /**
+     * A signing key (private JWK, RS256) for broker-issued ID tokens; else shared through the
+     * store. Checked here, at start: a broken one started a broker that said it was ready and
+     * answered every JWKS with a 500 (round 27).
+     */
+    signingJwk: z.string().superRefine((v, ctx) => { const problem = signingJwkProblem(v); if (problem) ctx.addIssue({ code: 'custom', message: problem }); }).optional(),
     /** base64url of 32 random bytes: encrypts the signing keys kept in the store (BROKER_KEY_ENCRYPTION_KEY). */
-    keyEncryptionKey: z.string().refine((v) => Buffer.from(v, 'base64url').length === 32, 'must be base64url of exactly 32 bytes').optional(),
+    keyEncryptionKey: z.string()
+      // Exactly 43 characters of the alphabet: Buffer.from skips anything else, so junk passed.
+      .regex(/^[A-Za-z0-9_-]{43}$/, 'must be base64url of exactly 32 bytes (43 characters)')
+      .refine((v) => new Set(Buffer.from(v, 'base64url')).size > 1, 'must be 32 random bytes, not one byte repeated')
+      .optional(),
     /** How long a rotated-in signing key is published before it signs (longer than the JWKS max-age, 60 s). */
-    keyPublishSeconds: z.number().int().positive().default(120),
-    idTokenTtlSeconds: z.number().int().positive().default(300),
+    keyPublishSeconds: seconds().default(120),
+    idTokenTtlSeconds: seconds().default(300),
     /** RFC 8628: how long a device code lives, and the polling interval it asks for. */
-    deviceCodeTtlSeconds: z.number().int().positive().default(600),
-    deviceIntervalSeconds: z.number().int().positive().default(5),
+    deviceCodeTtlSeconds: seconds().default(600),
+    deviceIntervalSeconds: seconds().default(5),
     /** Wrong user codes allowed per client address per 5 minutes (RFC 8628 §5.1). */
     userCodeAttempts: z.number().int().positive().default(10),
     /** Email discoveries (each may query every realm) allowed per client address per 5 minutes. */
@@ -195,7 +257,7 @@ export const configSchema = z.object({
    * `safetyMarginSeconds` left, and for at most `maxAgeSeconds` — the bound on how long a
    * disabled client or a changed secret can still get a cached token.
    */
-  tokenCache: z.object({
+  tokenCache: z.strictObject({
     clients: z.array(z.string()).default([]),
     safetyMarginSeconds: z.number().int().min(0).default(30),
     maxAgeSeconds: z.number().int().positive().default(60),
@@ -208,7 +270,7 @@ export const configSchema = z.object({
    * revocation, logout and back-channel logout through the broker take effect at once.
    * `tenants`: the tenants (slugs) whose tokens are cached; every tenant when omitted.
    */
-  introspectionCache: z.object({
+  introspectionCache: z.strictObject({
     maxAgeSeconds: z.number().int().min(0).max(300).default(0),
     tenants: z.array(z.string()).optional(),
   }).default({ maxAgeSeconds: 0 }),
@@ -222,34 +284,34 @@ export const configSchema = z.object({
    * Refused requests a client address may make per minute where anyone can make Keycloak work
    * (wrong client secrets, made-up clients or tokens: http/refusal-gate.ts); past it, 429.
    */
-  refusalsPerAddress: z.coerce.number().int().positive().default(60),
-  store: z.object({
+  refusalsPerAddress: whole(1, 1_000_000).default(60),
+  store: z.strictObject({
     redisUrl: z.string().optional(),
     prefix: z.string().default('rb:'),
-    timeoutMs: z.coerce.number().int().positive().default(1000),
+    timeoutMs: whole(1, MAX_TIMER_MS).default(1000),
   }),
-  upstreamTimeoutMs: z.coerce.number().int().positive(),
-  tenantCacheTtlMs: z.coerce.number().int().positive(),
+  upstreamTimeoutMs: whole(1, MAX_TIMER_MS),
+  tenantCacheTtlMs: whole(1, MAX_TIMER_MS),
   /**
    * How long a tenant's name stays with its realm after that realm was last seen (deleted,
    * renamed away, its server unreadable): meanwhile no realm of another id takes the name
    * (tenancy/standing-realms.ts). Config (tenants.<slug>.upstream/realm) overrides it.
    */
-  tenantHoldHours: z.coerce.number().min(0),
+  tenantHoldHours: decimal(0, 24 * 366),
   /** How long a realm must have served a name before the name is held for it (above). */
-  tenantEstablishMinutes: z.coerce.number().min(0),
+  tenantEstablishMinutes: decimal(0, 60 * 24 * 366),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
   /**
    * How many bytes of log lines to hold while stdout does not take them (a stalled log
    * collector): past that, lines are dropped and counted, not kept until memory runs out.
    * Unset: the logger's default (http/logger.ts).
    */
-  logBufferBytes: z.coerce.number().int().min(65536).optional(),
+  logBufferBytes: whole(65536, 2 ** 31).optional(),
   /**
    * Client connections held at once; past it new ones are closed at once (http/server.ts).
    * Unset: what the process's open-file limit leaves after the upstream pools and a reserve.
    */
-  maxClientConnections: z.coerce.number().int().positive().optional(),
+  maxClientConnections: whole(1, 1_000_000).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 
 describe('config', () => {
@@ -34,7 +35,7 @@ describe('config', () => {
   it('accepts a complete production config', () => {
     const c = loadConfig({
       NODE_ENV: 'production', PUBLIC_URL: 'https://id.example.com/', KC_ADMIN_CLIENT_SECRET: 'a', BROKER_CLIENT_SECRET: 'b',
-      REDIS_URL: 'redis://127.0.0.1:6379', BROKER_KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64url'), TRUST_PROXY: '2',
+      REDIS_URL: 'redis://127.0.0.1:6379', BROKER_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url'), TRUST_PROXY: '2',
     });
     assert.equal(c.publicUrl, 'https://id.example.com');
     assert.equal(c.scaiwave.tenantHeader, '', 'the tenant header is opt-in in production');

@@ -106,4 +106,21 @@ describe('the broker process', function () {
     const written = linesOf(p).filter((l) => l.route === '/auth/api/v1/healthz').length;
     assert.equal(written + counted, n, 'every access line is either written or counted as dropped');
   });
+  // Attack helper round 27: with MANAGEMENT_PORT=-1 the image's health check asked port 9464,
+  // where this broker does not listen: always unhealthy (or healthy by another process's port).
+  it('the container health check asks the port this broker answers on, the public one when management is off', async () => {
+    const check = (env: Record<string, string>) => new Promise<number | null>((resolve) => {
+      spawn(process.execPath, ['--import', 'tsx', 'src/healthcheck.ts'], { env: { PATH: process.env.PATH!, ...env }, stdio: 'ignore' }).on('exit', resolve);
+    });
+    const p = run({ PORT: '0', MANAGEMENT_PORT: '-1', CONFIG_FILE: 'demo.config.json', KEYCLOAK_URL, LOG_LEVEL: 'info' });
+    const port = await listeningPort(p);
+    assert.ok(port, `started: ${p.out()} ${p.err()}`);
+    try {
+      assert.equal(await check({ PORT: String(port), MANAGEMENT_PORT: '-1', HOST: '0.0.0.0' }), 0, 'healthy through the public port');
+      assert.equal(await check({ PORT: String(port), MANAGEMENT_PORT: '1' }), 1, 'a management port nothing answers on is unhealthy');
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.exited;
+    }
+  });
 });
