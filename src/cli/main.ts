@@ -116,7 +116,7 @@ export function buildCli(): Command {
   program.command('migrate').description('move a tenant to another Keycloak server or realm (README "Moving a tenant")')
     .argument('<tenant>', 'the tenant\'s slug')
     .option('--to <upstream[/realm]>', 'copy the realm there, verify it, switch every replica live')
-    .option('--dry-run', 'say what would be copied and switched; change nothing')
+    .option('--dry-run', 'with any mode: say what would be copied, switched or deleted; change nothing')
     .option('--from-file <export.json>', 'take the realm from a kc.sh export file instead of the live source')
     .option('--rollback', 'switch back to the realm the tenant left (until it is retired)')
     .option('--retire', 'delete the realm the tenant left, once its tokens have expired')
@@ -132,7 +132,8 @@ export function buildCli(): Command {
         const t = result.timings;
         print(!!o.json, result, () => [
           `${result.action}: ${result.tenant} ${result.from.upstream}/${result.from.realm} → ${result.to.upstream}/${result.to.realm}`
-            + ` (export ${t.exportMs ?? '-'} ms, import ${t.importMs ?? '-'} ms, verify ${t.verifyMs ?? '-'} ms)`,
+            // Only a move exports, imports and verifies.
+            + (o.to !== undefined ? ` (export ${t.exportMs ?? '-'} ms, import ${t.importMs ?? '-'} ms, verify ${t.verifyMs ?? '-'} ms)` : ''),
           result.exportFile ? `the export is kept at ${result.exportFile} (secrets and password hashes: keep it safe or delete it)` : '',
           result.configHint ?? '',
         ].filter(Boolean).join('\n'));

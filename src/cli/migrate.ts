@@ -3,8 +3,11 @@
  * users, ids and password hashes included, and switches every replica to it live.
  *
  *   migrate <tenant> --to <upstream>[/<realm>] [--dry-run] [--from-file <export.json>]
- *   migrate <tenant> --rollback      back to the realm it left (until that realm is retired)
- *   migrate <tenant> --retire [--force]   delete the realm it left, once the old tokens expired
+ *   migrate <tenant> --rollback [--dry-run]   back to the realm it left (until that realm is retired)
+ *   migrate <tenant> --retire [--force] [--dry-run]   delete the realm it left, once the old tokens expired
+ *
+ * --dry-run, in every mode, reads and reports and writes nothing: no store write, no lock,
+ * no admin API write (it is refused where the real run would be).
  *
  * The steps, each of which must succeed before the next:
  *  1. the source realm with its users: `kc.sh export` on the source's database (live
@@ -64,6 +67,10 @@ export interface MigrateResult {
   /** Milliseconds per step. */
   timings: { exportMs?: number; importMs?: number; verifyMs?: number; switchMs?: number };
   importSkipped?: boolean;
+  /** A `--retire --dry-run`: the realm a real run would delete (none when it is already gone), and whether its tokens' lifetime has passed. */
+  wouldDelete?: HomeRealm & { id: string };
+  oldTokensValidUntil?: string;
+  oldTokensExpired?: boolean;
   /** What the operator should add to the config file so that the routing survives a Redis wipe. */
   configHint?: string;
 }
@@ -93,7 +100,13 @@ function requireSharedStore(store: Store): void {
 export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
   const modes = [opts.to !== undefined, Boolean(opts.rollback), Boolean(opts.retire)].filter(Boolean).length;
   if (modes !== 1) throw new MigrationError('say exactly one of --to <upstream>[/<realm>], --rollback, --retire');
-  if (opts.dryRun && opts.to !== undefined) return moveTenant(deps, opts);
+  if (opts.dryRun) {
+    // A dry run reads and reports, and writes nothing: no lock either (attack helper round 27,
+    // F1: --rollback and --retire ignored --dry-run and switched, or deleted a realm, for real).
+    if (opts.rollback) return rollback(deps, opts);
+    if (opts.retire) return retire(deps, opts);
+    return moveTenant(deps, opts);
+  }
   requireSharedStore(deps.store);
   // One change of the homes record at a time: it is read, changed and written whole.
   const lock = { tenant: opts.tenant, pid: process.pid, at: new Date().toISOString() };
@@ -237,12 +250,19 @@ async function findRealm(admin: AdminSession, a: HomeRealm & { id: string }): Pr
   return findHome(listed, a);
 }
 
+/** `--rollback`; with `--dry-run`, everything up to the switch, which it only reports. */
 async function rollback(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
+  // A dry run needs the shared store too: the record it reads (where the tenant came from) is only there.
   requireSharedStore(deps.store);
   const homes = new TenantHomes(deps.store);
   const home = await migratedHome(deps, homes, opts.tenant, 'roll back');
   const back = await findRealm(await adminSession(upstreamConfig(deps.config, home.from.upstream)), home.from);
   if (!back) throw new MigrationError(`cannot roll back: realm ${where(home.from)} (id ${home.from.id}) no longer exists`);
+  if (opts.dryRun) {
+    (deps.say ?? (() => {}))(`(dry run) would switch tenant ${opts.tenant} from ${where(home)} (id ${home.id}) back to ${where(back)} (id ${back.id}), ` +
+      `leaving the copy at ${where(home)} in place; nothing changed`);
+    return { action: 'dry-run', tenant: opts.tenant, from: home, to: back, timings: {} };
+  }
   const t0 = Date.now();
   // One step back; the copy stays at the target (tokens it issued still route there by issuer).
   await homes.set(opts.tenant, { ...back, since: Date.now() });
@@ -256,6 +276,10 @@ function oldTokensLifetimeMs(realm: RealmRepresentation): number {
   return seconds * 1000;
 }
 
+/**
+ * `--retire`; with `--dry-run`, the same checks (a dry run is refused where a real run
+ * would be), then a report of what would be deleted and forgotten, without doing it.
+ */
 async function retire(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
   requireSharedStore(deps.store);
   const say = deps.say ?? (() => {});
@@ -265,16 +289,28 @@ async function retire(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateR
   const admin = await adminSession(upstreamConfig(deps.config, home.from.upstream));
   const found = await findRealm(admin, home.from);
   const old = found && await admin.realms.findOne({ realm: found.realm });
+  const planned: Pick<MigrateResult, 'wouldDelete' | 'oldTokensValidUntil' | 'oldTokensExpired'> = {};
   if (found && old?.id === found.id) {
     const until = home.since + oldTokensLifetimeMs(old);
-    if (Date.now() < until && !opts.force) {
-      throw new MigrationError(`tokens issued by ${where(found)} before the move may be valid until ${new Date(until).toISOString()} ` +
+    const expired = Date.now() >= until;
+    if (!expired && !opts.force) {
+      throw new MigrationError(`tokens issued by ${where(found)} (id ${found.id}) before the move may be valid until ${new Date(until).toISOString()} ` +
         `(its session lifetime); retire after that, or now with --force (their holders must sign in again)`);
     }
-    await admin.realms.del({ realm: found.realm });
-    say(`deleted realm ${where(found)} (id ${found.id})`);
+    Object.assign(planned, { wouldDelete: found, oldTokensValidUntil: new Date(until).toISOString(), oldTokensExpired: expired });
+    const lifetime = `the old tokens' lifetime ${expired ? 'passed' : 'has not passed (--force): it ends'} at ${new Date(until).toISOString()}`;
+    if (opts.dryRun) {
+      say(`(dry run) would delete realm ${where(found)} (id ${found.id}); ${lifetime}`);
+    } else {
+      await admin.realms.del({ realm: found.realm });
+      say(`deleted realm ${where(found)} (id ${found.id}); ${lifetime}`);
+    }
   } else {
-    say(`realm ${where(home.from)} (id ${home.from.id}) was already gone`);
+    say(`realm ${where(home.from)} (id ${home.from.id}) is already gone`);
+  }
+  if (opts.dryRun) {
+    say(`(dry run) would forget that tenant ${opts.tenant} came from ${where(home.from)} (no --rollback after that); nothing changed`);
+    return { action: 'dry-run', tenant: opts.tenant, from: home.from, to: home, timings: {}, ...planned };
   }
   // Forget where it came from: nothing to roll back to any more.
   await homes.set(opts.tenant, { upstream: home.upstream, realm: home.realm, id: home.id, since: home.since });
