@@ -134,7 +134,7 @@ export function buildCli(): Command {
           `${result.action}: ${result.tenant} ${result.from.upstream}/${result.from.realm} → ${result.to.upstream}/${result.to.realm}`
             // Only a move exports, imports and verifies.
             + (o.to !== undefined ? ` (export ${t.exportMs ?? '-'} ms, import ${t.importMs ?? '-'} ms, verify ${t.verifyMs ?? '-'} ms)` : ''),
-          result.exportFile ? `the export is kept at ${result.exportFile} (secrets and password hashes: keep it safe or delete it)` : '',
+          result.exportFile ? `the export is kept at ${result.exportFile}, in a directory of its own (mode 0700; secrets and password hashes: keep it safe, or delete it with its directory)` : '',
           result.configHint ?? '',
         ].filter(Boolean).join('\n'));
       } catch (err) {

@@ -7,7 +7,7 @@
  * the other mode reads a file such an export wrote (`--from-file`).
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
@@ -49,16 +49,30 @@ function pickJdk(settings: ExportSettings): string {
 }
 
 /**
+ * A new, empty file for the export, in a directory of its own that only this user can
+ * enter: `<tmp>/realm-broker-export-XXXXXX/<upstream>-<realm>.json`. The export holds
+ * client secrets and password hashes. A predictable name in the shared temp directory let
+ * another local user plant a symlink there beforehand, which the write and chmod followed
+ * (attack helper round 27, F2); mkdtemp's directory is new, random and 0700, and the file
+ * is created exclusively ('wx': never through a link, never one that exists).
+ */
+export function newExportFile(upstream: string, realm: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'realm-broker-export-'));
+  // A realm's name is its admin's to choose: no path separator of it reaches the file name.
+  const file = join(dir, `${upstream}-${realm}.json`.replace(/[^\w.-]/g, '_'));
+  closeSync(openSync(file, 'wx', 0o600));
+  return file;
+}
+
+/**
  * Runs `kc.sh export --realm R --users same_file` against the source's database and
- * returns the realm with its users. The file stays (mode 0600: it holds secrets and
- * password hashes) so that the operator keeps a copy of what was moved.
+ * returns the realm with its users. The file stays (newExportFile: a private directory,
+ * the file 0600) so that the operator keeps a copy of what was moved.
  */
 export async function exportRealm(settings: ExportSettings, realm: string, upstream: string): Promise<{ rep: RealmRepresentation; file: string }> {
   const kc = join(settings.kcHome, 'bin', 'kc.sh');
   if (!existsSync(kc)) throw new MigrationError(`upstream ${upstream}: export.kcHome ${settings.kcHome} has no bin/kc.sh`);
-  const file = join(tmpdir(), `realm-broker-export-${upstream}-${realm}-${Date.now()}.json`);
-  writeFileSync(file, '', { mode: 0o600 });
-  chmodSync(file, 0o600);
+  const file = newExportFile(upstream, realm);
   const java = pickJdk(settings);
   // The database settings go through the environment, so the password never shows in `ps`.
   const env = {
