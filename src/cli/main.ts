@@ -18,7 +18,7 @@ import type { Tenant } from '../tenancy/tenant.js';
 import { wire } from '../wire.js';
 import { migrate } from './migrate.js';
 import { MigrationError } from './migrate/migration-error.js';
-import { syncApps } from './sync-apps.js';
+import { syncApps, UnknownTenantError } from './sync-apps.js';
 import { StandingRealms } from '../tenancy/standing-realms.js';
 
 class Exit extends Error {
@@ -38,6 +38,18 @@ function print(json: boolean, value: unknown, text: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }
 
+/**
+ * Names each upstream that could not be reached on stderr, and fails (exit 1) after what
+ * was found is printed: a list that leaves an upstream's tenants out must not pass for whole.
+ */
+function failOnUnreachable(unreachable: Map<string, unknown>, what: string): void {
+  if (!unreachable.size) return;
+  for (const [name, err] of unreachable) {
+    process.stderr.write(`upstream ${name} is unreachable (${(err as Error)?.message ?? String(err)}): ${what}\n`);
+  }
+  throw new Exit(1, `incomplete: ${unreachable.size} upstream(s) unreachable (${[...unreachable.keys()].join(', ')})`);
+}
+
 const tenantView = (t: Tenant) => ({
   slug: t.slug, id: t.id, realm: t.realm, upstream: t.upstream, issuer: t.issuer, displayName: t.displayName,
   emailDomains: t.emailDomains, passwordGrantEnabled: t.features.passwordGrantEnabled, aliasIds: t.aliasIds,
@@ -52,8 +64,10 @@ export function buildCli(): Command {
   const tenants = program.command('tenants').description('the tenants the broker serves (from every upstream, with config overrides)');
   tenants.command('list').description('list every tenant').option('--json', 'JSON output').action(async (o: { json?: boolean }) => {
     const deps = await parts();
-    const all = (await deps.tenants.all()).map(tenantView);
+    const { tenants: found, unavailable } = await deps.tenants.coverage();
+    const all = found.map(tenantView);
     print(!!o.json, all, () => all.map((t) => `${t.slug.padEnd(16)} ${t.id}  ${t.upstream}/${t.realm}  ${t.emailDomains.join(',')}`).join('\n'));
+    failOnUnreachable(unavailable, 'its tenants are not listed');
   });
   tenants.command('show').description('one tenant, by slug or realm UUID').argument('<slug-or-uuid>').option('--json', 'JSON output')
     .action(async (key: string, o: { json?: boolean }) => {
@@ -93,8 +107,12 @@ export function buildCli(): Command {
     .option('--dry-run', 'say what would change, change nothing').option('--json', 'JSON output')
     .option('--tenant <slug...>', 'only these tenants (a new tenant\'s realm)')
     .action(async (o: { dryRun?: boolean; json?: boolean; tenant?: string[] }) => {
-      const results = await syncApps(await parts(), !!o.dryRun, o.tenant);
+      const report = await syncApps(await parts(), !!o.dryRun, o.tenant).catch((err: unknown) => {
+        throw err instanceof UnknownTenantError ? new Exit(3, err.message) : err;
+      });
+      const { results } = report;
       print(!!o.json, results, () => results.map((r) => `${o.dryRun ? '(dry run) ' : ''}${r.action.padEnd(9)} ${r.clientId} in ${r.tenant}`).join('\n') || 'no GLOBAL apps');
+      failOnUnreachable(report.unreachable, `the realms of its tenants were ${o.dryRun ? 'not checked' : 'not synced'}`);
     });
 
   const config = program.command('config').description('the configuration');

@@ -32,6 +32,26 @@ describe('realm-broker CLI', function () {
     assert.equal((await run(['tenants', 'show', 'nope'])).code, 3);
   });
 
+  it('tenants list and sync-apps name an unreachable upstream and exit 1, after printing what they found', async () => {
+    // Attack helper round 27, F8: both printed the reachable upstreams' tenants alone, exit 0.
+    const down = { KEYCLOAK2_URL: 'http://127.0.0.1:1' };
+    for (const args of [['tenants', 'list', '--json'], ['tenants', 'list']]) {
+      const list = await run(args, down);
+      assert.equal(list.code, 1, `${args.join(' ')}: ${list.stderr}`);
+      assert.match(list.stderr, /^upstream server2 is unreachable \(.*\): its tenants are not listed$/m);
+      assert.match(list.stdout, /acme/);
+      assert.doesNotMatch(list.stdout, /initech/);
+    }
+    const sync = await run(['sync-apps', '--dry-run', '--json'], down);
+    assert.equal(sync.code, 1, sync.stderr);
+    assert.match(sync.stderr, /^upstream server2 is unreachable \(.*\): the realms of its tenants were not checked$/m);
+    assert.ok((JSON.parse(sync.stdout) as { tenant: string }[]).some((r) => r.tenant === 'acme'));
+    // With every upstream reachable, an unknown tenant is "not found", as for tenants show.
+    const nope = await run(['sync-apps', '--dry-run', '--tenant', 'nope']);
+    assert.equal(nope.code, 3, nope.stderr);
+    assert.match(nope.stderr, /unknown tenant: nope/);
+  });
+
   it('discover tells support staff which tenants an address gets', async () => {
     const dave = await run(['discover', 'dave@shared.example', '--json']);
     assert.deepEqual(JSON.parse(dave.stdout).tenants.map((t: { slug: string }) => t.slug).sort(), ['acme', 'globex', 'initech']);

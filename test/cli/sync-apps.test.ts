@@ -33,7 +33,7 @@ describe('sync-apps', () => {
   });
 
   it('creates every GLOBAL app in a new tenant realm, then finds nothing to do', async () => {
-    const first = await syncApps(broker.deps);
+    const { results: first } = await syncApps(broker.deps);
     const mine = first.filter((r) => r.tenant === realm);
     assert.deepEqual(mine.map((r) => r.clientId).sort(), [...Object.keys(DEMO_APPS), 'own-reports'].sort(), 'the GLOBAL apps, and the realm\'s own app: not another tenant\'s');
     assert.ok(mine.every((r) => r.action === 'created'));
@@ -50,11 +50,11 @@ describe('sync-apps', () => {
     assert.equal(svc?.serviceAccountsEnabled, true);
     assert.equal(svc?.publicClient, false);
 
-    const again = await syncApps(broker.deps);
+    const { results: again } = await syncApps(broker.deps);
     assert.ok(again.filter((r) => r.tenant === realm).every((r) => r.action === 'unchanged'));
 
     await admin.clients.update({ realm, id: demo!.id! }, { ...demo, redirectUris: ['https://app.example/cb'] });
-    const repaired = await syncApps(broker.deps);
+    const { results: repaired } = await syncApps(broker.deps);
     assert.equal(repaired.find((r) => r.tenant === realm && r.clientId === 'platform-demo')?.action, 'updated');
     const [after] = await admin.clients.find({ realm, clientId: 'platform-demo' });
     assert.ok(after?.redirectUris?.includes('https://app.example/cb'), 'keeps what the realm had');

@@ -51,7 +51,7 @@ describe('per-realm client secrets (realmSecrets: per-realm)', function () {
     const before = await signIn(a, annA!);
     assert.notEqual(before.status, 200, 'the shared secret is not sent to a realm any more');
 
-    const results = await syncApps(broker.deps, false, [a.realm, b.realm]);
+    const { results } = await syncApps(broker.deps, false, [a.realm, b.realm]);
     for (const t of [a, b]) {
       for (const clientId of ['realm-broker', 'exchange-demo']) {
         assert.equal(results.find((r) => r.tenant === t.realm && r.clientId === clientId)?.action, 'updated', `${clientId} in ${t.realm}`);
