@@ -168,7 +168,8 @@ export function buildCli(): Command {
     const deps = await parts({ shared: true });
     try {
       const list = await deps.signingKeys.list();
-      print(!!o.json, list, () => list.map((k) => `${k.kid}  signs from ${k.activeFrom.toISOString()}${k.retireAt ? `  retires ${k.retireAt.toISOString()}` : ''}${k.encrypted ? '' : '  (unencrypted)'}`).join('\n'));
+      print(!!o.json, list, () => list.map((k) => `${k.kid}  signs from ${k.activeFrom.toISOString()}${k.retireAt ? `  retires ${k.retireAt.toISOString()}` : ''}${k.encrypted ? '' : '  (unencrypted)'}`).join('\n')
+        || 'no keys yet: the first broker to sign an ID token makes one (or run keys rotate)');
     } finally {
       await deps.store.close();
     }

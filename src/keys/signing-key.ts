@@ -80,6 +80,9 @@ interface KeyState {
   jwks: jose.JWK[];
 }
 
+/** A stored key's kid: its own, else its RFC 7638 thumbprint. */
+const kidOf = async (jwk: jose.JWK) => jwk.kid ?? (await jose.calculateJwkThumbprint({ kty: jwk.kty!, n: jwk.n!, e: jwk.e! }));
+
 export class SigningKeys {
   private loaded?: Promise<KeyState>;
   private readonly kek?: Uint8Array;
@@ -165,7 +168,7 @@ export class SigningKeys {
   }
 
   private async seal(jwk: jose.JWK, activeFrom: number): Promise<StoredKey> {
-    const kid = jwk.kid ?? (await jose.calculateJwkThumbprint({ kty: jwk.kty!, n: jwk.n!, e: jwk.e! }));
+    const kid = await kidOf(jwk);
     const base = { kid, createdAt: Date.now(), activeFrom };
     if (!this.kek) return { ...base, jwk: { ...jwk, kid } };
     const jwe = await new jose.CompactEncrypt(new TextEncoder().encode(JSON.stringify({ ...jwk, kid })))
@@ -203,13 +206,21 @@ export class SigningKeys {
     };
   }
 
-  /** What the set holds now, for `keys list`. */
+  /**
+   * What the set holds now, for `keys list`: read only. It made the first key when there was
+   * none (attack helper round 27, L5: a listing wrote a key, in dev mode a plaintext one);
+   * an empty store lists nothing, and a key written by a version before key sets shows as it is.
+   */
   async list(): Promise<{ kid: string; activeFrom: Date; retireAt?: Date; encrypted: boolean }[]> {
     if (this.options.configured) {
       const k = await this.get();
       return [{ kid: k.kid, activeFrom: new Date(0), encrypted: false }];
     }
-    const set = (await keySets.get(this.store, SET_ID)) ?? (await this.createSet());
+    const set = await keySets.get(this.store, SET_ID);
+    if (!set) {
+      const legacy = await legacyKey.get(this.store, LEGACY_ID);
+      return legacy ? [{ kid: await kidOf(legacy), activeFrom: new Date(0), encrypted: false }] : [];
+    }
     return set.keys.map((k) => ({ kid: k.kid, activeFrom: new Date(k.activeFrom), retireAt: k.retireAt ? new Date(k.retireAt) : undefined, encrypted: !!k.jwe }));
   }
 }

@@ -1,7 +1,8 @@
 /** The `realm-broker` CLI as an operator runs it: a real process, exit codes, --json, against the real Keycloak and Redis. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { promisify } from 'node:util';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { ACME_ID } from '../helpers/broker.js';
@@ -73,7 +74,7 @@ describe('realm-broker CLI', function () {
 
   it('keys rotate and list, on the shared store, encrypted', async () => {
     const prefix = `rb-test:${randomUUID()}:`;
-    const env = { REDIS_URL, STORE_PREFIX: prefix, BROKER_KEY_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64url') };
+    const env = { REDIS_URL, STORE_PREFIX: prefix, BROKER_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url') };
     try {
       const rotated = await run(['keys', 'rotate', '--json'], env);
       assert.equal(rotated.code, 0, rotated.stderr);
@@ -83,6 +84,22 @@ describe('realm-broker CLI', function () {
       assert.ok(list.some((k) => k.kid === newKid));
       assert.ok(list.every((k) => k.encrypted));
     } finally {
+      await cleanRedisPrefix(prefix);
+    }
+  });
+
+  it('keys list reads only: on an empty store it says so and writes no key (in dev mode it wrote a plaintext one)', async () => {
+    // Attack helper round 27, L5.
+    const prefix = `rb-test:${randomUUID()}:`;
+    const redis = new Redis(REDIS_URL);
+    try {
+      const list = await run(['keys', 'list'], { REDIS_URL, STORE_PREFIX: prefix });
+      assert.equal(list.code, 0, list.stderr);
+      assert.deepEqual(await redis.keys(`${prefix}*`), [], 'nothing written to the store');
+      assert.match(list.stdout, /^no keys yet/);
+      assert.deepEqual(JSON.parse((await run(['keys', 'list', '--json'], { REDIS_URL, STORE_PREFIX: prefix })).stdout), []);
+    } finally {
+      redis.disconnect();
       await cleanRedisPrefix(prefix);
     }
   });
