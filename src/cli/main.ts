@@ -16,6 +16,7 @@ import { createStore } from '../store/create-store.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { Tenant } from '../tenancy/tenant.js';
 import { wire } from '../wire.js';
+import { discover, inWords } from './discover.js';
 import { migrate } from './migrate.js';
 import { MigrationError } from './migrate/migration-error.js';
 import { syncApps, UnknownTenantError } from './sync-apps.js';
@@ -94,13 +95,9 @@ export function buildCli(): Command {
   program.command('discover').description('which tenant(s) the platform sign-in would offer for an email address (for support staff)')
     .argument('<email>').option('--json', 'JSON output')
     .action(async (email: string, o: { json?: boolean }) => {
-      const deps = await parts();
-      const found = (await deps.discovery.find(email)).map((t) => ({ slug: t.slug, displayName: t.displayName, upstream: t.upstream }));
-      const mode = deps.config.platform.emailWithoutDomainRule;
-      print(!!o.json, { email, tenants: found, emailWithoutDomainRule: mode }, () => found.length
-        ? found.map((t) => `${t.slug} (${t.displayName}) on ${t.upstream}`).join('\n') + (found.length > 1 ? '\n→ the user gets the chooser' : '')
-        : `no tenant: the sign-in goes on to the default tenant${mode === 'ask' ? ' (or the organisation page, in "ask" mode)' : ''}`);
-      if (!found.length) throw new Exit(3, '');
+      const found = await discover(await parts(), email);
+      print(!!o.json, found, () => inWords(found));
+      if (!found.tenants.length) throw new Exit(3, '');
     });
 
   program.command('sync-apps').description('create or update the GLOBAL apps of the registry in every tenant realm')

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { ACME_ID } from '../helpers/broker.js';
@@ -57,6 +60,25 @@ describe('realm-broker CLI', function () {
     const dave = await run(['discover', 'dave@shared.example', '--json']);
     assert.deepEqual(JSON.parse(dave.stdout).tenants.map((t: { slug: string }) => t.slug).sort(), ['acme', 'globex', 'initech']);
     assert.equal((await run(['discover', 'nobody@nowhere.example'])).code, 3);
+  });
+
+  it('discover in "ask" mode answers as the sign-in does: domain rules only, else the organisation page', async () => {
+    // Attack helper round 27, L6: it used the full lookup, naming tenants the sign-in never offers in this mode.
+    const dir = mkdtempSync(join(tmpdir(), 'cli-test-'));
+    const config = join(dir, 'ask.config.json');
+    const demo = JSON.parse(readFileSync('demo.config.json', 'utf8'));
+    writeFileSync(config, JSON.stringify({ ...demo, platform: { ...demo.platform, emailWithoutDomainRule: 'ask' } }));
+    try {
+      const dave = await run(['discover', 'dave@shared.example', '--json'], { CONFIG_FILE: config });
+      assert.deepEqual(JSON.parse(dave.stdout), { email: 'dave@shared.example', emailWithoutDomainRule: 'ask', tenants: [], next: 'organisation-page' });
+      assert.equal(dave.code, 3);
+      const alice = await run(['discover', 'alice@acme.example'], { CONFIG_FILE: config });
+      assert.equal(alice.code, 0, alice.stderr);
+      assert.match(alice.stdout, /^acme \(.*\) on server1\n→ the sign-in goes on to its realm$/m);
+    } finally {
+      rmSync(config, { force: true });
+      rmdirSync(dir);
+    }
   });
 
   it('config check: 0 when valid, 1 with every problem listed; 2 for bad usage; --help everywhere', async () => {
