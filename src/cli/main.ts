@@ -18,7 +18,7 @@ import type { Tenant } from '../tenancy/tenant.js';
 import { wire } from '../wire.js';
 import { discover, inWords } from './discover.js';
 import { migrate } from './migrate.js';
-import { MigrationError } from './migrate/migration-error.js';
+import { MigrationError, MigrationUsageError } from './migrate/migration-error.js';
 import { syncApps, UnknownTenantError } from './sync-apps.js';
 import { StandingRealms } from '../tenancy/standing-realms.js';
 
@@ -95,6 +95,8 @@ export function buildCli(): Command {
   program.command('discover').description('which tenant(s) the platform sign-in would offer for an email address (for support staff)')
     .argument('<email>').option('--json', 'JSON output')
     .action(async (email: string, o: { json?: boolean }) => {
+      // Not an address is bad usage (2), not "no tenant" (3): one @ between two non-empty parts.
+      if (!/^[^@\s]+@[^@\s]+$/.test(email.trim())) throw new Exit(2, `discover: "${email}" is not an email address`);
       const found = await discover(await parts(), email);
       print(!!o.json, found, () => inWords(found));
       if (!found.tenants.length) throw new Exit(3, '');
@@ -153,7 +155,7 @@ export function buildCli(): Command {
           result.configHint ?? '',
         ].filter(Boolean).join('\n'));
       } catch (err) {
-        if (err instanceof MigrationError) throw new Exit(1, `migrate: ${err.message}`);
+        if (err instanceof MigrationError) throw new Exit(err instanceof MigrationUsageError ? 2 : 1, `migrate: ${err.message}`);
         throw err;
       } finally {
         await deps.store.close();

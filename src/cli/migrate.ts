@@ -31,10 +31,10 @@ import type { TenantRegistry } from '../tenancy/registry.js';
 import { findHome, TenantHomes, type HomeRealm, type RealmAddress, type TenantHome } from '../tenancy/tenant-homes.js';
 import { adminSession, statusOf, type AdminSession } from './migrate/admin-session.js';
 import { exportRealm, readExportFile } from './migrate/export-realm.js';
-import { MigrationError } from './migrate/migration-error.js';
+import { MigrationError, MigrationUsageError } from './migrate/migration-error.js';
 import { countsOf, verifyCopy, type RealmCounts } from './migrate/verify-copy.js';
 
-export { MigrationError };
+export { MigrationError, MigrationUsageError };
 
 export interface MigrateDeps {
   config: Config;
@@ -99,7 +99,7 @@ function requireSharedStore(store: Store): void {
 
 export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
   const modes = [opts.to !== undefined, Boolean(opts.rollback), Boolean(opts.retire)].filter(Boolean).length;
-  if (modes !== 1) throw new MigrationError('say exactly one of --to <upstream>[/<realm>], --rollback, --retire');
+  if (modes !== 1) throw new MigrationUsageError('say exactly one of --to <upstream>[/<realm>], --rollback, --retire');
   if (opts.dryRun) {
     // A dry run reads and reports, and writes nothing: no lock either (attack helper round 27,
     // F1: --rollback and --retire ignored --dry-run and switched, or deleted a realm, for real).
@@ -136,7 +136,7 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
   const say = deps.say ?? (() => {});
   const tenant = await currentTenant(deps, opts.tenant);
   const [toUpstream, toRealm, extra] = opts.to!.split('/');
-  if (!toUpstream || extra !== undefined || toRealm === '') throw new MigrationError(`--to ${opts.to}: expected <upstream> or <upstream>/<realm>`);
+  if (!toUpstream || extra !== undefined || toRealm === '') throw new MigrationUsageError(`--to ${opts.to}: expected <upstream> or <upstream>/<realm>`);
   const targetUpstream = upstreamConfig(deps.config, toUpstream);
   const source: RealmAddress = { upstream: tenant.upstream, realm: tenant.realm };
   const target: RealmAddress = { upstream: toUpstream, realm: toRealm ?? tenant.realm };

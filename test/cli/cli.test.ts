@@ -81,6 +81,15 @@ describe('realm-broker CLI', function () {
     }
   });
 
+  it('bad usage is 2, as README "The CLI" says: migrate without a mode or with two, discover of what is no address', async () => {
+    // Attack helper round 27 (info): these were 1 (failed) and 3 (no tenant).
+    for (const args of [['migrate', 'acme', '--dry-run'], ['migrate', 'acme', '--rollback', '--retire', '--dry-run'], ['discover', ''], ['discover', 'notanemail'], ['discover', 'a@b@c']]) {
+      const res = await run(args);
+      assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
+      assert.match(res.stderr, /say exactly one of|is not an email address/);
+    }
+  });
+
   it('config check: 0 when valid, 1 with every problem listed; 2 for bad usage; --help everywhere', async () => {
     assert.equal((await run(['config', 'check'])).code, 0);
     const bad = await run(['config', 'check', '--json'], { CONFIG_FILE: '', NODE_ENV: 'production' });

@@ -2,3 +2,8 @@
 export class MigrationError extends Error {
   override name = 'MigrationError';
 }
+
+/** A command line that names no mode, several, or a malformed --to: bad usage, exit 2 (README "The CLI"). */
+export class MigrationUsageError extends MigrationError {
+  override name = 'MigrationUsageError';
+}
