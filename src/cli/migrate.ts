@@ -29,7 +29,7 @@ import type { Config, UpstreamConfig } from '../config/schema.js';
 import type { Store } from '../store/store.js';
 import type { TenantRegistry } from '../tenancy/registry.js';
 import { findHome, TenantHomes, type HomeRealm, type RealmAddress, type TenantHome } from '../tenancy/tenant-homes.js';
-import { adminSession, statusOf, type AdminSession } from './migrate/admin-session.js';
+import { adminSession, slowly, statusOf, type AdminSession } from './migrate/admin-session.js';
 import { exportRealm, readExportFile } from './migrate/export-realm.js';
 import { MigrationError, MigrationUsageError } from './migrate/migration-error.js';
 import { countsOf, verifyCopy, type RealmCounts } from './migrate/verify-copy.js';
@@ -201,7 +201,7 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
     if (!importSkipped) {
       say(`importing realm ${target.realm} into ${toUpstream}…`);
       const t1 = Date.now();
-      await admin.realms.create({ ...rep, realm: target.realm }).catch((err: unknown) => {
+      await slowly(admin, (a) => a.realms.create({ ...rep, realm: target.realm })).catch((err: unknown) => {
         throw new MigrationError(`import into ${toUpstream} failed: ${statusOf(err) ?? ''} ${(err as Error).message}`);
       });
       created = true;
@@ -222,7 +222,7 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
     timings.switchMs = Date.now() - t3;
   } catch (err) {
     if (created) {
-      await adminSession(targetUpstream).then((a) => a.realms.del({ realm: target.realm }))
+      await adminSession(targetUpstream).then((a) => slowly(a, (x) => x.realms.del({ realm: target.realm })))
         .catch((e: unknown) => say(`could not delete the partial copy ${where(target)}: ${(e as Error).message}; delete it by hand`));
     }
     await homes.set(tenant.slug, before).catch((e: unknown) => say(`could not restore the routing record: ${(e as Error).message}`));
@@ -302,7 +302,7 @@ async function retire(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateR
     if (opts.dryRun) {
       say(`(dry run) would delete realm ${where(found)} (id ${found.id}); ${lifetime}`);
     } else {
-      await admin.realms.del({ realm: found.realm });
+      await slowly(admin, (a) => a.realms.del({ realm: found.realm }));
       say(`deleted realm ${where(found)} (id ${found.id}); ${lifetime}`);
     }
   } else {
