@@ -134,10 +134,10 @@ export function buildCli(): Command {
     .argument('<tenant>', 'the tenant\'s slug')
     .option('--to <upstream[/realm]>', 'copy the realm there, verify it, switch every replica live')
     .option('--dry-run', 'with any mode: say what would be copied, switched or deleted; change nothing')
-    .option('--from-file <export.json>', 'take the realm from a kc.sh export file instead of the live source')
+    .option('--from-file <export.json>', 'take the realm from a kc.sh export file instead of the live source (checked against the live source first)')
     .option('--rollback', 'switch back to the realm the tenant left (until it is retired)')
     .option('--retire', 'delete the realm the tenant left, once its tokens have expired')
-    .option('--force', 'with --retire: before the old tokens\' lifetime has passed')
+    .option('--force', 'with --retire: before the old tokens\' lifetime has passed; with --from-file: a file with fewer users or clients than the live source, or one that cannot be compared with it')
     .option('--json', 'JSON output')
     .action(async (tenant: string, o: { to?: string; dryRun?: boolean; fromFile?: string; rollback?: boolean; retire?: boolean; force?: boolean; json?: boolean }) => {
       const deps = await parts({ shared: true });

@@ -30,6 +30,7 @@ import type { Store } from '../store/store.js';
 import type { TenantRegistry } from '../tenancy/registry.js';
 import { findHome, TenantHomes, type HomeRealm, type RealmAddress, type TenantHome } from '../tenancy/tenant-homes.js';
 import { adminSession, slowly, statusOf, type AdminSession } from './migrate/admin-session.js';
+import { compareWithSource, type SourceComparison } from './migrate/compare-source.js';
 import { exportRealm, readExportFile } from './migrate/export-realm.js';
 import { MigrationError, MigrationUsageError } from './migrate/migration-error.js';
 import { countsOf, verifyCopy, type RealmCounts } from './migrate/verify-copy.js';
@@ -52,7 +53,7 @@ export interface MigrateOptions {
   fromFile?: string;
   rollback?: boolean;
   retire?: boolean;
-  /** --retire before the old tokens' lifetime has passed. */
+  /** --retire before the old tokens' lifetime has passed; --from-file with fewer users or clients than the live source. */
   force?: boolean;
 }
 
@@ -165,6 +166,7 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
   if (rep.id !== tenant.id) {
     throw new MigrationError(`the export of realm ${source.realm} has id ${rep.id}, but tenant ${tenant.slug} is realm ${tenant.id}: not this tenant's realm`);
   }
+  if (opts.fromFile) await trustExportFile(deps, opts, source, rep);
   const counts = countsOf(rep);
   say(`source ${where(source)} (id ${rep.id}): ${counts.users} users, ${counts.clients} clients, ${counts.realmRoles} realm roles, ${counts.groups} groups, ${counts.clientScopes} client scopes`);
 
@@ -230,6 +232,34 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
   }
   say(`switched: tenant ${tenant.slug} now lives at ${where(target)}; every broker follows within about a second`);
   return { action: 'migrated', tenant: tenant.slug, from: source, to: target, counts, exportFile, timings, importSkipped, configHint: hint(tenant.slug, { ...target, id: rep.id }) };
+}
+
+/**
+ * A file is what someone exported, some time ago: before anything is written, it is
+ * compared with the live source realm (compare-source.ts), the differences said, and a
+ * file with fewer users or clients than the live realm refused unless --force; so is a
+ * file that cannot be compared (the source unreachable).
+ */
+async function trustExportFile(deps: MigrateDeps, opts: MigrateOptions, source: RealmAddress, rep: RealmRepresentation): Promise<void> {
+  const say = deps.say ?? (() => {});
+  let compared: SourceComparison;
+  try {
+    compared = await compareWithSource(await adminSession(upstreamConfig(deps.config, source.upstream)), source.realm, rep);
+  } catch (err) {
+    const why = `cannot compare export file ${opts.fromFile} with the live source ${where(source)}: ${(err as Error).message}`;
+    if (!opts.force) throw new MigrationError(`${why}; pass --force to move what the file holds unchecked`);
+    say(`${why}; going on (--force)`);
+    return;
+  }
+  if (!compared.differences.length) {
+    say(`export file ${opts.fromFile} matches the live source ${where(source)} (users, clients, realm roles, realm-broker.* attributes)`);
+    return;
+  }
+  say(`export file ${opts.fromFile} against the live source ${where(source)}:\n  - ${compared.differences.join('\n  - ')}`);
+  if (compared.fewer.length && !opts.force) {
+    throw new MigrationError(`export file ${opts.fromFile} holds fewer users or clients than the live source ${where(source)} (${compared.fewer.join('; ')}): ` +
+      `the tenant would be switched to a realm without them. Export again, or pass --force to move what the file holds`);
+  }
 }
 
 /**

@@ -26,7 +26,7 @@ describe('migrate against a target that never answers', function () {
 
   before(async () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    writeFileSync(file, JSON.stringify({ realm: 'acme', id: ACME_ID, users: [] }));
+    writeFileSync(file, JSON.stringify({ realm: 'acme', id: ACME_ID, users: [], clients: [] }));
   });
   after(async () => {
     for (const s of sockets) s.destroy();

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
 import type { UpstreamConfig } from '../../config/schema.js';
+import { checkExportShape } from './export-shape.js';
 import { MigrationError } from './migration-error.js';
 
 export type ExportSettings = NonNullable<UpstreamConfig['export']>;
@@ -24,13 +25,13 @@ export function readExportFile(file: string, realm: string): RealmRepresentation
   } catch (err) {
     throw new MigrationError(`cannot read export file ${file}: ${(err as Error).message}`);
   }
-  const realms = (Array.isArray(parsed) ? parsed : [parsed]) as RealmRepresentation[];
+  const realms = (Array.isArray(parsed) ? parsed : [parsed]) as (RealmRepresentation | null)[];
   const rep = realms.find((r) => r?.realm === realm);
   if (!rep) throw new MigrationError(`export file ${file} holds no realm "${realm}" (it has: ${realms.map((r) => r?.realm).join(', ') || 'none'})`);
   if (!Array.isArray(rep.users)) {
     throw new MigrationError(`export file ${file} has no users in realm "${realm}": export with --users same_file (or realm_file into a directory)`);
   }
-  return rep;
+  return checkExportShape(file, rep);
 }
 
 /** The newest JDK 21+ under /usr/lib/jvm, as scripts/keycloak.sh picks it. */

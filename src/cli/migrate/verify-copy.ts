@@ -5,6 +5,7 @@
  * credential) and of confidential clients (by clientId: internal id and secret).
  * A sample, not everything: enough to catch a wrong or partial copy on any realm size.
  */
+import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
 import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
 import type { AdminSession } from './admin-session.js';
 
@@ -33,6 +34,18 @@ export function countsOf(rep: RealmRepresentation): RealmCounts {
   };
 }
 
+/** What a realm on its server holds, counted as countsOf counts an export; and its clients, which the callers look into. */
+export async function liveCounts(admin: AdminSession, realm: string): Promise<{ counts: RealmCounts; clients: ClientRepresentation[] }> {
+  const [users, clients, roles, groups, scopes] = await Promise.all([
+    admin.users.count({ realm }),
+    admin.clients.find({ realm, max: ALL }),
+    admin.roles.find({ realm, max: ALL } as { realm: string }),
+    admin.groups.find({ realm, briefRepresentation: true, max: ALL }),
+    admin.clientScopes.find({ realm }),
+  ]);
+  return { counts: { users, clients: clients.length, realmRoles: roles.length, groups: groups.length, clientScopes: scopes.length }, clients };
+}
+
 /** Every n-th element, so the sample spans the whole list. */
 function spread<T>(list: T[], n: number): T[] {
   if (list.length <= n) return list;
@@ -51,14 +64,7 @@ export async function verifyCopy(admin: AdminSession, realm: string, want: Realm
   }
 
   const expected = countsOf(want);
-  const [users, clients, roles, groups, scopes] = await Promise.all([
-    admin.users.count({ realm }),
-    admin.clients.find({ realm, max: ALL }),
-    admin.roles.find({ realm, max: ALL } as { realm: string }),
-    admin.groups.find({ realm, briefRepresentation: true, max: ALL }),
-    admin.clientScopes.find({ realm }),
-  ]);
-  const actual: RealmCounts = { users, clients: clients.length, realmRoles: roles.length, groups: groups.length, clientScopes: scopes.length };
+  const { counts: actual, clients } = await liveCounts(admin, realm);
   for (const k of Object.keys(expected) as (keyof RealmCounts)[]) {
     if (actual[k] !== expected[k]) problems.push(`${k}: ${actual[k]} at the target, ${expected[k]} exported`);
   }
