@@ -3,9 +3,11 @@
  * generated --help for every command). Every command reads the broker's configuration
  * the way the broker does (environment and CONFIG_FILE).
  *
- * Exit codes: 0 done; 1 failed (a problem the output names); 2 bad usage;
- * 3 not found (`tenants show`, `discover` with no tenant). `--json` prints one JSON
- * document on stdout for scripts.
+ * Exit codes: 0 done; 1 failed (a problem the output names; also a listing or sync that
+ * could not reach every upstream); 2 bad usage (commander's, `migrate` without exactly one
+ * mode, `discover` of no address); 3 not found (`tenants show`/`release`, `discover` with no
+ * tenant, `sync-apps --tenant` of an unknown slug). `--json` prints one JSON document on
+ * stdout for scripts.
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
