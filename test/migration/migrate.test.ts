@@ -12,9 +12,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { migrate, MigrationError, type MigrateOptions, type MigrateResult } from '../../src/cli/migrate.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/http/logger.js';
@@ -29,6 +29,12 @@ import { adminOf, checkServers, deleteRealm, SOURCE_URL, TARGET_URL, upstreams }
 import { makeTestTenant } from '../helpers/test-tenant.js';
 
 const REDIRECT = 'http://127.0.0.1:8765/callback';
+
+/** A live export and the private directory it was made in (export-realm.ts newExportFile); nothing else, whatever the path. */
+function removeExport(file: string): void {
+  rmSync(file, { force: true });
+  if (basename(dirname(file)).startsWith('realm-broker-export-')) rmdirSync(dirname(file));
+}
 /** The switch must reach a busy replica within the poll interval (1 s) plus a request. */
 const SWITCH_BOUND_MS = 2000;
 
@@ -155,7 +161,7 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     await deleteRealm(TARGET_URL, t.realm).catch(() => {});
     await deleteRealm(TARGET_URL, `${t.realm}-taken`).catch(() => {});
     await deleteRealm(SOURCE_URL, `${t.realm}-old`).catch(() => {});
-    if (exportFile) rmSync(exportFile, { force: true });
+    if (exportFile) removeExport(exportFile);
   });
 
   it('takes tokens at the source before the move', async () => {
@@ -242,7 +248,7 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     let result!: MigrateResult;
     const lag = await measureSwitch(async () => { result = await run({ to: 'target' }); }, tgtIssuer);
     assert.equal(result.action, 'migrated');
-    rmSync(result.exportFile!, { force: true });
+    removeExport(result.exportFile!);
     process.stdout.write(`      export ${result.timings.exportMs} ms, import ${result.timings.importMs} ms, verify ${result.timings.verifyMs} ms; ` +
       `switch seen by replica A after ${lag[0]} ms, B after ${lag[1]} ms\n`);
     assert.ok(Math.max(...lag) <= SWITCH_BOUND_MS, `switch took ${lag} ms`);
