@@ -9,6 +9,7 @@
  * tenant, `sync-apps --tenant` of an unknown slug). `--json` prints one JSON document on
  * stdout for scripts.
  */
+import { BrokerError } from '../errors.js';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -31,9 +32,19 @@ class Exit extends Error {
 }
 
 /** The broker's parts; `shared` uses the configured store (Redis), for commands that change shared state. */
+/** The innermost error of a chain of causes (the store's own words under the broker's). */
+function rootCause(err: unknown): Error | undefined {
+  let at = err as Error | undefined;
+  while (at?.cause instanceof Error) at = at.cause;
+  return at;
+}
+
+/** Why the shared store could not be reached at connect (WRONGPASS, ECONNREFUSED…), said with a store failure. */
+let storeDown: Error | undefined;
+
 async function parts(opts: { shared?: boolean } = {}): Promise<Deps> {
   const config = loadConfig();
-  const store = opts.shared ? await createStore(config.store) : new MemoryStore();
+  const store = opts.shared ? await createStore(config.store, (err) => { storeDown = err as Error; }) : new MemoryStore();
   return wire(config, createLogger('error'), store);
 }
 
@@ -206,7 +217,10 @@ export async function runCli(argv: string[]): Promise<number> {
       process.stderr.write(`${err.message}\n`);
       return 1;
     }
-    process.stderr.write(`realm-broker: ${(err as Error).message}\n`);
+    // The store's refusal says why (WRONGPASS, NOAUTH, ECONNREFUSED…): an operator at a terminal
+    // needs that, where a caller of the API gets the generic message (round 27).
+    const cause = err instanceof BrokerError && err.code === 'store_unavailable' ? rootCause(storeDown ?? err)?.message : undefined;
+    process.stderr.write(`realm-broker: ${(err as Error).message}${cause ? ` (${cause})` : ''}\n`);
     return 1;
   }
 }

@@ -33,10 +33,14 @@ export class RedisStore implements Store {
       enableOfflineQueue: false,
       retryStrategy: (times) => Math.min(times * 200, 2000),
     });
-    // Errors surface on each command; the connection-level event only needs a listener
-    // so that Node does not treat it as unhandled.
-    this.redis.on('error', () => {});
+    // Errors surface on each command. The connection's own (a refused password, a refused
+    // connection) is kept to say why while it is down: the command then fails only with
+    // "Connection is closed" (round 27: a wrong Redis password showed nowhere).
+    this.redis.on('error', (err: Error) => { this.connectionError = err; });
+    this.redis.on('ready', () => { this.connectionError = undefined; });
   }
+
+  private connectionError?: Error;
 
   /** The connection, for rate-limiter-flexible's atomic counters (same client, same timeouts). */
   get client(): Redis {
@@ -55,7 +59,8 @@ export class RedisStore implements Store {
     try {
       return await fn();
     } catch (err) {
-      throw new BrokerError('store_unavailable', 'The session store is unavailable', { cause: err, retryAfter: 2 });
+      const cause = this.redis.status !== 'ready' && this.connectionError ? this.connectionError : err;
+      throw new BrokerError('store_unavailable', 'The session store is unavailable', { cause, retryAfter: 2 });
     }
   }
 

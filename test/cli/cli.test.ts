@@ -119,6 +119,16 @@ describe('realm-broker CLI', function () {
     }
   });
 
+  it('a store it cannot use says why: a refused password, a refused connection (round 27: only "unavailable")', async () => {
+    const wrong = await run(['keys', 'list'], { REDIS_URL: 'redis://someone:wrong-password@127.0.0.1:6379/14' });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /The session store is unavailable \(WRONGPASS/);
+    assert.doesNotMatch(wrong.stderr, /wrong-password/, 'the password is not repeated');
+    const closed = await run(['keys', 'list'], { REDIS_URL: 'redis://127.0.0.1:1' });
+    assert.equal(closed.code, 1);
+    assert.match(closed.stderr, /ECONNREFUSED/);
+  });
+
   it('keys list reads only: on an empty store it says so and writes no key (in dev mode it wrote a plaintext one)', async () => {
     // Attack helper round 27, L5.
     const prefix = `rb-test:${randomUUID()}:`;
