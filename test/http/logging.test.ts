@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { accessLine, createLogger, timeField } from '../../src/http/logger.js';
-import { post, startBroker } from '../helpers/broker.js';
+import { INITECH_ID, post, startBroker } from '../helpers/broker.js';
 
 describe('logs (pino)', () => {
   it('writes the access line by hand exactly as pino would, strings escaped', () => {
@@ -55,6 +55,18 @@ describe('logs (pino)', () => {
       assert.equal(line.tenant, 'acme');
       assert.ok(line.ms > 0 && line.upstreamMs > 0 && line.upstreamMs <= line.ms, JSON.stringify(line));
       assert.ok(!broker.logs.join('\n').includes('connect-demo-secret'));
+    } finally {
+      await broker.close();
+    }
+  });
+  it('names the tenant whose realm answered: an introspection without a realm, of a token from initech (server 2)', async () => {
+    const broker = await startBroker();
+    try {
+      const token = (await post(`${broker.url}/auth/api/v1/oauth/connect/token`, { client_id: 'connect-demo', client_secret: 'connect-demo-secret', realm: INITECH_ID })).body.access_token;
+      const res = await post(`${broker.url}/auth/api/v1/oauth/connect/introspect`, { token }, { headers: { 'x-request-id': 'req-initech' } });
+      assert.equal(res.body.active, true);
+      const line = broker.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'request' && l.reqId === 'req-initech');
+      assert.equal(line?.tenant, 'initech', 'not the default tenant, which the request named by naming none');
     } finally {
       await broker.close();
     }

@@ -73,6 +73,7 @@ export function introspectToken(deps: Deps): DirectRoute<typeof introspectInput>
         // The tenant whose realm is asked: the named one (its realm or one it moved from), or the issuing realm's.
         const owner = issuing && (ownRealm ? tenant : named === undefined ? await tenants.byRealm(issuing) : undefined);
         const target: { upstream: string; realm: string } = issuing && owner ? issuing : tenant;
+        if (owner) request.tenant = owner; // the access line names the tenant whose realm answers
         // That tenant decides on the cache (config introspectionCache.tenants), not the default one.
         return introspectAt(deps, target, token, cachesIntrospection(deps, (owner ?? tenant).slug));
       }, (answer) => answer.active === false && answer !== INACTIVE);
