@@ -21,6 +21,9 @@ const DEV_SECRETS = {
   broker: 'realm-broker-secret',
 };
 
+/** Every secret the demo (demo.config.json, realms/) publishes: refused in production. */
+const PUBLISHED_SECRETS = new Set([...Object.values(DEV_SECRETS), 'connect-demo-secret', 'platform-service-secret', 'exchange-demo-secret']);
+
 /**
  * What production refuses beyond missing settings (round 27): an http public URL, on which
  * cookies cannot be Secure nor `__Host-` and no HSTS is sent (but on a loopback host), and the
@@ -32,12 +35,17 @@ function productionProblems(config: Config): string[] {
   if (pub.protocol !== 'https:' && !isLoopback(pub.hostname)) {
     problems.push(`PUBLIC_URL ${config.publicUrl}: production needs https (Secure __Host- cookies, HSTS); http only on a loopback host`);
   }
-  const demo = new Set(Object.values(DEV_SECRETS));
+  const published = (secret: string | undefined) => secret !== undefined && PUBLISHED_SECRETS.has(secret);
   for (const u of config.upstreams) {
-    if (u.admin.clientSecret && demo.has(u.admin.clientSecret)) problems.push(`upstream ${u.name}: the admin client secret is the demo's, published in this repository; production needs its own`);
+    if (published(u.admin.clientSecret)) problems.push(`upstream ${u.name}: the admin client secret is the demo's, published in this repository; production needs its own`);
   }
-  if (config.brokerClient.clientSecret && demo.has(config.brokerClient.clientSecret)) {
+  if (published(config.brokerClient.clientSecret)) {
     problems.push('BROKER_CLIENT_SECRET is the demo\'s, published in this repository; production needs its own');
+  }
+  // An app's secret is what its callers authenticate to the broker with: the demo config's
+  // would let anyone who read this repository in (round 28: demo.config.json in production).
+  for (const [id, app] of Object.entries(config.apps)) {
+    if (published(app.clientSecret)) problems.push(`apps.${id}.clientSecret is the demo's, published in this repository; production needs its own`);
   }
   return problems;
 }
@@ -54,7 +62,7 @@ function proxyHops(value: unknown): unknown {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A loopback host: where an http PUBLIC_URL is allowed in production (a broker tried on one machine). */
-const isLoopback = (host: string) => host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+const isLoopback = (host: string) => host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host) || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host);
 
 /**
  * The environment as the loader reads it: a variable set to nothing is not set. `PORT=` listened

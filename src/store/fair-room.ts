@@ -113,22 +113,26 @@ export class FairRoom {
     if (this.total <= target) return;
     // The level L with the k largest holdings cut to L and the rest as they are, such that
     // they sum to the target: the smallest k for which L is still above the next holding.
-    const costs = [...this.holdings.values()].map((h) => h.cost).sort((a, b) => b - a);
+    const largestFirst = [...this.holdings.values()].sort((a, b) => b.cost - a.cost);
     let below = this.total;
     let level = 0;
-    for (let k = 1; k <= costs.length; k++) {
-      below -= costs[k - 1]!;
+    for (let k = 1; k <= largestFirst.length; k++) {
+      below -= largestFirst[k - 1]!.cost;
       const candidate = (target - below) / k;
-      if (candidate >= (costs[k] ?? 0)) {
+      if (candidate >= (largestFirst[k]?.cost ?? 0)) {
         level = Math.max(0, candidate);
         break;
       }
     }
-    for (const holding of this.holdings.values()) {
+    // Entries are whole: cutting every holding above L to L or below takes more than needed,
+    // all of it when the holdings are single entries above L (as many owners as entries: the
+    // whole room went at once, round 28). So the largest go first, and it stops at the target.
+    for (const holding of largestFirst) {
       for (const key of holding.keys) {
-        if (holding.cost <= level) break;
+        if (holding.cost <= level || this.total <= target) break;
         this.remove(key);
       }
+      if (this.total <= target) return;
     }
   }
 }

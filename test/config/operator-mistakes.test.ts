@@ -44,6 +44,9 @@ describe('settings an operator gets wrong (round 27)', () => {
     assert.deepEqual(problems({ ...production, PUBLIC_URL: 'http://localhost:3000' }), []);
     refused({ ...production, KC_ADMIN_CLIENT_SECRET: 'realm-broker-admin-secret' }, /admin client secret is the demo's/);
     refused({ ...production, BROKER_CLIENT_SECRET: 'realm-broker-secret' }, /BROKER_CLIENT_SECRET is the demo's/);
+    // The demo config's apps in production (round 28): anyone who read the repository is platform-service.
+    refused({ ...production, CONFIG_FILE: 'demo.config.json' }, /apps\.platform-service\.clientSecret is the demo's/);
+    assert.deepEqual(problems({ ...production, PUBLIC_URL: 'http://[::ffff:127.0.0.1]:3000' }), []);
   });
 
   it('a URL is read as the parser writes it: a scheme in capitals is https, with Secure cookies; no query, fragment or credentials', () => {

@@ -122,6 +122,15 @@ describe('state a stranger can make, and what must outlive it (round 26)', () =>
       assert.equal(claims(tokens.body.access_token).preferred_username, 'alice@acme.example');
     });
 
+    it('a device whose user code was lost (a flood of the pending room) is told so, not left waiting', async () => {
+      const d = await start();
+      assert.equal((await poll(d.device_code)).body.error, 'authorization_pending');
+      await store.delete(records.userCode.key(d.user_code.replace('-', ''))); // as the oldest of a flood's room
+      await sleep(1100);
+      const lost = await poll(d.device_code);
+      assert.equal(lost.body.error, 'expired_token', lost.text);
+    });
+
     it('slow_down holds from the too-fast poll on: a device that ignores it gets no poll through', async () => {
       const d = await start();
       assert.equal((await poll(d.device_code)).body.error, 'authorization_pending');

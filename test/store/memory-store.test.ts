@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { MemoryStore } from '../../src/store/memory-store.js';
+import { MemoryStore, pendingOwner } from '../../src/store/memory-store.js';
 import { CACHE_PREFIX, PENDING_PREFIX } from '../../src/store/store.js';
 import { runStoreConformance } from './conformance.js';
 
@@ -60,6 +60,39 @@ describe('MemoryStore: rooms kept apart, each bounded', () => {
     for (let i = 0; i < 3; i++) assert.ok(await store.get(`${PENDING_PREFIX}device:${i}`), 'the device codes survive');
     assert.equal(await store.get(`${PENDING_PREFIX}tx:flood-0-0`), undefined, 'the flood lost its oldest');
     assert.ok(await store.get(`${PENDING_PREFIX}tx:flood-0-59`), 'and kept its newest');
+    await store.close();
+  });
+
+  // Round 28: with as many owners as entries, one levelling emptied the room (each single entry
+  // was above the level); and 92,000 IPv6 /64s, one /48's worth, held it between them.
+  it('a full room of single entries loses about a tenth, not all', async () => {
+    let address = '';
+    const store = new MemoryStore({ entries: 1000, pendingChars: 1_000_000, ownerOf: () => address });
+    for (let i = 0; i < 1001; i++) {
+      address = `10.1.${i >> 8}.${i & 255}`;
+      await store.put(`${PENDING_PREFIX}tx:${i}`, { n: i }, 600);
+    }
+    let held = 0;
+    for (let i = 0; i < 1001; i++) if (await store.get(`${PENDING_PREFIX}tx:${i}`)) held++;
+    assert.ok(held >= 890 && held <= 901, `${held} of 1,001 held`);
+    await store.close();
+  });
+
+  it('IPv6 clients are charged by their /48: a flood from 5,000 /64s of one /48 leaves others\' sign-ins', async () => {
+    let address = '';
+    const store = new MemoryStore({ entries: 1000, pendingChars: 1_000_000, ownerOf: () => pendingOwner(address) });
+    for (const p of ['198.51.100.1', '2001:db8:aaaa:1::/64']) {
+      address = p;
+      await store.put(`${PENDING_PREFIX}tx:${p}`, { n: 1 }, 600);
+    }
+    for (let i = 0; i < 5000; i++) {
+      address = `2001:db8:bbbb:${i.toString(16)}::/64`;
+      await store.put(`${PENDING_PREFIX}tx:flood-${i}`, { n: i }, 600);
+    }
+    assert.ok(await store.get(`${PENDING_PREFIX}tx:198.51.100.1`), 'the IPv4 client\'s sign-in survives');
+    assert.ok(await store.get(`${PENDING_PREFIX}tx:2001:db8:aaaa:1::/64`), 'the IPv6 client\'s sign-in survives');
+    assert.equal(pendingOwner('2001:db8:bbbb:12::/64'), '2001:db8:bbbb::/48');
+    assert.equal(pendingOwner('203.0.113.9'), '203.0.113.9');
     await store.close();
   });
 

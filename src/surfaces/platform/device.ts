@@ -267,7 +267,7 @@ async function endHeldTokens(deps: Deps, slug: string, clientId: string | undefi
 export async function pollDeviceCode(deps: Deps, clientId: string, deviceCode: string | undefined, issuer: string): Promise<{ grant: DeviceGrant }> {
   if (!deviceCode) throw new BrokerError('invalid_request', 'device_code is required');
   // The user's answer, if any, is the grant as it stands (its pending copy may be gone).
-  const grant = (await records.deviceAnswer.get(deps.store, deviceCode)) ?? (await records.device.get(deps.store, deviceCode));
+  let grant = (await records.deviceAnswer.get(deps.store, deviceCode)) ?? (await records.device.get(deps.store, deviceCode));
   if (!grant || grant.clientId !== clientId || grant.issuer !== issuer) throw new BrokerError('invalid_grant', 'Unknown device code');
   if (Date.now() > grant.expiresAt) {
     await forget(deps, deviceCode);
@@ -286,11 +286,22 @@ export async function pollDeviceCode(deps: Deps, clientId: string, deviceCode: s
     await records.devicePoll.put(deps.store, deviceCode, 1, wait);
     throw new BrokerError('slow_down', `Polling too fast; wait ${wait} s between requests`);
   }
+  if (grant.status === 'pending') {
+    if (await records.userCode.get(deps.store, normalizeUserCode(grant.userCode))) throw new BrokerError('authorization_pending', 'The user has not approved the request yet');
+    // Its user code is gone and nobody answered: no one can enter it any more (lost with the
+    // pending room's oldest, round 28: the device waited out its lifetime). An answer deletes
+    // the code after it is written, so it is asked for once more.
+    const answer = await records.deviceAnswer.get(deps.store, deviceCode);
+    if (!answer) {
+      await forget(deps, deviceCode);
+      throw new BrokerError('expired_token', 'The user code can no longer be entered; start again');
+    }
+    grant = answer;
+  }
   if (grant.status === 'denied') {
     await forget(deps, deviceCode);
     throw new BrokerError('access_denied', 'The user denied the request');
   }
-  if (grant.status === 'pending') throw new BrokerError('authorization_pending', 'The user has not approved the request yet');
   const taken = await records.deviceAnswer.take(deps.store, deviceCode);
   if (!taken?.tokens) throw new BrokerError('invalid_grant', 'The device code was already used');
   await records.device.delete(deps.store, deviceCode);
