@@ -16,6 +16,7 @@ import type { Config } from '../config/schema.js';
 import type { Deps } from '../deps.js';
 import { createLogger } from '../http/logger.js';
 import { createStore } from '../store/create-store.js';
+import { DryRunStore } from '../store/dry-run-store.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { Tenant } from '../tenancy/tenant.js';
 import { wire } from '../wire.js';
@@ -42,9 +43,11 @@ function rootCause(err: unknown): Error | undefined {
 /** Why the shared store could not be reached at connect (WRONGPASS, ECONNREFUSED…), said with a store failure. */
 let storeDown: Error | undefined;
 
-async function parts(opts: { shared?: boolean } = {}): Promise<Deps> {
+async function parts(opts: { shared?: boolean; dryRun?: boolean } = {}): Promise<Deps> {
   const config = loadConfig();
-  const store = opts.shared ? await createStore(config.store, (err) => { storeDown = err as Error; }) : new MemoryStore();
+  const shared = opts.shared ? await createStore(config.store, (err) => { storeDown = err as Error; }) : new MemoryStore();
+  // A dry run reads the brokers' store and writes nothing there (dry-run-store.ts).
+  const store = opts.dryRun ? new DryRunStore(shared) : shared;
   return wire(config, createLogger('error'), store);
 }
 
@@ -153,7 +156,7 @@ export function buildCli(): Command {
     .option('--force', 'with --retire: before the old tokens\' lifetime has passed; with --from-file: a file with fewer users or clients than the live source, or one that cannot be compared with it')
     .option('--json', 'JSON output')
     .action(async (tenant: string, o: { to?: string; dryRun?: boolean; fromFile?: string; rollback?: boolean; retire?: boolean; force?: boolean; json?: boolean }) => {
-      const deps = await parts({ shared: true });
+      const deps = await parts({ shared: true, dryRun: o.dryRun });
       try {
         if (deps.store.kind === 'redis') await deps.store.ping();
         const result = await migrate({ ...deps, say: (line) => { if (!o.json) process.stdout.write(`${line}\n`); } }, {

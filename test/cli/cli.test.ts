@@ -119,6 +119,22 @@ describe('realm-broker CLI', function () {
     }
   });
 
+  // Round 28: the registry records where tenants stand as it lists them, and a dry run wrote
+  // that record into the brokers' Redis (for ten years).
+  it('migrate --dry-run writes nothing to the brokers\' store, whatever it reads', async () => {
+    const prefix = `rb-test:${randomUUID()}:`;
+    const redis = new Redis(REDIS_URL);
+    try {
+      const res = await run(['migrate', 'acme', '--to', 'server2', '--dry-run'], { REDIS_URL, STORE_PREFIX: prefix });
+      assert.equal(res.code, 1, 'the demo has no export settings');
+      assert.match(res.stderr, /no "export" settings/);
+      assert.deepEqual(await redis.keys(`${prefix}*`), [], 'no key written');
+    } finally {
+      await cleanRedisPrefix(prefix);
+      redis.disconnect();
+    }
+  });
+
   it('a store it cannot use says why: a refused password, a refused connection (round 27: only "unavailable")', async () => {
     const wrong = await run(['keys', 'list'], { REDIS_URL: 'redis://someone:wrong-password@127.0.0.1:6379/14' });
     assert.equal(wrong.code, 1);

@@ -92,6 +92,20 @@ describe('migrate --from-file: the file is checked, and compared with the live s
     await assertNothingWritten();
   });
 
+  // Round 28: alice replaced by an account of the attacker's (same count) "matched the live source".
+  it('refuses a file whose users are not the live realm\'s, though as many: an account swapped for another', async () => {
+    const admin = await adminOf(SOURCE_URL);
+    const realm = await admin.realms.export({ realm: t.realm, exportClients: true, exportGroupsAndRoles: true });
+    const users = (await admin.users.find({ realm: t.realm, max: 100 })).map((u) => ({ id: u.id, username: u.username, email: u.email }));
+    const swapped = [{ id: randomUUID(), username: 'mallory', email: 'mallory@attacker.example' }, ...users.slice(1)];
+    const renamed = [{ ...users[0], email: 'mallory@attacker.example' }, ...users.slice(1)];
+    for (const list of [swapped, renamed]) {
+      await assert.rejects(run({ fromFile: file({ ...realm, users: list }), dryRun: true }), (e: Error) => e instanceof MigrationError
+        && /users (in the file the live source does not have: mallory|whose username or email differ: .*mallory@attacker\.example)/.test(e.message) && /--force/.test(e.message));
+    }
+    await assertNothingWritten();
+  });
+
   it('takes a file that matches the live source without --force', async () => {
     const admin = await adminOf(SOURCE_URL);
     const realm = await admin.realms.export({ realm: t.realm, exportClients: true, exportGroupsAndRoles: true });
