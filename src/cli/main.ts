@@ -97,10 +97,21 @@ export function buildCli(): Command {
 
   tenants.command('release').description('let a realm of another id serve a tenant\'s name at once, its realm being gone for good (not waiting for TENANT_HOLD_HOURS), on the shared store')
     .argument('<slug>').option('--json', 'JSON output')
-    .action(async (slug: string, o: { json?: boolean }) => {
-      const deps = await parts({ shared: true });
+    .option('--force', 'release though its realm is still listed (under any name), or an upstream cannot be read')
+    .action(async (slug: string, o: { json?: boolean; force?: boolean }) => {
+      // Listing the realms records where tenants stand: the checks read through a dry-run view,
+      // and only the release itself writes.
+      const deps = await parts({ shared: true, dryRun: true });
       try {
-        const was = await new StandingRealms(deps.store).release(slug);
+        const recorded = (await new StandingRealms(deps.store).read())[slug];
+        if (!recorded) throw new Exit(3, `no tenant ${slug} is recorded`);
+        // For a realm gone for good: one that is still there (under any name) keeps its tenant,
+        // and a release would only unsettle it (round 29: a live tenant was released, exit 0).
+        const { tenants: found, unavailable } = await deps.tenants.coverage();
+        const still = found.find((t) => t.id === recorded.id);
+        if (!o.force && still) throw new Exit(1, `the realm of ${slug} (id ${recorded.id}) is still on ${still.upstream}, as ${still.realm}: nothing to release (--force to release anyway)`);
+        if (!o.force && unavailable.size) throw new Exit(1, `upstream(s) ${[...unavailable.keys()].join(', ')} cannot be read: whether the realm of ${slug} (id ${recorded.id}) is gone cannot be told (--force to release anyway)`);
+        const was = await new StandingRealms((deps.store as DryRunStore).shared).release(slug);
         if (!was) throw new Exit(3, `no tenant ${slug} is recorded`);
         print(!!o.json, { released: slug, was }, () => `released ${slug} (it stood on ${was.upstream}, realm id ${was.id}); replicas let another realm of that name serve it at their next refresh`);
       } finally {

@@ -12,7 +12,8 @@ export class DryRunStore implements Store {
   private readonly written = new MemoryStore();
   private readonly deleted = new Set<string>();
 
-  constructor(private readonly shared: Store) {}
+  /** `shared`: the store behind, for a command's one deliberate write after its checks. */
+  constructor(readonly shared: Store) {}
 
   get kind(): Store['kind'] {
     return this.shared.kind;

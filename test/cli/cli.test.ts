@@ -172,6 +172,17 @@ describe('realm-broker CLI', function () {
       assert.deepEqual(JSON.parse(released.stdout).was, { upstream: 'server1', id: 'id-gone', seen: JSON.parse(released.stdout).was.seen });
       assert.deepEqual(Object.keys((await store.get<Record<string, unknown>>('tenancy:standing'))!), ['kept']);
       assert.equal((await run(['tenants', 'release', 'gone'], { REDIS_URL, STORE_PREFIX: prefix })).code, 3);
+      // Round 29: a tenant whose realm is still there was released, exit 0. Now refused, and when
+      // an upstream cannot be read (the realm may be there), unless --force.
+      await store.put('tenancy:standing', { acme: { upstream: 'server1', id: ACME_ID, seen: Date.now(), since: Date.now() - 3_600_000 }, gone: { upstream: 'server1', id: 'id-gone', seen: Date.now() } }, 60);
+      const live = await run(['tenants', 'release', 'acme'], { REDIS_URL, STORE_PREFIX: prefix });
+      assert.equal(live.code, 1);
+      assert.match(live.stderr, /the realm of acme \(id 19340612-.*\) is still on server1, as acme: nothing to release/);
+      const blind = await run(['tenants', 'release', 'gone'], { REDIS_URL, STORE_PREFIX: prefix, KEYCLOAK2_URL: 'http://127.0.0.1:1' });
+      assert.equal(blind.code, 1);
+      assert.match(blind.stderr, /upstream\(s\) server2 cannot be read/);
+      assert.ok((await store.get<Record<string, unknown>>('tenancy:standing'))?.acme, 'nothing released');
+      assert.equal((await run(['tenants', 'release', 'acme', '--force'], { REDIS_URL, STORE_PREFIX: prefix })).code, 0);
     } finally {
       await store.close();
       await cleanRedisPrefix(prefix);

@@ -7,7 +7,8 @@
  * - an approved device's tokens sat in the room a flood evicts;
  * - a device that ignored slow_down still got a poll through at its old interval;
  * - two answers to one device code: the later overwrote the first (whose user saw "Device
- *   connected"), and a losing answer's tokens were never ended.
+ *   connected");
+ * - a Deny revoked its tokens at the realm, which ended the user's other devices (round 29).
  */
 import assert from 'node:assert/strict';
 import { claims, deviceOverrides, post, startBroker, type TestBroker } from '../helpers/broker.js';
@@ -143,7 +144,7 @@ describe('state a stranger can make, and what must outlive it (round 26)', () =>
       assert.match(again.body.error_description, /wait 11 s/);
     });
 
-    it('two answers to one code: the first wins, the second is refused and its tokens are ended', async () => {
+    it('two answers to one code: the first wins, the second is refused and its tokens dropped', async () => {
       const d = await start();
       const alice = await approvalPage(d.verification_uri_complete, 'alice@acme.example');
       const bob = await approvalPage(d.verification_uri_complete, 'bob@globex.example');
@@ -163,11 +164,27 @@ describe('state a stranger can make, and what must outlive it (round 26)', () =>
       const tokens = await poll(d.device_code);
       assert.equal(tokens.status, 200, tokens.text);
       assert.equal(claims(tokens.body.access_token).preferred_username, 'alice@acme.example', 'the first answer holds');
-      // Bob's sign-in for the device was never handed out: ended at the realm.
-      const introspected = await fetch(`${KEYCLOAK_URL}/realms/globex/protocol/openid-connect/token/introspect`, {
-        method: 'POST', body: new URLSearchParams({ token: bobRefresh, client_id: 'realm-broker', client_secret: 'realm-broker-secret' }),
-      });
-      assert.equal((await introspected.json()).active, false, 'the losing answer\'s refresh token is ended');
+      // Bob's sign-in for the device is dropped with his consent: nobody holds its tokens.
+      assert.equal(await records.deviceConsent.get(store, bobConsent), undefined);
+      assert.ok(bobRefresh);
+    });
+
+    // Round 29: a Deny (or a losing answer) revoked its held refresh token at the realm, which
+    // ended the user's whole realm session: a TV connected before stopped refreshing.
+    it('a Deny ends no other device: a TV the user connected before goes on refreshing', async () => {
+      const first = await start();
+      const { browser, page } = await approvalPage(first.verification_uri_complete, 'alice@acme.example');
+      assert.match((await browser.submit(page, { action: 'approve' })).html, /Device connected/);
+      await sleep(1100);
+      const tv1 = await poll(first.device_code);
+      assert.equal(tv1.status, 200, tv1.text);
+      const second = await start();
+      let page2 = await browser.go(second.verification_uri_complete);
+      page2 = await browser.submit(page2, {}); // signed in already: the realm's session answers
+      assert.match(page2.html, /Allow TV demo app\?/);
+      assert.match((await browser.submit(page2, { action: 'deny' })).html, /Device not connected/);
+      const refreshed = await post(`${oauth}/token`, { grant_type: 'refresh_token', client_id: 'tv-demo', refresh_token: tv1.body.refresh_token });
+      assert.equal(refreshed.status, 200, refreshed.text);
     });
   });
 });

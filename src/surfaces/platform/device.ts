@@ -217,15 +217,10 @@ export function deviceVerifyComplete(deps: Deps, jar: CookieJar): Koa.Middleware
       if (!(await records.deviceConsent.take(deps.store, consentId))) {
         throw new BrokerError('access_denied', 'This approval was already answered.', { status: 403 });
       }
-      let grant: DeviceGrant;
-      try {
-        grant = await answerDevice(deps, pending.deviceCode, pending.tenant, action === 'approve', pending.tokens);
-      } catch (err) {
-        // Another answer came first: this sign-in's tokens will never be handed out.
-        await endHeldTokens(deps, pending.tenant, await clientOfDevice(deps, pending.deviceCode), pending.tokens);
-        throw err;
-      }
-      if (action === 'deny') await endHeldTokens(deps, pending.tenant, grant.clientId, pending.tokens);
+      // A denial's tokens, or a losing answer's ("already answered"), are dropped with the consent
+      // just taken: nobody holds them. They are not revoked at the realm, where revoking one ends
+      // the user's whole realm session, and with it their other devices of the app (round 29).
+      const grant = await answerDevice(deps, pending.deviceCode, pending.tenant, action === 'approve', pending.tokens);
       return deviceResultPage(ctx, action === 'approve', appName(deps, grant.clientId));
     }
 
@@ -239,28 +234,12 @@ export function deviceVerifyComplete(deps: Deps, jar: CookieJar): Koa.Middleware
         throw new BrokerError('access_denied', 'Open the device page and sign in to answer this code.', { status: 403 });
       }
       await answerDevice(deps, deviceCode, sso.tenant, false, undefined);
-      await endHeldTokens(deps, pending.tenant, grant.clientId, pending.tokens);
       ctx.body = { status: 'denied' };
       return;
     }
     const iss: IssuerContext = ctx.state.issuer;
     ctx.body = { status: 'confirm_in_browser', redirect_to: `${iss.issuer}/device?user_code=${encodeURIComponent(grant.userCode)}` };
   };
-}
-
-/** The client a device code was issued to, for revoking as it (undefined once the grant is gone). */
-async function clientOfDevice(deps: Deps, deviceCode: string): Promise<string | undefined> {
-  return ((await records.deviceAnswer.get(deps.store, deviceCode)) ?? (await records.device.get(deps.store, deviceCode)))?.clientId;
-}
-
-/** A denied device's tokens (or a losing answer's) were never handed out: end them at the realm. */
-async function endHeldTokens(deps: Deps, slug: string, clientId: string | undefined, tokens: DeviceGrant['tokens']): Promise<void> {
-  const tenant = await deps.tenants.bySlug(slug);
-  const refresh = tokens?.refresh_token;
-  if (!tenant || !clientId || typeof refresh !== 'string') return;
-  await deps.upstreams.get(tenant.upstream).realm(tenant.realm).revoke(refresh, 'refresh_token', { clientId }).catch((err: unknown) => {
-    deps.log.warn('could not revoke the tokens of a denied device', { err });
-  });
 }
 
 /** The token endpoint's device_code grant (RFC 8628 §3.4, §3.5). */
