@@ -63,11 +63,13 @@ export interface SigningKeyOptions {
   idTokenTtlSeconds: number;
 }
 
+/** A key's kid: its own, else its RFC 7638 thumbprint. */
+const kidOf = async (jwk: jose.JWK) => jwk.kid ?? (await jose.calculateJwkThumbprint({ kty: jwk.kty!, n: jwk.n!, e: jwk.e! }));
+
 async function fromJwk(jwk: jose.JWK): Promise<SigningKey> {
   const privateKey = (await jose.importJWK(jwk, 'RS256')) as CryptoKey;
-  const { d, p, q, dp, dq, qi, ...pub } = jwk;
-  const kid = jwk.kid ?? (await jose.calculateJwkThumbprint(pub));
-  const publicJwk = { kty: pub.kty, n: pub.n, e: pub.e, kid, alg: 'RS256', use: 'sig' } as jose.JWK;
+  const kid = await kidOf(jwk);
+  const publicJwk = { kty: jwk.kty, n: jwk.n, e: jwk.e, kid, alg: 'RS256', use: 'sig' } as jose.JWK;
   const publicKey = (await jose.importJWK(publicJwk, 'RS256')) as CryptoKey;
   return { kid, alg: 'RS256', privateKey, publicKey, publicJwk };
 }
@@ -79,9 +81,6 @@ interface KeyState {
   published: SigningKey[];
   jwks: jose.JWK[];
 }
-
-/** A stored key's kid: its own, else its RFC 7638 thumbprint. */
-const kidOf = async (jwk: jose.JWK) => jwk.kid ?? (await jose.calculateJwkThumbprint({ kty: jwk.kty!, n: jwk.n!, e: jwk.e! }));
 
 export class SigningKeys {
   private loaded?: Promise<KeyState>;
