@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { ACME_ID, claims, post, startBroker } from '../helpers/broker.js';
 import { KEYCLOAK_URL } from '../helpers/services.js';
+import { loginAtKeycloak } from '../helpers/keycloak-login.js';
 
 describe('moving a tenant to another realm', () => {
   it('keeps the API stable and routes old tokens home', async () => {
@@ -36,6 +37,43 @@ describe('moving a tenant to another realm', () => {
       // The old realm is no longer a tenant of its own.
       const config = await fetch(`${after.url}/v1/auth/config`, { headers: { 'x-tenant': 'acme' } });
       assert.equal((await config.json()).data.issuer, `${KEYCLOAK_URL}/realms/globex`);
+    } finally {
+      await after.close();
+    }
+  });
+
+  it('a ScaiWave sign-in begun at the realm the tenant left on the same server completes when the app sends the code\'s iss (RFC 9207)', async () => {
+    // Attack helper round 30a: the broker asked the new realm first, and Keycloak uses a code
+    // up when another realm of its server is asked to redeem it; the realm it left then refused it.
+    const REDIRECT = 'http://127.0.0.1:3000/v1/auth/login';
+    const after = await startBroker({
+      overrides: {
+        tenants: { acme: { realm: 'globex', formerRealmIds: [ACME_ID] } },
+        scaiwave: { redirectUri: REDIRECT },
+      },
+    });
+    const acme = { 'x-tenant': 'acme' };
+    const oldRealm = `${KEYCLOAK_URL}/realms/acme`;
+    const signIn = () => loginAtKeycloak({ realm: 'acme', clientId: 'realm-broker', redirectUri: REDIRECT }, 'alice@acme.example', 'alice-pass');
+    try {
+      const back = await signIn();
+      assert.equal(back.searchParams.get('iss'), oldRealm, 'Keycloak names the issuer in its authorization response');
+      const code = back.searchParams.get('code')!;
+      // An iss that is not this tenant's realm: refused without asking any realm.
+      for (const iss of [`${KEYCLOAK_URL}/realms/initech`, `${KEYCLOAK_URL}/realms/globex/`, 'https://evil.example/realms/acme']) {
+        const other = await post(`${after.url}/v1/auth/login`, { code, redirect_uri: REDIRECT, iss }, { headers: acme });
+        assert.equal(other.status, 400, other.text);
+        assert.equal(other.body.error.code, 'SW_AUTH_OIDC_FAILED');
+      }
+      const res = await post(`${after.url}/v1/auth/login`, { code, redirect_uri: REDIRECT, iss: oldRealm }, { headers: acme });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(claims(res.body.data.access_token).iss, oldRealm);
+      assert.equal(claims(res.body.data.access_token).preferred_username, 'alice@acme.example');
+
+      // Without iss the new realm is asked first, which uses the code up (README says so).
+      const lost = (await signIn()).searchParams.get('code')!;
+      const without = await post(`${after.url}/v1/auth/login`, { code: lost, redirect_uri: REDIRECT }, { headers: acme });
+      assert.equal(without.status, 400, without.text);
     } finally {
       await after.close();
     }

@@ -7,7 +7,7 @@ import { loginInput, passwordInput, refreshInput } from './schemas.js';
 import { BrokerError, relabel } from '../../errors.js';
 import { bearerToken } from '../../http/bearer.js';
 import { RealmTokenVerifier } from '../../keys/realm-token-verifier.js';
-import type { Tenant } from '../../tenancy/tenant.js';
+import type { RealmEntry, Tenant } from '../../tenancy/tenant.js';
 import type { TokenResponse } from '../../upstream/realm-connector.js';
 import { assertPasswordGrantAllowed, passwordGrant } from '../shared/password-grant.js';
 import { registerParticipant } from './participants.js';
@@ -82,28 +82,46 @@ export function loginLanding(deps: Deps): Koa.Middleware {
 /** POST /v1/auth/login: server-side code exchange at the tenant realm. */
 export function codeLogin(deps: Deps): Koa.Middleware {
   return async function codeLogin(ctx) {
-    const { code, redirect_uri, code_verifier } = inputOf(ctx, loginInput);
+    const { code, redirect_uri, code_verifier, iss } = inputOf(ctx, loginInput);
     const expected = loginRedirectUri(deps, ctx);
     if (redirect_uri !== undefined && redirect_uri !== expected) {
       throw new BrokerError('redirect_mismatch', `redirect_uri does not match this deployment's (${expected})`);
     }
     const tenant: Tenant = ctx.state.tenant;
-    const res = await realmOf(deps, tenant)
-      .authorizationCode(code, expected, code_verifier)
-      .catch(async (err: unknown) => {
+    const redeemAt = (realm: { upstream: string; realm: string }) =>
+      deps.upstreams.get(realm.upstream).realm(realm.realm).authorizationCode(code, expected, code_verifier);
+    const res = await (iss !== undefined
+      ? issuingRealmOf(deps, tenant, iss).then(redeemAt)
+      : redeemAt(tenant).catch(async (err: unknown) => {
         // A sign-in begun before the tenant moved (its app had the old realm's config) holds
-        // a code of the realm it left: that realm alone can redeem it, and a code refused
-        // by one server is not used up at another.
+        // a code of the realm it left. A code refused by a realm of another Keycloak server is
+        // not used up there, so the realms it left are asked next. One refused by another
+        // realm of the same server is used up (Keycloak takes a code out of its single-use
+        // store before it checks the realm), so a move within one server loses the sign-ins
+        // in flight unless the app sends the `iss` it got with the code (above).
         if (!(err instanceof BrokerError && err.code === 'invalid_grant')) throw err;
         for (const former of await deps.tenants.formerRealms(tenant)) {
-          const res = await deps.upstreams.get(former.upstream).realm(former.realm).authorizationCode(code, expected, code_verifier).catch(() => undefined);
+          const res = await redeemAt(former).catch(() => undefined);
           if (res) return res;
         }
         throw err;
-      })
+      }))
       .catch(relabel(['invalid_grant', 'invalid_request'], 'SW_AUTH_OIDC_FAILED'));
     ctx.body = tokenData(res);
   };
+}
+
+/**
+ * The realm an authorization response's `iss` names, if it is this tenant's (its realm, or one
+ * it moved from); else the code is refused without asking any realm, where trying it would use
+ * it up.
+ */
+async function issuingRealmOf(deps: Deps, tenant: Tenant, iss: string): Promise<RealmEntry> {
+  const realm = await deps.tenants.realmByIssuer(iss);
+  if (!realm || (realm.id !== tenant.id && !tenant.aliasIds.includes(realm.id))) {
+    throw new BrokerError('invalid_grant', `iss is not the issuer of a realm of tenant ${tenant.slug}`);
+  }
+  return realm;
 }
 
 /** Password grant is off unless the tenant turns it on (before input validation, as documented). */

@@ -8,6 +8,11 @@ export const loginInput = {
   redirect_uri: z.string().optional(),
   /** Not in the document: for apps that used PKCE at the authorization request. */
   code_verifier: z.string().optional(),
+  /**
+   * Not in the document: the `iss` of the authorization response (RFC 9207), which Keycloak
+   * sends with the code. It names the realm that issued the code, which alone is asked.
+   */
+  iss: z.string().optional(),
 };
 
 export const passwordInput = {
