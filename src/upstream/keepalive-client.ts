@@ -74,6 +74,7 @@ export class UpstreamRefusal extends Error {
 }
 
 const tooLarge = () => new UpstreamBadAnswer(`Keycloak sent a body over ${MAX_BODY} bytes`);
+const answeredLate = () => new UpstreamTransportError('Keycloak answered after its caller gave up');
 
 /**
  * One call through undici's dispatcher API: the answer collected in memory (refused past
@@ -89,6 +90,8 @@ class Collect implements Dispatcher.DispatchHandler {
   private settled = false;
   /** Why we cut the call short (the deadline, a body too large), when we did. */
   reason?: Error;
+  /** Its caller gave up (the deadline), and the call is kept for its realm's slot. */
+  held = false;
 
   constructor(
     private readonly resolve: (answer: UpstreamAnswer) => void,
@@ -107,8 +110,16 @@ class Collect implements Dispatcher.DispatchHandler {
     if (this.reason) controller.abort(this.reason);
   }
 
+  /** Keycloak has begun its answer: its worker is done with the call, whatever the body does. */
+  get answered(): boolean {
+    return this.status !== 0;
+  }
+
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     this.status = statusCode;
+    // Nobody waits for a held call's answer, and the slot was kept only while Keycloak's worker
+    // was busy with it: that ends here, not when the last byte of the body comes.
+    if (this.held) return this.abort(answeredLate());
     this.contentType = String(headers['content-type'] ?? '');
     if (Number(headers['content-length'] ?? 0) > MAX_BODY) this.abort(tooLarge());
   }
@@ -228,9 +239,14 @@ export class KeepAliveClient {
       });
       // This call's own timer, at the request's deadline: cheaper than a signal (deadline.ts).
       // The caller's answer is a timeout then; the call itself goes on, holding its realm's
-      // slot, until Keycloak answers (realm-slots.ts).
+      // slot, until Keycloak begins its answer (realm-slots.ts). One begun already (a body
+      // trickling in after its head) is cut at once: Keycloak's worker is done with it, and
+      // a byte a second would otherwise hold the slot for as long as the sender liked
+      // (attack helper round 30b: a realm's every slot, for hours).
       const timer = setTimeout(() => {
         reject(deadlinePassed());
+        if (call.answered) return call.abort(answeredLate());
+        call.held = true;
         this.held.add(call);
       }, deadline.left());
       try {

@@ -15,8 +15,9 @@
  * the broker can take `limit` workers, never all of them. The default keeps three stalling
  * realms under Keycloak's smallest default executor pool (50 threads).
  *
- * A call whose caller gave up (its deadline passed) keeps its slot until Keycloak answers it,
- * however long that takes: Keycloak's worker is busy that long whether the broker waits or not,
+ * A call whose caller gave up (its deadline passed) keeps its slot until Keycloak begins its
+ * answer, however long that takes (a body that trickles in after the head does not keep it:
+ * the worker is done then): Keycloak's worker is busy that long whether the broker waits or not,
  * and a slot freed any earlier lets the realm keep more workers busy than its share (an attack
  * of 2026-12-06 gave its LDAP a longer timeout than the 60 s the broker then waited, and had
  * Keycloak's pool run out in under three minutes). The connection ends it too (Keycloak

@@ -12,6 +12,7 @@ import { Metrics } from '../../src/metrics/metrics.js';
 import { CircuitBreaker } from '../../src/upstream/circuit-breaker.js';
 import { LINE_PER_SLOT, RealmSlots, type Slot } from '../../src/upstream/realm-slots.js';
 import { SlottedFetch } from '../../src/upstream/slotted-fetch.js';
+import { KeepAliveClient } from '../../src/upstream/keepalive-client.js';
 
 const taken = async (s: Slot | Promise<Slot>) => s;
 
@@ -144,5 +145,74 @@ describe('a slotted fetch keeps its slot until the server answers, not until its
     slotted.giveUpHeld();
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(slots.inFlight('r'), 0);
+  });
+});
+
+describe('the keep-alive client keeps a slot while Keycloak works on the call, not while a body trickles', () => {
+  let server: Server;
+  let base: string;
+  const trickles = new Set<NodeJS.Timeout>();
+  const breaker = new CircuitBreaker('test', { probe: async () => {} });
+  before(async () => {
+    // /slow answers whole after 600 ms; /trickle sends its head at once, /late-trickle after
+    // 400 ms, and then one byte of body every 50 ms, without end.
+    server = createServer((req, res) => {
+      req.resume();
+      const trickle = () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{');
+        const timer = setInterval(() => res.write(' '), 50);
+        trickles.add(timer);
+        res.on('close', () => clearInterval(timer));
+      };
+      if (req.url === '/slow') setTimeout(() => res.end('{"access_token":"x"}'), 600);
+      else if (req.url === '/trickle') trickle();
+      else if (req.url === '/late-trickle') setTimeout(trickle, 400);
+      else res.end('{"access_token":"x"}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => {
+    for (const t of trickles) clearInterval(t);
+    breaker.stop();
+    server.closeAllConnections();
+    server.close();
+  });
+
+  const timedOut = (err: Error) => err.name === 'TimeoutError';
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('a call past its caller\'s deadline keeps its slot until the answer begins, then gives it back', async () => {
+    const slots = new RealmSlots('test', 4);
+    const client = new KeepAliveClient(breaker, 200, 4, slots);
+    try {
+      assert.equal((await client.postForm(`${base}/fast`, 'a=b', 'r')).status, 200);
+      await assert.rejects(client.postForm(`${base}/slow`, 'a=b', 'r'), timedOut);
+      assert.equal(slots.inFlight('r'), 1, 'Keycloak is still working on it');
+      await sleep(600);
+      assert.equal(slots.inFlight('r'), 0, 'released when the answer came');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('a body trickling in after its head does not hold the slot (attack helper round 30b)', async () => {
+    const slots = new RealmSlots('test', 4);
+    const client = new KeepAliveClient(breaker, 200, 4, slots);
+    try {
+      // Its head came within the deadline: cut at the deadline.
+      await assert.rejects(client.postForm(`${base}/trickle`, 'a=b', 'r'), timedOut);
+      await sleep(30);
+      assert.equal(slots.inFlight('r'), 0, 'the slot is free though the body still trickles');
+      // Its head came after the deadline: cut when it came.
+      await assert.rejects(client.postForm(`${base}/late-trickle`, 'a=b', 'r'), timedOut);
+      assert.equal(slots.inFlight('r'), 1, 'no answer yet: kept');
+      await sleep(350);
+      assert.equal(slots.inFlight('r'), 0, 'the head came: given back, the trickle cut');
+      assert.equal((await client.postForm(`${base}/fast`, 'a=b', 'r')).status, 200, 'and the realm is served');
+    } finally {
+      client.close();
+    }
   });
 });
