@@ -108,7 +108,11 @@ export class TenantRegistry {
       const force = moved || (forceRefresh && Date.now() - (this.lastMissRefresh.get(name) ?? 0) > MISS_REFRESH_INTERVAL_MS);
       if (force) this.lastMissRefresh.set(name, Date.now());
       try {
-        const realms = await this.cache.fetch(name, { forceRefresh: force });
+        // A list past its time is used while its refresh runs (allowStale): a slow realm list
+        // on one server made every request of every tenant, the other servers' too, wait for it
+        // and answer 504 (attack helper round 30b). Only a switched home or a missed name,
+        // which need the new list, wait for it.
+        const realms = await this.cache.fetch(name, { forceRefresh: force, allowStale: !force });
         if (!realms) throw this.lastError.get(name) ?? new BrokerError('upstream_unavailable', `No realms from upstream ${name}`);
         return realms;
       } catch (err) {

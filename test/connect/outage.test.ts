@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { post, startBroker, type TestBroker } from '../helpers/broker.js';
 import { FaultServer } from '../helpers/fault-server.js';
 import { KEYCLOAK_URL } from '../helpers/services.js';
+import { READINESS_BOUND_MS } from '../../src/surfaces/connect/actions.js';
 
 const TOKEN_PATH = '/realms/acme/protocol/openid-connect/token';
 
@@ -114,6 +115,40 @@ describe('connect API when Keycloak fails', () => {
       assert.ok(line, 'a line for the timeout');
       assert.ok(line.reqId);
       assert.ok(line.err.cause, 'the cause is kept');
+    });
+  });
+
+  describe('a slow realm list (attack helper round 30b)', () => {
+    let broker: TestBroker;
+    let faults: FaultServer;
+    const creds = { client_id: 'connect-demo', client_secret: 'connect-demo-secret' };
+    before(async () => {
+      faults = await new FaultServer(KEYCLOAK_URL).start();
+      broker = await startBroker({ env: { UPSTREAM_TIMEOUT_MS: '3000', TENANT_CACHE_TTL_MS: '300', KEYCLOAK_URL: faults.url } });
+      assert.equal((await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds)).status, 200);
+    });
+    after(async () => { await broker.close(); await faults.close(); });
+
+    it('requests go on with the list they had while its refresh is slow, and /readyz answers within its bound', async () => {
+      for (let i = 0; i < 4; i++) faults.arm('GET', '/admin/realms/', { kind: 'delay', ms: 2500 });
+      await new Promise((r) => setTimeout(r, 400)); // the list is past its time
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
+        assert.equal(res.status, 200, res.text);
+        const took = performance.now() - t0;
+        assert.ok(took < 1000, `answered after ${Math.round(took)} ms, the realm list takes 2,500`);
+      }
+      assert.ok(faults.pending < 4, 'the list was asked for again, and was slow');
+      const t0 = performance.now();
+      const ready = await fetch(`${broker.url}/auth/api/v1/readyz`);
+      const took = performance.now() - t0;
+      assert.ok(took < READINESS_BOUND_MS + 500, `readyz answered after ${Math.round(took)} ms`);
+      const body = await ready.json();
+      assert.equal(body.checks['keycloak:server1'], 'slow', JSON.stringify(body));
+      assert.equal(body.checks['keycloak:server2'], 'up');
+      assert.equal(ready.status, 200, 'one server slow of two: degraded, still ready');
+      assert.equal(body.msg, 'DEGRADED');
     });
   });
 });

@@ -111,6 +111,12 @@ export async function health(ctx: Koa.Context): Promise<void> {
  * that without end, at about 6.6 ms of each server's CPU a time (attack helper, 2026-12-06).
  */
 const READINESS_REUSE_MS = 1000;
+/**
+ * How long the check waits for each answer: a server slower than that is "slow", not up. A
+ * probe waits for its answer only a second or a few (Kubernetes: 1 s by default), and a slow
+ * realm list made this check take two upstream timeouts (attack helper round 30b: 10 s).
+ */
+export const READINESS_BOUND_MS = 2000;
 interface Readiness {
   ready: boolean;
   body: { msg: string; checks: Record<string, string>; upstreams: Record<string, unknown> };
@@ -128,20 +134,33 @@ export function readiness(deps: Deps): Koa.Middleware {
   };
 }
 
+/** "up" when `check` succeeds by `until`, "down" when it fails, "slow" when it has not answered. */
+function bounded(check: Promise<unknown>, until: number): Promise<'up' | 'down' | 'slow'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'slow'>((resolve) => { timer = setTimeout(() => resolve('slow'), Math.max(0, until - performance.now())); });
+  return Promise.race([check.then(() => 'up' as const, () => 'down' as const), late]).finally(() => clearTimeout(timer));
+}
+
 async function checkReadiness({ store, upstreams, tenants }: Deps): Promise<Readiness> {
   const checks: Record<string, string> = {};
-  const results = await Promise.allSettled([
-    store.ping(),
-    ...upstreams.all().map((u) => u.admin.listRealms()),
+  const until = performance.now() + READINESS_BOUND_MS;
+  const [storeCheck, ...upstreamChecks] = await Promise.all([
+    bounded(store.ping(), until),
+    ...upstreams.all().map((u) => bounded(u.admin.listRealms(), until)),
   ]);
-  checks.store = results[0]!.status === 'fulfilled' ? 'up' : 'down';
+  checks.store = storeCheck!;
   upstreams.all().forEach((u, i) => {
     const { state } = u.breaker.snapshot();
-    checks[`keycloak:${u.name}`] = state !== 'closed' ? state : results[i + 1]!.status === 'fulfilled' ? 'up' : 'down';
+    checks[`keycloak:${u.name}`] = state !== 'closed' ? state : upstreamChecks[i]!;
   });
   const upstreamsUp = upstreams.all().filter((u) => checks[`keycloak:${u.name}`] === 'up').length;
-  const ready = checks.store === 'up' && upstreamsUp > 0;
-  if (ready) await tenants.all();
+  let ready = checks.store === 'up' && upstreamsUp > 0;
+  // The tenants as requests see them (a list past its time is used while it refreshes).
+  const tenantList = ready ? await bounded(tenants.all(), until) : 'up';
+  if (tenantList !== 'up') {
+    checks.tenants = tenantList;
+    ready = false;
+  }
   return {
     ready,
     body: {
