@@ -143,6 +143,12 @@ describe('realm-broker CLI', function () {
     const closed = await run(['keys', 'list'], { REDIS_URL: 'redis://127.0.0.1:1' });
     assert.equal(closed.code, 1);
     assert.match(closed.stderr, /ECONNREFUSED/);
+    // Round 30b: a database Redis does not have read database 0 and said "no keys yet", exit 0.
+    const db99 = new URL(REDIS_URL);
+    db99.pathname = '/99';
+    const noDb = await run(['keys', 'list'], { REDIS_URL: db99.href });
+    assert.equal(noDb.code, 1, noDb.stdout);
+    assert.match(noDb.stderr, /Redis refused the database REDIS_URL names \(ERR DB index is out of range\)/);
   });
 
   it('keys list reads only: on an empty store it says so and writes no key (in dev mode it wrote a plaintext one)', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { BrokerError } from '../../src/errors.js';
-import { RedisStore } from '../../src/store/redis-store.js';
+import { RedisStore, StoreSetupError } from '../../src/store/redis-store.js';
 import { REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 import { runStoreConformance } from './conformance.js';
 
@@ -28,6 +28,22 @@ describe('RedisStore', () => {
     assert.equal(await redis.get(`${prefix}visible`), '1');
     redis.disconnect();
     await store.close();
+  });
+
+  it('a database number Redis does not have is refused for good, not served from database 0 (attack helper round 30b)', async () => {
+    const url = new URL(REDIS_URL);
+    url.pathname = '/99';
+    const store = new RedisStore({ url: url.href, prefix, timeoutMs: 1000 });
+    try {
+      await assert.rejects(store.connect(), (err: Error) => err instanceof StoreSetupError && /refused the database.*DB index is out of range/.test(err.message));
+      await assert.rejects(store.put('stray', 1, 10), (err: BrokerError) => err.code === 'store_unavailable');
+      await assert.rejects(store.get('stray'), (err: BrokerError) => err.code === 'store_unavailable');
+      const db0 = new Redis(REDIS_URL);
+      assert.equal(await db0.exists(`${prefix}stray`), 0, 'nothing written to database 0');
+      db0.disconnect();
+    } finally {
+      await store.close();
+    }
   });
 
   it('fails fast with store_unavailable (503) when Redis is unreachable', async () => {
