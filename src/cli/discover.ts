@@ -6,6 +6,7 @@
  * (attack helper round 27, L6).
  */
 import type { Deps } from '../deps.js';
+import { printable } from './printable.js';
 
 export interface Discovered {
   email: string;
@@ -29,7 +30,7 @@ export async function discover(deps: Pick<Deps, 'config' | 'discovery'>, email: 
 
 /** The answer in words, for support staff. */
 export function inWords(d: Discovered): string {
-  const listed = d.tenants.map((t) => `${t.slug} (${t.displayName}) on ${t.upstream}`).join('\n');
+  const listed = d.tenants.map((t) => `${printable(t.slug)} (${printable(t.displayName)}) on ${printable(t.upstream)}`).join('\n');
   switch (d.next) {
     case 'realm': return `${listed}\n→ the sign-in goes on to its realm`;
     case 'chooser': return `${listed}\n→ the user gets the chooser`;

@@ -25,6 +25,7 @@ import { migrate } from './migrate.js';
 import { MigrationError, MigrationUsageError } from './migrate/migration-error.js';
 import { syncApps, UnknownTenantError } from './sync-apps.js';
 import { StandingRealms } from '../tenancy/standing-realms.js';
+import { printable, printableLines } from './printable.js';
 
 class Exit extends Error {
   constructor(readonly code: number, message: string) {
@@ -52,7 +53,7 @@ async function parts(opts: { shared?: boolean; dryRun?: boolean } = {}): Promise
 }
 
 function print(json: boolean, value: unknown, text: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${printableLines(text())}\n`);
 }
 
 /**
@@ -83,7 +84,7 @@ export function buildCli(): Command {
     const deps = await parts();
     const { tenants: found, unavailable } = await deps.tenants.coverage();
     const all = found.map(tenantView);
-    print(!!o.json, all, () => all.map((t) => `${t.slug.padEnd(16)} ${t.id}  ${t.upstream}/${t.realm}  ${t.emailDomains.join(',')}`).join('\n'));
+    print(!!o.json, all, () => all.map((t) => printable(`${t.slug.padEnd(16)} ${t.id}  ${t.upstream}/${t.realm}  ${t.emailDomains.join(',')}`)).join('\n'));
     failOnUnreachable(unavailable, 'its tenants are not listed');
   });
   tenants.command('show').description('one tenant, by slug or realm UUID').argument('<slug-or-uuid>').option('--json', 'JSON output')
@@ -92,7 +93,7 @@ export function buildCli(): Command {
       const t = (await deps.tenants.bySlug(key)) ?? (await deps.tenants.byId(key));
       if (!t) throw new Exit(3, `no tenant ${key}`);
       const v = tenantView(t);
-      print(!!o.json, v, () => Object.entries(v).map(([k, x]) => `${k.padEnd(20)} ${Array.isArray(x) ? x.join(', ') : String(x)}`).join('\n'));
+      print(!!o.json, v, () => Object.entries(v).map(([k, x]) => `${k.padEnd(20)} ${printable(Array.isArray(x) ? x.join(', ') : String(x))}`).join('\n'));
     });
 
   tenants.command('release').description('let a realm of another id serve a tenant\'s name at once, its realm being gone for good (not waiting for TENANT_HOLD_HOURS), on the shared store')
