@@ -9,6 +9,8 @@
  * tenant, `sync-apps --tenant` of an unknown slug). `--json` prints one JSON document on
  * stdout for scripts.
  */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { BrokerError } from '../errors.js';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
@@ -240,3 +242,9 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
+
+// Run as a program (`node dist/cli/main.js …`), not only through the bin that imports it: a
+// wrapper calling this file did nothing and exited 0 (attack helper round 30b).
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  process.exit(await runCli(process.argv.slice(2)));
+}

@@ -26,6 +26,13 @@ const run = async (args: string[], env: Record<string, string> = {}) => {
 describe('realm-broker CLI', function () {
   this.timeout(60_000);
 
+  it('runs as its own module too, not only through the bin (round 30b: it did nothing and exited 0)', async () => {
+    const { stdout } = await promisify(execFile)('node', ['--import', 'tsx', 'src/cli/main.ts', 'tenants', 'list'], {
+      env: { PATH: process.env.PATH!, CONFIG_FILE: 'demo.config.json', KEYCLOAK_URL },
+    });
+    assert.match(stdout, /^acme\s/m);
+  });
+
   it('tenants list / show, JSON for scripts, 3 for an unknown tenant', async () => {
     const list = await run(['tenants', 'list', '--json']);
     assert.equal(list.code, 0, list.stderr);
