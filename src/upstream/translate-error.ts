@@ -45,6 +45,12 @@ export function translateUpstreamError(err: unknown, what: string): BrokerError 
   const ours = wrappedBrokerError(err);
   if (ours) return ours;
 
+  // Keycloak (or a proxy before it) is busy, whatever its body says: nothing is wrong with the
+  // request, which a 400 "malformed" told the caller (attack helper round 30b).
+  if (statusOf(err) === 429 || (err instanceof ResponseBodyError && err.status === 429)) {
+    return new BrokerError('upstream_unavailable', `Keycloak is busy (429) during ${what}`, { cause: err, retryAfter: 5 });
+  }
+
   if (err instanceof ResponseBodyError || (err instanceof UpstreamRefusal && err.error !== undefined)) {
     const upstream = { status: err.status, error: err.error, description: err.error_description };
     if (err.status >= 500) {
@@ -64,7 +70,10 @@ export function translateUpstreamError(err: unknown, what: string): BrokerError 
 
   const status = statusOf(err);
   if (status !== undefined) {
-    if (status === 404) return new BrokerError('not_found', `Keycloak has no such resource (${what})`, { cause: err, status: 404 });
+    // A resource of the admin API that is not there (a realm deleted meanwhile) is a 404 of ours;
+    // a token endpoint that is not there is an upstream that answers wrongly (a proxy's route, a
+    // realm gone under a tenant), and a caller was told "not_found" in Keycloak's words (round 30b).
+    if (status === 404 && !(err instanceof UpstreamRefusal)) return new BrokerError('not_found', `Keycloak has no such resource (${what})`, { cause: err, status: 404 });
     if (status === 503 || status === 502) {
       return new BrokerError('upstream_unavailable', `Keycloak is unavailable (${what})`, { cause: err, retryAfter: 5 });
     }

@@ -103,6 +103,21 @@ describe('connect API when Keycloak fails', () => {
       assert.ok(res.body.detail);
     });
 
+    it('a 404 or 429 from the token endpoint is the upstream\'s failure, in our words (attack helper round 30b)', async () => {
+      faults.arm('POST', TOKEN_PATH, { kind: 'reply', status: 404, body: 'Not Found', contentType: 'text/plain' });
+      const missing = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
+      assert.equal(missing.status, 502, missing.text);
+      assert.equal(missing.body.error, 'upstream_bad_response');
+      assert.doesNotMatch(missing.text, /Keycloak|no such resource|grant/, 'no internal wording');
+      faults.arm('POST', TOKEN_PATH, { kind: 'reply', status: 429, body: JSON.stringify({ error: 'too_many_requests' }) });
+      const busy = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
+      assert.equal(busy.status, 503, busy.text);
+      assert.equal(busy.body.error, 'upstream_unavailable');
+      assert.ok(busy.headers.get('retry-after'));
+      const platform = await post(`${broker.url}/api/v1/platform/oauth/token`, { grant_type: 'client_credentials', client_id: 'platform-service', client_secret: 'platform-service-secret' });
+      assert.equal(platform.status, 200, 'and it serves again');
+    });
+
     it('serves again at once when Keycloak is back', async () => {
       faults.arm('POST', TOKEN_PATH, { kind: 'reply', status: 500, body: 'down', contentType: 'text/plain' });
       assert.equal((await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds)).status, 502);
