@@ -14,7 +14,7 @@ import { deadlineSignal } from './deadline.js';
 import type { SlottedFetch } from './slotted-fetch.js';
 import type { RealmConnector } from './realm-connector.js';
 import { translateUpstreamError } from './translate-error.js';
-import { guardedCall } from './upstream-fetch.js';
+import { FETCH_OPTIONS, guardedCall } from './upstream-fetch.js';
 
 export type { ClientRepresentation, RealmRepresentation, UserRepresentation };
 
@@ -64,7 +64,7 @@ export class AdminConnector {
     // The client spreads requestOptions into every fetch, so the getter hands each call the
     // current request's deadline (its own `timeout` option would restart the clock on every
     // call; its types leave `signal` out, which is why the cast).
-    const requestOptions = { get signal() { return deadlineSignal(timeoutMs); } } as object;
+    const requestOptions = { ...FETCH_OPTIONS, get signal() { return deadlineSignal(timeoutMs); } } as object;
     this.client = new KcAdminClient({ baseUrl, realmName: tokenRealm.realm, requestOptions });
     this.client.registerTokenProvider({ getAccessToken: () => this.accessToken() });
   }

@@ -15,7 +15,7 @@ import type { CircuitBreaker } from './circuit-breaker.js';
 import { currentDeadline, deadlinePassed, type Deadline } from './deadline.js';
 import { Agent, fetch as undiciFetch, type RequestInit as UndiciInit } from 'undici';
 import type { RealmSlots, Slot } from './realm-slots.js';
-import { slottedCall } from './upstream-fetch.js';
+import { FETCH_OPTIONS, slottedCall } from './upstream-fetch.js';
 
 export interface SlottedFetchOptions {
   /** At most this much of the request's deadline, the wait for a slot included. */
@@ -78,7 +78,7 @@ export class SlottedFetch {
         this.held.delete(stop);
       };
       // A URL: every caller passes a string (openid-client, userinfo, the user search).
-      const sent = undiciFetch(input as string, { ...(init as UndiciInit), signal: stop.signal, dispatcher: this.agent }) as unknown as Promise<Response>;
+      const sent = undiciFetch(input as string, { ...(init as UndiciInit), ...FETCH_OPTIONS, signal: stop.signal, dispatcher: this.agent }) as unknown as Promise<Response>;
       sent.then((res) => {
         clearTimeout(timer);
         ended();

@@ -111,7 +111,15 @@ export function slottedCall<T>(slots: RealmSlots, realm: string, waitMs: number,
   return slot instanceof Promise ? slot.then(call) : call(slot);
 }
 
+/**
+ * What every fetch to Keycloak sets. Keycloak's APIs do not redirect, and a redirect followed
+ * would take the call (and its Authorization header, by a 302) wherever the answer pointed, with
+ * a failure there counted against the server (attack helper round 30b): it is a bad answer.
+ */
+export const FETCH_OPTIONS = { redirect: 'manual' } as const;
+
 export function guardedFetch(breaker: CircuitBreaker, timeoutMs: number): UpstreamFetch {
-  // The caller's own signal (a per-call timeout) gives way to the request's deadline.
-  return (input, init = {}) => guardedCall(breaker, timeoutMs, (deadline) => fetch(input, { ...init, signal: deadline.signal() }));
+  // The caller's own signal (a per-call timeout) gives way to the request's deadline. A redirect
+  // is an answer, not followed (FETCH_OPTIONS).
+  return (input, init = {}) => guardedCall(breaker, timeoutMs, (deadline) => fetch(input, { ...init, ...FETCH_OPTIONS, signal: deadline.signal() }));
 }
