@@ -41,9 +41,14 @@ interface Snapshot {
   unavailable: Map<string, unknown>;
 }
 
+/** How long a request waits for a realm list past its time before the old one serves (listOf). */
+export const STALE_GRACE_MS = 250;
+
 export class TenantRegistry {
   private readonly cache: LRUCache<string, RealmEntry[]>;
   private readonly lastMissRefresh = new Map<string, number>();
+  /** When each upstream's running realm-list read began (listOf). */
+  private readonly refreshBegan = new Map<string, number>();
   /** lru-cache resolves a failed fetch to undefined; keep why, to answer with it. */
   private readonly lastError = new Map<string, unknown>();
   private snapshot?: { sources: RealmEntry[][]; homesVersion: number; value: Snapshot };
@@ -62,10 +67,13 @@ export class TenantRegistry {
       ttl: config.tenantCacheTtlMs,
       allowStaleOnFetchRejection: true,
       noDeleteOnFetchRejection: true,
-      fetchMethod: (name) => this.loadRealms(name).then(
-        (realms) => { this.lastError.delete(name); this.metrics?.registryRefreshes.inc({ upstream: name, outcome: 'ok' }); return realms; },
-        (err) => { this.lastError.set(name, err); this.metrics?.registryRefreshes.inc({ upstream: name, outcome: 'error' }); throw err; },
-      ),
+      fetchMethod: (name) => {
+        this.refreshBegan.set(name, performance.now());
+        return this.loadRealms(name).then(
+          (realms) => { this.lastError.delete(name); this.metrics?.registryRefreshes.inc({ upstream: name, outcome: 'ok' }); return realms; },
+          (err) => { this.lastError.set(name, err); this.metrics?.registryRefreshes.inc({ upstream: name, outcome: 'error' }); throw err; },
+        ).finally(() => this.refreshBegan.delete(name));
+      },
     });
   }
 
@@ -108,11 +116,7 @@ export class TenantRegistry {
       const force = moved || (forceRefresh && Date.now() - (this.lastMissRefresh.get(name) ?? 0) > MISS_REFRESH_INTERVAL_MS);
       if (force) this.lastMissRefresh.set(name, Date.now());
       try {
-        // A list past its time is used while its refresh runs (allowStale): a slow realm list
-        // on one server made every request of every tenant, the other servers' too, wait for it
-        // and answer 504 (attack helper round 30b). Only a switched home or a missed name,
-        // which need the new list, wait for it.
-        const realms = await this.cache.fetch(name, { forceRefresh: force, allowStale: !force });
+        const realms = await this.listOf(name, force);
         if (!realms) throw this.lastError.get(name) ?? new BrokerError('upstream_unavailable', `No realms from upstream ${name}`);
         return realms;
       } catch (err) {
@@ -134,6 +138,27 @@ export class TenantRegistry {
     if (this.standing && unavailable.size === 0) await this.standing.write(standing, value.tenants, realms, Date.now(), this.standingRules());
     this.snapshot = { sources, homesVersion: homes.version, value };
     return value;
+  }
+
+  /**
+   * An upstream's realm list. One past its time is read again, and waited for STALE_GRACE_MS
+   * from the start of that read at most: past it, the list as it was serves while the read goes
+   * on. A slow realm list on one server made every request of every tenant, the other servers'
+   * too, wait for it and answer 504 (attack helper round 30b). A switched home or a missed
+   * name, which need the new list, wait for it whole.
+   */
+  private listOf(name: string, force: boolean): Promise<RealmEntry[] | undefined> {
+    const reading = this.cache.fetch(name, { forceRefresh: force });
+    if (force || this.cache.getRemainingTTL(name) > 0) return reading;
+    const stale = this.cache.peek(name, { allowStale: true });
+    const began = this.refreshBegan.get(name);
+    if (stale === undefined || began === undefined) return reading;
+    reading.catch(() => {}); // settled by lru-cache for the next caller; answered by `stale` here
+    const left = STALE_GRACE_MS - (performance.now() - began);
+    if (left <= 0) return Promise.resolve(stale);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<RealmEntry[]>((resolve) => { timer = setTimeout(() => resolve(stale), left); });
+    return Promise.race([reading, grace]).finally(() => clearTimeout(timer));
   }
 
   /**
