@@ -242,7 +242,6 @@ export async function runCli(argv: string[]): Promise<number> {
   }
 }
 
-
 // Run as a program (`node dist/cli/main.js …`), not only through the bin that imports it: a
 // wrapper calling this file did nothing and exited 0 (attack helper round 30b).
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {

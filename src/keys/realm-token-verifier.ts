@@ -7,7 +7,7 @@
 import * as jose from 'jose';
 import { BrokerError } from '../errors.js';
 import type { TenantRegistry } from '../tenancy/registry.js';
-import type { RealmEntry, Tenant } from '../tenancy/tenant.js';
+import { isTenantRealm, type RealmEntry, type Tenant } from '../tenancy/tenant.js';
 import type { Upstreams } from '../upstream/upstreams.js';
 
 type KeySet = ReturnType<typeof jose.createRemoteJWKSet>;
@@ -55,7 +55,7 @@ export class RealmTokenVerifier {
 
   /** Throws unless `realm` is the tenant's realm, or one it was moved from. */
   static assertBelongs(realm: RealmEntry, tenant: Tenant): void {
-    if (realm.id !== tenant.id && !tenant.aliasIds.includes(realm.id)) {
+    if (!isTenantRealm(realm, tenant)) {
       throw invalid(`The token was issued for another tenant than ${tenant.slug}`);
     }
   }

@@ -28,6 +28,7 @@ import { buildTenants } from './build-tenants.js';
 import type { Standing, StandingRealms, StandingRules } from './standing-realms.js';
 import { findHome, type TenantHome, type TenantHomes } from './tenant-homes.js';
 import { ATTR_EMAIL_DOMAINS, type RealmEntry, type Tenant } from './tenant.js';
+import { orAfter } from '../upstream/deadline.js';
 
 const MISS_REFRESH_INTERVAL_MS = 1000;
 
@@ -155,10 +156,7 @@ export class TenantRegistry {
     if (stale === undefined || began === undefined) return reading;
     reading.catch(() => {}); // settled by lru-cache for the next caller; answered by `stale` here
     const left = STALE_GRACE_MS - (performance.now() - began);
-    if (left <= 0) return Promise.resolve(stale);
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<RealmEntry[]>((resolve) => { timer = setTimeout(() => resolve(stale), left); });
-    return Promise.race([reading, grace]).finally(() => clearTimeout(timer));
+    return left <= 0 ? Promise.resolve(stale) : orAfter(reading, left, stale);
   }
 
   /**

@@ -33,6 +33,11 @@ export interface RealmEntry {
   loginWithEmail?: boolean;
 }
 
+/** Whether `realm` is the tenant's: its realm, or one it moved from (an alias id). */
+export function isTenantRealm(realm: Pick<RealmEntry, 'id'>, tenant: Pick<Tenant, 'id' | 'aliasIds'>): boolean {
+  return realm.id === tenant.id || tenant.aliasIds.includes(realm.id);
+}
+
 /** Realm attributes that carry the broker's per-tenant settings, so they move with the realm. */
 export const ATTR_EMAIL_DOMAINS = 'realm-broker.email-domains';
 export const ATTR_PASSWORD_GRANT = 'realm-broker.features.auth.password_grant_enabled';

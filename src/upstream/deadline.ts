@@ -14,6 +14,13 @@
  */
 import { currentScope } from '../request-scope.js';
 
+/** `answer`'s value, or `late` if it has none within `ms` (the timer cleared either way). */
+export function orAfter<T, L>(answer: Promise<T>, ms: number, late: L): Promise<T | L> {
+  let timer: NodeJS.Timeout | undefined;
+  const after = new Promise<L>((resolve) => { timer = setTimeout(() => resolve(late), Math.max(0, ms)); });
+  return Promise.race([answer, after]).finally(() => clearTimeout(timer));
+}
+
 /** What a call that ran out of time fails with (translate-error.ts reads the name). */
 export function deadlinePassed(): DOMException {
   return new DOMException('The request deadline passed', 'TimeoutError');

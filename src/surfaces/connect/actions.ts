@@ -12,6 +12,8 @@ import { passwordGrant } from '../shared/password-grant.js';
 import { introspectInput, tokenInput, toScope, userLoginInput } from './schemas.js';
 import { tenantOfRealm } from './resolve-realm.js';
 import type { DirectRoute } from '../../http/direct-lane.js';
+import { isTenantRealm } from '../../tenancy/tenant.js';
+import { orAfter } from '../../upstream/deadline.js';
 
 function requireGrant(given: string | undefined, expected: string): void {
   if (given !== undefined && given !== expected) {
@@ -69,7 +71,7 @@ export function introspectToken(deps: Deps): DirectRoute<typeof introspectInput>
         const claims = claimsOf(token);
         if (typeof claims?.exp === 'number' && claims.exp * 1000 <= Date.now()) return INACTIVE;
         const issuing = typeof claims?.iss === 'string' ? await tenants.realmByIssuer(claims.iss) : undefined;
-        const ownRealm = issuing && (issuing.id === tenant.id || tenant.aliasIds.includes(issuing.id));
+        const ownRealm = issuing && isTenantRealm(issuing, tenant);
         // The tenant whose realm is asked: the named one (its realm or one it moved from), or the issuing realm's.
         const owner = issuing && (ownRealm ? tenant : named === undefined ? await tenants.byRealm(issuing) : undefined);
         const target: { upstream: string; realm: string } = issuing && owner ? issuing : tenant;
@@ -136,9 +138,7 @@ export function readiness(deps: Deps): Koa.Middleware {
 
 /** "up" when `check` succeeds by `until`, "down" when it fails, "slow" when it has not answered. */
 function bounded(check: Promise<unknown>, until: number): Promise<'up' | 'down' | 'slow'> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'slow'>((resolve) => { timer = setTimeout(() => resolve('slow'), Math.max(0, until - performance.now())); });
-  return Promise.race([check.then(() => 'up' as const, () => 'down' as const), late]).finally(() => clearTimeout(timer));
+  return orAfter(check.then(() => 'up' as const, () => 'down' as const), until - performance.now(), 'slow' as const);
 }
 
 async function checkReadiness({ store, upstreams, tenants }: Deps): Promise<Readiness> {

@@ -7,7 +7,7 @@ import { loginInput, passwordInput, refreshInput } from './schemas.js';
 import { BrokerError, relabel } from '../../errors.js';
 import { bearerToken } from '../../http/bearer.js';
 import { RealmTokenVerifier } from '../../keys/realm-token-verifier.js';
-import type { RealmEntry, Tenant } from '../../tenancy/tenant.js';
+import { isTenantRealm, type RealmEntry, type Tenant } from '../../tenancy/tenant.js';
 import type { TokenResponse } from '../../upstream/realm-connector.js';
 import { assertPasswordGrantAllowed, passwordGrant } from '../shared/password-grant.js';
 import { registerParticipant } from './participants.js';
@@ -118,7 +118,7 @@ export function codeLogin(deps: Deps): Koa.Middleware {
  */
 async function issuingRealmOf(deps: Deps, tenant: Tenant, iss: string): Promise<RealmEntry> {
   const realm = await deps.tenants.realmByIssuer(iss);
-  if (!realm || (realm.id !== tenant.id && !tenant.aliasIds.includes(realm.id))) {
+  if (!realm || !isTenantRealm(realm, tenant)) {
     throw new BrokerError('invalid_grant', `iss is not the issuer of a realm of tenant ${tenant.slug}`);
   }
   return realm;
