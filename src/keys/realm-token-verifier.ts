@@ -9,6 +9,7 @@ import { BrokerError } from '../errors.js';
 import type { TenantRegistry } from '../tenancy/registry.js';
 import { isTenantRealm, type RealmEntry, type Tenant } from '../tenancy/tenant.js';
 import type { Upstreams } from '../upstream/upstreams.js';
+import { isTooLarge } from '../upstream/upstream-fetch.js';
 
 type KeySet = ReturnType<typeof jose.createRemoteJWKSet>;
 
@@ -130,6 +131,8 @@ function translateJoseError(err: unknown): BrokerError {
     case 'ERR_JWKS_INVALID':
       return new BrokerError('upstream_bad_response', 'Keycloak sent an unusable key set', { cause: err });
     default:
+      // A key set over the fetch's size limit is an answer, and an unusable one.
+      if (isTooLarge(err)) return new BrokerError('upstream_bad_response', 'Keycloak sent an unusable key set', { cause: err });
       // A failed key-set fetch (Keycloak down) is an upstream failure, not the caller's.
       if (err instanceof TypeError || code === 'ERR_JOSE_GENERIC') {
         return new BrokerError('upstream_unavailable', 'Keycloak keys are unreachable', { cause: err, retryAfter: 5 });

@@ -5,6 +5,7 @@
  * is refreshed by a provider before it expires, and once more after a 401.
  */
 import KcAdminClient from '@keycloak/keycloak-admin-client';
+import type { Agent } from 'undici';
 import { BrokerError } from '../errors.js';
 import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
 import type UserRepresentation from '@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js';
@@ -60,11 +61,13 @@ export class AdminConnector {
     private readonly timeoutMs: number,
     /** User searches are their realm's to slow down: each takes one of its slots. */
     private readonly slotted: SlottedFetch,
+    /** The server's fetch pool (upstream-fetch.ts cappedAgent): the admin client's calls go through it. */
+    agent: Agent,
   ) {
     // The client spreads requestOptions into every fetch, so the getter hands each call the
     // current request's deadline (its own `timeout` option would restart the clock on every
     // call; its types leave `signal` out, which is why the cast).
-    const requestOptions = { ...FETCH_OPTIONS, get signal() { return deadlineSignal(timeoutMs); } } as object;
+    const requestOptions = { ...FETCH_OPTIONS, dispatcher: agent, get signal() { return deadlineSignal(timeoutMs); } } as object;
     this.client = new KcAdminClient({ baseUrl, realmName: tokenRealm.realm, requestOptions });
     this.client.registerTokenProvider({ getAccessToken: () => this.accessToken() });
   }

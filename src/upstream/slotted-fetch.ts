@@ -13,9 +13,9 @@
  */
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { currentDeadline, deadlinePassed, type Deadline } from './deadline.js';
-import { Agent, fetch as undiciFetch, type RequestInit as UndiciInit } from 'undici';
+import { fetch as undiciFetch, type RequestInit as UndiciInit } from 'undici';
 import type { RealmSlots, Slot } from './realm-slots.js';
-import { FETCH_OPTIONS, slottedCall } from './upstream-fetch.js';
+import { cappedAgent, FETCH_OPTIONS, slottedCall } from './upstream-fetch.js';
 
 export interface SlottedFetchOptions {
   /** At most this much of the request's deadline, the wait for a slot included. */
@@ -27,7 +27,7 @@ export interface SlottedFetchOptions {
 export class SlottedFetch {
   /** Calls whose callers have had their timeouts, kept until Keycloak answers. */
   private readonly held = new Set<AbortController>();
-  private readonly agent = new Agent({ headersTimeout: 0 });
+  private readonly agent = cappedAgent({ headersTimeout: 0 });
 
   constructor(
     private readonly breaker: CircuitBreaker,

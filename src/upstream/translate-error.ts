@@ -7,6 +7,7 @@ import { Response as UndiciResponse } from 'undici';
 import { ClientError, ResponseBodyError } from 'openid-client';
 import { BrokerError, type ErrorCode } from '../errors.js';
 import { UpstreamBadAnswer, UpstreamRefusal, UpstreamTransportError } from './keepalive-client.js';
+import { BODY_LIMIT_BYTES, isTooLarge } from './upstream-fetch.js';
 
 const OAUTH_CODES: Record<string, ErrorCode> = {
   invalid_request: 'invalid_request',
@@ -62,6 +63,11 @@ export function translateUpstreamError(err: unknown, what: string): BrokerError 
       ? 'invalid_client'
       : OAUTH_CODES[err.error ?? ''] ?? 'invalid_request';
     return new BrokerError(code, err.error_description ?? err.error ?? `Keycloak answered ${err.status}`, { cause: err, upstream });
+  }
+
+  // Before the TypeError below: fetch reports an answer cut at its size limit as "terminated".
+  if (isTooLarge(err)) {
+    return new BrokerError('upstream_bad_response', `Keycloak sent a body over ${BODY_LIMIT_BYTES} bytes during ${what}`, { cause: err });
   }
 
   if (isTimeout(err)) {

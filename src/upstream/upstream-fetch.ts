@@ -4,6 +4,7 @@
  * request's deadline and feeds the server's circuit breaker, refusing at once while the
  * breaker is open.
  */
+import { Agent } from 'undici';
 import { currentScope } from '../request-scope.js';
 import { BrokerError } from '../errors.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
@@ -32,8 +33,13 @@ function isTimeout(err: unknown): boolean {
  * (attack helper, 2026-12-06), and every tenant got 503s for 21 s after the flood.
  */
 function outOfDescriptors(err: unknown): boolean {
+  return hasCode(err, 'EMFILE', 'ENFILE');
+}
+
+/** Whether `err` or one of its causes (fetch wraps undici's and the system's errors) has one of `codes`. */
+function hasCode(err: unknown, ...codes: string[]): boolean {
   for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    if (e.code === 'EMFILE' || e.code === 'ENFILE') return true;
+    if (codes.includes(e.code as string)) return true;
   }
   return false;
 }
@@ -68,6 +74,8 @@ export async function guardedCall<T>(breaker: CircuitBreaker, timeoutMs: number,
     if (typeof status === 'number') {
       if (UNAVAILABLE.has(status)) breaker.failed(`HTTP ${status}`);
       else breaker.succeeded();
+    } else if (isTooLarge(err)) {
+      breaker.succeeded(); // an answer, only too long: the server is up, the answer unusable
     } else if (outOfDescriptors(err)) {
       // Ours, not the server's (above): the call fails, the breaker is not told.
     } else if (!isTimeout(err)) {
@@ -118,8 +126,29 @@ export function slottedCall<T>(slots: RealmSlots, realm: string, waitMs: number,
  */
 export const FETCH_OPTIONS = { redirect: 'manual' } as const;
 
-export function guardedFetch(breaker: CircuitBreaker, timeoutMs: number): UpstreamFetch {
+/**
+ * The most bytes an answer from Keycloak may have on the fetch paths (discovery, key sets, user
+ * searches, the admin API; the hot grants have their own 1 MB, keepalive-client.ts). Without it,
+ * a 2 GB discovery answer was buffered (about 450 MB in the 5 s before the 504; attack helper
+ * round 30b). Room for the largest answer the broker asks for: the full realm list, some 10 KB a
+ * realm.
+ */
+export const BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/** A keep-alive pool for fetch calls to one server, answers capped at BODY_LIMIT_BYTES. */
+export function cappedAgent(options: Agent.Options = {}): Agent {
+  return new Agent({ ...options, maxResponseSize: BODY_LIMIT_BYTES });
+}
+
+/** undici's refusal of an answer over BODY_LIMIT_BYTES, however deep the fetch wrapped it. */
+export function isTooLarge(err: unknown): boolean {
+  return hasCode(err, 'UND_ERR_RES_EXCEEDED_MAX_SIZE');
+}
+
+/** The fetch of one server, through `agent` (cappedAgent). */
+export function guardedFetch(breaker: CircuitBreaker, timeoutMs: number, agent: Agent): UpstreamFetch {
   // The caller's own signal (a per-call timeout) gives way to the request's deadline. A redirect
-  // is an answer, not followed (FETCH_OPTIONS).
-  return (input, init = {}) => guardedCall(breaker, timeoutMs, (deadline) => fetch(input, { ...init, ...FETCH_OPTIONS, signal: deadline.signal() }));
+  // is an answer, not followed (FETCH_OPTIONS). Node's fetch takes undici's agent (the same
+  // dispatcher interface; the admin client's fetch is Node's too).
+  return (input, init = {}) => guardedCall(breaker, timeoutMs, (deadline) => fetch(input, { ...init, ...FETCH_OPTIONS, signal: deadline.signal(), dispatcher: agent } as RequestInit));
 }

@@ -15,7 +15,7 @@ import { RealmMetadataCache } from './realm-metadata.js';
 import { RealmSecrets } from './realm-secrets.js';
 import { RealmSlots } from './realm-slots.js';
 import { SlottedFetch } from './slotted-fetch.js';
-import { guardedFetch, type UpstreamFetch } from './upstream-fetch.js';
+import { cappedAgent, guardedFetch, type UpstreamFetch } from './upstream-fetch.js';
 
 export class Upstream {
   readonly admin: AdminConnector;
@@ -29,6 +29,8 @@ export class Upstream {
   /** The fetch for calls that are their realm's to slow down (slotted-fetch.ts). */
   readonly slotted: SlottedFetch;
   private readonly realms = new Map<string, RealmConnector>();
+  /** The fetch calls' pool (discovery, key sets, the admin API), answers capped in size. */
+  private readonly agent = cappedAgent();
 
   constructor(
     readonly config: UpstreamConfig,
@@ -56,11 +58,19 @@ export class Upstream {
         onChange?.(change);
       },
     });
-    this.fetch = guardedFetch(this.breaker, timeoutMs);
+    this.fetch = guardedFetch(this.breaker, timeoutMs, this.agent);
     this.slots = new RealmSlots(config.name, config.maxInFlightPerRealm, metrics, config.maxInFlightPerAddress);
     this.http = new KeepAliveClient(this.breaker, timeoutMs, config.maxConnections, this.slots);
     this.slotted = new SlottedFetch(this.breaker, timeoutMs, this.slots);
-    this.admin = new AdminConnector(config.url, this.realm(config.admin.realm), config.admin, this.breaker, timeoutMs, this.slotted);
+    this.admin = new AdminConnector(config.url, this.realm(config.admin.realm), config.admin, this.breaker, timeoutMs, this.slotted, this.agent);
+  }
+
+  /** Closes the connections (the broker is stopping). */
+  close(): void {
+    this.breaker.stop();
+    this.http.close();
+    this.slotted.close();
+    void this.agent.close().catch(() => {});
   }
 
   get name(): string {
@@ -98,11 +108,7 @@ export class Upstreams {
 
   /** Stops the breakers' probes and closes the pools' connections (the broker is closing). */
   close(): void {
-    for (const u of this.byName.values()) {
-      u.breaker.stop();
-      u.http.close();
-      u.slotted.close();
-    }
+    for (const u of this.byName.values()) u.close();
   }
 
   all(): Upstream[] {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { CircuitBreaker } from '../../src/upstream/circuit-breaker.js';
 import { RealmSlots } from '../../src/upstream/realm-slots.js';
 import { SlottedFetch } from '../../src/upstream/slotted-fetch.js';
-import { guardedFetch } from '../../src/upstream/upstream-fetch.js';
+import { cappedAgent, guardedFetch } from '../../src/upstream/upstream-fetch.js';
 
 describe('calls to Keycloak do not follow redirects', () => {
   let elsewhere: Server;
@@ -36,7 +36,7 @@ describe('calls to Keycloak do not follow redirects', () => {
   });
 
   it('the guarded fetch gets the 302 itself', async () => {
-    const res = await guardedFetch(breaker, 1000)(`${base}/302`, { headers: { authorization: 'Bearer secret' } });
+    const res = await guardedFetch(breaker, 1000, cappedAgent())(`${base}/302`, { headers: { authorization: 'Bearer secret' } });
     assert.equal(res.status, 302);
     assert.equal(hits, 0, 'the other origin was not asked');
   });
