@@ -5,6 +5,7 @@
  * is refreshed by a provider before it expires, and once more after a 401.
  */
 import KcAdminClient from '@keycloak/keycloak-admin-client';
+import { LRUCache } from 'lru-cache';
 import type { Agent } from 'undici';
 import { BrokerError } from '../errors.js';
 import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
@@ -18,6 +19,9 @@ import { translateUpstreamError } from './translate-error.js';
 import { FETCH_OPTIONS, guardedCall } from './upstream-fetch.js';
 
 export type { ClientRepresentation, RealmRepresentation, UserRepresentation };
+
+/** How long a client's internal id is kept (clientInternalId). */
+const CLIENT_ID_TTL_MS = 5 * 60_000;
 
 /**
  * What a user search may take of a request's deadline: Keycloak asks the user federation the
@@ -52,6 +56,13 @@ export class AdminConnector {
   private readonly client: KcAdminClient;
   private token?: { value: string; expiresAt: number };
   private pending?: Promise<string>;
+
+  /** Clients' internal ids by realm and client id ('' for none), see clientInternalId. */
+  private readonly clientIds = new LRUCache<string, string, { realm: string; clientId: string }>({
+    max: 1000,
+    ttl: CLIENT_ID_TTL_MS,
+    fetchMethod: async (_key, _stale, { context }) => (await this.findClient(context.realm, context.clientId))?.id ?? '',
+  });
 
   constructor(
     private readonly baseUrl: string,
@@ -141,6 +152,15 @@ export class AdminConnector {
     // Checked here too, where it becomes a path, whatever the caller checked.
     if (!isRealmSessionId(sessionId)) throw new BrokerError('upstream_bad_response', 'The realm\'s session id is not a session id');
     await this.call('ending a session', (c) => c.realms.removeSession({ realm, sessionId }, { catchNotFound: true }));
+  }
+
+  /**
+   * A client's internal id at `realm` (undefined: no such client), kept for CLIENT_ID_TTL_MS: it
+   * changes only when the client is deleted and made again. What a code names (scaiwave/code-realm.ts).
+   */
+  async clientInternalId(realm: string, clientId: string): Promise<string | undefined> {
+    // Single-flight: the requests meanwhile share one lookup.
+    return (await this.clientIds.fetch(`${realm}\n${clientId}`, { context: { realm, clientId } })) || undefined;
   }
 
   async findClient(realm: string, clientId: string): Promise<ClientRepresentation | undefined> {

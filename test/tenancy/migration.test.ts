@@ -42,7 +42,7 @@ describe('moving a tenant to another realm', () => {
     }
   });
 
-  it('a ScaiWave sign-in begun at the realm the tenant left on the same server completes when the app sends the code\'s iss (RFC 9207)', async () => {
+  it('a ScaiWave sign-in begun at the realm the tenant left on the same server completes, with the code\'s iss (RFC 9207) or without', async () => {
     // Attack helper round 30a: the broker asked the new realm first, and Keycloak uses a code
     // up when another realm of its server is asked to redeem it; the realm it left then refused it.
     const REDIRECT = 'http://127.0.0.1:3000/v1/auth/login';
@@ -70,10 +70,22 @@ describe('moving a tenant to another realm', () => {
       assert.equal(claims(res.body.data.access_token).iss, oldRealm);
       assert.equal(claims(res.body.data.access_token).preferred_username, 'alice@acme.example');
 
-      // Without iss the new realm is asked first, which uses the code up (README says so).
-      const lost = (await signIn()).searchParams.get('code')!;
-      const without = await post(`${after.url}/v1/auth/login`, { code: lost, redirect_uri: REDIRECT }, { headers: acme });
-      assert.equal(without.status, 400, without.text);
+      // Without iss (the ScaiWave documents do not have it): the code names its realm's client,
+      // and only that realm is asked. The new realm was asked first, and used the code up.
+      const withoutIss = (await signIn()).searchParams.get('code')!;
+      const without = await post(`${after.url}/v1/auth/login`, { code: withoutIss, redirect_uri: REDIRECT }, { headers: acme });
+      assert.equal(without.status, 200, without.text);
+      assert.equal(claims(without.body.data.access_token).iss, oldRealm);
+      // A code of the new realm, without iss, is redeemed there.
+      const atNew = await loginAtKeycloak({ realm: 'globex', clientId: 'realm-broker', redirectUri: REDIRECT }, 'bob@globex.example', 'bob-pass');
+      const fresh = await post(`${after.url}/v1/auth/login`, { code: atNew.searchParams.get('code')!, redirect_uri: REDIRECT }, { headers: acme });
+      assert.equal(fresh.status, 200, fresh.text);
+      assert.equal(claims(fresh.body.data.access_token).iss, `${KEYCLOAK_URL}/realms/globex`);
+      // A made-up code naming the old realm's client: refused in the documented shape.
+      const [, session, client] = withoutIss.split('.');
+      const forged = await post(`${after.url}/v1/auth/login`, { code: `${crypto.randomUUID()}.${session}.${client}`, redirect_uri: REDIRECT }, { headers: acme });
+      assert.equal(forged.status, 400, forged.text);
+      assert.equal(forged.body.error.code, 'SW_AUTH_OIDC_FAILED');
     } finally {
       await after.close();
     }

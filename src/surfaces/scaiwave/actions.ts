@@ -7,7 +7,8 @@ import { loginInput, passwordInput, refreshInput } from './schemas.js';
 import { BrokerError, relabel } from '../../errors.js';
 import { bearerToken } from '../../http/bearer.js';
 import { RealmTokenVerifier } from '../../keys/realm-token-verifier.js';
-import { isTenantRealm, type RealmEntry, type Tenant } from '../../tenancy/tenant.js';
+import type { Tenant } from '../../tenancy/tenant.js';
+import { realmsForCode, redeemAtFirst } from './code-realm.js';
 import type { TokenResponse } from '../../upstream/realm-connector.js';
 import { assertPasswordGrantAllowed, passwordGrant } from '../shared/password-grant.js';
 import { registerParticipant } from './participants.js';
@@ -88,40 +89,13 @@ export function codeLogin(deps: Deps): Koa.Middleware {
       throw new BrokerError('redirect_mismatch', `redirect_uri does not match this deployment's (${expected})`);
     }
     const tenant: Tenant = ctx.state.tenant;
-    const redeemAt = (realm: { upstream: string; realm: string }) =>
-      deps.upstreams.get(realm.upstream).realm(realm.realm).authorizationCode(code, expected, code_verifier);
-    const res = await (iss !== undefined
-      ? issuingRealmOf(deps, tenant, iss).then(redeemAt)
-      : redeemAt(tenant).catch(async (err: unknown) => {
-        // A sign-in begun before the tenant moved (its app had the old realm's config) holds
-        // a code of the realm it left. A code refused by a realm of another Keycloak server is
-        // not used up there, so the realms it left are asked next. One refused by another
-        // realm of the same server is used up (Keycloak takes a code out of its single-use
-        // store before it checks the realm), so a move within one server loses the sign-ins
-        // in flight unless the app sends the `iss` it got with the code (above).
-        if (!(err instanceof BrokerError && err.code === 'invalid_grant')) throw err;
-        for (const former of await deps.tenants.formerRealms(tenant)) {
-          const res = await redeemAt(former).catch(() => undefined);
-          if (res) return res;
-        }
-        throw err;
-      }))
+    // Only realms the code may be from, in order (code-realm.ts: asking a wrong realm of the same
+    // Keycloak server uses the code up).
+    const res = await realmsForCode(deps, tenant, code, iss)
+      .then((realms) => redeemAtFirst(realms, (r) => deps.upstreams.get(r.upstream).realm(r.realm).authorizationCode(code, expected, code_verifier)))
       .catch(relabel(['invalid_grant', 'invalid_request'], 'SW_AUTH_OIDC_FAILED'));
     ctx.body = tokenData(res);
   };
-}
-
-/**
- * The realm an authorization response's `iss` names, if it is this tenant's (its realm, or one
- * it moved from); else the code is refused without asking any realm, where trying it would use
- * it up.
- */
-async function issuingRealmOf(deps: Deps, tenant: Tenant, iss: string): Promise<RealmEntry> {
-  const realm = await deps.tenants.realmByIssuer(iss);
-  if (!realm || !isTenantRealm(realm, tenant)) {
-    throw new BrokerError('invalid_grant', `iss is not the issuer of a realm of tenant ${tenant.slug}`);
-  }
-  return realm;
 }
 
 /** Password grant is off unless the tenant turns it on (before input validation, as documented). */

@@ -1,0 +1,87 @@
+/**
+ * Which realm may redeem an authorization code posted to `POST /v1/auth/login`: where to ask,
+ * in order. A tenant has one realm until it moves; a sign-in begun before a move (its app had the
+ * old realm's config) holds a code of the realm it left, so the realms it left are candidates too.
+ *
+ * Asking a wrong realm is not free: Keycloak takes a code out of its single-use store before it
+ * checks the realm, so a realm of the **same server** that refuses a code has used it up (attack
+ * helper round 30a). A realm of another server never saw it. So the broker asks only the realm
+ * the code is known to be from when it can know:
+ * - the app sent the `iss` Keycloak gave it with the code (RFC 9207): that realm, if it is this
+ *   tenant's, else none (the code is refused without asking anyone);
+ * - else, the tenant having moved, the code names its client: Keycloak's codes read
+ *   `<code id>.<user session id>.<client's internal id>` (`OAuth2CodeParser.persistCode`, the same
+ *   since Keycloak 4), and a client's internal id is its realm's alone. The broker's client is
+ *   looked up in each of the tenant's realms (cached by the admin connector), and a realm whose id
+ *   matches is the one asked;
+ * - else (a code of another shape, or no realm's id matches it, or the lookup failed) the
+ *   tenant's realm first, then the realms it left, as before this was known.
+ */
+import type { Deps } from '../../deps.js';
+import { BrokerError } from '../../errors.js';
+import { isTenantRealm, type RealmEntry, type Tenant } from '../../tenancy/tenant.js';
+
+/** Where a realm's code is redeemed. */
+export type CodeRealm = Pick<RealmEntry, 'upstream' | 'realm'>;
+
+/** The realms to ask for `code`, in order (at least one). */
+export async function realmsForCode(deps: Deps, tenant: Tenant, code: string, iss: string | undefined): Promise<CodeRealm[]> {
+  if (iss !== undefined) return [await issuingRealm(deps, tenant, iss)];
+  const former = await deps.tenants.formerRealms(tenant);
+  // Nearly every sign-in: a tenant that never moved has one realm to ask, and no lookup.
+  if (!former.length) return [tenant];
+  const all: CodeRealm[] = [tenant, ...former];
+  const client = codeClient(code);
+  if (client) {
+    const ids = await Promise.all(all.map((r) => clientIdAt(deps, r).catch(() => undefined)));
+    const named = all.filter((_, i) => ids[i] === client);
+    if (named.length) return named;
+  }
+  return all;
+}
+
+/**
+ * `redeem` at each of `realms` in turn until one takes the code. A realm after the first is asked
+ * only after a refusal of the code (invalid_grant), and the first realm's answer stands if none
+ * takes it.
+ */
+export async function redeemAtFirst<T>(realms: CodeRealm[], redeem: (realm: CodeRealm) => Promise<T>): Promise<T> {
+  let first: unknown;
+  for (const realm of realms) {
+    try {
+      return await redeem(realm);
+    } catch (err) {
+      if (first !== undefined) continue;
+      if (!(err instanceof BrokerError && err.code === 'invalid_grant')) throw err;
+      first = err;
+    }
+  }
+  throw first;
+}
+
+/**
+ * The realm an authorization response's `iss` names, if it is this tenant's (its realm, or one
+ * it moved from); else the code is refused without asking any realm, where trying it would use
+ * it up.
+ */
+async function issuingRealm(deps: Deps, tenant: Tenant, iss: string): Promise<RealmEntry> {
+  const realm = await deps.tenants.realmByIssuer(iss);
+  if (!realm || !isTenantRealm(realm, tenant)) {
+    throw new BrokerError('invalid_grant', `iss is not the issuer of a realm of tenant ${tenant.slug}`);
+  }
+  return realm;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The client's internal id a Keycloak code names (its third part), if it has that shape. */
+export function codeClient(code: string): string | undefined {
+  const parts = code.split('.');
+  const client = parts.length === 3 ? parts[2]!.toLowerCase() : undefined;
+  return client && UUID.test(client) ? client : undefined;
+}
+
+/** The broker client's internal id at `realm`, lower case. */
+async function clientIdAt(deps: Deps, { upstream, realm }: CodeRealm): Promise<string | undefined> {
+  return (await deps.upstreams.get(upstream).admin.clientInternalId(realm, deps.config.brokerClient.clientId))?.toLowerCase();
+}
