@@ -28,7 +28,7 @@ import { buildTenants } from './build-tenants.js';
 import type { Standing, StandingRealms, StandingRules } from './standing-realms.js';
 import { findHome, type TenantHome, type TenantHomes } from './tenant-homes.js';
 import { ATTR_EMAIL_DOMAINS, type RealmEntry, type Tenant } from './tenant.js';
-import { orAfter } from '../upstream/deadline.js';
+import { currentDeadline, orAfter } from '../upstream/deadline.js';
 
 const MISS_REFRESH_INTERVAL_MS = 1000;
 
@@ -142,18 +142,21 @@ export class TenantRegistry {
   }
 
   /**
-   * An upstream's realm list. One past its time is read again, and waited for STALE_GRACE_MS
-   * from the start of that read at most: past it, the list as it was serves while the read goes
-   * on. A slow realm list on one server made every request of every tenant, the other servers'
-   * too, wait for it and answer 504 (attack helper round 30b). A switched home or a missed
-   * name, which need the new list, wait for it whole.
+   * An upstream's realm list. While a read of it runs (the list past its time, or a refresh
+   * forced by a miss), a request waits for that read STALE_GRACE_MS from its start at most: past
+   * it, the list as it was serves while the read goes on. A slow realm list on one server made
+   * every request of every tenant, the other servers' too, wait for it and answer 504 (attack
+   * helper round 30b), and so did a fresh list while unknown names forced reads of it (round 31).
+   * The request that forced the read (a switched home, a missed name) needs the new list, and
+   * waits for it within its own deadline.
    */
   private listOf(name: string, force: boolean): Promise<RealmEntry[] | undefined> {
     const reading = this.cache.fetch(name, { forceRefresh: force });
-    if (force || this.cache.getRemainingTTL(name) > 0) return reading;
-    const stale = this.cache.peek(name, { allowStale: true });
+    // A read this request joined may have begun under another request's deadline.
+    if (force) return orAfter(reading, currentDeadline(this.config.upstreamTimeoutMs).left(), undefined);
     const began = this.refreshBegan.get(name);
-    if (stale === undefined || began === undefined) return reading;
+    const stale = this.cache.peek(name, { allowStale: true });
+    if (began === undefined || stale === undefined) return reading;
     reading.catch(() => {}); // settled by lru-cache for the next caller; answered by `stale` here
     const left = STALE_GRACE_MS - (performance.now() - began);
     return left <= 0 ? Promise.resolve(stale) : orAfter(reading, left, stale);
@@ -252,6 +255,10 @@ export class TenantRegistry {
     if (found !== undefined) return found;
     const down = [...fresh.unavailable.keys()].filter(couldHold);
     if (down.length) throw unavailableError(down, fresh.unavailable.get(down[0]!));
+    // The new list did not come within the request's time (listOf): not knowing is not a 404.
+    if (currentDeadline(this.config.upstreamTimeoutMs).passed()) {
+      throw new BrokerError('upstream_timeout', 'Keycloak did not list its realms in time', { retryAfter: 5 });
+    }
     return undefined;
   }
 

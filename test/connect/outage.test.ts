@@ -166,4 +166,48 @@ describe('connect API when Keycloak fails', () => {
       assert.equal(body.msg, 'DEGRADED');
     });
   });
+
+  describe('unknown names while the realm list is slow (attack helper round 31)', () => {
+    // A lookup of a name no list has forces a read of the lists (at most once a second a server).
+    // While that read ran, the list was fresh, and a request that had to rebuild its view of the
+    // tenants (here: because server 2's list came back new) waited for the whole read: two
+    // unknown names a second held every tenant's requests, initech's on the healthy server too.
+    let broker: TestBroker;
+    let faults: FaultServer;
+    const creds = { client_id: 'connect-demo', client_secret: 'connect-demo-secret' };
+    const unknownRealm = () => post(`${broker.url}/auth/api/v1/oauth/connect/token`, { ...creds, realm: crypto.randomUUID() });
+    before(async () => {
+      faults = await new FaultServer(KEYCLOAK_URL).start();
+      broker = await startBroker({ env: { UPSTREAM_TIMEOUT_MS: '3000', KEYCLOAK_URL: faults.url } });
+      assert.equal((await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds)).status, 200);
+    });
+    afterEach(() => faults.disarm());
+    after(async () => { await broker.close(); await faults.close(); });
+
+    it('a known tenant is served at once while an unknown name waits for the slow list', async () => {
+      faults.arm('GET', '/admin/realms/', { kind: 'delay', ms: 2000 });
+      const unknown = unknownRealm();
+      await new Promise((r) => setTimeout(r, 200)); // the forced read of server 2 is back, server 1's is not
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        const res = await post(`${broker.url}/auth/api/v1/oauth/connect/token`, creds);
+        assert.equal(res.status, 200, res.text);
+        const took = performance.now() - t0;
+        assert.ok(took < 1000, `answered after ${Math.round(took)} ms, the forced read takes 2,000`);
+      }
+      assert.equal(faults.pending, 0, 'the unknown name forced a read of the slow list');
+      assert.equal((await unknown).status, 404);
+    });
+
+    it('an unknown name whose new list does not come within its deadline is 504, not 404', async () => {
+      await new Promise((r) => setTimeout(r, 1100)); // past the bound on forced reads
+      faults.arm('GET', '/admin/realms/', { kind: 'delay', ms: 6000 });
+      const t0 = performance.now();
+      const res = await unknownRealm();
+      const took = performance.now() - t0;
+      assert.equal(res.status, 504, res.text);
+      assert.equal(res.body.error, 'upstream_timeout');
+      assert.ok(took < 3500, `answered after ${Math.round(took)} ms, the timeout is 3,000`);
+    });
+  });
 });
