@@ -90,6 +90,13 @@ export const upstreamSchema = z.strictObject({
    * default half of `maxInFlightPerRealm`: one caller cannot take a realm's whole share.
    */
   maxInFlightPerAddress: z.number().int().positive().max(10_000).optional(),
+  /**
+   * How long a call whose caller has had its timeout keeps its realm's slot; unset: until Keycloak
+   * answers it (upstream/realm-slots.ts). For a proxy before Keycloak that can lose a request and
+   * keep its connection open; a bound lets a realm whose Keycloak calls stall for good keep one
+   * more share of the server's workers busy each time it passes.
+   */
+  holdLimitMs: z.number().int().min(1000).max(MAX_TIMER_MS).optional(),
   /** Realms of this server that are not tenants (master is always skipped). */
   ignoreRealms: z.array(z.string()).default([]),
   /**

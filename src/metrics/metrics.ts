@@ -4,7 +4,7 @@
  * route tables, status classes, upstream and realm names from config and Keycloak,
  * operation names from the code. No user input, token or email ever becomes a label.
  */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { droppedLogLines } from '../http/logger.js';
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -38,6 +38,11 @@ export class Metrics {
   readonly realmBusy = new Counter({
     name: 'realm_broker_upstream_realm_busy_total', help: 'Calls to Keycloak not made because their realm had its share of the server in flight (upstream/realm-slots.ts), by outcome: refused (the line was full) or timed_out (the deadline passed in line)',
     labelNames: ['upstream', 'realm', 'outcome'] as const, registers: [this.registry],
+  });
+
+  readonly realmHeld = new Gauge({
+    name: 'realm_broker_upstream_realm_held_calls', help: 'Calls to Keycloak whose callers have had their timeouts, kept for their realm\'s slot until Keycloak answers (upstream/realm-slots.ts): a realm at its maxInFlightPerRealm here for long is one whose calls Keycloak, or something before it, does not answer',
+    labelNames: ['upstream', 'realm'] as const, registers: [this.registry],
   });
 
   readonly registryRefreshes = new Counter({

@@ -164,6 +164,8 @@ export class KeepAliveClient {
     private readonly maxConnections: number,
     /** Each realm's share of the server (realm-slots.ts). */
     private readonly slots: RealmSlots,
+    /** How long a call past its caller's deadline is kept for its slot; none: until Keycloak answers (realm-slots.ts). */
+    private readonly holdLimitMs?: number,
   ) {}
 
   /**
@@ -222,6 +224,7 @@ export class KeepAliveClient {
         slot.release();
         this.held.delete(call);
       };
+      const giveUp = () => call.abort(new UpstreamTransportError(`given up: no answer ${this.holdLimitMs} ms past the caller's deadline (holdLimitMs)`));
       const call = new Collect((answer) => {
         ended();
         resolve(answer);
@@ -243,11 +246,13 @@ export class KeepAliveClient {
       // trickling in after its head) is cut at once: Keycloak's worker is done with it, and
       // a byte a second would otherwise hold the slot for as long as the sender liked
       // (attack helper round 30b: a realm's every slot, for hours).
-      const timer = setTimeout(() => {
+      let timer = setTimeout(() => {
         reject(deadlinePassed());
         if (call.answered) return call.abort(answeredLate());
         call.held = true;
         this.held.add(call);
+        slot.hold();
+        if (this.holdLimitMs) timer = setTimeout(giveUp, this.holdLimitMs);
       }, deadline.left());
       try {
         this.poolFor(target.origin).dispatch({

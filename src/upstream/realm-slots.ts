@@ -49,6 +49,8 @@ export const LINE_PER_SLOT = 8;
 /** One call's slot: released once (later calls do nothing). */
 export interface Slot {
   release(): void;
+  /** The call's caller has had its timeout, and the call keeps the slot until Keycloak answers. */
+  hold(): void;
 }
 
 interface Waiter {
@@ -59,6 +61,8 @@ interface Waiter {
 
 class Line {
   inFlight = 0;
+  /** Of those, the calls kept past their callers' timeouts (Slot.hold). */
+  kept = 0;
   readonly waiting: Waiter[] = [];
   /** Calls in flight, and waiting, per client address. */
   readonly held = new Map<string, number>();
@@ -130,6 +134,14 @@ export class RealmSlots {
     return (who === undefined ? line?.inFlight : line?.held.get(who)) ?? 0;
   }
 
+  /**
+   * The realms every slot of which is kept by calls past their callers' timeouts: Keycloak (or a
+   * proxy before it) answers none of their calls, and their callers get 504s.
+   */
+  heldRealms(): string[] {
+    return [...this.lines.values()].filter((l) => l.kept >= this.limit).map((l) => l.realm);
+  }
+
   /** Whether a waiter of `who` goes before those of addresses past their part. */
   private withinPart(line: Line, who: string | undefined): boolean {
     return who === undefined || (line.held.get(who) ?? 0) < this.perAddress;
@@ -148,14 +160,25 @@ export class RealmSlots {
     line.inFlight++;
     add(line.held, who, 1);
     let released = false;
+    let kept = false;
     return {
       release: () => {
         if (released) return;
         released = true;
         line.inFlight--;
         add(line.held, who, -1);
+        if (kept) {
+          line.kept--;
+          this.metrics?.realmHeld.dec({ upstream: this.server, realm: line.realm });
+        }
         this.serveLine(line);
         this.forgetIfIdle(line);
+      },
+      hold: () => {
+        if (released || kept) return;
+        kept = true;
+        line.kept++;
+        this.metrics?.realmHeld.inc({ upstream: this.server, realm: line.realm });
       },
     };
   }

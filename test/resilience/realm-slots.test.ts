@@ -146,6 +146,19 @@ describe('a slotted fetch keeps its slot until the server answers, not until its
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(slots.inFlight('r'), 0);
   });
+
+  it('with a hold limit, a call nobody answers is given up that long after its caller\'s timeout', async () => {
+    const slots = new RealmSlots('test', 4);
+    const slotted = new SlottedFetch(breaker, 200, slots, 300);
+    try {
+      await assert.rejects(slotted.fetch('r', `${base}/never`), (err: Error) => err.name === 'TimeoutError');
+      assert.equal(slots.inFlight('r'), 1, 'kept past the timeout');
+      await new Promise((r) => setTimeout(r, 450));
+      assert.equal(slots.inFlight('r'), 0, 'given up');
+    } finally {
+      slotted.close();
+    }
+  });
 });
 
 describe('the keep-alive client keeps a slot while Keycloak works on the call, not while a body trickles', () => {

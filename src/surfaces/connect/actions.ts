@@ -162,10 +162,19 @@ async function checkReadiness({ store, upstreams, tenants }: Deps): Promise<Read
     checks.tenants = tenantList;
     ready = false;
   }
+  // A server that answers its probe and lists its realms, while a realm's every call waits on it
+  // past its caller's timeout (attack helper round 31: a proxy that lost the requests). Counted,
+  // not named: this answer is on the public port, and realm names are the operator's.
+  let held = 0;
+  for (const u of upstreams.all()) {
+    const n = u.slots.heldRealms().length;
+    if (n) checks[`held:${u.name}`] = `${n} realm${n === 1 ? '' : 's'} with every call held (realm_broker_upstream_realm_held_calls)`;
+    held += n;
+  }
   return {
     ready,
     body: {
-      msg: !ready ? 'NOT READY' : upstreamsUp < upstreams.all().length ? 'DEGRADED' : 'OK',
+      msg: !ready ? 'NOT READY' : upstreamsUp < upstreams.all().length || held ? 'DEGRADED' : 'OK',
       checks,
       upstreams: Object.fromEntries(upstreams.all().map((u) => [u.name, u.breaker.snapshot()])),
     },
