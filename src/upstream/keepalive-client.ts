@@ -224,7 +224,6 @@ export class KeepAliveClient {
         slot.release();
         this.held.delete(call);
       };
-      const giveUp = () => call.abort(new UpstreamTransportError(`given up: no answer ${this.holdLimitMs} ms past the caller's deadline (holdLimitMs)`));
       const call = new Collect((answer) => {
         ended();
         resolve(answer);
@@ -252,7 +251,7 @@ export class KeepAliveClient {
         call.held = true;
         this.held.add(call);
         slot.hold();
-        if (this.holdLimitMs) timer = setTimeout(giveUp, this.holdLimitMs);
+        if (this.holdLimitMs) timer = setTimeout(() => call.abort(new UpstreamTransportError(`given up: no answer ${this.holdLimitMs} ms past the caller's deadline (holdLimitMs)`)), this.holdLimitMs);
       }, deadline.left());
       try {
         this.poolFor(target.origin).dispatch({
