@@ -60,6 +60,20 @@ describe('pushed authorization requests (RFC 9126)', function () {
     assert.match(res.headers.get('location')!, /\/login\?tx=|\/realms\//);
   });
 
+  it('a request_uri presented by another client or at another issuer is refused, and stays its client\'s (attack helper round 31)', async () => {
+    // It is in the browser's address: whoever sees it could otherwise cancel the sign-in.
+    const pushed = await post(`${a.url}/api/v1/platform/oauth/par`, {
+      client_id: 'platform-demo', response_type: 'code', redirect_uri: `${APP}callback`, scope: 'openid', code_challenge: 'a'.repeat(43), code_challenge_method: 'S256',
+    });
+    assert.equal(pushed.status, 201, pushed.text);
+    const at = (base: string, clientId: string) => fetch(`${base}?${new URLSearchParams({ client_id: clientId, request_uri: pushed.body.request_uri })}`, { redirect: 'manual' });
+    assert.equal((await at(`${a.url}/api/v1/platform/oauth/authorize`, 'tv-demo')).status, 400, 'another client');
+    assert.equal((await at(`${a.url}/api/v1/auth/tenants/acme/oauth/authorize`, 'platform-demo')).status, 400, 'another issuer');
+    const res = await at(`${a.url}/api/v1/platform/oauth/authorize`, 'platform-demo');
+    assert.equal(res.status, 302, 'still there for its own client');
+    assert.equal((await at(`${a.url}/api/v1/platform/oauth/authorize`, 'platform-demo')).status, 400, 'and used once');
+  });
+
   it('an app that must push is refused a plain authorize; a bad push is a 400 with the reason', async () => {
     const res = await fetch(`${a.url}/api/v1/platform/oauth/authorize?${new URLSearchParams({
       client_id: 'platform-demo', redirect_uri: `${APP}callback`, response_type: 'code', scope: 'openid',

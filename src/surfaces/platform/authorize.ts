@@ -32,10 +32,15 @@ export function authorize(deps: Deps, jar: CookieJar): Koa.Middleware {
     const query = ctx.query as Record<string, unknown>;
     let request: Record<string, unknown> = query;
     if (query.request_uri !== undefined) {
-      // A pushed request (RFC 9126 §4): used once, by the client that pushed it, here only.
+      // A pushed request (RFC 9126 §4): used once, by the client that pushed it, here only. Read,
+      // checked, then taken (taken once, whoever races): taken first, the URI of another client or
+      // issuer used it up, and anyone who saw it in the browser's address could cancel the
+      // sign-in with it (attack helper round 31).
       const id = typeof query.request_uri === 'string' && query.request_uri.startsWith(REQUEST_URI_PREFIX) ? query.request_uri.slice(REQUEST_URI_PREFIX.length) : '';
-      const pushed = id ? await records.pushedRequest.take(deps.store, id) : undefined;
-      if (!pushed || pushed.issuer !== iss.issuer || pushed.params.client_id !== query.client_id) {
+      const found = id ? await records.pushedRequest.get(deps.store, id) : undefined;
+      const ours = found && found.issuer === iss.issuer && found.params.client_id === query.client_id;
+      const pushed = ours ? await records.pushedRequest.take(deps.store, id) : undefined;
+      if (!pushed) {
         return errorPage(ctx, 400, 'This sign-in request has expired or was already used. Go back to the application and start again.');
       }
       request = { ...pushed.params, response_type: 'code', code_challenge_method: pushed.params.code_challenge ? 'S256' : undefined };
