@@ -31,7 +31,12 @@ export class RealmTokenVerifier {
       const upstream = this.upstreams.get(realm.upstream);
       const internal = upstream.realm(realm.realm).address.internalBase;
       keys = jose.createRemoteJWKSet(new URL(`${internal}/protocol/openid-connect/certs`), {
-        [jose.customFetch]: upstream.fetch, // the request's deadline and the upstream's breaker
+        // The request's deadline and the upstream's breaker. The body is read here: jose reports a
+        // body that failed as it was read (over the size limit) with no cause, as if unreachable.
+        [jose.customFetch]: async (url: string, init: RequestInit) => {
+          const res = await upstream.fetch(url, init);
+          return new Response(await res.arrayBuffer(), { status: res.status, statusText: res.statusText, headers: res.headers });
+        },
         timeoutDuration: this.timeoutMs,
         cooldownDuration: 30_000,
         cacheMaxAge: 10 * 60_000,

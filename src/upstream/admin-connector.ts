@@ -6,7 +6,7 @@
  */
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import { LRUCache } from 'lru-cache';
-import type { Agent } from 'undici';
+import type { Dispatcher } from 'undici';
 import { BrokerError } from '../errors.js';
 import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
 import type UserRepresentation from '@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js';
@@ -20,8 +20,20 @@ import { FETCH_OPTIONS, guardedCall } from './upstream-fetch.js';
 
 export type { ClientRepresentation, RealmRepresentation, UserRepresentation };
 
-/** How long a client's internal id is kept (clientInternalId). */
+/**
+ * `answer` when it is a list. The admin client hands back an answer it cannot parse as its text
+ * (an answer compressed against our asking, a proxy's page), which its types call a list.
+ */
+function listOf<T>(answer: T[], what: string): T[] {
+  if (!Array.isArray(answer)) throw new BrokerError('upstream_bad_response', `Keycloak sent a ${what} that is not a list`);
+  return answer;
+}
+
+/** How long a client's internal id is kept (clientInternalId), and a failed lookup. */
 const CLIENT_ID_TTL_MS = 5 * 60_000;
+const CLIENT_ID_FAILED_TTL_MS = 10_000;
+/** What a failed lookup is kept as (not an id: ids are UUIDs). */
+const LOOKUP_FAILED = '!';
 
 /**
  * What a user search may take of a request's deadline: Keycloak asks the user federation the
@@ -61,7 +73,16 @@ export class AdminConnector {
   private readonly clientIds = new LRUCache<string, string, { realm: string; clientId: string }>({
     max: 1000,
     ttl: CLIENT_ID_TTL_MS,
-    fetchMethod: async (_key, _stale, { context }) => (await this.findClient(context.realm, context.clientId))?.id ?? '',
+    allowStale: true, // an id past its time serves while it is looked up again
+    fetchMethod: async (_key, _stale, { context, options }) => {
+      try {
+        return (await this.findClient(context.realm, context.clientId))?.id ?? '';
+      } catch {
+        // Kept a little, so that codes posted while the admin API fails do not each ask it again.
+        options.ttl = CLIENT_ID_FAILED_TTL_MS;
+        return LOOKUP_FAILED;
+      }
+    },
   });
 
   constructor(
@@ -73,7 +94,7 @@ export class AdminConnector {
     /** User searches are their realm's to slow down: each takes one of its slots. */
     private readonly slotted: SlottedFetch,
     /** The server's fetch pool (upstream-fetch.ts cappedAgent): the admin client's calls go through it. */
-    agent: Agent,
+    agent: Dispatcher,
   ) {
     // The client spreads requestOptions into every fetch, so the getter hands each call the
     // current request's deadline (its own `timeout` option would restart the clock on every
@@ -116,7 +137,7 @@ export class AdminConnector {
   }
 
   listRealms(): Promise<RealmRepresentation[]> {
-    return this.call('listing realms', (c) => c.realms.find({ briefRepresentation: false }));
+    return this.call('listing realms', async (c) => listOf(await c.realms.find({ briefRepresentation: false }), 'realm list'));
   }
 
   findUsersByUsername(realm: string, username: string, budgetMs = USER_SEARCH_BUDGET_MS): Promise<UserRepresentation[]> {
@@ -155,17 +176,20 @@ export class AdminConnector {
   }
 
   /**
-   * A client's internal id at `realm` (undefined: no such client), kept for CLIENT_ID_TTL_MS: it
-   * changes only when the client is deleted and made again. What a code names (scaiwave/code-realm.ts).
+   * A client's internal id at `realm` (undefined: no such client, or the lookup failed), kept for
+   * CLIENT_ID_TTL_MS (it changes only when the client is deleted and made again), a failure for
+   * CLIENT_ID_FAILED_TTL_MS. By the realm's id as well as its name: a realm renamed meanwhile is
+   * not taken for another. What a code names (scaiwave/code-realm.ts).
    */
-  async clientInternalId(realm: string, clientId: string): Promise<string | undefined> {
+  async clientInternalId(realm: { name: string; id: string }, clientId: string): Promise<string | undefined> {
     // Single-flight: the requests meanwhile share one lookup.
-    return (await this.clientIds.fetch(`${realm}\n${clientId}`, { context: { realm, clientId } })) || undefined;
+    const id = await this.clientIds.fetch(`${realm.id}\n${realm.name}\n${clientId}`, { context: { realm: realm.name, clientId } });
+    return id && id !== LOOKUP_FAILED ? id : undefined;
   }
 
   async findClient(realm: string, clientId: string): Promise<ClientRepresentation | undefined> {
-    const found = await this.call('client lookup', (c) => c.clients.find({ realm, clientId }));
-    return found.find((x) => x.clientId === clientId);
+    const found = await this.call('client lookup', async (c) => listOf(await c.clients.find({ realm, clientId }), 'client list'));
+    return found.find((x) => x?.clientId === clientId);
   }
 
   async createClient(realm: string, client: ClientRepresentation): Promise<void> {

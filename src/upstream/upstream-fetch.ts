@@ -4,7 +4,8 @@
  * request's deadline and feeds the server's circuit breaker, refusing at once while the
  * breaker is open.
  */
-import { Agent } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, DecoratorHandler, type Dispatcher } from 'undici';
 import { currentScope } from '../request-scope.js';
 import { BrokerError } from '../errors.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
@@ -135,9 +136,35 @@ export const FETCH_OPTIONS = { redirect: 'manual' } as const;
  */
 export const BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 
-/** A keep-alive pool for fetch calls to one server, answers capped at BODY_LIMIT_BYTES. */
-export function cappedAgent(options: Agent.Options = {}): Agent {
-  return new Agent({ ...options, maxResponseSize: BODY_LIMIT_BYTES });
+/** undici's DecoratorHandler, whose declared type leaves out the methods it passes on. */
+interface Decorated extends Dispatcher.DispatchHandler {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void;
+}
+type DecoratorClass = new (handler: Dispatcher.DispatchHandler) => Decorated;
+
+/**
+ * Keycloak's answers as they were sent: no compression asked for, and none undone when an answer
+ * says it is compressed all the same (it then fails as the JSON it is not). The size limit counts
+ * the bytes that arrive, and fetch unpacks whatever it is told is gzip with no limit of its own:
+ * 48 KB of gzip made 50 MB of JSON through a 1 MB limit (review of this change, round 31).
+ */
+class AsSent extends (DecoratorHandler as unknown as DecoratorClass) {
+  override onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    delete headers['content-encoding'];
+    super.onResponseStart(controller, statusCode, headers, statusMessage);
+  }
+}
+
+/** `headers` (as fetch hands them to its dispatcher: an object, or a flat list) asking for no compression. */
+function identityEncoding(headers: Dispatcher.DispatchOptions['headers']): Dispatcher.DispatchOptions['headers'] {
+  if (Array.isArray(headers)) return [...headers, 'accept-encoding', 'identity'];
+  return { ...(headers as Record<string, string> | null | undefined), 'accept-encoding': 'identity' };
+}
+
+/** A keep-alive pool for fetch calls to one server, answers as sent (AsSent) and capped at BODY_LIMIT_BYTES. */
+export function cappedAgent(options: Agent.Options = {}): Dispatcher {
+  return new Agent({ ...options, maxResponseSize: BODY_LIMIT_BYTES })
+    .compose((dispatch) => (opts, handler) => dispatch({ ...opts, headers: identityEncoding(opts.headers) }, new AsSent(handler)));
 }
 
 /** undici's refusal of an answer over BODY_LIMIT_BYTES, however deep the fetch wrapped it. */
@@ -146,7 +173,7 @@ export function isTooLarge(err: unknown): boolean {
 }
 
 /** The fetch of one server, through `agent` (cappedAgent). */
-export function guardedFetch(breaker: CircuitBreaker, timeoutMs: number, agent: Agent): UpstreamFetch {
+export function guardedFetch(breaker: CircuitBreaker, timeoutMs: number, agent: Dispatcher): UpstreamFetch {
   // The caller's own signal (a per-call timeout) gives way to the request's deadline. A redirect
   // is an answer, not followed (FETCH_OPTIONS). Node's fetch takes undici's agent (the same
   // dispatcher interface; the admin client's fetch is Node's too).

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { BrokerError } from '../../src/errors.js';
 import { AdminConnector } from '../../src/upstream/admin-connector.js';
@@ -26,10 +27,20 @@ describe('answers from Keycloak are cut at their size limit', function () {
   const chunk = Buffer.alloc(64 * 1024, 'x');
   let breaker: CircuitBreaker;
 
+  /** 70 MB of JSON (a list of zeros, past the limit unpacked), gzipped to about 70 KB. */
+  const bomb = gzipSync(`[${'0,'.repeat(35_000_000)}0]`);
+  /** The accept-encoding of the last request to `/gzip`. */
+  let asked: string | undefined;
+
   before(async () => {
-    // `/declared` says its length up front (2 GB); every other path is chunked, with no end.
+    // `/declared` says its length up front (2 GB); `/gzip` sends the bomb, said to be gzip
+    // whatever was asked; every other path is chunked, with no end.
     flood = createServer((req, res) => {
       req.resume();
+      if (req.url?.startsWith('/gzip')) {
+        asked = req.headers['accept-encoding'];
+        return void res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(bomb);
+      }
       res.writeHead(200, { 'content-type': 'application/json', ...(req.url === '/declared' ? { 'content-length': String(2 ** 31) } : {}) });
       res.write('[{"a":"');
       const pump = () => {
@@ -78,6 +89,28 @@ describe('answers from Keycloak are cut at their size limit', function () {
       assert.equal(slots.inFlight('r'), 0);
     } finally {
       slotted.close();
+    }
+  });
+
+  it('an answer said to be compressed is read as sent, never unpacked past the limit, on every path', async () => {
+    // The size limit counts the bytes that come: unpacked, these would be 70 MB of valid JSON.
+    const agent = cappedAgent();
+    const slotted = new SlottedFetch(breaker, 5_000, new RealmSlots('test', 4));
+    const tokenRealm = { realm: 'master', clientCredentials: async () => ({ access_token: 't', expires_in: 300 }) } as unknown as RealmConnector;
+    const admin = new AdminConnector(`${base}/gzip`, tokenRealm, { clientId: 'broker' }, breaker, 5_000, slotted, agent);
+    try {
+      for (const fetched of [guardedFetch(breaker, 5_000, agent)(`${base}/gzip`), slotted.fetch('r', `${base}/gzip`)]) {
+        asked = undefined;
+        const res = await fetched;
+        assert.equal((await res.arrayBuffer()).byteLength, bomb.length, 'the bytes as sent');
+        assert.equal(asked, 'identity', 'no compression asked for');
+      }
+      asked = undefined;
+      await assert.rejects(admin.listRealms(), (err: BrokerError) => err.code === 'upstream_bad_response');
+      assert.equal(asked, 'identity');
+    } finally {
+      slotted.close();
+      await agent.close();
     }
   });
 

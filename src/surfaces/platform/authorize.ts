@@ -22,7 +22,7 @@ import type { IssuerContext } from './issuer.js';
 import { REQUEST_URI_PREFIX } from './par.js';
 import { asksPrompt } from './prompt.js';
 import { EXPIRED, appName, continueWithEmail, currentSso, errorRedirect, findApp, loadTx, realmOrigins, routeSignIn, startTransaction, startedHere, toRealm } from './sign-in.js';
-import { records } from './transactions.js';
+import { records, type PushedRequest } from './transactions.js';
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
@@ -32,15 +32,15 @@ export function authorize(deps: Deps, jar: CookieJar): Koa.Middleware {
     const query = ctx.query as Record<string, unknown>;
     let request: Record<string, unknown> = query;
     if (query.request_uri !== undefined) {
-      // A pushed request (RFC 9126 §4): used once, by the client that pushed it, here only. Read,
-      // checked, then taken (taken once, whoever races): taken first, the URI of another client or
-      // issuer used it up, and anyone who saw it in the browser's address could cancel the
-      // sign-in with it (attack helper round 31).
+      // A pushed request (RFC 9126 §4): used once, with the client id that pushed it, here only.
+      // Read, checked, then taken (once, whoever races): taken first, it was used up when shown
+      // with another client id or at another issuer (attack helper round 31). Whoever has the
+      // whole address (client id and request_uri) can still use it first: single use is RFC 9126's.
       const id = typeof query.request_uri === 'string' && query.request_uri.startsWith(REQUEST_URI_PREFIX) ? query.request_uri.slice(REQUEST_URI_PREFIX.length) : '';
+      const matches = (p: PushedRequest | undefined): p is PushedRequest => p !== undefined && p.issuer === iss.issuer && p.params.client_id === query.client_id;
       const found = id ? await records.pushedRequest.get(deps.store, id) : undefined;
-      const ours = found && found.issuer === iss.issuer && found.params.client_id === query.client_id;
-      const pushed = ours ? await records.pushedRequest.take(deps.store, id) : undefined;
-      if (!pushed) {
+      const pushed = matches(found) ? await records.pushedRequest.take(deps.store, id) : undefined;
+      if (!matches(pushed)) {
         return errorPage(ctx, 400, 'This sign-in request has expired or was already used. Go back to the application and start again.');
       }
       request = { ...pushed.params, response_type: 'code', code_challenge_method: pushed.params.code_challenge ? 'S256' : undefined };

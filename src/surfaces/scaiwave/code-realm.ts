@@ -5,24 +5,29 @@
  *
  * Asking a wrong realm is not free: Keycloak takes a code out of its single-use store before it
  * checks the realm, so a realm of the **same server** that refuses a code has used it up (attack
- * helper round 30a). A realm of another server never saw it. So the broker asks only the realm
- * the code is known to be from when it can know:
- * - the app sent the `iss` Keycloak gave it with the code (RFC 9207): that realm, if it is this
- *   tenant's, else none (the code is refused without asking anyone);
- * - else, the tenant having moved, the code names its client: Keycloak's codes read
- *   `<code id>.<user session id>.<client's internal id>` (`OAuth2CodeParser.persistCode`, the same
- *   since Keycloak 4), and a client's internal id is its realm's alone. The broker's client is
- *   looked up in each of the tenant's realms (cached by the admin connector), and a realm whose id
- *   matches is the one asked;
- * - else (a code of another shape, or no realm's id matches it, or the lookup failed) the
- *   tenant's realm first, then the realms it left, as before this was known.
+ * helper round 30a). A realm of another server never saw it. So:
+ * - the app sent the `iss` Keycloak gave it with the code (RFC 9207): that realm alone, if it is
+ *   this tenant's, else none (the code is refused without asking anyone);
+ * - else, when two of the tenant's realms share a server, the code says which of them it is of:
+ *   Keycloak's codes read `<code id>.<user session id>.<client's internal id>`
+ *   (`OAuth2CodeParser.persistCode`, the same since Keycloak 4), and within one server's database
+ *   a client's internal id is its realm's alone. The broker's client is looked up in each realm
+ *   that shares a server (cached by the admin connector; each lookup waited for
+ *   CLIENT_LOOKUP_WAIT_MS at most), and of those only the realm it names is asked, then the
+ *   realms of other servers (which may hold the same id: `migrate` copies ids between servers);
+ * - else (realms on different servers only, a code of another shape, or no lookup answered in
+ *   time) the tenant's realm first, then the realms it left, as before this was known.
  */
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import { isTenantRealm, type RealmEntry, type Tenant } from '../../tenancy/tenant.js';
+import { orAfter } from '../../upstream/deadline.js';
 
 /** Where a realm's code is redeemed. */
-export type CodeRealm = Pick<RealmEntry, 'upstream' | 'realm'>;
+export type CodeRealm = Pick<RealmEntry, 'upstream' | 'realm' | 'id'>;
+
+/** How long a sign-in waits for a realm's client lookup: a slow admin API must not hold it. */
+const CLIENT_LOOKUP_WAIT_MS = 500;
 
 /** The realms to ask for `code`, in order (at least one). */
 export async function realmsForCode(deps: Deps, tenant: Tenant, code: string, iss: string | undefined): Promise<CodeRealm[]> {
@@ -31,11 +36,12 @@ export async function realmsForCode(deps: Deps, tenant: Tenant, code: string, is
   // Nearly every sign-in: a tenant that never moved has one realm to ask, and no lookup.
   if (!former.length) return [tenant];
   const all: CodeRealm[] = [tenant, ...former];
-  const client = codeClient(code);
+  const shared = all.filter((r) => all.some((o) => o !== r && o.upstream === r.upstream));
+  const client = shared.length ? codeClient(code) : undefined;
   if (client) {
-    const ids = await Promise.all(all.map((r) => clientIdAt(deps, r).catch(() => undefined)));
-    const named = all.filter((_, i) => ids[i] === client);
-    if (named.length) return named;
+    const ids = await Promise.all(shared.map((r) => orAfter(clientIdAt(deps, r).catch(() => undefined), CLIENT_LOOKUP_WAIT_MS, undefined)));
+    const named = shared.filter((_, i) => ids[i] === client);
+    if (named.length) return [...named, ...all.filter((r) => !shared.includes(r))];
   }
   return all;
 }
@@ -82,6 +88,6 @@ export function codeClient(code: string): string | undefined {
 }
 
 /** The broker client's internal id at `realm`, lower case. */
-async function clientIdAt(deps: Deps, { upstream, realm }: CodeRealm): Promise<string | undefined> {
-  return (await deps.upstreams.get(upstream).admin.clientInternalId(realm, deps.config.brokerClient.clientId))?.toLowerCase();
+async function clientIdAt(deps: Deps, { upstream, realm, id }: CodeRealm): Promise<string | undefined> {
+  return (await deps.upstreams.get(upstream).admin.clientInternalId({ name: realm, id }, deps.config.brokerClient.clientId))?.toLowerCase();
 }
