@@ -164,8 +164,6 @@ export class KeepAliveClient {
     private readonly maxConnections: number,
     /** Each realm's share of the server (realm-slots.ts). */
     private readonly slots: RealmSlots,
-    /** How long a call past its caller's deadline is kept for its slot; none: until Keycloak answers (realm-slots.ts). */
-    private readonly holdLimitMs?: number,
   ) {}
 
   /**
@@ -245,13 +243,12 @@ export class KeepAliveClient {
       // trickling in after its head) is cut at once: Keycloak's worker is done with it, and
       // a byte a second would otherwise hold the slot for as long as the sender liked
       // (attack helper round 30b: a realm's every slot, for hours).
-      let timer = setTimeout(() => {
+      const timer = setTimeout(() => {
         reject(deadlinePassed());
         if (call.answered) return call.abort(answeredLate());
         call.held = true;
         this.held.add(call);
-        slot.hold();
-        if (this.holdLimitMs) timer = setTimeout(() => call.abort(new UpstreamTransportError(`given up: no answer ${this.holdLimitMs} ms past the caller's deadline (holdLimitMs)`)), this.holdLimitMs);
+        slot.hold(() => call.abort(new UpstreamTransportError('given up: no answer within the hold limit (holdLimitMs)')));
       }, deadline.left());
       try {
         this.poolFor(target.origin).dispatch({

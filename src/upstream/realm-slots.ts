@@ -49,8 +49,11 @@ export const LINE_PER_SLOT = 8;
 /** One call's slot: released once (later calls do nothing). */
 export interface Slot {
   release(): void;
-  /** The call's caller has had its timeout, and the call keeps the slot until Keycloak answers. */
-  hold(): void;
+  /**
+   * The call's caller has had its timeout, and the call keeps the slot until Keycloak answers,
+   * or until the server's hold limit (`holdLimitMs`), when `giveUp` ends the call.
+   */
+  hold(giveUp: () => void): void;
 }
 
 interface Waiter {
@@ -90,6 +93,8 @@ export class RealmSlots {
     readonly limit: number,
     private readonly metrics?: Metrics,
     perAddress?: number,
+    /** How long a held call keeps its slot before it is given up; none: until Keycloak answers. */
+    private readonly holdLimitMs?: number,
   ) {
     this.perAddress = Math.min(limit, perAddress ?? Math.max(1, Math.floor(limit / 2)));
   }
@@ -161,6 +166,7 @@ export class RealmSlots {
     add(line.held, who, 1);
     let released = false;
     let kept = false;
+    let limit: NodeJS.Timeout | undefined;
     return {
       release: () => {
         if (released) return;
@@ -168,17 +174,19 @@ export class RealmSlots {
         line.inFlight--;
         add(line.held, who, -1);
         if (kept) {
+          clearTimeout(limit);
           line.kept--;
           this.metrics?.realmHeld.dec({ upstream: this.server, realm: line.realm });
         }
         this.serveLine(line);
         this.forgetIfIdle(line);
       },
-      hold: () => {
+      hold: (giveUp) => {
         if (released || kept) return;
         kept = true;
         line.kept++;
         this.metrics?.realmHeld.inc({ upstream: this.server, realm: line.realm });
+        if (this.holdLimitMs) limit = setTimeout(giveUp, this.holdLimitMs).unref();
       },
     };
   }

@@ -33,8 +33,6 @@ export class SlottedFetch {
     private readonly breaker: CircuitBreaker,
     private readonly timeoutMs: number,
     private readonly slots: RealmSlots,
-    /** How long a call past its caller's timeout is kept for its slot; none: until Keycloak answers (realm-slots.ts). */
-    private readonly holdLimitMs?: number,
   ) {}
 
   /** `fetch` for a call of `realm` (the caller's own signal gives way to the deadline, as in upstream-fetch.ts). */
@@ -70,12 +68,11 @@ export class SlottedFetch {
     return new Promise((resolve, reject) => {
       const stop = new AbortController();
       let gaveUp = false;
-      let timer = setTimeout(() => {
+      const timer = setTimeout(() => {
         gaveUp = true;
         reject(deadlinePassed());
         this.held.add(stop);
-        slot.hold();
-        if (this.holdLimitMs) timer = setTimeout(() => stop.abort(new Error(`given up: no answer ${this.holdLimitMs} ms past the caller's timeout (holdLimitMs)`)), this.holdLimitMs).unref();
+        slot.hold(() => stop.abort(new Error('given up: no answer within the hold limit (holdLimitMs)')));
       }, Math.max(1, waitMs)).unref();
       const ended = () => {
         slot.release();

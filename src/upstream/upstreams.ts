@@ -59,9 +59,9 @@ export class Upstream {
       },
     });
     this.fetch = guardedFetch(this.breaker, timeoutMs, this.agent);
-    this.slots = new RealmSlots(config.name, config.maxInFlightPerRealm, metrics, config.maxInFlightPerAddress);
-    this.http = new KeepAliveClient(this.breaker, timeoutMs, config.maxConnections, this.slots, config.holdLimitMs);
-    this.slotted = new SlottedFetch(this.breaker, timeoutMs, this.slots, config.holdLimitMs);
+    this.slots = new RealmSlots(config.name, config.maxInFlightPerRealm, metrics, config.maxInFlightPerAddress, config.holdLimitMs);
+    this.http = new KeepAliveClient(this.breaker, timeoutMs, config.maxConnections, this.slots);
+    this.slotted = new SlottedFetch(this.breaker, timeoutMs, this.slots);
     this.admin = new AdminConnector(config.url, this.realm(config.admin.realm), config.admin, this.breaker, timeoutMs, this.slotted, this.agent);
   }
 

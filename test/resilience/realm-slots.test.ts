@@ -148,8 +148,8 @@ describe('a slotted fetch keeps its slot until the server answers, not until its
   });
 
   it('with a hold limit, a call nobody answers is given up that long after its caller\'s timeout', async () => {
-    const slots = new RealmSlots('test', 4);
-    const slotted = new SlottedFetch(breaker, 200, slots, 300);
+    const slots = new RealmSlots('test', 4, undefined, undefined, 300);
+    const slotted = new SlottedFetch(breaker, 200, slots);
     try {
       await assert.rejects(slotted.fetch('r', `${base}/never`), (err: Error) => err.name === 'TimeoutError');
       assert.equal(slots.inFlight('r'), 1, 'kept past the timeout');

@@ -5,14 +5,13 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
-import type { Tenant } from '../../tenancy/tenant.js';
+import { isKeycloakId, type Tenant } from '../../tenancy/tenant.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The tenant a connect request names by `realm` (every connect route's input has it). */
 export async function tenantOfRealm({ tenants }: Pick<Deps, 'tenants'>, id: string | undefined): Promise<Tenant> {
   if (id === undefined) return tenants.defaultTenant();
-  const tenant = UUID.test(id) ? await tenants.byId(id) : undefined;
+  const tenant = isKeycloakId(id) ? await tenants.byId(id) : undefined;
   if (!tenant) throw new BrokerError('tenant_not_found', 'Realm not found');
   return tenant;
 }

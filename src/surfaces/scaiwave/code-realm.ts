@@ -20,7 +20,7 @@
  */
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
-import { isTenantRealm, type RealmEntry, type Tenant } from '../../tenancy/tenant.js';
+import { isKeycloakId, isTenantRealm, type RealmEntry, type Tenant } from '../../tenancy/tenant.js';
 import { orAfter } from '../../upstream/deadline.js';
 
 /** Where a realm's code is redeemed. */
@@ -78,13 +78,11 @@ async function issuingRealm(deps: Deps, tenant: Tenant, iss: string): Promise<Re
   return realm;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The client's internal id a Keycloak code names (its third part), if it has that shape. */
 export function codeClient(code: string): string | undefined {
   const parts = code.split('.');
   const client = parts.length === 3 ? parts[2]!.toLowerCase() : undefined;
-  return client && UUID.test(client) ? client : undefined;
+  return client && isKeycloakId(client) ? client : undefined;
 }
 
 /** The broker client's internal id at `realm`, lower case. */
