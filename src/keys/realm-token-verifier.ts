@@ -31,11 +31,20 @@ export class RealmTokenVerifier {
       const upstream = this.upstreams.get(realm.upstream);
       const internal = upstream.realm(realm.realm).address.internalBase;
       keys = jose.createRemoteJWKSet(new URL(`${internal}/protocol/openid-connect/certs`), {
-        // The request's deadline and the upstream's breaker. The body is read here: jose reports a
-        // body that failed as it was read (over the size limit) with no cause, as if unreachable.
+        // The request's deadline and the upstream's breaker. The body is read and parsed here:
+        // jose reports a body that failed as it was read (over the size limit), or a 200 that is
+        // not JSON, with no cause, as if Keycloak were unreachable (503); both are bad answers.
         [jose.customFetch]: async (url: string, init: RequestInit) => {
           const res = await upstream.fetch(url, init);
-          return new Response(await res.arrayBuffer(), { status: res.status, statusText: res.statusText, headers: res.headers });
+          const body = await res.arrayBuffer();
+          if (res.status === 200) {
+            try {
+              JSON.parse(new TextDecoder().decode(body));
+            } catch (err) {
+              throw new BrokerError('upstream_bad_response', 'Keycloak sent an unusable key set', { cause: err });
+            }
+          }
+          return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
         },
         timeoutDuration: this.timeoutMs,
         cooldownDuration: 30_000,

@@ -38,12 +38,12 @@ export function isTenantRealm(realm: Pick<RealmEntry, 'id'>, tenant: Pick<Tenant
   return realm.id === tenant.id || tenant.aliasIds.includes(realm.id);
 }
 
-/** Realm attributes that carry the broker's per-tenant settings, so they move with the realm. */
 /** Whether `value` has the shape of Keycloak's ids (realms, clients: UUIDs). */
 export function isKeycloakId(value: string): boolean {
   return KEYCLOAK_ID.test(value);
 }
 const KEYCLOAK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Realm attributes that carry the broker's per-tenant settings, so they move with the realm. */
 export const ATTR_EMAIL_DOMAINS = 'realm-broker.email-domains';
 export const ATTR_PASSWORD_GRANT = 'realm-broker.features.auth.password_grant_enabled';
