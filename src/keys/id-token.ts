@@ -5,6 +5,7 @@
  */
 import * as jose from 'jose';
 import type { Tenant } from '../tenancy/tenant.js';
+import { subjectAt } from './platform-subject.js';
 import type { SigningKeys } from './signing-key.js';
 
 /** Claims about the user that pass from the realm's ID token. */
@@ -23,10 +24,14 @@ export async function issueIdToken(keys: SigningKeys, opts: {
    * user's address (tenancy/email-vouching.ts). A tenant's own issuer passes its realm's claim on.
    */
   vouch?: (email: unknown) => Promise<boolean>;
+  /** At the platform issuer: `sub` is scoped to the tenant (keys/platform-subject.ts). */
+  atPlatform: boolean;
 }): Promise<string> {
   const realm = jose.decodeJwt(opts.realmIdToken);
   const claims: Record<string, unknown> = {};
   for (const c of USER_CLAIMS) if (realm[c] !== undefined) claims[c] = realm[c];
+  if (typeof claims.sub !== 'string') throw new Error('the realm\'s ID token has no sub');
+  claims.sub = subjectAt(opts.atPlatform, opts.tenant.id, claims.sub);
   if (claims.email_verified !== undefined && opts.vouch && !(await opts.vouch(claims.email))) delete claims.email_verified;
   if (opts.nonce) claims.nonce = opts.nonce;
   claims.tenant_id = opts.tenant.id;

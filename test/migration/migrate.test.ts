@@ -280,7 +280,8 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     assert.ok(byLookup.startsWith(`${tgtIssuer}/protocol/openid-connect/auth`), byLookup);
     const tokens = await finishSignIn(byDomain, ann, verifier);
     assert.equal(claims(tokens.access_token).iss, tgtIssuer);
-    assert.equal(claims(tokens.id_token).sub, prior.sub);
+    // The same sub as before the move: the platform issuer's is scoped to the tenant's id, which moved with it.
+    assert.equal(claims(tokens.id_token).sub, `${t.id}:${prior.sub}`);
     assert.equal(claims(tokens.id_token).tenant_id, t.id);
   });
 

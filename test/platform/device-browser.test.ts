@@ -70,7 +70,8 @@ describe('Platform device flow in headless Chromium, two replicas', function () 
     const jwks = jose.createRemoteJWKSet(new URL(`${a.url}/api/v1/platform/oauth/.well-known/jwks.json`));
     await jose.jwtVerify(result.body.access_token, realmKeyOf(a.url), { issuer: at.iss });
     const { payload } = await jose.jwtVerify(result.body.id_token, jwks, { issuer: `${a.url}/api/v1/platform/oauth`, audience: 'tv-demo' });
-    assert.equal(payload.sub, at.sub);
+    // The platform issuer's sub: the tenant's id and the realm's user id (keys/platform-subject.ts).
+    assert.equal(payload.sub, `${payload.tenant_id}:${at.sub}`);
     const introspection = await post(`${a.url}/auth/api/v1/oauth/connect/introspect`, { token: result.body.access_token });
     assert.equal(introspection.body.active, true, 'active at acme');
   });

@@ -77,7 +77,8 @@ describe('Platform device flow (RFC 8628)', () => {
     const jwks = jose.createRemoteJWKSet(new URL(`${oauth}/.well-known/jwks.json`));
     const { payload } = await jose.jwtVerify(tokens.body.id_token, jwks, { issuer: oauth, audience: 'tv-demo' });
     assert.equal(payload.tenant, 'acme');
-    assert.equal(payload.sub, at.sub);
+    // The platform issuer's sub: the tenant's id and the realm's user id (keys/platform-subject.ts).
+    assert.equal(payload.sub, `${payload.tenant_id}:${at.sub}`);
     await jose.jwtVerify(tokens.body.access_token, realmKeyOf(broker.url), { issuer: at.iss });
     const introspection = await post(`${broker.url}/auth/api/v1/oauth/connect/introspect`, { token: tokens.body.access_token });
     assert.equal(introspection.body.active, true);

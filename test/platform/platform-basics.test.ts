@@ -105,7 +105,8 @@ describe('Platform OAuth API: JWKS, client credentials, userinfo', () => {
       assert.equal(res.status, 200);
       const body = await res.json();
       assert.equal(body.email, 'alice@acme.example');
-      assert.equal(body.sub, claims(alice.access_token).sub);
+      // The sub the platform's ID tokens say: scoped to the tenant (keys/platform-subject.ts).
+      assert.equal(body.sub, `${body.tenant_id}:${claims(alice.access_token).sub}`);
       assert.equal(body.tenant, 'acme');
       const bob = await connectLogin('bob@globex.example', 'bob-pass', GLOBEX_ID);
       const viaPost = await fetch(`${base}/oauth/userinfo`, { method: 'POST', headers: { authorization: `Bearer ${bob.access_token}` } });

@@ -62,6 +62,7 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
     const app_ = { clientId: tx.clientId, issuer: tx.issuer };
     const sso: SsoSession = {
       tenant: tenant.slug,
+      tenantId: tenant.id,
       sub: String(idToken.sub),
       email: typeof idToken.email === 'string' ? idToken.email : undefined,
       // Only a sid of a session id's shape is kept: it names the realm session to end at logout.

@@ -31,7 +31,7 @@ import type { CookieJar } from '../../http/cookies.js';
 import { checkFormCsrf, formCsrfToken } from '../../http/form-csrf.js';
 import { errorPage, logoutConfirmPage, renderPage } from '../../ui/pages.js';
 import type { IssuerContext } from './issuer.js';
-import { endRealmSessionNamedBy, endSsoSession, ssoNamedBy } from './session-end.js';
+import { endRealmSessionNamedBy, endSsoSession, ssoNamedBy, subjectOfSession } from './session-end.js';
 import { appServedAt, currentSsoEntry, findApp } from './sign-in.js';
 
 const INVALID = 'The sign-out request is not valid.';
@@ -84,7 +84,8 @@ export function logout(deps: Deps, jar: CookieJar): Koa.Middleware {
     const entry = await currentSsoEntry(deps, jar, ctx) ?? (!cookieId && hint ? await ssoNamedBy(deps, hint) : undefined);
     const confirmed = ctx.method === 'POST' && source.confirm === 'yes';
     if (confirmed) checkFormCsrf(jar, ctx);
-    const hintIsThisUser = hint !== undefined && entry !== undefined && hint.sub === entry.sso.sub && hint.tenant === entry.sso.tenant;
+    const hintIsThisUser = hint !== undefined && entry !== undefined && hint.tenant === entry.sso.tenant
+      && hint.sub !== undefined && hint.sub === (await subjectOfSession(deps, entry.sso, hint.iss));
     const unseen = !entry && !cookieId && ctx.method === 'POST';
     if (!confirmed && ((entry && !hintIsThisUser) || unseen)) {
       const app = clientId ? findApp(deps, clientId) : undefined;

@@ -14,6 +14,8 @@ import * as jose from 'jose';
 import type { Deps } from '../../deps.js';
 import { realmSessionEnded } from '../shared/introspection.js';
 import { isRealmSessionId } from '../../upstream/admin-connector.js';
+import { platformSubject } from '../../keys/platform-subject.js';
+import { platformIssuerContext } from './issuer.js';
 import { findApp } from './sign-in.js';
 import { records, type SsoSession } from './transactions.js';
 
@@ -26,16 +28,27 @@ const TIMEOUT_MS = 3000;
 export const realmSessionKey = (realmIssuer: string, sid: string) => createHash('sha256').update(`${realmIssuer}|${sid}`).digest('base64url');
 
 /**
+ * The `sub` that the issuer `issuer` said for the user of a broker session: the tenant-scoped one
+ * at the platform issuer, the realm's at a tenant's own (keys/platform-subject.ts). Undefined
+ * when it cannot be known (a session recorded before the tenant id was, of a tenant gone since).
+ */
+export async function subjectOfSession(deps: Deps, sso: SsoSession, issuer: unknown): Promise<string | undefined> {
+  if (issuer !== platformIssuerContext(deps).issuer) return sso.sub;
+  const tenantId = sso.tenantId ?? (await deps.tenants.bySlug(sso.tenant))?.id;
+  return tenantId === undefined ? undefined : platformSubject(tenantId, sso.sub);
+}
+
+/**
  * The broker session an ID token of ours names by its `sid` (the realm session's, as the realm
  * said it at sign-in) and tenant, when it is that token's user's.
  */
-export async function ssoNamedBy(deps: Deps, claims: { sid?: unknown; sub?: unknown; tenant?: unknown }): Promise<{ id: string; sso: SsoSession } | undefined> {
-  if (typeof claims.sid !== 'string' || typeof claims.tenant !== 'string') return undefined;
+export async function ssoNamedBy(deps: Deps, claims: { iss?: unknown; sid?: unknown; sub?: unknown; tenant?: unknown }): Promise<{ id: string; sso: SsoSession } | undefined> {
+  if (typeof claims.sid !== 'string' || typeof claims.tenant !== 'string' || typeof claims.sub !== 'string') return undefined;
   const tenant = await deps.tenants.bySlug(claims.tenant);
   if (!tenant) return undefined;
   const id = await records.ssoOfRealmSession.get(deps.store, realmSessionKey(deps.upstreams.get(tenant.upstream).issuerOf(tenant.realm), claims.sid));
   const sso = id ? await records.sso.get(deps.store, id) : undefined;
-  return id && sso && sso.sub === claims.sub && sso.tenant === claims.tenant ? { id, sso } : undefined;
+  return id && sso && sso.tenant === claims.tenant && (await subjectOfSession(deps, sso, claims.iss)) === claims.sub ? { id, sso } : undefined;
 }
 
 /**
@@ -87,10 +100,13 @@ async function notifyApps(deps: Deps, sso: SsoSession): Promise<void> {
     .filter((c): c is { clientId: string; issuer: string; uri: string } => typeof c.uri === 'string');
   await Promise.all(targets.map(async (t) => {
     const key = await deps.signingKeys.get();
-    const token = await new jose.SignJWT({ events: { [EVENT]: {} }, ...(sso.realmSessionId ? { sid: sso.realmSessionId } : {}), tenant: sso.tenant })
+    // The sub that issuer put in the app's ID token; a logout token names a sid or a sub (§2.4).
+    const sub = await subjectOfSession(deps, sso, t.issuer);
+    if (sub === undefined && !sso.realmSessionId) return;
+    const logout = new jose.SignJWT({ events: { [EVENT]: {} }, ...(sso.realmSessionId ? { sid: sso.realmSessionId } : {}), tenant: sso.tenant })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'logout+jwt' })
-      .setIssuer(t.issuer).setAudience(t.clientId).setSubject(sso.sub).setIssuedAt().setExpirationTime('2m').setJti(randomUUID())
-      .sign(key.privateKey);
+      .setIssuer(t.issuer).setAudience(t.clientId).setIssuedAt().setExpirationTime('2m').setJti(randomUUID());
+    const token = await (sub === undefined ? logout : logout.setSubject(sub)).sign(key.privateKey);
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       if (BACKOFF_MS[attempt]) await new Promise((r) => setTimeout(r, BACKOFF_MS[attempt]));
       try {

@@ -110,6 +110,9 @@ export interface AuthorizationCode {
 
 export interface SsoSession {
   tenant: string;
+  /** The tenant's id at sign-in: the platform issuer's `sub` is scoped to it (keys/platform-subject.ts). */
+  tenantId?: string;
+  /** The realm's user id. */
   sub: string;
   email?: string;
   /** The realm session, to end it at logout, and where it lives (the tenant may move meanwhile). */

@@ -7,6 +7,7 @@ import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import { bearerToken } from '../../http/bearer.js';
+import { platformSubject } from '../../keys/platform-subject.js';
 import { translateUpstreamError } from '../../upstream/translate-error.js';
 
 export function userinfo(deps: Deps): Koa.Middleware {
@@ -34,8 +35,14 @@ export function userinfo(deps: Deps): Koa.Middleware {
     if (res.status === 401) throw new BrokerError('invalid_token', 'The token is no longer active');
     if (!res.ok) throw translateUpstreamError(new BrokerError('upstream_bad_response', `userinfo answered ${res.status}`), 'userinfo');
     const claims = (await res.json().catch((err) => { throw translateUpstreamError(err, 'userinfo'); })) as Record<string, unknown>;
-    // The platform issuer vouches for an address as its ID tokens do (tenancy/email-vouching.ts).
-    const said = issuer?.tenant ? claims : await deps.vouching.claims(claims, tenant);
-    ctx.body = { ...said, tenant_id: tenant.id, tenant: tenant.slug };
+    // The platform issuer vouches for an address as its ID tokens do (tenancy/email-vouching.ts),
+    // and says the `sub` they say (keys/platform-subject.ts; OIDC Core §5.3.2: the same).
+    if (issuer?.tenant) {
+      ctx.body = { ...claims, tenant_id: tenant.id, tenant: tenant.slug };
+      return;
+    }
+    if (typeof claims.sub !== 'string') throw translateUpstreamError(new BrokerError('upstream_bad_response', 'userinfo answered without a sub'), 'userinfo');
+    const said = await deps.vouching.claims(claims, tenant);
+    ctx.body = { ...said, sub: platformSubject(tenant.id, claims.sub), tenant_id: tenant.id, tenant: tenant.slug };
   };
 }

@@ -31,6 +31,7 @@ export async function withBrokerIdToken(deps: Deps, issuer: IssuerContext, clien
   const id_token = await issueIdToken(deps.signingKeys, {
     issuer: issuer.issuer, clientId, realmIdToken, tenant, nonce, accessToken: tokens.access_token, ttlSeconds: deps.config.platform.idTokenTtlSeconds,
     vouch: issuer.tenant ? undefined : (email) => deps.vouching.vouches(tenant, email),
+    atPlatform: !issuer.tenant,
   });
   return { ...rest, id_token };
 }

@@ -1,0 +1,83 @@
+/**
+ * One `sub`, one user, at the platform issuer (keys/platform-subject.ts). Keycloak keeps user
+ * ids unique within one server only, and a realm's admin can give a new user any id (a realm
+ * import or partial import keeps ids). Before this test (2026-12-07): the admin of a realm on
+ * server 2 made "mallory" with alice's id (alice: acme, server 1); mallory signed in at the
+ * platform issuer and got an ID token with alice's `sub` under the same `iss`, so every app
+ * keying accounts on (`iss`, `sub`), as OIDC Core has it, took her for alice; the platform's
+ * userinfo said alice's `sub` for her tokens too. Now the platform issuer says
+ * `<tenant_id>:<realm user id>`; a tenant's own issuer says the realm's id, as the realm does.
+ */
+import assert from 'node:assert/strict';
+import KcAdminClient from '@keycloak/keycloak-admin-client';
+import { ACME_ID, claims, post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { signIn } from '../helpers/platform-rp.js';
+import { ADMIN, KEYCLOAK_URL, KEYCLOAK2_URL } from '../helpers/services.js';
+import { makeTestTenant } from '../helpers/test-tenant.js';
+
+describe('a user of another server with the id of a platform user', function () {
+  this.timeout(180_000);
+  const ALICE = 'alice@acme.example';
+  const t = makeTestTenant();
+  const mallory = `mallory@${t.domain}`;
+  let admin: KcAdminClient;
+  let aliceId: string;
+  let broker: TestBroker;
+
+  const platform = () => `${broker.url}/api/v1/platform/oauth`;
+  const ownIssuer = (slug: string) => `${broker.url}/api/v1/auth/tenants/${slug}/oauth`;
+  const idTokenAt = async (issuer: string, user: string) => claims((await signIn(issuer, user, { brokerUrl: broker.url })).tokens.id_token!);
+  const connectToken = async (username: string, password: string, realm: string) => {
+    const res = await post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username, password, realm, scopes: 'openid' });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    return res.body.access_token as string;
+  };
+  const userinfo = async (token: string, at: string) => {
+    const res = await fetch(`${at}/userinfo`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+    return (await res.json()) as { sub: string; tenant: string };
+  };
+
+  before(async () => {
+    admin = new KcAdminClient({ baseUrl: KEYCLOAK2_URL, realmName: 'master' });
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+    const acme = new KcAdminClient({ baseUrl: KEYCLOAK_URL, realmName: 'master' });
+    await acme.auth({ grantType: 'client_credentials', ...ADMIN });
+    aliceId = (await acme.users.find({ realm: 'acme', username: ALICE, exact: true }))[0]!.id!;
+    // The admin of a realm on server 2 makes a user with alice's id (a realm import keeps ids).
+    t.representation.users!.push({
+      id: aliceId, username: mallory, email: mallory, emailVerified: true, enabled: true, firstName: 'Mal', lastName: 'Lory',
+      credentials: [{ type: 'password', value: 'mallory-pass', temporary: false }],
+    });
+    await admin.realms.create(t.representation);
+    assert.equal((await admin.users.findOne({ realm: t.realm, id: aliceId }))?.username, mallory, 'server 2 took alice\'s id for mallory');
+    broker = await startBroker();
+  });
+  after(async () => {
+    await broker?.close();
+    await admin?.realms.del({ realm: t.realm }).catch(() => {});
+  });
+
+  it('the platform issuer says a different sub for mallory than for alice, each scoped to the tenant', async () => {
+    const hers = await idTokenAt(platform(), mallory);
+    const alices = await idTokenAt(platform(), ALICE);
+    assert.notEqual(hers.sub, alices.sub, 'mallory was alice at the platform issuer');
+    assert.equal(alices.sub, `${ACME_ID}:${aliceId}`);
+    assert.equal(hers.sub, `${t.id}:${aliceId}`);
+    assert.equal(hers.tenant, t.realm);
+  });
+
+  it('a tenant\'s own issuer says the realm\'s user id (one realm, one issuer)', async () => {
+    assert.equal((await idTokenAt(ownIssuer('acme'), ALICE)).sub, aliceId);
+    assert.equal((await idTokenAt(ownIssuer(t.realm), mallory)).sub, aliceId);
+  });
+
+  it('the platform\'s userinfo says the sub its ID tokens say; a tenant issuer\'s, the realm\'s', async () => {
+    const hers = await connectToken(mallory, 'mallory-pass', t.id);
+    const alices = await connectToken(ALICE, 'alice-pass', ACME_ID);
+    assert.equal(claims(hers).sub, aliceId, 'the realm token itself carries the realm id');
+    assert.equal((await userinfo(hers, platform())).sub, `${t.id}:${aliceId}`);
+    assert.equal((await userinfo(alices, platform())).sub, `${ACME_ID}:${aliceId}`);
+    assert.equal((await userinfo(hers, ownIssuer(t.realm))).sub, aliceId);
+  });
+});
