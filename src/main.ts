@@ -23,6 +23,9 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel, { pretty: config.mode === 'dev' && process.stdout.isTTY, bufferBytes: config.logBufferBytes });
+  // The last resort: a rejection no code handled is a defect of ours, logged, and one request's
+  // (or one background task's) failure, not the end of every request in flight (Node's default).
+  process.on('unhandledRejection', (reason) => log.error('a promise failed with no handler (a defect: please report it); the broker goes on', { err: reason }));
   const deps = await wire(config, log);
   const server = createBrokerServer(buildListener(deps).listener, config).listen(config.port, config.host);
   await new Promise((resolve) => server.once('listening', resolve));

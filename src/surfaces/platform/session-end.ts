@@ -66,7 +66,9 @@ export async function endSsoSession(deps: Deps, ssoId: string, o: { endRealmSess
     const realm = sso.realm ?? tenant?.realm;
     if (upstream && realm) await endRealmSession(deps, { upstream, realm }, sso.realmSessionId);
   }
-  void notifyApps(deps, sso);
+  // In the background; it settles every target itself, and a failure it did not expect is logged,
+  // never left to reject unheard (an unhandled rejection ends the process).
+  void notifyApps(deps, sso).catch((err: unknown) => deps.log.error('back-channel logout: the deliveries failed', { err }));
   return sso;
 }
 
@@ -94,19 +96,33 @@ async function endRealmSession(deps: Deps, at: { upstream: string; realm: string
   });
 }
 
+/** The logout token for one app of the session (undefined: the session names no sid nor sub for it). */
+async function logoutToken(deps: Deps, sso: SsoSession, t: { clientId: string; issuer: string }): Promise<string | undefined> {
+  // The sub that issuer put in the app's ID token; a logout token names a sid or a sub (§2.4).
+  const sub = await subjectOfSession(deps, sso, t.issuer);
+  if (sub === undefined && !sso.realmSessionId) return undefined;
+  const key = await deps.signingKeys.get();
+  const logout = new jose.SignJWT({ events: { [EVENT]: {} }, ...(sso.realmSessionId ? { sid: sso.realmSessionId } : {}), tenant: sso.tenant })
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'logout+jwt' })
+    .setIssuer(t.issuer).setAudience(t.clientId).setIssuedAt().setExpirationTime('2m').setJti(randomUUID());
+  return (sub === undefined ? logout : logout.setSubject(sub)).sign(key.privateKey);
+}
+
 async function notifyApps(deps: Deps, sso: SsoSession): Promise<void> {
   const targets = (sso.clients ?? [])
     .map((c) => ({ ...c, uri: findApp(deps, c.clientId)?.backchannelLogoutUri }))
     .filter((c): c is { clientId: string; issuer: string; uri: string } => typeof c.uri === 'string');
   await Promise.all(targets.map(async (t) => {
-    const key = await deps.signingKeys.get();
-    // The sub that issuer put in the app's ID token; a logout token names a sid or a sub (§2.4).
-    const sub = await subjectOfSession(deps, sso, t.issuer);
-    if (sub === undefined && !sso.realmSessionId) return;
-    const logout = new jose.SignJWT({ events: { [EVENT]: {} }, ...(sso.realmSessionId ? { sid: sso.realmSessionId } : {}), tenant: sso.tenant })
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'logout+jwt' })
-      .setIssuer(t.issuer).setAudience(t.clientId).setIssuedAt().setExpirationTime('2m').setJti(randomUUID());
-    const token = await (sub === undefined ? logout : logout.setSubject(sub)).sign(key.privateKey);
+    let token: string | undefined;
+    try {
+      token = await logoutToken(deps, sso, t);
+    } catch (err) {
+      // The signing key unreadable (the store down a moment): this app is not told. Counted.
+      deps.metrics.backchannelDeliveries.inc({ outcome: 'failed' });
+      deps.log.warn('back-channel logout not delivered: no logout token could be made', { clientId: t.clientId, err });
+      return;
+    }
+    if (token === undefined) return;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       if (BACKOFF_MS[attempt]) await new Promise((r) => setTimeout(r, BACKOFF_MS[attempt]));
       try {
