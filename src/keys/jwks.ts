@@ -36,12 +36,17 @@ export class RealmJwks {
     return this.realmKeys(false);
   }
 
-  /** True when `kid` is known, refetching the realms' keys once (with a cooldown) if not. */
-  async has(kid: string): Promise<boolean> {
-    if ((await this.keys()).some((k) => k.kid === kid)) return true;
+  /**
+   * True when `kid` is published for the issuer `iss`, refetching the realms' keys once (with a
+   * cooldown) if not. By issuer too: a tenant's realm copied to another server (a migration)
+   * signs with the same kid under its new issuer, which must show before its tokens verify.
+   */
+  async has(kid: string, iss: string): Promise<boolean> {
+    const published = (keys: jose.JWK[]) => keys.some((k) => k.kid === kid && (k as { iss?: string }).iss === iss);
+    if (published(await this.keys())) return true;
     if (Date.now() - this.lastForced < COOLDOWN_MS) return false;
     this.lastForced = Date.now();
-    return (await this.realmKeys(true)).some((k) => k.kid === kid);
+    return published(await this.realmKeys(true));
   }
 
   private realmKeys(force: boolean): Promise<jose.JWK[]> {
@@ -62,10 +67,17 @@ export class RealmJwks {
     return this.pending;
   }
 
-  /** Every realm's keys; one server down keeps its realms' last keys and fails only when all do. */
+  /**
+   * Every tenant realm's keys, and those of the realms tenants moved from (still on their
+   * servers): refresh tokens issued before a move go on being refreshed at the old realm, under
+   * its issuer, until it is retired. One server down keeps its realms' last keys and fails only
+   * when all do.
+   */
   private async fetchAll(): Promise<{ keys: jose.JWK[]; complete: boolean }> {
     const tenants = await this.tenants.all();
-    const results = await Promise.allSettled(tenants.map(async (t) => {
+    const former = (await Promise.all(tenants.map((t) => this.tenants.formerRealms(t)))).flat();
+    const realms = [...tenants, ...former];
+    const results = await Promise.allSettled(realms.map(async (t) => {
       const base = this.upstreams.get(t.upstream).realm(t.realm).address.internalBase;
       try {
         const res = await this.upstreams.get(t.upstream).fetch(`${base}/protocol/openid-connect/certs`);
@@ -81,9 +93,14 @@ export class RealmJwks {
     }));
     const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (failed.length && failed.length === results.length) throw failed[0];
-    const sets = results.map((r, i) => (r.status === 'fulfilled' ? r.value : this.lastByRealm.get(tenants[i]!.issuer) ?? []));
+    const sets = results.map((r, i) => (r.status === 'fulfilled' ? r.value : this.lastByRealm.get(realms[i]!.issuer) ?? []));
+    // A key is its issuer's: a migration's copy has the same keys (same kid) under another issuer,
+    // and a verifier that binds a key to the token's issuer needs both.
     const seen = new Set<string>();
-    const keys = sets.flat().filter((k) => (k.kid && !seen.has(k.kid) ? (seen.add(k.kid), true) : false));
+    const keys = sets.flat().filter((k) => {
+      const id = `${(k as { iss?: string }).iss}|${k.kid}`;
+      return k.kid && !seen.has(id) ? (seen.add(id), true) : false;
+    });
     return { keys, complete: !failed.length };
   }
 }

@@ -21,7 +21,8 @@ import { createLogger } from '../../src/http/logger.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { HOMES_KEY, type HomesRecord } from '../../src/tenancy/tenant-homes.js';
 import { wire } from '../../src/wire.js';
-import { claims, post, startBroker, type TestBroker } from '../helpers/broker.js';
+import * as jose from 'jose';
+import { claims, post, realmKeyOf, startBroker, type TestBroker } from '../helpers/broker.js';
 import { submitKeycloakLogin } from '../helpers/keycloak-login.js';
 import { REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 import { failingTarget } from './failing-target.js';
@@ -280,6 +281,8 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     assert.ok(byLookup.startsWith(`${tgtIssuer}/protocol/openid-connect/auth`), byLookup);
     const tokens = await finishSignIn(byDomain, ann, verifier);
     assert.equal(claims(tokens.access_token).iss, tgtIssuer);
+    // The platform JWKS publishes the copy's keys under the new issuer (the same kids as the old realm's).
+    await jose.jwtVerify(tokens.access_token, realmKeyOf(b.url), { issuer: tgtIssuer });
     // The same sub as before the move: the platform issuer's is scoped to the tenant's id, which moved with it.
     assert.equal(claims(tokens.id_token).sub, `${t.id}:${prior.sub}`);
     assert.equal(claims(tokens.id_token).tenant_id, t.id);
@@ -303,6 +306,8 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     const refreshed = await post(`${b.url}/v1/auth/refresh`, { refresh_token: prior.scaiwave.refresh_token }, { headers: tenantHeader });
     assert.equal(refreshed.status, 200, refreshed.text);
     assert.equal(claims(refreshed.body.data.access_token).iss, srcIssuer);
+    // … and keeps the old realm's under its issuer, while its tokens live (review, 2026-12-07).
+    await jose.jwtVerify(refreshed.body.data.access_token, realmKeyOf(b.url), { issuer: srcIssuer });
     const introspected = await post(`${a.url}/auth/api/v1/oauth/connect/introspect`, { token: prior.connect.access_token, realm: t.id });
     assert.equal(introspected.status, 200, introspected.text);
     assert.equal(introspected.body.active, true);

@@ -42,5 +42,6 @@ export async function withBrokerIdToken(deps: Deps, issuer: IssuerContext, clien
  */
 export async function publishKeyOf(deps: Deps, token: string): Promise<void> {
   const kid = jose.decodeProtectedHeader(token).kid;
-  if (kid && !(await deps.jwks.has(kid))) deps.log.warn('a realm token key is not in the platform JWKS yet', { kid });
+  const { iss } = jose.decodeJwt(token);
+  if (kid && typeof iss === 'string' && !(await deps.jwks.has(kid, iss))) deps.log.warn('a realm token key is not in the platform JWKS yet', { kid, iss });
 }
