@@ -19,7 +19,6 @@ import type { Deps } from '../deps.js';
 import { createLogger } from '../http/logger.js';
 import { createStore } from '../store/create-store.js';
 import { DryRunStore } from '../store/dry-run-store.js';
-import { MemoryStore } from '../store/memory-store.js';
 import type { Tenant } from '../tenancy/tenant.js';
 import { wire } from '../wire.js';
 import { discover, inWords } from './discover.js';
@@ -35,7 +34,6 @@ class Exit extends Error {
   }
 }
 
-/** The broker's parts; `shared` uses the configured store (Redis), for commands that change shared state. */
 /** The innermost error of a chain of causes (the store's own words under the broker's). */
 function rootCause(err: unknown): Error | undefined {
   let at = err as Error | undefined;
@@ -46,12 +44,34 @@ function rootCause(err: unknown): Error | undefined {
 /** Why the shared store could not be reached at connect (WRONGPASS, ECONNREFUSED…), said with a store failure. */
 let storeDown: Error | undefined;
 
-async function parts(opts: { shared?: boolean; dryRun?: boolean } = {}): Promise<Deps> {
+/**
+ * The broker's parts, over the brokers' own store (Redis when REDIS_URL is set): where tenants
+ * stand and where a migration moved them live there, and a command that routed by config alone
+ * showed, discovered at, and synced apps into the realm a tenant had left (review, 2026-12-07).
+ * Seen through a dry-run view (reads, and no write reaches the brokers) unless `writes`, for the
+ * commands that change shared state. A store that cannot be reached is exit 1: what the
+ * brokers route by cannot be told without it.
+ */
+async function parts(opts: { writes?: boolean; dryRun?: boolean } = {}): Promise<Deps> {
   const config = loadConfig();
-  const shared = opts.shared ? await createStore(config.store, (err) => { storeDown = err as Error; }) : new MemoryStore();
+  const shared = await createStore(config.store, (err) => { storeDown = err as Error; });
+  if (storeDown && !opts.writes) {
+    await shared.close().catch(() => {});
+    throw new Exit(1, `the brokers' store (REDIS_URL) is unreachable (${storeDown.message}): where tenants live after a migration is kept there`);
+  }
   // A dry run reads the brokers' store and writes nothing there (dry-run-store.ts).
-  const store = opts.dryRun ? new DryRunStore(shared) : shared;
+  const store = opts.dryRun || !opts.writes ? new DryRunStore(shared) : shared;
   return wire(config, createLogger('error'), store);
+}
+
+/** The parts for `keys`: the keys the brokers sign with are in their shared store, or in no place a command can reach. */
+async function keyParts(): Promise<Deps> {
+  const deps = await parts({ writes: true });
+  if (deps.store.kind !== 'redis') {
+    await deps.store.close();
+    throw new Exit(1, 'the signing keys are kept in the brokers\' shared store: set REDIS_URL (and STORE_PREFIX) as the brokers have them. A broker with the memory store makes its own key at start: restart it to replace its key');
+  }
+  return deps;
 }
 
 function print(json: boolean, value: unknown, text: () => string): void {
@@ -104,7 +124,7 @@ export function buildCli(): Command {
     .action(async (slug: string, o: { json?: boolean; force?: boolean }) => {
       // Listing the realms records where tenants stand: the checks read through a dry-run view,
       // and only the release itself writes.
-      const deps = await parts({ shared: true, dryRun: true });
+      const deps = await parts({ writes: true, dryRun: true });
       try {
         const recorded = (await new StandingRealms(deps.store).read())[slug];
         if (!recorded) throw new Exit(3, `no tenant ${slug} is recorded`);
@@ -170,7 +190,7 @@ export function buildCli(): Command {
     .option('--force', 'with --retire: before the old tokens\' lifetime has passed; with --from-file: a file with fewer users or clients than the live source, or one that cannot be compared with it')
     .option('--json', 'JSON output')
     .action(async (tenant: string, o: { to?: string; dryRun?: boolean; fromFile?: string; rollback?: boolean; retire?: boolean; force?: boolean; json?: boolean }) => {
-      const deps = await parts({ shared: true, dryRun: o.dryRun });
+      const deps = await parts({ writes: true, dryRun: o.dryRun });
       try {
         if (deps.store.kind === 'redis') await deps.store.ping();
         const result = await migrate({ ...deps, say: (line) => { if (!o.json) process.stdout.write(`${line}\n`); } }, {
@@ -194,7 +214,7 @@ export function buildCli(): Command {
 
   const keys = program.command('keys').description('the broker\'s ID-token signing keys (in the shared store)');
   keys.command('list').description('the keys, when each signs and retires').option('--json', 'JSON output').action(async (o: { json?: boolean }) => {
-    const deps = await parts({ shared: true });
+    const deps = await keyParts();
     try {
       const list = await deps.signingKeys.list();
       print(!!o.json, list, () => list.map((k) => `${k.kid}  signs from ${k.activeFrom.toISOString()}${k.retireAt ? `  retires ${k.retireAt.toISOString()}` : ''}${k.encrypted ? '' : '  (unencrypted)'}`).join('\n')
@@ -206,7 +226,7 @@ export function buildCli(): Command {
   keys.command('rotate').description('add a new signing key: published now, signing after the publish delay; the old one retires after the last ID token it signed')
     .option('--json', 'JSON output')
     .action(async (o: { json?: boolean }) => {
-      const deps = await parts({ shared: true });
+      const deps = await keyParts();
       try {
         const r = await deps.signingKeys.rotate();
         print(!!o.json, r, () => `new key ${r.newKid} signs from ${r.activeFrom.toISOString()}\n${r.retiring.map((k) => `${k.kid} retires ${k.retireAt.toISOString()}`).join('\n')}`);

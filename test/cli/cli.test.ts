@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { RedisStore } from '../../src/store/redis-store.js';
 import { ACME_ID } from '../helpers/broker.js';
-import { KEYCLOAK_URL, REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
+import { HOMES_KEY, type HomesRecord } from '../../src/tenancy/tenant-homes.js';
+import { KEYCLOAK_URL, KEYCLOAK2_URL, REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
+import { makeTestTenant } from '../helpers/test-tenant.js';
+import { adminOf } from '../migration/servers.js';
 
 const run = async (args: string[], env: Record<string, string> = {}) => {
   try {
@@ -124,6 +127,68 @@ describe('realm-broker CLI', function () {
     } finally {
       await cleanRedisPrefix(prefix);
     }
+  });
+
+  it('keys without the shared store: exit 1, not a key made and rotated in the command\'s own memory', async () => {
+    // Review, 2026-12-07: "new key … signs from …" and exit 0, while the broker kept its key.
+    for (const args of [['keys', 'rotate'], ['keys', 'list']]) {
+      const res = await run(args);
+      assert.equal(res.code, 1, `${args.join(' ')}: ${res.stdout}`);
+      assert.match(res.stderr, /kept in the brokers' shared store: set REDIS_URL/);
+      assert.equal(res.stdout, '');
+    }
+  });
+
+  it('tenants show, discover and sync-apps follow a migration\'s live switch in the brokers\' store', async function () {
+    // Review, 2026-12-07: they read config alone, so until the operator copied the move into the
+    // config file they showed the old server, and sync-apps changed the realm the tenant had left.
+    // A realm and its copy (same id) on both servers; the store says the tenant lives on server 2.
+    this.timeout(120_000);
+    const t = makeTestTenant();
+    const prefix = `rb-test:${randomUUID()}:`;
+    const env = { REDIS_URL, STORE_PREFIX: prefix };
+    const one = await adminOf(KEYCLOAK_URL);
+    const two = await adminOf(KEYCLOAK2_URL);
+    const store = new RedisStore({ url: REDIS_URL, prefix, timeoutMs: 2000 });
+    await store.connect();
+    try {
+      await one.realms.create(t.representation);
+      await two.realms.create(t.representation);
+      // The copy lacks an app client, so that sync-apps tells the two realms apart.
+      const [app] = await two.clients.find({ realm: t.realm, clientId: 'platform-demo' });
+      await two.clients.del({ realm: t.realm, id: app!.id! });
+      const syncs = async () => {
+        const sync = await run(['sync-apps', '--dry-run', '--json', '--tenant', t.realm], env);
+        assert.equal(sync.code, 0, sync.stderr);
+        return (JSON.parse(sync.stdout) as { clientId: string; action: string }[]).find((r) => r.clientId === 'platform-demo')?.action;
+      };
+      assert.notEqual(await syncs(), 'created', 'before the switch: the realm on server 1, which has the client');
+      const show = async () => JSON.parse((await run(['tenants', 'show', t.realm, '--json'], env)).stdout).upstream as string;
+      assert.equal(await show(), 'server1', 'before the switch: the first upstream');
+      const home: HomesRecord = { version: 1, homes: { [t.realm]: { upstream: 'server2', realm: t.realm, id: t.id, from: { upstream: 'server1', realm: t.realm, id: t.id }, since: Date.now() } } };
+      await store.put(HOMES_KEY, home, 3600);
+      assert.equal(await show(), 'server2');
+      const found = JSON.parse((await run(['discover', `ann@${t.domain}`, '--json'], env)).stdout) as { tenants: { upstream: string }[] };
+      assert.deepEqual(found.tenants.map((x) => x.upstream), ['server2']);
+      assert.equal(await syncs(), 'created', 'sync-apps works on the realm on server 2, where the tenant lives');
+      const redis = new Redis(REDIS_URL);
+      try {
+        assert.deepEqual(await redis.keys(`${prefix}*`), [`${prefix}${HOMES_KEY}`], 'the commands wrote nothing to the brokers\' store');
+      } finally {
+        redis.disconnect();
+      }
+    } finally {
+      await store.close();
+      await cleanRedisPrefix(prefix);
+      await one.realms.del({ realm: t.realm }).catch(() => {});
+      await two.realms.del({ realm: t.realm }).catch(() => {});
+    }
+  });
+
+  it('commands that route by the brokers\' store say so and exit 1 when it is unreachable', async () => {
+    const res = await run(['tenants', 'list'], { REDIS_URL: 'redis://127.0.0.1:1' });
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /the brokers' store \(REDIS_URL\) is unreachable/);
   });
 
   // Round 28: the registry records where tenants stand as it lists them, and a dry run wrote
