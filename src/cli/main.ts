@@ -193,7 +193,7 @@ export function buildCli(): Command {
       const deps = await parts({ writes: true, dryRun: o.dryRun });
       try {
         if (deps.store.kind === 'redis') await deps.store.ping();
-        const result = await migrate({ ...deps, say: (line) => { if (!o.json) process.stdout.write(`${line}\n`); } }, {
+        const result = await migrate({ ...deps, say: (line) => { if (!o.json) process.stdout.write(`${printableLines(line)}\n`); } }, {
           tenant, to: o.to, dryRun: o.dryRun, fromFile: o.fromFile, rollback: o.rollback, retire: o.retire, force: o.force,
         });
         const t = result.timings;
@@ -246,18 +246,20 @@ export async function runCli(argv: string[]): Promise<number> {
       // --help and --version end here too, with exit code 0.
       return err.exitCode === 0 ? 0 : 2;
     }
+    // Errors name realms, users and clients a realm's admin named (a migration's comparison):
+    // written as the rest of the output is (printable.ts; review, 2026-12-07).
     if (err instanceof Exit) {
-      if (err.message) process.stderr.write(`${err.message}\n`);
+      if (err.message) process.stderr.write(`${printableLines(err.message)}\n`);
       return err.code;
     }
     if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
+      process.stderr.write(`${printableLines(err.message)}\n`);
       return 1;
     }
     // The store's refusal says why (WRONGPASS, NOAUTH, ECONNREFUSED…): an operator at a terminal
     // needs that, where a caller of the API gets the generic message (round 27).
     const cause = err instanceof BrokerError && err.code === 'store_unavailable' ? rootCause(storeDown ?? err)?.message : undefined;
-    process.stderr.write(`realm-broker: ${(err as Error).message}${cause ? ` (${cause})` : ''}\n`);
+    process.stderr.write(`${printableLines(`realm-broker: ${(err as Error).message}${cause ? ` (${cause})` : ''}`)}\n`);
     return 1;
   }
 }

@@ -185,6 +185,27 @@ describe('realm-broker CLI', function () {
     }
   });
 
+  it('migrate writes what a realm\'s admin named as the rest of the output: control characters escaped', async () => {
+    // Review, 2026-12-07: its lines and errors (a comparison names users) went to the terminal raw.
+    const admin = await adminOf(KEYCLOAK_URL);
+    const realm = await admin.realms.export({ realm: 'acme', exportClients: true, exportGroupsAndRoles: true });
+    const users = (await admin.users.find({ realm: 'acme', max: 100 })).map((u) => ({ id: u.id, username: u.username, email: u.email }));
+    users[0]!.username = 'evil\u001b]0;pwned\u0007';
+    const dir = mkdtempSync(join(tmpdir(), 'cli-test-'));
+    const file = join(dir, 'acme.json');
+    writeFileSync(file, JSON.stringify({ ...realm, users }));
+    const prefix = `rb-test:${randomUUID()}:`;
+    try {
+      const res = await run(['migrate', 'acme', '--to', 'server2', '--from-file', file, '--dry-run'], { REDIS_URL, STORE_PREFIX: prefix });
+      assert.equal(res.code, 1, res.stdout);
+      assert.match(res.stderr, /evil\\u\{1b\}\]0;pwned\\u\{7\}/);
+      assert.doesNotMatch(res.stderr + res.stdout, /[\u001b\u0007]/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await cleanRedisPrefix(prefix);
+    }
+  });
+
   it('commands that route by the brokers\' store say so and exit 1 when it is unreachable', async () => {
     const res = await run(['tenants', 'list'], { REDIS_URL: 'redis://127.0.0.1:1' });
     assert.equal(res.code, 1);
