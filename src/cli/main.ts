@@ -160,8 +160,10 @@ export function buildCli(): Command {
         throw err instanceof UnknownTenantError ? new Exit(3, err.message) : err;
       });
       const { results } = report;
-      print(!!o.json, results, () => results.map((r) => `${o.dryRun ? '(dry run) ' : ''}${r.action.padEnd(9)} ${r.clientId} in ${r.tenant}`).join('\n') || 'no GLOBAL apps');
+      print(!!o.json, results, () => results.map((r) => `${o.dryRun ? '(dry run) ' : ''}${r.action.padEnd(9)} ${r.clientId} in ${r.tenant}${r.reason ? `: ${printable(r.reason)}` : ''}`).join('\n') || 'no GLOBAL apps');
       failOnUnreachable(report.unreachable, `the realms of its tenants were ${o.dryRun ? 'not checked' : 'not synced'}`);
+      const failed = results.filter((r) => r.action === 'failed');
+      if (failed.length) throw new Exit(1, `${failed.length} client(s) not synced: ${failed.map((r) => `${r.clientId} in ${r.tenant}`).join(', ')}`);
     });
 
   const config = program.command('config').description('the configuration');

@@ -27,8 +27,12 @@ export class UnknownTenantError extends Error {}
 export interface SyncResult {
   tenant: string;
   clientId: string;
-  /** `missing`: the broker's own client is not in the realm (sync-apps makes apps' clients only). */
-  action: 'created' | 'updated' | 'unchanged' | 'missing';
+  /**
+   * `missing`: the broker's own client is not in the realm (sync-apps makes apps' clients only);
+   * `failed`: Keycloak refused or failed (`reason`), and the sync went on with the next.
+   */
+  action: 'created' | 'updated' | 'unchanged' | 'missing' | 'failed';
+  reason?: string;
 }
 
 /** The secret a client of the broker's has in `tenant`'s realm (config realmSecrets; upstream/realm-secrets.ts). */
@@ -113,13 +117,25 @@ export async function syncApps(deps: Pick<Deps, 'config' | 'tenants' | 'upstream
   if (unknown.length && !known.unavailable.size) throw new UnknownTenantError(`unknown tenant: ${unknown.join(', ')}`);
   for (const tenant of tenants) {
     const admin = deps.upstreams.get(tenant.upstream).admin;
+    // One client's failure (a realm that refuses, 403 or 409; Keycloak failing a moment) is
+    // recorded and the sync goes on: the report must say what changed where, and what did not
+    // (it stopped at the first, with no report and no tenant named: review, 2026-12-07).
+    const attempt = async (clientId: string, sync: () => Promise<SyncResult['action']>) => {
+      try {
+        results.push({ tenant: tenant.slug, clientId, action: await sync() });
+      } catch (err) {
+        results.push({ tenant: tenant.slug, clientId, action: 'failed', reason: (err as Error).message });
+      }
+    };
     for (const [clientId, app] of apps.filter(([, a]) => needed(a, tenant.slug))) {
-      const want = desiredClient(deps.config, clientId, app, tenant);
-      const current = await admin.findClient(tenant.realm, clientId);
-      if (!current) {
-        if (!dryRun) await admin.createClient(tenant.realm, want);
-        results.push({ tenant: tenant.slug, clientId, action: 'created' });
-      } else if (differs(current, want)) {
+      await attempt(clientId, async () => {
+        const want = desiredClient(deps.config, clientId, app, tenant);
+        const current = await admin.findClient(tenant.realm, clientId);
+        if (!current) {
+          if (!dryRun) await admin.createClient(tenant.realm, want);
+          return 'created';
+        }
+        if (!differs(current, want)) return 'unchanged';
         const { protocolMappers: _mappers, ...wantFields } = want;
         const merged = {
           ...current, ...wantFields,
@@ -130,12 +146,10 @@ export async function syncApps(deps: Pick<Deps, 'config' | 'tenants' | 'upstream
           await admin.updateClient(tenant.realm, current.id!, merged);
           if (!hasAudienceMapper(current, deps.config.brokerClient.clientId)) await admin.addProtocolMapper(tenant.realm, current.id!, audienceMapper(deps.config.brokerClient.clientId));
         }
-        results.push({ tenant: tenant.slug, clientId, action: 'updated' });
-      } else {
-        results.push({ tenant: tenant.slug, clientId, action: 'unchanged' });
-      }
+        return 'updated';
+      });
     }
-    if (deps.config.realmSecrets === 'per-realm') results.push(await syncBrokerSecret(deps, tenant, dryRun));
+    if (deps.config.realmSecrets === 'per-realm') await attempt(deps.config.brokerClient.clientId, async () => (await syncBrokerSecret(deps, tenant, dryRun)).action);
   }
   return { results, unreachable: known.unavailable };
 }

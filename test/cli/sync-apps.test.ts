@@ -75,4 +75,28 @@ describe('sync-apps', () => {
     const [svc] = await admin.clients.find({ realm, clientId: 'platform-service' });
     assert.ok(svc?.protocolMappers?.some((m) => m.protocolMapper === 'oidc-audience-mapper'));
   });
+
+  it('a client Keycloak refuses is reported failed, with why, and the sync goes on with the rest', async () => {
+    // Review, 2026-12-07: the first refusal stopped the sync, with no report of what it had done.
+    // Keycloak's refusal (a 403 of a narrower admin, a 409) is played by the admin connector.
+    const [tv] = await admin.clients.find({ realm, clientId: 'tv-demo' });
+    await admin.clients.del({ realm, id: tv!.id! });
+    const connector = broker.deps.upstreams.get('default').admin;
+    const create = connector.createClient.bind(connector);
+    connector.createClient = async (r, client) => {
+      if (client.clientId === 'tv-demo') throw new Error('Keycloak answered 403 during client creation');
+      return create(r, client);
+    };
+    try {
+      const { results } = await syncApps(broker.deps);
+      const mine = results.filter((r) => r.tenant === realm);
+      assert.deepEqual(mine.find((r) => r.clientId === 'tv-demo'), { tenant: realm, clientId: 'tv-demo', action: 'failed', reason: 'Keycloak answered 403 during client creation' });
+      assert.equal(mine.length, Object.keys(DEMO_APPS).length + 1, 'every other client was seen to');
+      assert.ok(mine.filter((r) => r.clientId !== 'tv-demo').every((r) => r.action === 'unchanged'));
+    } finally {
+      connector.createClient = create;
+    }
+    const again = (await syncApps(broker.deps)).results.find((r) => r.tenant === realm && r.clientId === 'tv-demo');
+    assert.equal(again?.action, 'created');
+  });
 });
