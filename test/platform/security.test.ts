@@ -92,6 +92,12 @@ describe('Platform OAuth security', () => {
     it('PKCE plain', () => expectError({ code_challenge: challenge(verifier()), code_challenge_method: 'plain' }, 'invalid_request'));
     it('PKCE without a method', () => expectError({ code_challenge: challenge(verifier()) }, 'invalid_request'));
     it('response_type token', () => expectError({ response_type: 'token', code_challenge: challenge(verifier()), code_challenge_method: 'S256' }, 'unsupported_response_type'));
+    it('a request object, registration, or a response_mode but query (round 32: ignored)', async () => {
+      const pkce = () => ({ code_challenge: challenge(verifier()), code_challenge_method: 'S256' });
+      await expectError({ ...pkce(), request: 'eyJhbGciOiJub25lIn0.e30.' }, 'request_not_supported');
+      await expectError({ ...pkce(), registration: '{}' }, 'registration_not_supported');
+      for (const mode of ['form_post', 'fragment']) await expectError({ ...pkce(), response_mode: mode }, 'invalid_request');
+    });
     it('scope without openid', () => expectError({ scope: 'email', code_challenge: challenge(verifier()), code_challenge_method: 'S256' }, 'invalid_scope'));
     it('prompt=none without a session', () => expectError({ prompt: 'none', code_challenge: challenge(verifier()), code_challenge_method: 'S256' }, 'login_required'));
   });

@@ -64,6 +64,11 @@ export function checkAuthorizationRequest(deps: Deps, iss: IssuerContext, q: Rec
   }
   if (!one('response_type')) return back('invalid_request', 'response_type is required');
   if (one('response_type') !== 'code') return back('unsupported_response_type', 'Only response_type=code is supported');
+  // OIDC Core §6 and §3.1.2.6: what is not supported is said, not ignored (round 32: a request
+  // object was dropped and the sign-in went on with the parameters beside it).
+  if (q.request !== undefined) return back('request_not_supported', 'Request objects are not supported: send the parameters, or push them (PAR)');
+  if (q.registration !== undefined) return back('registration_not_supported', 'The registration parameter is not supported');
+  if (one('response_mode') !== undefined && one('response_mode') !== 'query') return back('invalid_request', 'Only response_mode=query is supported');
   const scope = one('scope') ?? '';
   if (!scope.split(' ').includes('openid')) return back('invalid_scope', 'The openid scope is required');
   const challenge = one('code_challenge');
