@@ -26,6 +26,7 @@
  */
 import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
 import type { Config, UpstreamConfig } from '../config/schema.js';
+import { takeLease } from '../store/lease.js';
 import type { Store } from '../store/store.js';
 import type { TenantRegistry } from '../tenancy/registry.js';
 import { findHome, TenantHomes, type HomeRealm, type RealmAddress, type TenantHome } from '../tenancy/tenant-homes.js';
@@ -77,8 +78,8 @@ export interface MigrateResult {
 }
 
 const LOCK_KEY = 'tenancy:migration-lock';
-/** Long enough for a large export and import; a crashed run frees it by itself after this. */
-const LOCK_TTL_SECONDS = 3600;
+/** Renewed while the run lives (store/lease.ts); a crashed run frees it by itself after this. */
+const LOCK_TTL_SECONDS = 300;
 
 const where = (a: RealmAddress) => `${a.upstream}/${a.realm}`;
 
@@ -110,17 +111,16 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
   }
   requireSharedStore(deps.store);
   // One change of the homes record at a time: it is read, changed and written whole.
-  const lock = { tenant: opts.tenant, pid: process.pid, at: new Date().toISOString() };
-  if (!(await deps.store.putIfAbsent(LOCK_KEY, lock, LOCK_TTL_SECONDS))) {
-    const holder = await deps.store.get(LOCK_KEY);
-    throw new MigrationError(`another migration is running (${JSON.stringify(holder)}); wait for it, or delete the store key ${LOCK_KEY} if it died`);
+  const lock = await takeLease(deps.store, LOCK_KEY, { tenant: opts.tenant, pid: process.pid, at: new Date().toISOString() }, LOCK_TTL_SECONDS);
+  if (!('lease' in lock)) {
+    throw new MigrationError(`another migration is running (${JSON.stringify(lock.heldBy)}); wait for it (a run that died frees it within ${LOCK_TTL_SECONDS / 60} minutes)`);
   }
   try {
     if (opts.rollback) return await rollback(deps, opts);
     if (opts.retire) return await retire(deps, opts);
     return await moveTenant(deps, opts);
   } finally {
-    await deps.store.delete(LOCK_KEY);
+    await lock.lease.release();
   }
 }
 

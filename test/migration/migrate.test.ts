@@ -209,7 +209,7 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     const store = new RedisStore({ url: REDIS_URL, prefix, timeoutMs: 2000 });
     await store.connect();
     try {
-      await store.put('tenancy:migration-lock', { tenant: 'other', pid: 1 }, 60);
+      await store.put('tenancy:migration-lock', { lease: 'theirs', holder: { tenant: 'other', pid: 1 } }, 60);
       await assert.rejects(run({ to: 'target', fromFile: exportFile }), /another migration is running .*"tenant":"other"/);
     } finally {
       await store.delete('tenancy:migration-lock');
