@@ -32,7 +32,7 @@ import type { TenantRegistry } from '../tenancy/registry.js';
 import { findHome, TenantHomes, type HomeRealm, type RealmAddress, type TenantHome } from '../tenancy/tenant-homes.js';
 import { adminSession, slowly, statusOf, type AdminSession } from './migrate/admin-session.js';
 import { compareWithSource, type SourceComparison } from './migrate/compare-source.js';
-import { exportRealm, readExportFile } from './migrate/export-realm.js';
+import { exportRealm, readExportFile, removeExport } from './migrate/export-realm.js';
 import { MigrationError, MigrationUsageError } from './migrate/migration-error.js';
 import { countsOf, verifyCopy, type RealmCounts } from './migrate/verify-copy.js';
 
@@ -56,6 +56,8 @@ export interface MigrateOptions {
   retire?: boolean;
   /** --retire before the old tokens' lifetime has passed; --from-file with fewer users or clients than the live source. */
   force?: boolean;
+  /** A dry run's live export is deleted when it ends, unless this (to inspect it, or move with --from-file). */
+  keepExport?: boolean;
 }
 
 export interface MigrateResult {
@@ -162,76 +164,82 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
     say(`exporting realm ${source.realm} from ${source.upstream} with kc.sh export (about a minute)…`);
     ({ rep, file: exportFile } = await exportRealm(settings, source.realm, source.upstream));
   }
-  timings.exportMs = Date.now() - t0;
-  if (rep.id !== tenant.id) {
-    throw new MigrationError(`the export of realm ${source.realm} has id ${rep.id}, but tenant ${tenant.slug} is realm ${tenant.id}: not this tenant's realm`);
-  }
-  if (opts.fromFile) await trustExportFile(deps, opts, source, rep);
-  const counts = countsOf(rep);
-  say(`source ${where(source)} (id ${rep.id}): ${counts.users} users, ${counts.clients} clients, ${counts.realmRoles} realm roles, ${counts.groups} groups, ${counts.clientScopes} client scopes`);
-
-  // 2. The target must be free, or hold an identical copy.
-  let admin = await adminSession(targetUpstream);
-  const existing = (await admin.realms.find({ briefRepresentation: true } as object)).filter((r) => r.realm === target.realm || r.id === rep.id);
-  let importSkipped = false;
-  if (existing.length) {
-    const same = existing.length === 1 && existing[0]!.realm === target.realm && existing[0]!.id === rep.id;
-    const differences = same ? await verifyCopy(admin, target.realm, { ...rep, realm: target.realm }) : ['another realm'];
-    if (differences.length) {
-      const what = existing.map((r) => `${r.realm} (id ${r.id})`).join(', ');
-      throw new MigrationError(`target ${toUpstream} already has ${what}, not an identical copy of ${where(source)}` +
-        (same ? `:\n  - ${differences.join('\n  - ')}` : '') + `\nRefusing to touch it; delete it yourself if it is a leftover.`);
-    }
-    importSkipped = true;
-    say(`target ${where(target)} already holds an identical copy: not importing again`);
-  }
-
-  if (opts.dryRun) {
-    say(`(dry run) would ${importSkipped ? 'reuse' : 'create'} realm ${where(target)} with id ${rep.id}, verify it, and switch tenant ${tenant.slug} from ${where(source)} to it`);
-    return { action: 'dry-run', tenant: tenant.slug, from: source, to: target, counts, exportFile, timings, importSkipped };
-  }
-
-  // 3. Pin the current routing, remembering what the store held, to restore it on failure.
-  const homes = new TenantHomes(deps.store);
-  const before = (await homes.read()).homes[tenant.slug];
-  await homes.set(tenant.slug, before ?? { ...source, id: tenant.id, since: Date.now() });
-  // Let every replica see the pin before the new realm exists.
-  await new Promise((resolve) => setTimeout(resolve, homes.pollMs + 250));
-  let created = false;
+  // A dry run's live export holds secrets and password hashes, and "changes nothing" leaves no
+  // such file behind unless asked (--keep-export; review, 2026-12-07). A real run keeps it.
   try {
-    // 4. Import.
-    if (!importSkipped) {
-      say(`importing realm ${target.realm} into ${toUpstream}…`);
-      const t1 = Date.now();
-      await slowly(admin, (a) => a.realms.create({ ...rep, realm: target.realm })).catch((err: unknown) => {
-        throw new MigrationError(`import into ${toUpstream} failed: ${statusOf(err) ?? ''} ${(err as Error).message}`);
-      });
-      created = true;
-      timings.importMs = Date.now() - t1;
+    timings.exportMs = Date.now() - t0;
+    if (rep.id !== tenant.id) {
+      throw new MigrationError(`the export of realm ${source.realm} has id ${rep.id}, but tenant ${tenant.slug} is realm ${tenant.id}: not this tenant's realm`);
     }
-    // 5. Verify (a fresh session: the import may have outlived the token).
-    const t2 = Date.now();
-    admin = await adminSession(targetUpstream);
-    const problems = await verifyCopy(admin, target.realm, { ...rep, realm: target.realm });
-    timings.verifyMs = Date.now() - t2;
-    if (problems.length) throw new MigrationError(`the copy at ${where(target)} does not match the export:\n  - ${problems.join('\n  - ')}`);
-    say(`verified ${where(target)}: counts, realm id and attributes, a sample of users and clients`);
+    if (opts.fromFile) await trustExportFile(deps, opts, source, rep);
+    const counts = countsOf(rep);
+    say(`source ${where(source)} (id ${rep.id}): ${counts.users} users, ${counts.clients} clients, ${counts.realmRoles} realm roles, ${counts.groups} groups, ${counts.clientScopes} client scopes`);
 
-    // 6. Switch.
-    const t3 = Date.now();
-    // By id (tenant-homes.ts): a copy keeps its realm's id, so the two share it, each on its server.
-    await homes.set(tenant.slug, { ...target, id: rep.id, from: { ...source, id: tenant.id }, since: Date.now() });
-    timings.switchMs = Date.now() - t3;
-  } catch (err) {
-    if (created) {
-      await adminSession(targetUpstream).then((a) => slowly(a, (x) => x.realms.del({ realm: target.realm })))
-        .catch((e: unknown) => say(`could not delete the partial copy ${where(target)}: ${(e as Error).message}; delete it by hand`));
+    // 2. The target must be free, or hold an identical copy.
+    let admin = await adminSession(targetUpstream);
+    const existing = (await admin.realms.find({ briefRepresentation: true } as object)).filter((r) => r.realm === target.realm || r.id === rep.id);
+    let importSkipped = false;
+    if (existing.length) {
+      const same = existing.length === 1 && existing[0]!.realm === target.realm && existing[0]!.id === rep.id;
+      const differences = same ? await verifyCopy(admin, target.realm, { ...rep, realm: target.realm }) : ['another realm'];
+      if (differences.length) {
+        const what = existing.map((r) => `${r.realm} (id ${r.id})`).join(', ');
+        throw new MigrationError(`target ${toUpstream} already has ${what}, not an identical copy of ${where(source)}` +
+          (same ? `:\n  - ${differences.join('\n  - ')}` : '') + `\nRefusing to touch it; delete it yourself if it is a leftover.`);
+      }
+      importSkipped = true;
+      say(`target ${where(target)} already holds an identical copy: not importing again`);
     }
-    await homes.set(tenant.slug, before).catch((e: unknown) => say(`could not restore the routing record: ${(e as Error).message}`));
-    throw err instanceof MigrationError ? err : new MigrationError(`migration failed, routing unchanged: ${(err as Error).message}`);
+
+    if (opts.dryRun) {
+      say(`(dry run) would ${importSkipped ? 'reuse' : 'create'} realm ${where(target)} with id ${rep.id}, verify it, and switch tenant ${tenant.slug} from ${where(source)} to it`);
+      return { action: 'dry-run', tenant: tenant.slug, from: source, to: target, counts, exportFile: opts.keepExport ? exportFile : undefined, timings, importSkipped };
+    }
+
+    // 3. Pin the current routing, remembering what the store held, to restore it on failure.
+    const homes = new TenantHomes(deps.store);
+    const before = (await homes.read()).homes[tenant.slug];
+    await homes.set(tenant.slug, before ?? { ...source, id: tenant.id, since: Date.now() });
+    // Let every replica see the pin before the new realm exists.
+    await new Promise((resolve) => setTimeout(resolve, homes.pollMs + 250));
+    let created = false;
+    try {
+      // 4. Import.
+      if (!importSkipped) {
+        say(`importing realm ${target.realm} into ${toUpstream}…`);
+        const t1 = Date.now();
+        await slowly(admin, (a) => a.realms.create({ ...rep, realm: target.realm })).catch((err: unknown) => {
+          throw new MigrationError(`import into ${toUpstream} failed: ${statusOf(err) ?? ''} ${(err as Error).message}`);
+        });
+        created = true;
+        timings.importMs = Date.now() - t1;
+      }
+      // 5. Verify (a fresh session: the import may have outlived the token).
+      const t2 = Date.now();
+      admin = await adminSession(targetUpstream);
+      const problems = await verifyCopy(admin, target.realm, { ...rep, realm: target.realm });
+      timings.verifyMs = Date.now() - t2;
+      if (problems.length) throw new MigrationError(`the copy at ${where(target)} does not match the export:\n  - ${problems.join('\n  - ')}`);
+      say(`verified ${where(target)}: counts, realm id and attributes, a sample of users and clients`);
+
+      // 6. Switch.
+      const t3 = Date.now();
+      // By id (tenant-homes.ts): a copy keeps its realm's id, so the two share it, each on its server.
+      await homes.set(tenant.slug, { ...target, id: rep.id, from: { ...source, id: tenant.id }, since: Date.now() });
+      timings.switchMs = Date.now() - t3;
+    } catch (err) {
+      if (created) {
+        await adminSession(targetUpstream).then((a) => slowly(a, (x) => x.realms.del({ realm: target.realm })))
+          .catch((e: unknown) => say(`could not delete the partial copy ${where(target)}: ${(e as Error).message}; delete it by hand`));
+      }
+      await homes.set(tenant.slug, before).catch((e: unknown) => say(`could not restore the routing record: ${(e as Error).message}`));
+      throw err instanceof MigrationError ? err : new MigrationError(`migration failed, routing unchanged: ${(err as Error).message}`);
+    }
+    say(`switched: tenant ${tenant.slug} now lives at ${where(target)}; every broker follows within about a second`);
+    return { action: 'migrated', tenant: tenant.slug, from: source, to: target, counts, exportFile, timings, importSkipped, configHint: hint(tenant.slug, { ...target, id: rep.id }) };
+  } finally {
+    if (exportFile && opts.dryRun && !opts.keepExport) removeExport(exportFile);
   }
-  say(`switched: tenant ${tenant.slug} now lives at ${where(target)}; every broker follows within about a second`);
-  return { action: 'migrated', tenant: tenant.slug, from: source, to: target, counts, exportFile, timings, importSkipped, configHint: hint(tenant.slug, { ...target, id: rep.id }) };
 }
 
 /**

@@ -7,9 +7,9 @@
  * the other mode reads a file such an export wrote (`--from-file`).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
 import type { UpstreamConfig } from '../../config/schema.js';
 import { checkExportShape } from './export-shape.js';
@@ -100,4 +100,9 @@ export async function exportRealm(settings: ExportSettings, realm: string, upstr
     throw new MigrationError(`kc.sh export of realm ${realm} on upstream ${upstream} failed (exit ${code}):\n${tail}`);
   }
   return { rep: readExportFile(file, realm), file };
+}
+
+/** Deletes a live export and the directory made for it (a file given by --from-file is never passed here). */
+export function removeExport(file: string): void {
+  rmSync(dirname(file), { recursive: true, force: true });
 }
