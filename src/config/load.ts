@@ -172,6 +172,7 @@ export function loadConfig(given: Env = process.env, overrides: Record<string, u
     logLevel: env.LOG_LEVEL ?? file.logLevel ?? 'info',
     logBufferBytes: env.LOG_BUFFER_BYTES ?? file.logBufferBytes,
     maxClientConnections: env.MAX_CLIENT_CONNECTIONS ?? file.maxClientConnections,
+    maxConnectionsPerAddress: env.MAX_CONNECTIONS_PER_ADDRESS ?? file.maxConnectionsPerAddress,
     trustProxy: proxyHops(env.TRUST_PROXY ?? file.trustProxy),
     refusalsPerAddress: env.REFUSALS_PER_ADDRESS ?? file.refusalsPerAddress,
     apps: file.apps,

@@ -319,6 +319,12 @@ export const configSchema = z.strictObject({
    * Unset: what the process's open-file limit leaves after the upstream pools and a reserve.
    */
   maxClientConnections: whole(1, 1_000_000).optional(),
+  /**
+   * Client connections one address holds at once (http/server.ts). Unset: a quarter of the cap
+   * when the broker faces clients itself (no TRUST_PROXY), none behind a proxy (every connection
+   * is the proxy's); 0: none.
+   */
+  maxConnectionsPerAddress: whole(0, 1_000_000).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

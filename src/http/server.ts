@@ -11,7 +11,11 @@
  * - no bytes moving either way for longer than a request may wait for Keycloak, plus 10 s,
  *   and the socket is closed (an answer nobody reads, an idle socket Node keeps);
  * - at most `maxClientConnections`, by default what the open-file limit leaves after each
- *   upstream's pool and a reserve (the management listener, the store, logs).
+ *   upstream's pool and a reserve (the management listener, the store, logs);
+ * - at most `maxConnectionsPerAddress` of them from one address, by default a quarter of the cap
+ *   (256 at least) when clients connect directly (attack helper round 32: one host trickling headers on 520
+ *   connections, reconnecting as each was closed, held a 500 cap and failed a third of other
+ *   clients' requests). Behind a proxy (TRUST_PROXY) every connection is the proxy's: none.
  *
  * What Node's parser refuses before any route sees it (a malformed or smuggling-shaped request,
  * headers too large, a request too slow) is answered here, in RFC 6749's error shape (no surface
@@ -73,8 +77,43 @@ function answerParserError(err: NodeJS.ErrnoException, socket: Duplex): void {
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`, () => socket.destroy());
 }
 
-export function createBrokerServer(listener: RequestListener, config: Pick<Config, 'maxClientConnections' | 'upstreams' | 'upstreamTimeoutMs'>): Server {
-  return boundedServer(listener, config.upstreamTimeoutMs + 10_000, clientConnectionCap(config));
+/**
+ * Connections one address may hold: the configured number (0: no limit), else facing clients
+ * directly a quarter of the cap, and never under 256 (a NAT's users, a test's bursts) unless the
+ * cap itself is.
+ */
+export function perAddressCap(config: Pick<Config, 'maxConnectionsPerAddress' | 'trustProxy'>, cap: number | undefined): number | undefined {
+  if (config.maxConnectionsPerAddress !== undefined) return config.maxConnectionsPerAddress || undefined;
+  if (config.trustProxy > 0 || cap === undefined) return undefined;
+  const share = Math.max(256, Math.floor(cap / 4));
+  return share < cap ? share : undefined;
+}
+
+export function createBrokerServer(listener: RequestListener, config: Pick<Config, 'maxClientConnections' | 'maxConnectionsPerAddress' | 'trustProxy' | 'upstreams' | 'upstreamTimeoutMs'>): Server {
+  const cap = clientConnectionCap(config);
+  const server = boundedServer(listener, config.upstreamTimeoutMs + 10_000, cap);
+  const perAddress = perAddressCap(config, cap);
+  if (perAddress !== undefined) limitPerAddress(server, perAddress);
+  return server;
+}
+
+/** Closes at once a connection past `limit` from its address (counted while open). */
+function limitPerAddress(server: Server, limit: number): void {
+  const open = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const address = socket.remoteAddress ?? '';
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > limit) {
+      socket.destroy();
+      return;
+    }
+    open.set(address, count);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left > 0) open.set(address, left);
+      else open.delete(address);
+    });
+  });
 }
 
 /**

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import type { AddressInfo } from 'node:net';
-import { HEADERS_MS, MANAGEMENT_CONNECTIONS, clientConnectionCap, createManagementServer } from '../../src/http/server.js';
+import { HEADERS_MS, MANAGEMENT_CONNECTIONS, clientConnectionCap, createManagementServer, perAddressCap } from '../../src/http/server.js';
 import { buildManagementApp } from '../../src/metrics/management.js';
 import { CircuitBreaker } from '../../src/upstream/circuit-breaker.js';
 import { guardedCall } from '../../src/upstream/upstream-fetch.js';
@@ -25,8 +25,8 @@ function closedWithin(socket: Socket, withinMs: number, started = performance.no
   });
 }
 
-const opened = (port: number) => new Promise<Socket>((resolve, reject) => {
-  const s = connect(port, '127.0.0.1', () => resolve(s));
+const opened = (port: number, from?: string) => new Promise<Socket>((resolve, reject) => {
+  const s = connect({ port, host: '127.0.0.1', localAddress: from }, () => resolve(s));
   s.once('error', reject);
 });
 
@@ -36,13 +36,13 @@ describe('what a client may hold of the broker', function () {
   let port: number;
   const sockets: Socket[] = [];
   before(async () => {
-    broker = await startBroker({ overrides: { maxClientConnections: 40 } });
+    broker = await startBroker({ overrides: { maxClientConnections: 40, maxConnectionsPerAddress: 16 } });
     port = Number(new URL(broker.url).port);
   });
   afterEach(() => { for (const s of sockets.splice(0)) s.destroy(); });
   after(() => broker.close());
-  const open = async () => {
-    const s = await opened(port);
+  const open = async (from?: string) => {
+    const s = await opened(port, from);
     sockets.push(s);
     return s;
   };
@@ -99,14 +99,30 @@ describe('what a client may hold of the broker', function () {
   });
 
   it('connections past the cap are closed at once; under it, served', async () => {
+    // From four addresses: one address holds 16 at most here (below).
     const idle = [];
-    for (let n = 0; n < 40; n++) idle.push(await open());
+    for (let n = 0; n < 40; n++) idle.push(await open(`127.0.0.${10 + (n % 4)}`));
     await new Promise((r) => setTimeout(r, 200));
     const extra = await open();
     assert.ok(await closedWithin(extra, 2000) !== undefined, 'the 41st connection was closed');
     for (const s of idle) s.destroy();
     await new Promise((r) => setTimeout(r, 200));
     assert.equal((await fetch(`${broker.url}/api/v1/platform/.well-known/jwks.json`)).status, 200);
+  });
+
+  it('one address holds its share at most: others are still served (round 32)', async () => {
+    // Round 32: one host holding connections (trickled headers, reconnecting as each was closed)
+    // filled a 500 cap and a third of other clients' requests failed. Here 16 an address (configured).
+    const held = [];
+    for (let n = 0; n < 16; n++) held.push(await open('127.0.0.2'));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await closedWithin(held[0]!, 300), undefined, 'under its share: kept');
+    assert.ok(await closedWithin(await open('127.0.0.2'), 2000) !== undefined, 'the 17th from that address was closed');
+    assert.equal((await fetch(`${broker.url}/api/v1/platform/.well-known/jwks.json`)).status, 200, 'another address is served');
+    for (const s of held) s.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    const again = await open('127.0.0.2');
+    assert.equal(await closedWithin(again, 300), undefined, 'its connections closed: it may connect again');
   });
 
   it('what Node\'s parser refuses is answered in RFC 6749\'s error shape, and the connection closed', async () => {
@@ -178,6 +194,13 @@ describe('what a client may hold of the broker', function () {
     assert.equal(clientConnectionCap({ upstreams }, 20_000), 20_000 - 256 - 256);
     assert.equal(clientConnectionCap({ upstreams }, 300), 64);
     assert.equal(clientConnectionCap({ upstreams, maxClientConnections: 10 }, 20_000), 10);
+    // An address's share: a quarter facing clients, none behind a proxy, as configured (0: none).
+    assert.equal(perAddressCap({ trustProxy: 0 }, 20_000), 5_000);
+    assert.equal(perAddressCap({ trustProxy: 0 }, 500), 256);
+    assert.equal(perAddressCap({ trustProxy: 0 }, 200), undefined, 'a cap under 256: the cap alone');
+    assert.equal(perAddressCap({ trustProxy: 1 }, 20_000), undefined);
+    assert.equal(perAddressCap({ trustProxy: 1, maxConnectionsPerAddress: 100 }, 20_000), 100);
+    assert.equal(perAddressCap({ trustProxy: 0, maxConnectionsPerAddress: 0 }, 20_000), undefined);
   });
 
   it('the broker out of descriptors (EMFILE) is not Keycloak down', async () => {
