@@ -108,10 +108,47 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
       aliasIds: (o.formerRealmIds ?? []).filter((id) => id.toLowerCase() !== r.id.toLowerCase()),
     });
   }
-  return { tenants: withoutContestedDomains(tenants, overrides, warnings, (slug, id) => {
+  const unique = withoutSharedIds(tenants, overrides, previous, hold, warnings);
+  return { tenants: withoutContestedDomains(unique, overrides, warnings, (slug, id) => {
     const home = previous.get(slug);
     return home && home.id === id && established(home, hold) ? home.domains ?? [] : [];
   }), warnings };
+}
+
+/**
+ * One tenant per realm id. A realm id is unique on its server only: a realm created (or
+ * imported) on another server may carry any tenant's id, under a name of its own, and was served
+ * as a second tenant with that id: the connect API's `realm=<uuid>` (passwords included) and
+ * every by-id lookup went to it, and the platform issuer's `sub` (`<tenant_id>:<user id>`) was
+ * the same for its users as for the tenant's (attack round 33, 2026-12-07). A migration's copy
+ * under another name (`--to eu/acme-2026`) is one too, until its switch. So of the tenants that
+ * share an id (their own, or another's former realm id: `formerRealmIds`), the one config or a
+ * migration homed there explicitly keeps it; else the one established there (standing-realms.ts);
+ * else none, and the operator is told.
+ */
+function withoutSharedIds(tenants: Tenant[], overrides: Config['tenants'], previous: PreviousHomes, hold: Hold, warnings: string[]): Tenant[] {
+  const byId = new Map<string, Tenant[]>();
+  for (const t of tenants) for (const id of [t.id, ...t.aliasIds]) {
+    const key = id.toLowerCase();
+    byId.set(key, [...(byId.get(key) ?? []), t]);
+  }
+  const dropped = new Set<Tenant>();
+  for (const [id, sharing] of byId) {
+    if (sharing.length < 2) continue;
+    // A tenant that names the id as a former realm's (config) says explicitly whose it is.
+    const explicit = sharing.filter((t) => pinned(overrides[t.slug] ?? {}) || t.aliasIds.some((a) => a.toLowerCase() === id));
+    const settled = sharing.filter((t) => {
+      const home = previous.get(t.slug);
+      return home !== undefined && home.id.toLowerCase() === id && home.upstream === t.upstream && established(home, hold);
+    });
+    const keeper = explicit.length === 1 ? explicit[0] : explicit.length === 0 && settled.length === 1 ? settled[0] : undefined;
+    const where = (t: Tenant) => `${t.slug} (${t.upstream}/${t.realm})`;
+    warnings.push(keeper
+      ? `realm id ${id} is carried by ${sharing.filter((t) => t !== keeper).map(where).join(', ')} as well as ${where(keeper)}: only ${keeper.slug} is served with it`
+      : `realm id ${id} is carried by ${sharing.map(where).join(', ')}: none of them is served until the config names one (tenants.<slug>.upstream and realmId)`);
+    for (const t of sharing) if (t !== keeper) dropped.add(t);
+  }
+  return dropped.size ? tenants.filter((t) => !dropped.has(t)) : tenants;
 }
 
 /** An override that says which realm serves its slug (else the realm of the slug's name does). */

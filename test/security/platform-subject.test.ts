@@ -81,3 +81,41 @@ describe('a user of another server with the id of a platform user', function () 
     assert.equal((await userinfo(hers, ownIssuer(t.realm))).sub, aliceId);
   });
 });
+
+describe('a realm of another server carrying a tenant\'s realm id', function () {
+  // Attack round 33 (2026-12-07): a realm made on server 2 under a name of its own with acme's
+  // id was served as a second tenant with that id: the connect API's realm=<acme's UUID> went
+  // to it (passwords included), and its users got acme's users' platform `sub`. Now one tenant
+  // per realm id: the one established there keeps it (build-tenants.ts).
+  this.timeout(120_000);
+  const t = makeTestTenant();
+  let admin: KcAdminClient;
+  let broker: TestBroker;
+
+  before(async () => {
+    admin = new KcAdminClient({ baseUrl: KEYCLOAK2_URL, realmName: 'master' });
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+    // acme stands (established at once here) before the impostor appears.
+    broker = await startBroker({ env: { TENANT_ESTABLISH_MINUTES: '0', TENANT_CACHE_TTL_MS: '500' } });
+    assert.equal((await broker.deps.tenants.byId(ACME_ID))?.slug, 'acme');
+    await admin.realms.create({ ...t.representation, id: ACME_ID });
+    await new Promise((r) => setTimeout(r, 800));
+    assert.ok((await broker.deps.tenants.coverage()).tenants.length > 0);
+  });
+  after(async () => {
+    await broker?.close();
+    await admin?.realms.del({ realm: t.realm }).catch(() => {});
+  });
+
+  it('is not a tenant; acme keeps its UUID, and the impostor\'s users cannot sign in by it', async () => {
+    const [user] = Object.entries(t.users);
+    assert.equal(await broker.deps.tenants.bySlug(t.realm), undefined, 'the impostor realm is a tenant');
+    assert.equal((await broker.deps.tenants.byId(ACME_ID))?.slug, 'acme');
+    assert.ok(broker.logs.some((l) => l.includes(`realm id ${ACME_ID} is carried by ${t.realm}`)), 'the operator is told');
+    // Its user's password goes to acme's realm, which has no such user.
+    const res = await post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username: user![0], password: user![1], realm: ACME_ID, scopes: 'openid' });
+    assert.equal(res.status, 401, JSON.stringify(res.body));
+    // acme's own users are served as before.
+    assert.equal((await post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username: 'alice@acme.example', password: 'alice-pass', realm: ACME_ID })).status, 200);
+  });
+});

@@ -116,6 +116,29 @@ describe('buildTenants', () => {
     }
   });
 
+  it('one tenant per realm id: a realm of another name carrying a tenant\'s id (another server) is not served with it', () => {
+    // Attack round 33: a realm made on server 2 with acme's id was a second tenant with that id,
+    // reached by acme's UUID on the connect API, with acme's users' platform sub for its own.
+    const realms = [realm('one', 'acme', 'id-acme'), realm('two', 'dup', 'ID-ACME'), realm('two', 'other', 'id-other')];
+    const rules = { now: 600_000, holdMs: 3_600_000, establishMs: 600_000 };
+    const stood = (slug: string, upstream: string, id: string) => [slug, { upstream, id, since: 0, seen: 600_000 }] as const;
+    const slugs = (r: ReturnType<typeof buildTenants>) => r.tenants.map((t) => t.slug).sort();
+    // acme established there: it keeps its id, the newcomer is not served.
+    const held = buildTenants(realms, {}, ['one', 'two'], new Map([stood('acme', 'one', 'id-acme')]), new Set(), rules);
+    assert.deepEqual(slugs(held), ['acme', 'other']);
+    assert.match(held.warnings.join('\n'), /realm id id-acme is carried by dup \(two\/dup\) as well as acme \(one\/acme\): only acme is served with it/);
+    // Whatever the order of the servers.
+    assert.deepEqual(slugs(buildTenants(realms, {}, ['two', 'one'], new Map([stood('acme', 'one', 'id-acme')]), new Set(), rules)), ['acme', 'other']);
+    // No history (a new store): neither, and the operator is told; then config decides.
+    const none = buildTenants(realms, {}, ['one', 'two'], new Map(), new Set(), rules);
+    assert.deepEqual(slugs(none), ['other']);
+    assert.match(none.warnings.join('\n'), /none of them is served until the config names one/);
+    assert.deepEqual(slugs(buildTenants(realms, { acme: { upstream: 'one', realmId: 'id-acme' } }, ['one', 'two'], new Map(), new Set(), rules)), ['acme', 'other']);
+    // A tenant's former realm id (config) is its own: a realm carrying it is not another tenant.
+    const moved = buildTenants([realm('one', 'acme', 'id-new'), realm('two', 'acme-old', 'id-old')], { acme: { formerRealmIds: ['id-old'] } }, ['one', 'two']);
+    assert.deepEqual(slugs(moved), ['acme']);
+  });
+
   it('a realm\'s email-domains attribute gives at most 100 well-formed domains', () => {
     const many = Array.from({ length: 150 }, (_, i) => `d${i}.example`).join(',');
     const { tenants, warnings } = buildTenants([realm('a', 'big', 'id', { 'realm-broker.email-domains': `not a domain, ${many}, d0.example` })], {}, ['a']);
