@@ -91,8 +91,9 @@ function upstreamConfig(config: Config, name: string): UpstreamConfig {
   return u;
 }
 
-const hint = (slug: string, a: HomeRealm) =>
-  `to keep this routing across a store wipe, set in the config file: "tenants": { "${slug}": { "upstream": "${a.upstream}", "realm": "${a.realm}"${a.id ? `, "realmId": "${a.id}"` : ''} } }`;
+const hint = (slug: string, a: HomeRealm, from?: HomeRealm) =>
+  `to keep this routing across a store wipe, set in the config file: "tenants": { "${slug}": { "upstream": "${a.upstream}", "realm": "${a.realm}"${a.id ? `, "realmId": "${a.id}"` : ''}` +
+  `${from?.id ? `, "movedFrom": { "upstream": "${from.upstream}", "realmId": "${from.id}" }` : ''} } } (drop "movedFrom" at --retire)`;
 
 /** The redis store, or a refusal: a switch in one process's memory reaches no broker. */
 function requireSharedStore(store: Store): void {
@@ -236,7 +237,7 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
       throw err instanceof MigrationError ? err : new MigrationError(`migration failed, routing unchanged: ${(err as Error).message}`);
     }
     say(`switched: tenant ${tenant.slug} now lives at ${where(target)}; every broker follows within about a second`);
-    return { action: 'migrated', tenant: tenant.slug, from: source, to: target, counts, exportFile, timings, importSkipped, configHint: hint(tenant.slug, { ...target, id: rep.id }) };
+    return { action: 'migrated', tenant: tenant.slug, from: source, to: target, counts, exportFile, timings, importSkipped, configHint: hint(tenant.slug, { ...target, id: rep.id }, { ...source, id: tenant.id }) };
   } finally {
     if (exportFile && opts.dryRun && !opts.keepExport) removeExport(exportFile);
   }

@@ -137,6 +137,13 @@ export const tenantOverrideSchema = z.strictObject({
    * merely carries the slug's name is never taken for the tenant's former home.
    */
   formerRealmIds: z.array(z.string().min(1)).optional(),
+  /**
+   * The realm this tenant moved from, by server and id, while it is not retired: its tokens are
+   * still the tenant's users'. A migration keeps it in its live home; `migrate` prints it for the
+   * config. By server too: a realm id is unique on its server only, and a copy of the id on
+   * another server is not the tenant's by its id alone (attack round 33).
+   */
+  movedFrom: z.strictObject({ upstream: z.string().min(1), realmId: z.string().min(1) }).optional(),
   displayName: z.string().optional(),
   emailDomains: z.array(z.string().toLowerCase()).optional(),
   features: featuresSchema.optional(),

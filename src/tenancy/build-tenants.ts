@@ -5,8 +5,10 @@
  * - an override may point a slug at another realm or upstream (a migration), by name or
  *   by id (then whatever the realm is named now): that realm no longer stands as a
  *   tenant of its own name;
- * - a tenant's former realms (whose UUIDs and tokens still name it) are the ones config
- *   lists (`formerRealmIds`) and copies with its own id (a migration's, found by id);
+ * - a tenant's former realms (whose UUIDs and tokens still name it) are, by server and id,
+ *   the one a migration's home says it moved from, and the one realm carrying each id config
+ *   lists (`formerRealmIds`); a copy with its own id elsewhere is not one by its id alone;
+ * - one tenant per realm id (withoutSharedIds);
  * - two realms of one name on two upstreams and no override: copies of one realm (same
  *   id) go to the first upstream; realms of different ids go to the one that served the
  *   slug until now (`previous`) when it was established there, or to none;
@@ -22,7 +24,7 @@
 import type { Config } from '../config/schema.js';
 import { established, type StandingHome, type StandingRules } from './standing-realms.js';
 import { findHome } from './tenant-homes.js';
-import { ATTR_EMAIL_DOMAINS, ATTR_PASSWORD_GRANT, type RealmEntry, type Tenant } from './tenant.js';
+import { ATTR_EMAIL_DOMAINS, ATTR_PASSWORD_GRANT, sameRealm, type RealmEntry, type RealmRef, type Tenant } from './tenant.js';
 
 /** Which realm served each slug until now (standing-realms.ts). */
 export type PreviousHomes = ReadonlyMap<string, StandingHome>;
@@ -54,7 +56,10 @@ function realmDomains(r: RealmEntry, warnings: string[]): string[] {
   return domains.slice(0, MAX_REALM_DOMAINS);
 }
 
-export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'], upstreamOrder: string[], previous: PreviousHomes = new Map(), unavailable: ReadonlySet<string> = new Set(), hold: Hold = { now: 0, holdMs: 0, establishMs: 0 }): { tenants: Tenant[]; warnings: string[] } {
+/** A tenant's override: config's `tenants.<slug>`, with the live home a migration wrote on top (registry.ts). */
+export type TenantOverrides = Config['tenants'];
+
+export function buildTenants(realms: RealmEntry[], overrides: TenantOverrides, upstreamOrder: string[], previous: PreviousHomes = new Map(), unavailable: ReadonlySet<string> = new Set(), hold: Hold = { now: 0, holdMs: 0, establishMs: 0 }): { tenants: Tenant[]; warnings: string[] } {
   const warnings: string[] = [];
   const key = (upstream: string, realm: string) => `${upstream}\u0000${realm}`;
   const byKey = new Map(realms.map((r) => [key(r.upstream, r.realm), r]));
@@ -106,6 +111,7 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
       ...(o.emailDomains ? { emailDomainsFromConfig: true } : {}),
       features: { passwordGrantEnabled: passwordGrant, loginWithEmail: r.loginWithEmail !== false },
       aliasIds: (o.formerRealmIds ?? []).filter((id) => id.toLowerCase() !== r.id.toLowerCase()),
+      formerRealms: formerRealmsOf(slug, r, o, realms, warnings),
     });
   }
   const unique = withoutSharedIds(tenants, overrides, previous, hold, warnings);
@@ -126,7 +132,7 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
  * migration homed there explicitly keeps it; else the one established there (standing-realms.ts);
  * else none, and the operator is told.
  */
-function withoutSharedIds(tenants: Tenant[], overrides: Config['tenants'], previous: PreviousHomes, hold: Hold, warnings: string[]): Tenant[] {
+function withoutSharedIds(tenants: Tenant[], overrides: TenantOverrides, previous: PreviousHomes, hold: Hold, warnings: string[]): Tenant[] {
   const byId = new Map<string, Tenant[]>();
   for (const t of tenants) for (const id of [t.id, ...t.aliasIds]) {
     const key = id.toLowerCase();
@@ -149,6 +155,27 @@ function withoutSharedIds(tenants: Tenant[], overrides: Config['tenants'], previ
     for (const t of sharing) if (t !== keeper) dropped.add(t);
   }
   return dropped.size ? tenants.filter((t) => !dropped.has(t)) : tenants;
+}
+
+/**
+ * The realms a tenant moved from, whose tokens stay its own: the one a migration's home or the
+ * config names (`movedFrom`, server and id), and for each former id config lists (`formerRealmIds`) the one realm that
+ * carries it. An id is unique on its server only: a former id that realms of several servers
+ * carry names none of them (a realm made with it elsewhere would otherwise be the tenant's).
+ */
+function formerRealmsOf(slug: string, current: RealmEntry, o: TenantOverrides[string], realms: RealmEntry[], warnings: string[]): RealmRef[] {
+  const former: RealmRef[] = [];
+  const add = (ref: RealmRef) => {
+    if (!sameRealm(ref, current) && !former.some((f) => sameRealm(f, ref))) former.push({ upstream: ref.upstream, id: ref.id });
+  };
+  if (o.movedFrom) add({ upstream: o.movedFrom.upstream, id: o.movedFrom.realmId });
+  for (const id of o.formerRealmIds ?? []) {
+    if (id.toLowerCase() === current.id.toLowerCase()) continue;
+    const carriers = realms.filter((r) => r.id.toLowerCase() === id.toLowerCase());
+    if (carriers.length === 1) add(carriers[0]!);
+    else if (carriers.length > 1) warnings.push(`tenant ${slug}: its former realm id ${id} is carried on ${carriers.map((r) => `${r.upstream}/${r.realm}`).join(', ')}: none of them is taken for its former realm`);
+  }
+  return former;
 }
 
 /** An override that says which realm serves its slug (else the realm of the slug's name does). */
@@ -191,7 +218,7 @@ function standingRealm(slug: string, candidates: RealmEntry[], previous: Standin
  * home routed it already (standing-realms.ts: a newcomer's claim takes nothing), else to
  * neither (the exact-email lookup still finds the users), and the operator is told.
  */
-function withoutContestedDomains(tenants: Tenant[], overrides: Config['tenants'], warnings: string[], routedBefore: (slug: string, id: string) => string[]): Tenant[] {
+function withoutContestedDomains(tenants: Tenant[], overrides: TenantOverrides, warnings: string[], routedBefore: (slug: string, id: string) => string[]): Tenant[] {
   const fromConfig = new Map<string, string>();
   for (const [slug, o] of Object.entries(overrides)) for (const d of o.emailDomains ?? []) fromConfig.set(d, slug);
   const claims = new Map<string, string[]>();

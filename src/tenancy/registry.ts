@@ -24,10 +24,10 @@ import { BrokerError } from '../errors.js';
 import type { Logger } from '../http/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Upstreams } from '../upstream/upstreams.js';
-import { buildTenants } from './build-tenants.js';
+import { buildTenants, type TenantOverrides } from './build-tenants.js';
 import type { Standing, StandingRealms, StandingRules } from './standing-realms.js';
 import { findHome, type TenantHome, type TenantHomes } from './tenant-homes.js';
-import { ATTR_EMAIL_DOMAINS, type RealmEntry, type Tenant } from './tenant.js';
+import { ATTR_EMAIL_DOMAINS, sameRealm, type RealmEntry, type RealmRef, type Tenant } from './tenant.js';
 import { currentDeadline, orAfter } from '../upstream/deadline.js';
 
 const MISS_REFRESH_INTERVAL_MS = 1000;
@@ -36,11 +36,15 @@ interface Snapshot {
   tenants: Tenant[];
   bySlug: Map<string, Tenant>;
   byId: Map<string, Tenant>;
+  /** By realmKey (server and id): tenants' realms and the realms they moved from. */
+  byRealm: Map<string, Tenant>;
   byIssuer: Map<string, RealmEntry>;
   byDomain: Map<string, Tenant[]>;
   /** Upstreams whose realms are unknown right now (unreachable, no stale list), with why. */
   unavailable: Map<string, unknown>;
 }
+
+const realmKey = (r: RealmRef) => `${r.upstream}\u0000${r.id.toLowerCase()}`;
 
 /** How long a request waits for a realm list past its time before the old one serves (listOf). */
 export const STALE_GRACE_MS = 250;
@@ -190,20 +194,24 @@ export class TenantRegistry {
    * By name alone (a record written before ids were kept), another realm of that server
    * renamed to the name would take the tenant, with no hold (attack helper round 23).
    */
-  private overrides(realms: RealmEntry[], homes: Record<string, TenantHome>): Config['tenants'] {
-    const merged = { ...this.config.tenants };
+  private overrides(realms: RealmEntry[], homes: Record<string, TenantHome>): TenantOverrides {
+    const merged: TenantOverrides = { ...this.config.tenants };
     for (const [slug, home] of Object.entries(homes)) {
       const realm = findHome(realms, home);
       if (!realm) {
         this.log.warn('tenant home not found: the tenant stays where it was', { tenant: slug, upstream: home.upstream, realm: home.realm, realmId: home.id });
         continue;
       }
-      merged[slug] = { ...merged[slug], upstream: home.upstream, realm: realm.realm, realmId: realm.id };
+      // The realm it moved from, by server and id, while not retired: its tokens stay the tenant's.
+      // (Records written before ids were kept name it by name: found so, as their homes are.)
+      const fromRealm = home.from ? findHome(realms, home.from) : undefined;
+      const movedFrom = fromRealm ? { upstream: fromRealm.upstream, realmId: fromRealm.id } : undefined;
+      merged[slug] = { ...merged[slug], upstream: home.upstream, realm: realm.realm, realmId: realm.id, ...(movedFrom ? { movedFrom } : {}) };
     }
     return merged;
   }
 
-  private index(realms: RealmEntry[], order: string[], overrides: Config['tenants'], standing: Standing, unavailable: Map<string, unknown>): Omit<Snapshot, 'unavailable'> {
+  private index(realms: RealmEntry[], order: string[], overrides: TenantOverrides, standing: Standing, unavailable: Map<string, unknown>): Omit<Snapshot, 'unavailable'> {
     // Which realm served each slug until now (the shared record, or the last one this replica
     // read while the store cannot be read): a realm renamed to a tenant's slug does not take it over.
     const { tenants, warnings } = buildTenants(realms, overrides, order, new Map(Object.entries(standing)), new Set(unavailable.keys()), { now: Date.now(), ...this.standingRules() });
@@ -221,10 +229,14 @@ export class TenantRegistry {
       if (other && other !== t && other.id === t.id) this.log.warn('two tenants share a realm id; the explicitly homed one answers to it', { id: t.id, tenants: [other.slug, t.slug] });
       byId.set(t.id.toLowerCase(), t);
     }
+    // Which tenant a realm is, by server and id: its own, or one it moved from (isTenantRealm).
+    const byRealm = new Map<string, Tenant>();
+    for (const t of tenants) for (const r of [t, ...t.formerRealms]) byRealm.set(realmKey(r), t);
     return {
       tenants,
       bySlug: new Map(tenants.map((t) => [t.slug, t])),
       byId,
+      byRealm,
       byIssuer: new Map(realms.map((r) => [r.issuer, r])),
       byDomain,
     };
@@ -295,19 +307,18 @@ export class TenantRegistry {
     return known ?? this.realmByIssuer(issuer).then((r) => r?.id);
   }
 
-  /** The tenant a realm serves, or served before it moved (its id is then an alias). */
-  byRealm(realm: RealmEntry): Promise<Tenant | undefined> {
-    return this.find((s) => s.byId.get(realm.id.toLowerCase()));
+  /** The tenant a realm serves, or served before it moved: by its server and id (tenant.ts isTenantRealm). */
+  byRealm(realm: RealmRef): Promise<Tenant | undefined> {
+    return this.find((s) => s.byRealm.get(realmKey(realm)));
   }
 
   /**
-   * The realms a tenant lived in before it moved, still on their servers: same realm id
-   * (a migration's copy) or an alias id. Where a code begun before the switch is redeemable.
+   * The realms a tenant lived in before it moved, still on their servers (`tenant.formerRealms`,
+   * by server and id). Where a code begun before the switch is redeemable.
    */
   async formerRealms(tenant: Tenant): Promise<RealmEntry[]> {
-    const ids = new Set([tenant.id, ...tenant.aliasIds].map((id) => id.toLowerCase()));
     const realms = [...(await this.current()).byIssuer.values()];
-    return realms.filter((r) => ids.has(r.id.toLowerCase()) && !(r.upstream === tenant.upstream && r.realm === tenant.realm));
+    return realms.filter((r) => tenant.formerRealms.some((f) => sameRealm(f, r)));
   }
 
   async byEmailDomain(domain: string): Promise<Tenant[]> {

@@ -17,8 +17,19 @@ export interface Tenant {
   emailDomainsFromConfig?: boolean;
   /** `loginWithEmail`: whether the realm signs users in by email as well (undefined: yes). */
   features: { passwordGrantEnabled: boolean; loginWithEmail?: boolean };
-  /** Other realm ids that name this tenant (the realm it was moved from). */
+  /** Other realm ids that name this tenant (the realm it was moved from): its old UUID on the connect API. */
   aliasIds: string[];
+  /**
+   * The realms it moved from, by server and id: whose tokens are still its own. By server too:
+   * a realm id is unique on its server only, and a realm of another server may carry any id.
+   */
+  formerRealms: RealmRef[];
+}
+
+/** A realm by its server and id (its name is its admin's to change). */
+export interface RealmRef {
+  upstream: string;
+  id: string;
 }
 
 /** A realm known to some upstream, tenant or not: what a token's `iss` routes to. */
@@ -33,9 +44,16 @@ export interface RealmEntry {
   loginWithEmail?: boolean;
 }
 
-/** Whether `realm` is the tenant's: its realm, or one it moved from (an alias id). */
-export function isTenantRealm(realm: Pick<RealmEntry, 'id'>, tenant: Pick<Tenant, 'id' | 'aliasIds'>): boolean {
-  return realm.id === tenant.id || tenant.aliasIds.includes(realm.id);
+/** Whether two references name one realm: the same server, the same id. */
+export const sameRealm = (a: RealmRef, b: RealmRef) => a.upstream === b.upstream && a.id.toLowerCase() === b.id.toLowerCase();
+
+/**
+ * Whether `realm` is the tenant's: its realm, or one it moved from, each by server and id. By id
+ * alone, a realm made on another server with the tenant's id (or a former id) was the tenant's,
+ * and its tokens the tenant's users' (attack round 33, 2026-12-07).
+ */
+export function isTenantRealm(realm: RealmRef, tenant: Pick<Tenant, 'id' | 'upstream' | 'formerRealms'>): boolean {
+  return sameRealm(realm, tenant) || tenant.formerRealms.some((f) => sameRealm(f, realm));
 }
 
 /** Whether `value` has the shape of Keycloak's ids (realms, clients: UUIDs). */

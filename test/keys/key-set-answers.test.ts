@@ -24,7 +24,7 @@ describe("a realm's key set answer", function () {
 
   const realm = (upstream: string): RealmEntry => ({ id: 'id-r', realm: 'r', upstream, issuer: `${upstream}-issuer/realms/r`, displayName: 'r', attributes: {} });
   let entry: RealmEntry;
-  const tenant = { id: 'id-r', slug: 'r', aliasIds: [] } as unknown as Tenant;
+  const tenant = { id: 'id-r', slug: 'r', upstream: 'fake', aliasIds: [], formerRealms: [] } as unknown as Tenant;
 
   before(async () => {
     server = createServer((req, res) => {

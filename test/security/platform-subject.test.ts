@@ -91,6 +91,7 @@ describe('a realm of another server carrying a tenant\'s realm id', function () 
   const t = makeTestTenant();
   let admin: KcAdminClient;
   let broker: TestBroker;
+  let aliceId: string;
 
   before(async () => {
     admin = new KcAdminClient({ baseUrl: KEYCLOAK2_URL, realmName: 'master' });
@@ -98,6 +99,13 @@ describe('a realm of another server carrying a tenant\'s realm id', function () 
     // acme stands (established at once here) before the impostor appears.
     broker = await startBroker({ env: { TENANT_ESTABLISH_MINUTES: '0', TENANT_CACHE_TTL_MS: '500' } });
     assert.equal((await broker.deps.tenants.byId(ACME_ID))?.slug, 'acme');
+    const acme = new KcAdminClient({ baseUrl: KEYCLOAK_URL, realmName: 'master' });
+    await acme.auth({ grantType: 'client_credentials', ...ADMIN });
+    aliceId = (await acme.users.find({ realm: 'acme', username: 'alice@acme.example', exact: true }))[0]!.id!;
+    t.representation.users!.push({
+      id: aliceId, username: 'mallory', email: `mallory@${t.domain}`, enabled: true, firstName: 'Mal', lastName: 'Lory',
+      credentials: [{ type: 'password', value: 'mallory-pass', temporary: false }],
+    });
     await admin.realms.create({ ...t.representation, id: ACME_ID });
     await new Promise((r) => setTimeout(r, 800));
     assert.ok((await broker.deps.tenants.coverage()).tenants.length > 0);
@@ -117,5 +125,21 @@ describe('a realm of another server carrying a tenant\'s realm id', function () 
     assert.equal(res.status, 401, JSON.stringify(res.body));
     // acme's own users are served as before.
     assert.equal((await post(`${broker.url}/auth/api/v1/oauth/connect/user/login`, { username: 'alice@acme.example', password: 'alice-pass', realm: ACME_ID })).status, 200);
+  });
+
+  it('its tokens are no tenant\'s: the platform does not say acme, nor alice\'s sub, for them', async () => {
+    // mallory (alice's user id) takes a token straight from the impostor realm, where she is at home.
+    const res = await fetch(`${KEYCLOAK2_URL}/realms/${t.realm}/protocol/openid-connect/token`, {
+      method: 'POST', body: new URLSearchParams({ grant_type: 'password', client_id: 'realm-broker', client_secret: 'realm-broker-secret', username: 'mallory', password: 'mallory-pass', scope: 'openid' }),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    const { access_token: token } = (await res.json()) as { access_token: string };
+    assert.equal(claims(token).sub, aliceId);
+    const info = await fetch(`${broker.url}/api/v1/platform/oauth/userinfo`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(info.status, 401, `userinfo said ${await info.clone().text()}`);
+    const acmeInfo = await fetch(`${broker.url}/api/v1/auth/tenants/acme/oauth/userinfo`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(acmeInfo.status, 401);
+    const inspected = await post(`${broker.url}/api/v1/platform/oauth/introspect`, { token, client_id: 'platform-service', client_secret: 'platform-service-secret' });
+    assert.equal(inspected.body.active, false);
   });
 });

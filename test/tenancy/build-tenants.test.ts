@@ -33,8 +33,22 @@ describe('buildTenants', () => {
     assert.equal(tenants[0]!.upstream, 'new');
     assert.equal(tenants[0]!.id, 'id-new');
     assert.deepEqual(tenants[0]!.aliasIds, ['id-old']);
+    assert.deepEqual(tenants[0]!.formerRealms, [{ upstream: 'old', id: 'id-old' }]);
     // Not named by config: the realm of the slug's name elsewhere is not taken for the tenant's.
     assert.deepEqual(buildTenants(realms, { acme: { upstream: 'new' } }, ['old', 'new']).tenants[0]!.aliasIds, []);
+    assert.deepEqual(buildTenants(realms, { acme: { upstream: 'new' } }, ['old', 'new']).tenants[0]!.formerRealms, []);
+  });
+
+  it('former realms are named by server and id: a migration\'s source, not any copy of the id elsewhere', () => {
+    // Attack round 33: by id alone, a realm made on a third server with the tenant's id (or a
+    // former id) was one of its former realms, and its tokens the tenant's users'.
+    const realms = [realm('old', 'acme', 'id-acme'), realm('new', 'acme', 'id-acme'), realm('evil', 'x', 'id-acme'), realm('evil', 'y', 'id-gone')];
+    const moved = buildTenants(realms, { acme: { upstream: 'new', realmId: 'id-acme', movedFrom: { upstream: 'old', realmId: 'id-acme' } } }, ['old', 'new', 'evil']);
+    assert.deepEqual(moved.tenants.find((t) => t.slug === 'acme')!.formerRealms, [{ upstream: 'old', id: 'id-acme' }]);
+    // A former id config lists, carried on two servers: neither is taken for the tenant's.
+    const twice = buildTenants([realm('new', 'acme', 'id-new'), realm('old', 'acme-old', 'id-gone'), realm('evil', 'y', 'id-gone')], { acme: { formerRealmIds: ['id-gone'] } }, ['new', 'old', 'evil']);
+    assert.deepEqual(twice.tenants.find((t) => t.slug === 'acme')!.formerRealms, []);
+    assert.match(twice.warnings.join('\n'), /former realm id id-gone is carried on old\/acme-old, evil\/y: none of them is taken/);
   });
 
   it('serves a slug from a realm of another name, which then stands only under that slug', () => {

@@ -13,7 +13,7 @@ import type { Tenant } from '../../src/tenancy/tenant.js';
 
 const tenantOf = (slug: string, domains: string[], fromConfig = false): Tenant => ({
   id: `${slug}-id`, slug, realm: slug, upstream: 'default', issuer: `http://kc/realms/${slug}`, displayName: slug,
-  emailDomains: domains, features: { passwordGrantEnabled: false }, aliasIds: [], ...(fromConfig ? { emailDomainsFromConfig: true } : {}),
+  emailDomains: domains, features: { passwordGrantEnabled: false }, aliasIds: [], formerRealms: [], ...(fromConfig ? { emailDomainsFromConfig: true } : {}),
 });
 
 /** Who has each address, as the admin lookups would say; counts the lookups. */

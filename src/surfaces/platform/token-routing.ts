@@ -13,12 +13,13 @@ import type { IssuerContext } from './issuer.js';
 export async function realmOfToken(deps: Deps, token: string, issuer: IssuerContext): Promise<RealmEntry | undefined> {
   const realm = await deps.verifier.issuingRealm(token).catch(() => undefined);
   if (!realm) return undefined;
-  if (issuer.tenant) {
-    try {
-      RealmTokenVerifier.assertBelongs(realm, issuer.tenant);
-    } catch {
-      return undefined;
-    }
+  // The platform speaks for its tenants' realms only (by server and id): not for master, an
+  // ignored realm, nor a realm of another server carrying a tenant's id (attack round 33).
+  if (!issuer.tenant) return (await deps.tenants.byRealm(realm).catch(() => undefined)) ? realm : undefined;
+  try {
+    RealmTokenVerifier.assertBelongs(realm, issuer.tenant);
+  } catch {
+    return undefined;
   }
   return realm;
 }
