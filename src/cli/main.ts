@@ -132,11 +132,11 @@ export function buildCli(): Command {
         // and a release would only unsettle it (round 29: a live tenant was released, exit 0).
         const { tenants: found, unavailable } = await deps.tenants.coverage();
         const still = found.find((t) => t.id === recorded.id);
-        if (!o.force && still) throw new Exit(1, `the realm of ${slug} (id ${recorded.id}) is still on ${still.upstream}, as ${still.realm}: nothing to release (--force to release anyway)`);
+        if (!o.force && still) throw new Exit(1, `the realm of ${printable(slug)} (id ${printable(recorded.id)}) is still on ${still.upstream}, as ${printable(still.realm)}: nothing to release (--force to release anyway)`);
         if (!o.force && unavailable.size) throw new Exit(1, `upstream(s) ${[...unavailable.keys()].join(', ')} cannot be read: whether the realm of ${slug} (id ${recorded.id}) is gone cannot be told (--force to release anyway)`);
         const was = await new StandingRealms((deps.store as DryRunStore).shared).release(slug);
         if (!was) throw new Exit(3, `no tenant ${slug} is recorded`);
-        print(!!o.json, { released: slug, was }, () => `released ${slug} (it stood on ${was.upstream}, realm id ${was.id}); replicas let another realm of that name serve it at their next refresh`);
+        print(!!o.json, { released: slug, was }, () => `released ${printable(slug)} (it stood on ${was.upstream}, realm id ${printable(was.id)}); replicas let another realm of that name serve it at their next refresh`);
       } finally {
         await deps.store.close();
       }
@@ -160,10 +160,10 @@ export function buildCli(): Command {
         throw err instanceof UnknownTenantError ? new Exit(3, err.message) : err;
       });
       const { results } = report;
-      print(!!o.json, results, () => results.map((r) => `${o.dryRun ? '(dry run) ' : ''}${r.action.padEnd(9)} ${r.clientId} in ${r.tenant}${r.reason ? `: ${printable(r.reason)}` : ''}`).join('\n') || 'no GLOBAL apps');
+      print(!!o.json, results, () => results.map((r) => `${o.dryRun ? '(dry run) ' : ''}${r.action.padEnd(9)} ${printable(r.clientId)} in ${printable(r.tenant)}${r.reason ? `: ${printable(r.reason)}` : ''}`).join('\n') || 'no GLOBAL apps');
       failOnUnreachable(report.unreachable, `the realms of its tenants were ${o.dryRun ? 'not checked' : 'not synced'}`);
       const failed = results.filter((r) => r.action === 'failed');
-      if (failed.length) throw new Exit(1, `${failed.length} client(s) not synced: ${failed.map((r) => `${r.clientId} in ${r.tenant}`).join(', ')}`);
+      if (failed.length) throw new Exit(1, `${failed.length} client(s) not synced: ${failed.map((r) => `${printable(r.clientId)} in ${printable(r.tenant)}`).join(', ')}`);
     });
 
   const config = program.command('config').description('the configuration');
@@ -201,7 +201,7 @@ export function buildCli(): Command {
         });
         const t = result.timings;
         print(!!o.json, result, () => [
-          `${result.action}: ${result.tenant} ${result.from.upstream}/${result.from.realm} → ${result.to.upstream}/${result.to.realm}`
+          `${result.action}: ${printable(result.tenant)} ${result.from.upstream}/${printable(result.from.realm)} → ${result.to.upstream}/${printable(result.to.realm)}`
             // Only a move exports, imports and verifies.
             + (o.to !== undefined ? ` (export ${t.exportMs ?? '-'} ms, import ${t.importMs ?? '-'} ms, verify ${t.verifyMs ?? '-'} ms)` : ''),
           result.exportFile ? `the export is kept at ${result.exportFile}, in a directory of its own (mode 0700; secrets and password hashes: keep it safe, or delete it with its directory)` : '',

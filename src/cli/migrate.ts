@@ -27,6 +27,7 @@
 import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
 import type { Config, UpstreamConfig } from '../config/schema.js';
 import { takeLease } from '../store/lease.js';
+import { printable } from './printable.js';
 import type { Store } from '../store/store.js';
 import type { TenantRegistry } from '../tenancy/registry.js';
 import { findHome, TenantHomes, type HomeRealm, type RealmAddress, type TenantHome } from '../tenancy/tenant-homes.js';
@@ -83,7 +84,8 @@ const LOCK_KEY = 'tenancy:migration-lock';
 /** Renewed while the run lives (store/lease.ts); a crashed run frees it by itself after this. */
 const LOCK_TTL_SECONDS = 300;
 
-const where = (a: RealmAddress) => `${a.upstream}/${a.realm}`;
+// A realm's name is its admin's (a line feed included): written as a value, never as lines of our own.
+const where = (a: RealmAddress) => `${a.upstream}/${printable(a.realm)}`;
 
 function upstreamConfig(config: Config, name: string): UpstreamConfig {
   const u = config.upstreams.find((x) => x.name === name);
@@ -91,9 +93,11 @@ function upstreamConfig(config: Config, name: string): UpstreamConfig {
   return u;
 }
 
+// JSON's own quoting for the values: a realm's name is its admin's, quotes and line feeds included.
+const q = JSON.stringify;
 const hint = (slug: string, a: HomeRealm, from?: HomeRealm) =>
-  `to keep this routing across a store wipe, set in the config file: "tenants": { "${slug}": { "upstream": "${a.upstream}", "realm": "${a.realm}"${a.id ? `, "realmId": "${a.id}"` : ''}` +
-  `${from?.id ? `, "movedFrom": { "upstream": "${from.upstream}", "realmId": "${from.id}" }` : ''} } } (drop "movedFrom" at --retire)`;
+  `to keep this routing across a store wipe, set in the config file: "tenants": { ${q(slug)}: { "upstream": ${q(a.upstream)}, "realm": ${q(a.realm)}${a.id ? `, "realmId": ${q(a.id)}` : ''}` +
+  `${from?.id ? `, "movedFrom": { "upstream": ${q(from.upstream)}, "realmId": ${q(from.id)} }` : ''} } } (drop "movedFrom" at --retire)`;
 
 /** The redis store, or a refusal: a switch in one process's memory reaches no broker. */
 function requireSharedStore(store: Store): void {
@@ -145,7 +149,7 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
   const source: RealmAddress = { upstream: tenant.upstream, realm: tenant.realm };
   const target: RealmAddress = { upstream: toUpstream, realm: toRealm ?? tenant.realm };
   if (source.upstream === target.upstream && source.realm === target.realm) {
-    throw new MigrationError(`tenant ${tenant.slug} already lives at ${where(target)}`);
+    throw new MigrationError(`tenant ${printable(tenant.slug)} already lives at ${where(target)}`);
   }
   if (!opts.dryRun) requireSharedStore(deps.store);
   const timings: MigrateResult['timings'] = {};
@@ -160,9 +164,9 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
     const settings = upstreamConfig(deps.config, source.upstream).export;
     if (!settings) {
       throw new MigrationError(`upstream ${source.upstream} has no "export" settings (kcHome, dbUrl…): the admin API gives no password hashes. ` +
-        `Configure upstreams[].export, or export yourself (kc.sh export --realm ${source.realm} --users same_file --file out.json) and pass --from-file out.json`);
+        `Configure upstreams[].export, or export yourself (kc.sh export --realm ${printable(source.realm)} --users same_file --file out.json) and pass --from-file out.json`);
     }
-    say(`exporting realm ${source.realm} from ${source.upstream} with kc.sh export (about a minute)…`);
+    say(`exporting realm ${printable(source.realm)} from ${source.upstream} with kc.sh export (about a minute)…`);
     ({ rep, file: exportFile } = await exportRealm(settings, source.realm, source.upstream));
   }
   // A dry run's live export holds secrets and password hashes, and "changes nothing" leaves no
@@ -170,7 +174,7 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
   try {
     timings.exportMs = Date.now() - t0;
     if (rep.id !== tenant.id) {
-      throw new MigrationError(`the export of realm ${source.realm} has id ${rep.id}, but tenant ${tenant.slug} is realm ${tenant.id}: not this tenant's realm`);
+      throw new MigrationError(`the export of realm ${printable(source.realm)} has id ${rep.id}, but tenant ${printable(tenant.slug)} is realm ${tenant.id}: not this tenant's realm`);
     }
     if (opts.fromFile) await trustExportFile(deps, opts, source, rep);
     const counts = countsOf(rep);
@@ -193,7 +197,7 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
     }
 
     if (opts.dryRun) {
-      say(`(dry run) would ${importSkipped ? 'reuse' : 'create'} realm ${where(target)} with id ${rep.id}, verify it, and switch tenant ${tenant.slug} from ${where(source)} to it`);
+      say(`(dry run) would ${importSkipped ? 'reuse' : 'create'} realm ${where(target)} with id ${rep.id}, verify it, and switch tenant ${printable(tenant.slug)} from ${where(source)} to it`);
       return { action: 'dry-run', tenant: tenant.slug, from: source, to: target, counts, exportFile: opts.keepExport ? exportFile : undefined, timings, importSkipped };
     }
 
@@ -207,7 +211,7 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
     try {
       // 4. Import.
       if (!importSkipped) {
-        say(`importing realm ${target.realm} into ${toUpstream}…`);
+        say(`importing realm ${printable(target.realm)} into ${toUpstream}…`);
         const t1 = Date.now();
         await slowly(admin, (a) => a.realms.create({ ...rep, realm: target.realm })).catch((err: unknown) => {
           throw new MigrationError(`import into ${toUpstream} failed: ${statusOf(err) ?? ''} ${(err as Error).message}`);
@@ -236,7 +240,7 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
       await homes.set(tenant.slug, before).catch((e: unknown) => say(`could not restore the routing record: ${(e as Error).message}`));
       throw err instanceof MigrationError ? err : new MigrationError(`migration failed, routing unchanged: ${(err as Error).message}`);
     }
-    say(`switched: tenant ${tenant.slug} now lives at ${where(target)}; every broker follows within about a second`);
+    say(`switched: tenant ${printable(tenant.slug)} now lives at ${where(target)}; every broker follows within about a second`);
     return { action: 'migrated', tenant: tenant.slug, from: source, to: target, counts, exportFile, timings, importSkipped, configHint: hint(tenant.slug, { ...target, id: rep.id }, { ...source, id: tenant.id }) };
   } finally {
     if (exportFile && opts.dryRun && !opts.keepExport) removeExport(exportFile);
@@ -300,14 +304,14 @@ async function rollback(deps: MigrateDeps, opts: MigrateOptions): Promise<Migrat
   const back = await findRealm(await adminSession(upstreamConfig(deps.config, home.from.upstream)), home.from);
   if (!back) throw new MigrationError(`cannot roll back: realm ${where(home.from)} (id ${home.from.id}) no longer exists`);
   if (opts.dryRun) {
-    (deps.say ?? (() => {}))(`(dry run) would switch tenant ${opts.tenant} from ${where(home)} (id ${home.id}) back to ${where(back)} (id ${back.id}), ` +
+    (deps.say ?? (() => {}))(`(dry run) would switch tenant ${printable(opts.tenant)} from ${where(home)} (id ${home.id}) back to ${where(back)} (id ${back.id}), ` +
       `leaving the copy at ${where(home)} in place; nothing changed`);
     return { action: 'dry-run', tenant: opts.tenant, from: home, to: back, timings: {} };
   }
   const t0 = Date.now();
   // One step back; the copy stays at the target (tokens it issued still route there by issuer).
   await homes.set(opts.tenant, { ...back, since: Date.now() });
-  (deps.say ?? (() => {}))(`rolled back: tenant ${opts.tenant} lives at ${where(back)} again; the copy at ${where(home)} is left in place`);
+  (deps.say ?? (() => {}))(`rolled back: tenant ${printable(opts.tenant)} lives at ${where(back)} again; the copy at ${where(home)} is left in place`);
   return { action: 'rolled-back', tenant: opts.tenant, from: home, to: back, timings: { switchMs: Date.now() - t0 }, configHint: hint(opts.tenant, back) };
 }
 
@@ -350,7 +354,7 @@ async function retire(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateR
     say(`realm ${where(home.from)} (id ${home.from.id}) is already gone`);
   }
   if (opts.dryRun) {
-    say(`(dry run) would forget that tenant ${opts.tenant} came from ${where(home.from)} (no --rollback after that); nothing changed`);
+    say(`(dry run) would forget that tenant ${printable(opts.tenant)} came from ${where(home.from)} (no --rollback after that); nothing changed`);
     return { action: 'dry-run', tenant: opts.tenant, from: home.from, to: home, timings: {}, ...planned };
   }
   // Forget where it came from: nothing to roll back to any more.

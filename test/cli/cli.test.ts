@@ -206,6 +206,23 @@ describe('realm-broker CLI', function () {
     }
   });
 
+  it('a realm name with a line feed is one value in sync-apps\' output, never a line of its own', async function () {
+    // Attack round 33: Keycloak takes a realm named "x\nforged line", and sync-apps printed the
+    // forged line as a line of its own (tenants list escaped it).
+    this.timeout(60_000);
+    const name = `zz-nl-${randomUUID().slice(0, 8)}\nforged line`;
+    const two = await adminOf(KEYCLOAK2_URL);
+    await two.realms.create({ realm: name, enabled: true });
+    try {
+      const res = await run(['sync-apps', '--dry-run', '--tenant', name]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stdout, /zz-nl-[0-9a-f]{8}\\u\{a\}forged line/);
+      assert.doesNotMatch(res.stdout, /^forged line/m);
+    } finally {
+      await two.realms.del({ realm: name }).catch(() => {});
+    }
+  });
+
   it('commands that route by the brokers\' store say so and exit 1 when it is unreachable', async () => {
     const res = await run(['tenants', 'list'], { REDIS_URL: 'redis://127.0.0.1:1' });
     assert.equal(res.code, 1);
