@@ -9,7 +9,7 @@ import { subjectAt } from './platform-subject.js';
 import type { SigningKeys } from './signing-key.js';
 
 /** Claims about the user that pass from the realm's ID token. */
-const USER_CLAIMS = ['sub', 'auth_time', 'acr', 'amr', 'sid', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'preferred_username', 'locale'];
+const USER_CLAIMS = ['sub', 'auth_time', 'acr', 'amr', 'email', 'email_verified', 'name', 'given_name', 'family_name', 'preferred_username', 'locale'];
 
 export async function issueIdToken(keys: SigningKeys, opts: {
   issuer: string;
@@ -26,12 +26,20 @@ export async function issueIdToken(keys: SigningKeys, opts: {
   vouch?: (email: unknown) => Promise<boolean>;
   /** At the platform issuer: `sub` is scoped to the tenant (keys/platform-subject.ts). */
   atPlatform: boolean;
+  /**
+   * The realm session (Keycloak's `session_state` in its token answer): the `sid`. Not the realm
+   * ID token's `sid` claim, which a realm admin's protocol mapper may set to anything, as another
+   * tenant's user's session id, which the platform issuer's logout tokens then named to its apps
+   * (attack round 33); `session_state` is the session's own id, which mappers do not reach.
+   */
+  sessionId?: string;
 }): Promise<string> {
   const realm = jose.decodeJwt(opts.realmIdToken);
   const claims: Record<string, unknown> = {};
   for (const c of USER_CLAIMS) if (realm[c] !== undefined) claims[c] = realm[c];
   if (typeof claims.sub !== 'string') throw new Error('the realm\'s ID token has no sub');
   claims.sub = subjectAt(opts.atPlatform, opts.tenant.id, claims.sub);
+  if (opts.sessionId !== undefined) claims.sid = opts.sessionId;
   if (claims.email_verified !== undefined && opts.vouch && !(await opts.vouch(claims.email))) delete claims.email_verified;
   if (opts.nonce) claims.nonce = opts.nonce;
   claims.tenant_id = opts.tenant.id;

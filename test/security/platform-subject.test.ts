@@ -67,6 +67,21 @@ describe('a user of another server with the id of a platform user', function () 
     assert.equal(hers.tenant, t.realm);
   });
 
+  it('a sid set by a realm admin\'s mapper is not what the platform says: its sid is the realm session\'s own', async () => {
+    // Attack round 33: a hardcoded-claim mapper on the realm's platform-demo client set `sid` to
+    // alice's; the platform issuer's ID token (and its apps' logout tokens) then named alice's
+    // session for mallory, and an app ending sessions by (iss, sid) signed alice out.
+    const alices = await idTokenAt(platform(), ALICE);
+    const [client] = await admin.clients.find({ realm: t.realm, clientId: 'platform-demo' });
+    await admin.clients.addProtocolMapper({ realm: t.realm, id: client!.id! }, {
+      name: 'forged-sid', protocol: 'openid-connect', protocolMapper: 'oidc-hardcoded-claim-mapper',
+      config: { 'claim.name': 'sid', 'claim.value': String(alices.sid), 'jsonType.label': 'String', 'id.token.claim': 'true', 'access.token.claim': 'true' },
+    });
+    const hers = await idTokenAt(platform(), mallory);
+    assert.equal(typeof hers.sid, 'string');
+    assert.notEqual(hers.sid, alices.sid, 'mallory\'s ID token named alice\'s session');
+  });
+
   it('a tenant\'s own issuer says the realm\'s user id (one realm, one issuer)', async () => {
     assert.equal((await idTokenAt(ownIssuer('acme'), ALICE)).sub, aliceId);
     assert.equal((await idTokenAt(ownIssuer(t.realm), mallory)).sub, aliceId);

@@ -65,8 +65,9 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
       tenantId: tenant.id,
       sub: String(idToken.sub),
       email: typeof idToken.email === 'string' ? idToken.email : undefined,
-      // Only a sid of a session id's shape is kept: it names the realm session to end at logout.
-      realmSessionId: isRealmSessionId(idToken.sid) ? idToken.sid : undefined,
+      // The realm session to end at logout: Keycloak's session_state (the session's own id), not
+      // the ID token's sid, which a realm admin's mapper may set (attack round 33); of its shape only.
+      realmSessionId: isRealmSessionId(tokens.session_state) ? tokens.session_state : undefined,
       upstream,
       realm,
       realmIdToken: tokens.id_token as string,

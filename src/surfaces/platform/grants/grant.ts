@@ -6,6 +6,7 @@ import * as jose from 'jose';
 import type { Deps } from '../../../deps.js';
 import { BrokerError } from '../../../errors.js';
 import { issueIdToken } from '../../../keys/id-token.js';
+import { isRealmSessionId } from '../../../upstream/admin-connector.js';
 import type { Tenant } from '../../../tenancy/tenant.js';
 import type { TokenResponse } from '../../../upstream/realm-connector.js';
 import type { AuthenticatedClient } from '../client-auth.js';
@@ -26,12 +27,13 @@ export const credentials = (c: AuthenticatedClient) => ({ clientId: c.clientId, 
 /** The realm's tokens, with the broker's ID token in place of the realm's. */
 export async function withBrokerIdToken(deps: Deps, issuer: IssuerContext, clientId: string, tenant: Tenant, tokens: TokenResponse, nonce?: string) {
   await publishKeyOf(deps, tokens.access_token);
-  const { id_token: realmIdToken, session_state: _s, ...rest } = tokens;
+  const { id_token: realmIdToken, session_state: sessionState, ...rest } = tokens;
   if (typeof realmIdToken !== 'string') return rest;
   const id_token = await issueIdToken(deps.signingKeys, {
     issuer: issuer.issuer, clientId, realmIdToken, tenant, nonce, accessToken: tokens.access_token, ttlSeconds: deps.config.platform.idTokenTtlSeconds,
     vouch: issuer.tenant ? undefined : (email) => deps.vouching.vouches(tenant, email),
     atPlatform: !issuer.tenant,
+    sessionId: isRealmSessionId(sessionState) ? sessionState : undefined,
   });
   return { ...rest, id_token };
 }
