@@ -114,7 +114,7 @@ export function buildTenants(realms: RealmEntry[], overrides: TenantOverrides, u
       formerRealms: formerRealmsOf(slug, r, o, realms, warnings),
     });
   }
-  const unique = withoutSharedIds(tenants, overrides, previous, hold, warnings);
+  const unique = withoutSharedIds(tenants, overrides, previous, unavailable, hold, warnings);
   return { tenants: withoutContestedDomains(unique, overrides, warnings, (slug, id) => {
     const home = previous.get(slug);
     return home && home.id === id && established(home, hold) ? home.domains ?? [] : [];
@@ -128,27 +128,49 @@ export function buildTenants(realms: RealmEntry[], overrides: TenantOverrides, u
  * every by-id lookup went to it, and the platform issuer's `sub` (`<tenant_id>:<user id>`) was
  * the same for its users as for the tenant's (attack round 33, 2026-12-07). A migration's copy
  * under another name (`--to eu/acme-2026`) is one too, until its switch. So of the tenants that
- * share an id (their own, or another's former realm id: `formerRealmIds`), the one config or a
- * migration homed there explicitly keeps it; else the one established there (standing-realms.ts);
- * else none, and the operator is told.
+ * carry an id (their own, or another's former realm id: `formerRealmIds`):
+ * - the one config or a migration homed there explicitly keeps it;
+ * - else the realm on the server where the standing record says the id has stood longest
+ *   (established, the earliest `since`): a realm made with its id elsewhere takes nothing, even while the holder's realm is
+ *   missing from the lists (its server unreadable, or gone for less than the hold) and even once
+ *   the newcomer is established in turn (round 34: a copy served while acme's server was down
+ *   would have held the id from then on);
+ * - else, with no history, the only one; of several, none, and the operator is told.
  */
-function withoutSharedIds(tenants: Tenant[], overrides: TenantOverrides, previous: PreviousHomes, hold: Hold, warnings: string[]): Tenant[] {
+function withoutSharedIds(tenants: Tenant[], overrides: TenantOverrides, previous: PreviousHomes, unavailable: ReadonlySet<string>, hold: Hold, warnings: string[]): Tenant[] {
   const byId = new Map<string, Tenant[]>();
   for (const t of tenants) for (const id of [t.id, ...t.aliasIds]) {
     const key = id.toLowerCase();
     byId.set(key, [...(byId.get(key) ?? []), t]);
   }
+  const holderOf = (id: string) => [...previous]
+    .filter(([, h]) => h.id.toLowerCase() === id && established(h, hold))
+    .sort(([, a], [, b]) => (a.since ?? 0) - (b.since ?? 0))[0];
+  const where = (t: Tenant) => `${t.slug} (${t.upstream}/${t.realm})`;
   const dropped = new Set<Tenant>();
   for (const [id, sharing] of byId) {
-    if (sharing.length < 2) continue;
     // A tenant that names the id as a former realm's (config) says explicitly whose it is.
     const explicit = sharing.filter((t) => pinned(overrides[t.slug] ?? {}) || t.aliasIds.some((a) => a.toLowerCase() === id));
-    const settled = sharing.filter((t) => {
-      const home = previous.get(t.slug);
-      return home !== undefined && home.id.toLowerCase() === id && home.upstream === t.upstream && established(home, hold);
-    });
-    const keeper = explicit.length === 1 ? explicit[0] : explicit.length === 0 && settled.length === 1 ? settled[0] : undefined;
-    const where = (t: Tenant) => `${t.slug} (${t.upstream}/${t.realm})`;
+    let keeper: Tenant | undefined;
+    if (explicit.length) {
+      if (sharing.length < 2) continue;
+      keeper = explicit.length === 1 ? explicit[0] : undefined;
+    } else {
+      const held = holderOf(id);
+      // The holder's realm is the one on its server (under any name: a realm's admin may rename it).
+      const holder = held && sharing.find((t) => t.upstream === held[1].upstream);
+      // The holder's realm missing for now (its server unreadable, or gone for less than the hold).
+      const holderAway = held && !holder && (unavailable.has(held[1].upstream) || hold.now - held[1].seen < hold.holdMs);
+      if (holder) keeper = holder;
+      else if (holderAway) keeper = undefined;
+      else keeper = sharing.length === 1 ? sharing[0] : undefined;
+      if (keeper === sharing[0] && sharing.length === 1) continue;
+      if (holderAway) {
+        warnings.push(`realm id ${id} is carried by ${sharing.map(where).join(', ')}, while tenant ${held![0]}, which holds it, is missing from ${held![1].upstream}: not served with it`);
+        for (const t of sharing) dropped.add(t);
+        continue;
+      }
+    }
     warnings.push(keeper
       ? `realm id ${id} is carried by ${sharing.filter((t) => t !== keeper).map(where).join(', ')} as well as ${where(keeper)}: only ${keeper.slug} is served with it`
       : `realm id ${id} is carried by ${sharing.map(where).join(', ')}: none of them is served until the config names one (tenants.<slug>.upstream and realmId)`);

@@ -148,6 +148,14 @@ describe('buildTenants', () => {
     assert.deepEqual(slugs(none), ['other']);
     assert.match(none.warnings.join('\n'), /none of them is served until the config names one/);
     assert.deepEqual(slugs(buildTenants(realms, { acme: { upstream: 'one', realmId: 'id-acme' } }, ['one', 'two'], new Map(), new Set(), rules)), ['acme', 'other']);
+    // acme's server unreadable (a broker started meanwhile has no list of it): the copy alone
+    // carries the id, and still takes nothing (round 34), nor once it is established in turn.
+    const alone = [realm('two', 'dup', 'id-acme'), realm('two', 'other', 'id-other')];
+    const away = buildTenants(alone, {}, ['one', 'two'], new Map([stood('acme', 'one', 'id-acme')]), new Set(['one']), rules);
+    assert.deepEqual(slugs(away), ['other']);
+    assert.match(away.warnings.join('\n'), /while tenant acme, which holds it, is missing from one: not served with it/);
+    const later = { ...stood('dup', 'two', 'id-acme')[1], since: 100 };
+    assert.deepEqual(slugs(buildTenants(realms, {}, ['one', 'two'], new Map([stood('acme', 'one', 'id-acme'), ['dup', later]]), new Set(), rules)), ['acme', 'other'], 'the earliest holder keeps it');
     // A tenant's former realm id (config) is its own: a realm carrying it is not another tenant.
     const moved = buildTenants([realm('one', 'acme', 'id-new'), realm('two', 'acme-old', 'id-old')], { acme: { formerRealmIds: ['id-old'] } }, ['one', 'two']);
     assert.deepEqual(slugs(moved), ['acme']);
