@@ -56,10 +56,7 @@ function realmDomains(r: RealmEntry, warnings: string[]): string[] {
   return domains.slice(0, MAX_REALM_DOMAINS);
 }
 
-/** A tenant's override: config's `tenants.<slug>`, with the live home a migration wrote on top (registry.ts). */
-export type TenantOverrides = Config['tenants'];
-
-export function buildTenants(realms: RealmEntry[], overrides: TenantOverrides, upstreamOrder: string[], previous: PreviousHomes = new Map(), unavailable: ReadonlySet<string> = new Set(), hold: Hold = { now: 0, holdMs: 0, establishMs: 0 }): { tenants: Tenant[]; warnings: string[] } {
+export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'], upstreamOrder: string[], previous: PreviousHomes = new Map(), unavailable: ReadonlySet<string> = new Set(), hold: Hold = { now: 0, holdMs: 0, establishMs: 0 }): { tenants: Tenant[]; warnings: string[] } {
   const warnings: string[] = [];
   const key = (upstream: string, realm: string) => `${upstream}\u0000${realm}`;
   const byKey = new Map(realms.map((r) => [key(r.upstream, r.realm), r]));
@@ -137,15 +134,19 @@ export function buildTenants(realms: RealmEntry[], overrides: TenantOverrides, u
  *   would have held the id from then on);
  * - else, with no history, the only one; of several, none, and the operator is told.
  */
-function withoutSharedIds(tenants: Tenant[], overrides: TenantOverrides, previous: PreviousHomes, unavailable: ReadonlySet<string>, hold: Hold, warnings: string[]): Tenant[] {
+function withoutSharedIds(tenants: Tenant[], overrides: Config['tenants'], previous: PreviousHomes, unavailable: ReadonlySet<string>, hold: Hold, warnings: string[]): Tenant[] {
   const byId = new Map<string, Tenant[]>();
   for (const t of tenants) for (const id of [t.id, ...t.aliasIds]) {
     const key = id.toLowerCase();
     byId.set(key, [...(byId.get(key) ?? []), t]);
   }
-  const holderOf = (id: string) => [...previous]
-    .filter(([, h]) => h.id.toLowerCase() === id && established(h, hold))
-    .sort(([, a], [, b]) => (a.since ?? 0) - (b.since ?? 0))[0];
+  // Per id, the established standing entry that has stood longest: read once, not per id.
+  const holders = new Map<string, [string, StandingHome]>();
+  for (const [slug, h] of previous) {
+    const key = h.id.toLowerCase();
+    const best = holders.get(key);
+    if (established(h, hold) && (!best || (h.since ?? 0) < (best[1].since ?? 0))) holders.set(key, [slug, h]);
+  }
   const where = (t: Tenant) => `${t.slug} (${t.upstream}/${t.realm})`;
   const dropped = new Set<Tenant>();
   for (const [id, sharing] of byId) {
@@ -153,24 +154,20 @@ function withoutSharedIds(tenants: Tenant[], overrides: TenantOverrides, previou
     const explicit = sharing.filter((t) => pinned(overrides[t.slug] ?? {}) || t.aliasIds.some((a) => a.toLowerCase() === id));
     let keeper: Tenant | undefined;
     if (explicit.length) {
-      if (sharing.length < 2) continue;
       keeper = explicit.length === 1 ? explicit[0] : undefined;
     } else {
-      const held = holderOf(id);
+      const held = holders.get(id);
       // The holder's realm is the one on its server (under any name: a realm's admin may rename it).
-      const holder = held && sharing.find((t) => t.upstream === held[1].upstream);
+      keeper = held && sharing.find((t) => t.upstream === held[1].upstream);
       // The holder's realm missing for now (its server unreadable, or gone for less than the hold).
-      const holderAway = held && !holder && (unavailable.has(held[1].upstream) || hold.now - held[1].seen < hold.holdMs);
-      if (holder) keeper = holder;
-      else if (holderAway) keeper = undefined;
-      else keeper = sharing.length === 1 ? sharing[0] : undefined;
-      if (keeper === sharing[0] && sharing.length === 1) continue;
-      if (holderAway) {
-        warnings.push(`realm id ${id} is carried by ${sharing.map(where).join(', ')}, while tenant ${held![0]}, which holds it, is missing from ${held![1].upstream}: not served with it`);
+      if (!keeper && held && (unavailable.has(held[1].upstream) || hold.now - held[1].seen < hold.holdMs)) {
+        warnings.push(`realm id ${id} is carried by ${sharing.map(where).join(', ')}, while tenant ${held[0]}, which holds it, is missing from ${held[1].upstream}: not served with it`);
         for (const t of sharing) dropped.add(t);
         continue;
       }
+      keeper ??= sharing.length === 1 ? sharing[0] : undefined;
     }
+    if (sharing.length === 1 && keeper) continue;
     warnings.push(keeper
       ? `realm id ${id} is carried by ${sharing.filter((t) => t !== keeper).map(where).join(', ')} as well as ${where(keeper)}: only ${keeper.slug} is served with it`
       : `realm id ${id} is carried by ${sharing.map(where).join(', ')}: none of them is served until the config names one (tenants.<slug>.upstream and realmId)`);
@@ -185,7 +182,7 @@ function withoutSharedIds(tenants: Tenant[], overrides: TenantOverrides, previou
  * carries it. An id is unique on its server only: a former id that realms of several servers
  * carry names none of them (a realm made with it elsewhere would otherwise be the tenant's).
  */
-function formerRealmsOf(slug: string, current: RealmEntry, o: TenantOverrides[string], realms: RealmEntry[], warnings: string[]): RealmRef[] {
+function formerRealmsOf(slug: string, current: RealmEntry, o: Config['tenants'][string], realms: RealmEntry[], warnings: string[]): RealmRef[] {
   const former: RealmRef[] = [];
   const add = (ref: RealmRef) => {
     if (!sameRealm(ref, current) && !former.some((f) => sameRealm(f, ref))) former.push({ upstream: ref.upstream, id: ref.id });
@@ -240,7 +237,7 @@ function standingRealm(slug: string, candidates: RealmEntry[], previous: Standin
  * home routed it already (standing-realms.ts: a newcomer's claim takes nothing), else to
  * neither (the exact-email lookup still finds the users), and the operator is told.
  */
-function withoutContestedDomains(tenants: Tenant[], overrides: TenantOverrides, warnings: string[], routedBefore: (slug: string, id: string) => string[]): Tenant[] {
+function withoutContestedDomains(tenants: Tenant[], overrides: Config['tenants'], warnings: string[], routedBefore: (slug: string, id: string) => string[]): Tenant[] {
   const fromConfig = new Map<string, string>();
   for (const [slug, o] of Object.entries(overrides)) for (const d of o.emailDomains ?? []) fromConfig.set(d, slug);
   const claims = new Map<string, string[]>();

@@ -24,7 +24,7 @@ import { BrokerError } from '../errors.js';
 import type { Logger } from '../http/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Upstreams } from '../upstream/upstreams.js';
-import { buildTenants, type TenantOverrides } from './build-tenants.js';
+import { buildTenants } from './build-tenants.js';
 import type { Standing, StandingRealms, StandingRules } from './standing-realms.js';
 import { findHome, type TenantHome, type TenantHomes } from './tenant-homes.js';
 import { ATTR_EMAIL_DOMAINS, sameRealm, type RealmEntry, type RealmRef, type Tenant } from './tenant.js';
@@ -194,8 +194,8 @@ export class TenantRegistry {
    * By name alone (a record written before ids were kept), another realm of that server
    * renamed to the name would take the tenant, with no hold (attack helper round 23).
    */
-  private overrides(realms: RealmEntry[], homes: Record<string, TenantHome>): TenantOverrides {
-    const merged: TenantOverrides = { ...this.config.tenants };
+  private overrides(realms: RealmEntry[], homes: Record<string, TenantHome>): Config['tenants'] {
+    const merged: Config['tenants'] = { ...this.config.tenants };
     for (const [slug, home] of Object.entries(homes)) {
       const realm = findHome(realms, home);
       if (!realm) {
@@ -211,24 +211,16 @@ export class TenantRegistry {
     return merged;
   }
 
-  private index(realms: RealmEntry[], order: string[], overrides: TenantOverrides, standing: Standing, unavailable: Map<string, unknown>): Omit<Snapshot, 'unavailable'> {
+  private index(realms: RealmEntry[], order: string[], overrides: Config['tenants'], standing: Standing, unavailable: Map<string, unknown>): Omit<Snapshot, 'unavailable'> {
     // Which realm served each slug until now (the shared record, or the last one this replica
     // read while the store cannot be read): a realm renamed to a tenant's slug does not take it over.
     const { tenants, warnings } = buildTenants(realms, overrides, order, new Map(Object.entries(standing)), new Set(unavailable.keys()), { now: Date.now(), ...this.standingRules() });
     for (const w of warnings) this.log.warn(w);
     const byDomain = new Map<string, Tenant[]>();
     for (const t of tenants) for (const d of t.emailDomains) byDomain.set(d, [...(byDomain.get(d) ?? []), t]);
-    // A realm copied to another server keeps its id, so two realms may share one. The
-    // tenant's current home must win: aliases first, then realms standing under their own
-    // name, then the homes that config or a migration chose explicitly (set last, they win).
+    // Its own id and its former ids: one tenant each (build-tenants.ts withoutSharedIds).
     const byId = new Map<string, Tenant>();
-    const explicit = (t: Tenant) => Boolean(overrides[t.slug]?.upstream || overrides[t.slug]?.realm || overrides[t.slug]?.realmId);
-    for (const t of tenants) for (const id of t.aliasIds) byId.set(id.toLowerCase(), t);
-    for (const t of [...tenants.filter((x) => !explicit(x)), ...tenants.filter(explicit)]) {
-      const other = byId.get(t.id.toLowerCase());
-      if (other && other !== t && other.id === t.id) this.log.warn('two tenants share a realm id; the explicitly homed one answers to it', { id: t.id, tenants: [other.slug, t.slug] });
-      byId.set(t.id.toLowerCase(), t);
-    }
+    for (const t of tenants) for (const id of [t.id, ...t.aliasIds]) byId.set(id.toLowerCase(), t);
     // Which tenant a realm is, by server and id: its own, or one it moved from (isTenantRealm).
     const byRealm = new Map<string, Tenant>();
     for (const t of tenants) for (const r of [t, ...t.formerRealms]) byRealm.set(realmKey(r), t);
