@@ -1,7 +1,8 @@
 /**
  * A small browser over fetch for flows that need no JavaScript: it keeps cookies per
  * host, follows redirects one by one (so a test sees each hop), and fills and submits
- * forms. It stops at any URL under `stopAt` (the app's redirect URI) without requesting it.
+ * forms. It stops at any URL under `stopAt` (the app's redirect URI) without requesting it,
+ * or any URL that `stopAt` matches when it is a pattern.
  */
 export interface Page {
   url: URL;
@@ -16,7 +17,12 @@ export class HttpBrowser {
   private readonly jars = new Map<string, Map<string, string>>();
   readonly hops: URL[] = [];
 
-  constructor(private readonly stopAt: string) {}
+  /** Changeable, so that a test can hold requests at one point and then send them on. */
+  constructor(public stopAt: string | RegExp) {}
+
+  private stops(url: URL): boolean {
+    return typeof this.stopAt === 'string' ? url.href.startsWith(this.stopAt) : this.stopAt.test(url.href);
+  }
 
   private cookieHeader(url: URL): string {
     const jar = this.jars.get(url.host);
@@ -56,7 +62,7 @@ export class HttpBrowser {
       : undefined;
     for (let i = 0; i < 20; i++) {
       this.hops.push(target);
-      if (target.href.startsWith(this.stopAt)) return { url: target, status: 0, html: '', headers: new Headers() };
+      if (this.stops(target)) return { url: target, status: 0, html: '', headers: new Headers() };
       const headers = new Headers(init?.headers);
       headers.set('accept', 'text/html,application/xhtml+xml,*/*;q=0.8'); // as a browser navigates
       const cookie = this.cookieHeader(target);

@@ -21,7 +21,8 @@ import { checkAuthorizationRequest } from './authorization-request.js';
 import type { IssuerContext } from './issuer.js';
 import { REQUEST_URI_PREFIX } from './par.js';
 import { asksPrompt } from './prompt.js';
-import { EXPIRED, appName, continueWithEmail, currentSso, errorRedirect, findApp, loadTx, realmOrigins, routeSignIn, startTransaction, startedHere, toRealm } from './sign-in.js';
+import { EXPIRED, appName, continueWithEmail, errorRedirect, findApp, loadTx, realmOrigins, routeSignIn, startTransaction, startedHere, toRealm } from './sign-in.js';
+import { currentSso } from './sso-open.js';
 import { records, type PushedRequest } from './transactions.js';
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;

@@ -23,6 +23,12 @@ export function bindToBrowser(jar: CookieJar, ctx: Koa.Context): string {
   return digest(value).toString('base64url');
 }
 
+/** This browser's binding hash, when it has one; sets nothing. */
+export function browserOf(jar: CookieJar, ctx: Koa.Context): string | undefined {
+  const value = jar.get(ctx, COOKIE);
+  return value ? digest(value).toString('base64url') : undefined;
+}
+
 /** True when this request comes from the browser whose binding hash is `bound`. */
 export function isSameBrowser(jar: CookieJar, ctx: Koa.Context, bound: string | undefined): boolean {
   const value = jar.get(ctx, COOKIE);

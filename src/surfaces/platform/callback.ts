@@ -3,8 +3,8 @@
  * that started the sign-in may finish it (browser-binding.ts): a callback URL replayed in
  * another browser (login CSRF, or a victim lured into approving an attacker's device) is
  * refused before anything happens. Then the broker redeems the realm's code (its own PKCE
- * verifier, as the app's client in that realm), checks the realm's nonce, opens its SSO
- * session (cookie) and either
+ * verifier, as the app's client in that realm), checks the realm's nonce, opens or joins the
+ * browser's SSO session (sso-open.ts) and either
  * - sends the browser to the app with a broker code of its own: single-use, 60 s, bound
  *   to client, redirect URI and the app's PKCE challenge; or
  * - for a device, shows the signed-in user the approval page (device.ts).
@@ -16,12 +16,9 @@ import { BrokerError } from '../../errors.js';
 import type { CookieJar } from '../../http/cookies.js';
 import { isRealmSessionId } from '../../upstream/admin-connector.js';
 import { askDeviceConsent } from './device.js';
-import { endSsoSession, realmSessionKey } from './session-end.js';
-import { EXPIRED, credentialsOf, currentSsoEntry, errorRedirect, findApp, takeTxForCallback } from './sign-in.js';
-import { randomId, records, SSO_TTL, type SsoSession } from './transactions.js';
-
-/** The other sessions one browser's broker session keeps linked (see below). */
-const MAX_LINKED = 8;
+import { EXPIRED, credentialsOf, errorRedirect, findApp, takeTxForCallback } from './sign-in.js';
+import { openSsoSession } from './sso-open.js';
+import { randomId, records } from './transactions.js';
 
 export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
   return async function callback(ctx) {
@@ -53,14 +50,7 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
     const idToken = typeof tokens.id_token === 'string' ? jose.decodeJwt(tokens.id_token) : undefined;
     if (!idToken || idToken.nonce !== tx.realmNonce) return back('server_error', 'The identity provider answer did not match this sign-in');
 
-    // One broker session per browser and user: a second app signed in through the same
-    // session joins it, so that ending it (anywhere) reaches every app (session-end.ts).
-    const current = await currentSsoEntry(deps, jar, ctx);
-    const existingId = current?.id;
-    const existing = current?.sso;
-    const same = existing && existing.sub === String(idToken.sub) && existing.tenant === tenant.slug;
-    const app_ = { clientId: tx.clientId, issuer: tx.issuer };
-    const sso: SsoSession = {
+    const sso = await openSsoSession(deps, jar, ctx, tx.browser, {
       tenant: tenant.slug,
       tenantId: tenant.id,
       sub: String(idToken.sub),
@@ -71,22 +61,8 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
       upstream,
       realm,
       realmIdToken: tokens.id_token as string,
-      clients: [...(same ? (existing.clients ?? []).filter((c) => c.clientId !== app_.clientId || c.issuer !== app_.issuer) : []), app_],
-      // A sign-in at another tenant in the same browser: the earlier session stays linked,
-      // so that signing out ends every session this browser holds, across realms and servers.
-      linked: same ? existing.linked : existing ? [existingId!, ...(existing.linked ?? [])] : undefined,
-    };
-    // Most recent first, and bounded: past MAX_LINKED the oldest are ended, not forgotten. A
-    // session this browser's sign-out no longer reaches must not outlive it (the ninth account
-    // signed in one after another kept the first signed in: attack helper, 2026-12-06).
-    for (const id of sso.linked?.splice(MAX_LINKED) ?? []) await endSsoSession(deps, id, { endRealmSession: true });
-    const ssoId = same ? existingId! : randomId();
-    await records.sso.put(deps.store, ssoId, sso);
-    if (sso.realmSessionId) {
-      const realmIssuer = deps.upstreams.get(upstream).issuerOf(realm);
-      await records.ssoOfRealmSession.put(deps.store, realmSessionKey(realmIssuer, sso.realmSessionId), ssoId);
-    }
-    jar.set(ctx, 'rb_sso', ssoId, SSO_TTL);
+      client: { clientId: tx.clientId, issuer: tx.issuer },
+    });
     if (tx.device) return askDeviceConsent(deps, ctx, { deviceCode: tx.device, tenant: tenant.slug, sub: sso.sub, email: sso.email, browser: tx.browser, tokens, issuerPath: tx.issuerPath });
 
     const code = randomId();

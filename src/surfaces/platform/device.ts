@@ -33,7 +33,8 @@ import { deviceApprovePage, deviceEntryPage, deviceResultPage } from '../../ui/p
 import { isSameBrowser } from './browser-binding.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { IssuerContext } from './issuer.js';
-import { appName, currentSso, realmOrigins, routeSignIn, startTransaction } from './sign-in.js';
+import { appName, realmOrigins, routeSignIn, startTransaction } from './sign-in.js';
+import { currentSso } from './sso-open.js';
 import { CONSENT_TTL, randomId, records, type DeviceGrant } from './transactions.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';

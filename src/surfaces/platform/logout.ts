@@ -32,7 +32,8 @@ import { checkFormCsrf, formCsrfToken } from '../../http/form-csrf.js';
 import { errorPage, logoutConfirmPage, renderPage } from '../../ui/pages.js';
 import type { IssuerContext } from './issuer.js';
 import { endRealmSessionNamedBy, endSsoSession, ssoNamedBy, subjectOfSession } from './session-end.js';
-import { appServedAt, currentSsoEntry, findApp } from './sign-in.js';
+import { appServedAt, findApp } from './sign-in.js';
+import { currentSsoEntry } from './sso-open.js';
 
 const INVALID = 'The sign-out request is not valid.';
 const FIELDS = ['id_token_hint', 'post_logout_redirect_uri', 'state', 'client_id'] as const;

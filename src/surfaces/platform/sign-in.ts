@@ -59,17 +59,6 @@ export function errorRedirect(ctx: Koa.Context, o: { redirectUri: string; issuer
   ctx.redirect(url.href);
 }
 
-/** This browser's SSO session and its id (its cookie), if any. */
-export async function currentSsoEntry(deps: Deps, jar: CookieJar, ctx: Koa.Context): Promise<{ id: string; sso: SsoSession } | undefined> {
-  const id = jar.get(ctx, 'rb_sso');
-  const sso = id ? await records.sso.get(deps.store, id) : undefined;
-  return sso && id ? { id, sso } : undefined;
-}
-
-export async function currentSso(deps: Deps, jar: CookieJar, ctx: Koa.Context): Promise<SsoSession | undefined> {
-  return (await currentSsoEntry(deps, jar, ctx))?.sso;
-}
-
 /**
  * Stores a new transaction, bound to this browser. Each one is state that an anonymous
  * caller makes the broker keep: counted per client address first.

@@ -137,6 +137,13 @@ export const records = {
   codeUsed: new RecordKind<{ tenant: string; clientId: string; refreshToken?: string }>('code-used', 600),
   sso: new RecordKind<SsoSession>('sso', SSO_TTL),
   /**
+   * The broker session a sign-in in this browser (by its binding's hash) wrote last: what the
+   * next sign-in there joins or links, even before the first one's cookie came back (sso-open.ts).
+   */
+  latestSsoOfBrowser: new RecordKind<string>('sso-of-browser', TX_TTL),
+  /** A browser's turn to change its broker session (a lease, sso-open.ts). */
+  ssoTurn: new RecordKind<never>('sso-turn'),
+  /**
    * A realm session the broker has ended (by a hash of its server, realm and sid): a sign-out
    * that names it again calls Keycloak no more. A used hint can be sent again without end (an
    * attack of 2026-12-06 sent 22,000, each a DELETE at Keycloak's admin API).

@@ -1,0 +1,95 @@
+/**
+ * Opens or joins this browser's broker session at the end of a sign-in (callback.ts).
+ *
+ * One broker session per browser and user: a second app signed in through the same session
+ * joins it, so that ending it (anywhere) reaches every app (session-end.ts); a sign-in as
+ * another user or tenant starts a new one that keeps the earlier ones linked, so that signing
+ * out ends every session the browser holds.
+ *
+ * The record is read, changed and written whole. Two sign-ins finishing at the same moment in
+ * one browser (two tabs, two apps) each read the session as it was: the last write dropped the
+ * other's app from the back-channel list, or left the other's new session linked from nowhere,
+ * so that the browser's sign-out did not reach it. So a browser's sign-ins take their turn here
+ * (a short lease on the browser binding's hash), and each reads the session the one before it
+ * wrote (the browser's latest, recorded by binding hash) rather than the cookie its request
+ * carried, which was sent before the other's answer came back.
+ */
+import type Koa from 'koa';
+import type { Deps } from '../../deps.js';
+import type { CookieJar } from '../../http/cookies.js';
+import { takeLease, type Lease } from '../../store/lease.js';
+import { browserOf } from './browser-binding.js';
+import { endSsoSession, realmSessionKey } from './session-end.js';
+import { randomId, records, SSO_TTL, type SsoSession } from './transactions.js';
+
+/** The other sessions one browser's broker session keeps linked. */
+const MAX_LINKED = 8;
+/** A callback holds the turn for a few store calls; a holder that died frees it after this. */
+const TURN_TTL = 10;
+/** How long a sign-in waits for its turn before it goes on without one (the race is then possible, the sign-in not lost). */
+const TURN_WAIT_MS = 3000;
+const TURN_POLL_MS = 25;
+
+/** This browser's current broker session: the latest one a sign-in here wrote, else its cookie's. */
+export async function currentSsoEntry(deps: Deps, jar: CookieJar, ctx: Koa.Context): Promise<{ id: string; sso: SsoSession } | undefined> {
+  const browser = browserOf(jar, ctx);
+  const latest = browser ? await records.latestSsoOfBrowser.get(deps.store, browser) : undefined;
+  for (const id of [latest, jar.get(ctx, 'rb_sso')]) {
+    const sso = id ? await records.sso.get(deps.store, id) : undefined;
+    if (sso && id) return { id, sso };
+  }
+  return undefined;
+}
+
+export async function currentSso(deps: Deps, jar: CookieJar, ctx: Koa.Context): Promise<SsoSession | undefined> {
+  return (await currentSsoEntry(deps, jar, ctx))?.sso;
+}
+
+export type SignedIn = Omit<SsoSession, 'clients' | 'linked'> & { client: { clientId: string; issuer: string } };
+
+/** Records the sign-in in this browser's session (joined or new); sets the cookie; returns the session. */
+export async function openSsoSession(deps: Deps, jar: CookieJar, ctx: Koa.Context, browser: string, signedIn: SignedIn): Promise<SsoSession> {
+  const lease = await turnOf(deps, browser);
+  try {
+    const current = await currentSsoEntry(deps, jar, ctx);
+    const existing = current?.sso;
+    const same = existing !== undefined && existing.sub === signedIn.sub && existing.tenant === signedIn.tenant;
+    const { client, ...session } = signedIn;
+    const sso: SsoSession = {
+      ...session,
+      clients: [...(same ? (existing.clients ?? []).filter((c) => c.clientId !== client.clientId || c.issuer !== client.issuer) : []), client],
+      // A sign-in at another tenant in the same browser: the earlier session stays linked.
+      linked: same ? existing.linked : current ? [current.id, ...(current.sso.linked ?? [])] : undefined,
+    };
+    // Most recent first, and bounded: past MAX_LINKED the oldest are ended, not forgotten. A
+    // session this browser's sign-out no longer reaches must not outlive it (the ninth account
+    // signed in one after another kept the first signed in: attack helper, 2026-12-06).
+    for (const id of sso.linked?.splice(MAX_LINKED) ?? []) await endSsoSession(deps, id, { endRealmSession: true });
+    const ssoId = same ? current!.id : randomId();
+    await records.sso.put(deps.store, ssoId, sso);
+    await records.latestSsoOfBrowser.put(deps.store, browser, ssoId);
+    if (sso.realmSessionId && sso.upstream && sso.realm) {
+      const realmIssuer = deps.upstreams.get(sso.upstream).issuerOf(sso.realm);
+      await records.ssoOfRealmSession.put(deps.store, realmSessionKey(realmIssuer, sso.realmSessionId), ssoId);
+    }
+    jar.set(ctx, 'rb_sso', ssoId, SSO_TTL);
+    return sso;
+  } finally {
+    await lease?.release();
+  }
+}
+
+/** This browser's turn, or undefined when another sign-in of it held the turn past the wait. */
+async function turnOf(deps: Deps, browser: string): Promise<Lease | undefined> {
+  const key = records.ssoTurn.key(browser);
+  const until = Date.now() + TURN_WAIT_MS;
+  for (;;) {
+    const taken = await takeLease(deps.store, key, true, TURN_TTL);
+    if ('lease' in taken) return taken.lease;
+    if (Date.now() >= until) {
+      deps.log.warn('a sign-in waited past its turn at its browser\'s broker session and went on without it');
+      return undefined;
+    }
+    await new Promise((resolve) => setTimeout(resolve, TURN_POLL_MS));
+  }
+}
