@@ -207,6 +207,7 @@ export function loadConfig(given: Env = process.env, overrides: Record<string, u
     if (!dev) problems.push(...productionProblems(parsed.data));
     for (const [slug, t] of Object.entries(parsed.data.tenants)) {
       if (t.upstream && !names.has(t.upstream)) problems.push(`tenants.${slug}.upstream: no upstream named "${t.upstream}"`);
+      if (t.movedFrom && !names.has(t.movedFrom.upstream)) problems.push(`tenants.${slug}.movedFrom.upstream: no upstream named "${t.movedFrom.upstream}"`);
     }
   }
   if (problems.length) throw new ConfigError(problems);

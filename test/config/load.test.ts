@@ -60,6 +60,8 @@ describe('config', () => {
 
   it('reports a tenant override naming an unknown upstream, and a broken CONFIG_FILE', () => {
     assert.throws(() => loadConfig({ REALM_BROKER_MODE: 'dev' }, { tenants: { acme: { upstream: 'nope' } } }), /no upstream named "nope"/);
+    // A migration's old realm on a server the broker does not know (a typo): said at start, not silently no former realm.
+    assert.throws(() => loadConfig({ REALM_BROKER_MODE: 'dev' }, { tenants: { acme: { movedFrom: { upstream: 'old-box', realmId: 'x' } } } }), /tenants\.acme\.movedFrom\.upstream: no upstream named "old-box"/);
     assert.throws(() => loadConfig({ CONFIG_FILE: '/nonexistent.json' }), /CONFIG_FILE/);
   });
 
