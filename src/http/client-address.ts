@@ -27,7 +27,8 @@ export function requestAddress(req: IncomingMessage, hops: number): string {
  */
 const WITH_PORT = /^(?:(\d{1,3}(?:\.\d{1,3}){3})|\[([0-9A-Fa-f:.]+)\])(?::\d{1,5})?$/;
 
-function limitedBy(written: string): string {
+/** An address as limits count it: the port dropped, IPv6 by its /64, IPv4 written as IPv6 as IPv4. */
+export function limitedBy(written: string): string {
   const bare = WITH_PORT.exec(written);
   const address = bare ? bare[1] ?? bare[2]! : written;
   if (!isIPv6(address)) return address;

@@ -24,6 +24,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer, STATUS_CODES, type RequestListener, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import { limitedBy } from './client-address.js';
 import type { Config } from '../config/schema.js';
 
 export const HEADERS_MS = 10_000;
@@ -97,11 +99,15 @@ export function createBrokerServer(listener: RequestListener, config: Pick<Confi
   return server;
 }
 
-/** Closes at once a connection past `limit` from its address (counted while open). */
-function limitPerAddress(server: Server, limit: number): void {
+/**
+ * Closes at once a connection past `limit` from its address (counted while open), an IPv6
+ * address by its /64 as the other per-address limits count it (client-address.ts): one host
+ * holds a whole /64 and may connect from any address in it.
+ */
+export function limitPerAddress(server: Pick<Server, 'on'>, limit: number): void {
   const open = new Map<string, number>();
-  server.on('connection', (socket) => {
-    const address = socket.remoteAddress ?? '';
+  server.on('connection', (socket: Socket) => {
+    const address = limitedBy(socket.remoteAddress ?? '');
     const count = (open.get(address) ?? 0) + 1;
     if (count > limit) {
       socket.destroy();

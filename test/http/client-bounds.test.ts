@@ -8,10 +8,11 @@
  * (upstream-fetch.ts).
  */
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { startBroker, type TestBroker } from '../helpers/broker.js';
 import type { AddressInfo } from 'node:net';
-import { HEADERS_MS, MANAGEMENT_CONNECTIONS, clientConnectionCap, createManagementServer, perAddressCap } from '../../src/http/server.js';
+import { HEADERS_MS, MANAGEMENT_CONNECTIONS, clientConnectionCap, createManagementServer, limitPerAddress, perAddressCap } from '../../src/http/server.js';
 import { buildManagementApp } from '../../src/metrics/management.js';
 import { CircuitBreaker } from '../../src/upstream/circuit-breaker.js';
 import { guardedCall } from '../../src/upstream/upstream-fetch.js';
@@ -201,6 +202,23 @@ describe('what a client may hold of the broker', function () {
     assert.equal(perAddressCap({ trustProxy: 1 }, 20_000), undefined);
     assert.equal(perAddressCap({ trustProxy: 1, maxConnectionsPerAddress: 100 }, 20_000), 100);
     assert.equal(perAddressCap({ trustProxy: 0, maxConnectionsPerAddress: 0 }, 20_000), undefined);
+  });
+
+  it('an IPv6 host counts by its /64: connecting from many of its addresses gets no more connections', () => {
+    // Sockets as the server hands them over (the loopback here has one IPv6 address, a host has 2^64).
+    const server = new EventEmitter();
+    limitPerAddress(server as never, 3);
+    const connect = (remoteAddress: string) => {
+      const socket = Object.assign(new EventEmitter(), { remoteAddress, destroyed: false, destroy() { this.destroyed = true; } });
+      server.emit('connection', socket);
+      return socket;
+    };
+    const host = [1, 2, 3, 4].map((n) => connect(`2001:db8:1:2::${n.toString(16)}`));
+    assert.deepEqual(host.map((s) => s.destroyed), [false, false, false, true], 'a fourth address of the same /64 is the fourth connection');
+    assert.equal(connect('2001:db8:1:3::1').destroyed, false, 'another /64 is another host');
+    assert.equal(connect('::ffff:192.0.2.7').destroyed, false);
+    host[0]!.emit('close');
+    assert.equal(connect('2001:db8:1:2:ffff::9').destroyed, false, 'a closed one frees its place');
   });
 
   it('the broker out of descriptors (EMFILE) is not Keycloak down', async () => {
