@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { buildListener } from './app.js';
-import { ConfigError, loadConfig } from './config/load.js';
+import { configCautions, ConfigError, loadConfig } from './config/load.js';
 import { createLogger, logsWritten } from './http/logger.js';
 import { createBrokerServer, createManagementServer } from './http/server.js';
 import { buildManagementApp } from './metrics/management.js';
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   if (config.mode === 'dev') {
     log.warn('DEV MODE: demo secrets fill every unset secret, and the tenant header is on. Never expose this broker; production is the default without "mode": "dev".');
   }
+  for (const caution of configCautions(config)) log.warn(`CAUTION: ${caution}`);
   if (deps.signingKeys.storesPlaintext) log.warn('DEV MODE: the broker signing keys are kept unencrypted in the store (set BROKER_KEY_ENCRYPTION_KEY)');
   log.info('realm-broker listening', { url: config.publicUrl, port, store: deps.store.kind, upstreams: config.upstreams.map((u) => u.url) });
   deps.tenants.all().then(

@@ -13,7 +13,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { BrokerError } from '../errors.js';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { configCautions, ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Deps } from '../deps.js';
 import { createLogger } from '../http/logger.js';
@@ -178,8 +178,12 @@ export function buildCli(): Command {
         print(!!o.json, { ok: false, problems: err.problems }, () => err.message);
         throw new Exit(1, '');
       }
-      const summary = { ok: true, mode: parsed.mode, publicUrl: parsed.publicUrl, upstreams: parsed.upstreams.map((u) => u.name), store: parsed.store.redisUrl ? 'redis' : 'memory' };
-      print(!!o.json, summary, () => `configuration is valid (${parsed.mode} mode, ${summary.upstreams.length} upstream(s), ${summary.store} store)`);
+      const cautions = configCautions(parsed);
+      const summary = { ok: true, mode: parsed.mode, publicUrl: parsed.publicUrl, upstreams: parsed.upstreams.map((u) => u.name), store: parsed.store.redisUrl ? 'redis' : 'memory', cautions };
+      print(!!o.json, summary, () => [
+        `configuration is valid (${parsed.mode} mode, ${summary.upstreams.length} upstream(s), ${summary.store} store)`,
+        ...cautions.map((c) => `caution: ${c}`),
+      ].join('\n'));
     });
 
   program.command('migrate').description('move a tenant to another Keycloak server or realm (README "Moving a tenant")')

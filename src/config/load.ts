@@ -50,6 +50,23 @@ function productionProblems(config: Config): string[] {
   return problems;
 }
 
+/**
+ * Settings that production allows, but that take away a protection the security model counts
+ * on unless the operator meant it: said at start (main.ts) and by `config check` (attack round
+ * 36: `REALM_SECRETS=shared` in production passed without a word).
+ */
+export function configCautions(config: Config): string[] {
+  if (config.mode === 'dev') return [];
+  const cautions: string[] = [];
+  if (config.realmSecrets === 'shared') {
+    cautions.push('REALM_SECRETS=shared: every realm holds the same secret for the broker\'s client and the apps, so an admin of one realm can use them at every other, straight at Keycloak (README "Per-realm client secrets")');
+  }
+  if (config.scaiwave.tenantHeader) {
+    cautions.push(`TENANT_HEADER=${config.scaiwave.tenantHeader}: a request names its ScaiWave tenant by this header; only a proxy in front that sets it itself (and drops the caller's) may reach the broker`);
+  }
+  return cautions;
+}
+
 type Env = Record<string, string | undefined>;
 
 /** TRUST_PROXY: a number of hops; `true` is one proxy, `false` none. */

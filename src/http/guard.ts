@@ -40,6 +40,9 @@ export type InputOf<S extends Shape> = z.infer<z.ZodObject<S>>;
  * Reads and validates a route's input from a parsed body and query: the one check behind
  * `guard()` (Koa routes) and the direct lane's routes (direct-lane.ts).
  */
+/** Fields that name a tenant: given empty, they are given (and name none). */
+const NAMES_A_TENANT: ReadonlySet<string> = new Set(['realm']);
+
 export function inputChecker<S extends Shape>(shape: S, sources: InputSource[] = ['body', 'query']) {
   const schema = z.object(shape);
   const fields = Object.keys(shape);
@@ -75,8 +78,10 @@ export function inputChecker<S extends Shape>(shape: S, sources: InputSource[] =
       // A list from a form or a query string is a name given twice (a JSON list is a wrong type).
       if (urlEncoded && Array.isArray(value)) (repeated ??= []).push(field);
       // An empty form field is as good as absent (FastAPI treats "" as given, but an
-      // empty secret or username is never meaningful here).
-      candidate[field] = value === '' ? undefined : value;
+      // empty secret or username is never meaningful here). Not a tenant's name: an empty
+      // one names no tenant, never the default one (attack round 36: `realm=` sent a user's
+      // password to the default tenant's realm).
+      candidate[field] = value === '' && !NAMES_A_TENANT.has(field) ? undefined : value;
     }
     if (repeated) throw new BrokerError('invalid_request', `Each parameter may be given once: ${repeated.join(', ')} was given more than once`);
     // Two different values, one in the URL and one in the body: which one a proxy in front

@@ -23,6 +23,13 @@ import type { RealmSecrets } from './realm-secrets.js';
 export interface ClientCredentials {
   clientId: string;
   clientSecret?: string;
+  /**
+   * A caller's own client (the connect API's): sent to the realm as presented, never made into
+   * the realm's own secret (realm-secrets.ts) even when its id is the broker's or a registry
+   * app's. Otherwise the configured secret of those, presented at the public connect endpoint,
+   * opened every realm as them (attack round 36).
+   */
+  asGiven?: true;
 }
 
 /** A token endpoint response as Keycloak sent it (all its fields, untouched). */
@@ -89,7 +96,7 @@ export class RealmConnector {
 
   /** `client` as this realm knows it: the broker's clients' secrets made for this realm (realm-secrets.ts). */
   private async asKnownHere(client: ClientCredentials): Promise<ClientCredentials> {
-    if (!client.clientSecret || !this.secrets?.binds(client.clientId)) return client;
+    if (!client.clientSecret || client.asGiven || !this.secrets?.binds(client.clientId)) return client;
     return { clientId: client.clientId, clientSecret: await this.secrets.at(this.address.issuer, client.clientId, client.clientSecret) };
   }
 
@@ -167,7 +174,7 @@ export class RealmConnector {
     const url = server[endpoint];
     if (typeof url !== 'string') throw new UpstreamBadAnswer(`the realm publishes no ${endpoint}`);
     // Awaited only when this realm has secrets of its own: no promise on the shared path.
-    const client = this.secrets?.binds(given.clientId) ? await this.asKnownHere(given) : given;
+    const client = this.secrets?.binds(given.clientId) && !given.asGiven ? await this.asKnownHere(given) : given;
     const answer = await this.http.postForm(url, formOf(fields, client), this.realm);
     if (answer.status !== 200) throw UpstreamRefusal.from(answer);
     return answer;

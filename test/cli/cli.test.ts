@@ -105,6 +105,13 @@ describe('realm-broker CLI', function () {
     const bad = await run(['config', 'check', '--json'], { CONFIG_FILE: '', NODE_ENV: 'production' });
     assert.equal(bad.code, 1);
     assert.ok(JSON.parse(bad.stdout).problems.length >= 3);
+    // Valid, with what a production setting takes away said (attack round 36: said nothing).
+    const shared = await run(['config', 'check'], {
+      CONFIG_FILE: '', NODE_ENV: 'production', PUBLIC_URL: 'https://id.example.com', KC_ADMIN_CLIENT_SECRET: 'a', BROKER_CLIENT_SECRET: 'b',
+      BROKER_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url'), REALM_SECRETS: 'shared',
+    });
+    assert.equal(shared.code, 0, shared.stderr);
+    assert.match(shared.stdout, /configuration is valid \(production mode[^\n]*\ncaution: REALM_SECRETS=shared/);
     assert.equal((await run(['no-such-command'])).code, 2);
     for (const cmd of [[], ['tenants'], ['tenants', 'show'], ['discover'], ['sync-apps'], ['config', 'check'], ['keys', 'rotate']]) {
       const help = await run([...cmd, '--help']);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { configCautions, ConfigError, loadConfig } from '../../src/config/load.js';
 
 describe('config', () => {
   it('is strict by default: without a mode, it is production and fills in no demo secret', () => {
@@ -41,6 +41,19 @@ describe('config', () => {
     assert.equal(c.scaiwave.tenantHeader, '', 'the tenant header is opt-in in production');
     assert.equal(c.trustProxy, 2);
     assert.equal(c.store.redisUrl, 'redis://127.0.0.1:6379');
+    assert.deepEqual(configCautions(c), [], 'nothing to say');
+  });
+
+  it('says what a production setting takes away: one secret in every realm, a tenant header (attack round 36)', () => {
+    const env = {
+      NODE_ENV: 'production', PUBLIC_URL: 'https://id.example.com/', KC_ADMIN_CLIENT_SECRET: 'a', BROKER_CLIENT_SECRET: 'b',
+      BROKER_KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64url'), REALM_SECRETS: 'shared', TENANT_HEADER: 'x-org',
+    };
+    const cautions = configCautions(loadConfig(env));
+    assert.equal(cautions.length, 2);
+    assert.match(cautions[0]!, /REALM_SECRETS=shared: every realm holds the same secret/);
+    assert.match(cautions[1]!, /TENANT_HEADER=x-org/);
+    assert.deepEqual(configCautions(loadConfig({ REALM_BROKER_MODE: 'dev' })), [], 'the demo says DEV MODE instead');
   });
 
   it('applies KEYCLOAK_URL to the first upstream of the file and KEYCLOAK2_URL to the second', () => {

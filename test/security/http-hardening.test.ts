@@ -138,6 +138,28 @@ describe('answers and inputs', () => {
       const nested = await raw(`${broker.url}/auth/api/v1/oauth/connect/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: deep(field) });
       assert.ok(nested.status === 400 || nested.status === 422, `${path}: ${nested.status} ${nested.text.slice(0, 200)}`);
     }
+    // A JSON member given twice, as a form's parameter (attack round 36: the last "realm" got its
+    // realm's token, where a proxy reading the first saw another): direct lane, Koa, each surface's shape.
+    const json = (body: string) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const twoRealms = `{"realm":"${ACME_ID}","client_id":"connect-demo","client_secret":"connect-demo-secret","realm":"${GLOBEX_ID}"}`;
+    for (const path of ['/auth/api/v1/oauth/connect/token', '/AUTH/api/v1/oauth/connect/token']) {
+      const res = await raw(`${broker.url}${path}`, json(twoRealms));
+      assert.equal(res.status, 400, `${path}: ${res.text}`);
+      assert.match(res.json.detail, /realm was given more than once/);
+    }
+    const swTwice = await raw(`${broker.url}/v1/auth/refresh`, json('{"refresh_token":"a","refresh_token":"b"}'));
+    assert.equal(swTwice.status, 400, swTwice.text);
+    assert.equal(swTwice.json.error.code, 'SW_AUTH_BAD_REQUEST');
+    // Names alike only inside nested values, in strings, or escaped differently but equal once read: one each, or twice.
+    const nestedAlike = await raw(`${broker.url}/auth/api/v1/oauth/connect/token`, json(JSON.stringify({ realm: ACME_ID, x: { realm: 1, a: [{ realm: 2 }] }, y: '\\","realm":{[', client_id: 'connect-demo', client_secret: 'connect-demo-secret' })));
+    assert.equal(nestedAlike.status, 200, nestedAlike.text);
+    const escaped = await raw(`${broker.url}/auth/api/v1/oauth/connect/token`, json(`{"realm":"${ACME_ID}","re\\u0061lm":"${GLOBEX_ID}","client_id":"connect-demo","client_secret":"connect-demo-secret"}`));
+    assert.equal(escaped.status, 400, escaped.text);
+    // An empty realm names no tenant, not the default one (attack round 36: a password went to acme's realm).
+    for (const body of [json(`{"realm":"","client_id":"connect-demo","client_secret":"connect-demo-secret"}`), form('realm=&client_id=connect-demo&client_secret=connect-demo-secret')]) {
+      const empty = await raw(`${broker.url}/auth/api/v1/oauth/connect/token`, body);
+      assert.equal(empty.status, 404, empty.text);
+    }
     // One value each, and a JSON list (a wrong type, not a repetition), as before.
     assert.equal((await raw(`${broker.url}/api/v1/platform/oauth/token`, form('grant_type=client_credentials&client_id=platform-service&client_secret=platform-service-secret'))).status, 200);
     const list = await raw(`${broker.url}/auth/api/v1/oauth/connect/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: ['a', 'b'], client_secret: 'x' }) });

@@ -91,4 +91,22 @@ describe('per-realm client secrets (realmSecrets: per-realm)', function () {
     const active = await post(`${broker.url}/auth/api/v1/oauth/connect/introspect`, { token: tokenB, realm: b.id });
     assert.equal(active.body.active, true, active.text);
   });
+
+  it('the connect API sends a caller\'s client as given: the registry\'s secret of an app, or of the broker, opens no realm there (attack round 36)', async () => {
+    const token = (clientId: string, secret: string) => post(`${broker.url}/auth/api/v1/oauth/connect/token`, { client_id: clientId, client_secret: secret, realm: a.id });
+    // Both may get tokens of their own at A (as a realm admin may set up: the test's realm).
+    await admin.auth({ grantType: 'client_credentials', ...ADMIN });
+    for (const clientId of ['realm-broker', 'exchange-demo']) {
+      const [client] = await admin.clients.find({ realm: a.realm, clientId });
+      await admin.clients.update({ realm: a.realm, id: client!.id! }, { ...client, serviceAccountsEnabled: true });
+    }
+    for (const [clientId, configured] of [['realm-broker', 'realm-broker-secret'], ['exchange-demo', 'exchange-demo-secret']] as const) {
+      // The configured secret, which the broker makes into each realm's own for its own calls only.
+      const res = await token(clientId, configured);
+      assert.equal(res.status, 401, `${clientId} with the registry's secret: ${res.text}`);
+      // The realm's own secret (its admin reads it there) is the caller's to use, as at Keycloak.
+      const own = await token(clientId, await secretIn(a.realm, clientId));
+      assert.equal(own.status, 200, `${clientId} with the realm's own secret: ${own.text}`);
+    }
+  });
 });

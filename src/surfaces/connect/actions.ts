@@ -30,7 +30,8 @@ export function clientCredentialsToken(deps: Deps): DirectRoute<typeof tokenInpu
       return deps.limits.refusals.run(request.address(), async () => {
         requireGrant(grant_type, 'client_credentials');
         const tenant = request.tenant = await tenantOfRealm(deps, realm);
-        return (await clientCredentialsGrant(deps, tenant, { clientId: client_id, clientSecret: client_secret }, toScope(scopes))).tokens;
+        // The caller's own client, as given (realm-connector.ts `asGiven`).
+        return (await clientCredentialsGrant(deps, tenant, { clientId: client_id, clientSecret: client_secret, asGiven: true }, toScope(scopes))).tokens;
       });
     },
   };

@@ -63,7 +63,9 @@ export async function clientCredentialsGrant(deps: Deps, tenant: Tenant, client:
   const policy = deps.config.tokenCache;
   if (!policy.clients.includes(client.clientId) || !client.clientSecret) return { tokens: await realm.clientCredentials(client, scope), fresh: true };
 
-  const id = hash('sha256', `${tenant.upstream}|${tenant.realm}|${client.clientId}|${scope ?? ''}`, 'base64url');
+  // A caller's own client (connect) and a registry app (platform) of one id are apart: the same
+  // secret is the realm's own for one and the registry's for the other (realm-connector.ts `asGiven`).
+  const id = hash('sha256', `${tenant.upstream}|${tenant.realm}|${client.clientId}|${client.asGiven ? 'given' : 'registry'}|${scope ?? ''}`, 'base64url');
   const mac = storeMac(deps.config, client.clientSecret);
   const hit = await cached.get(deps.store, id);
   const left = hit ? Math.floor((hit.expiresAt - Date.now()) / 1000) : 0;
