@@ -109,11 +109,18 @@ export async function readBody(req: IncomingMessage): Promise<ParsedBody> {
   if (req.method !== 'POST' && req.method !== 'PUT' && req.method !== 'PATCH') return { fields: {}, kind: 'none' };
   const raw = await readRaw(req);
   if (raw.trim() === '') return { fields: {}, kind: 'none' };
+  // A compressed body is not read as garbled text and answered "malformed": 415, as RFC 7694 §3
+  // says of a content coding the server does not take.
+  const coding = req.headers['content-encoding']?.trim().toLowerCase();
+  if (coding && coding !== 'identity') throw new BrokerError('unsupported_media_type', `Content-Encoding ${coding} is not supported: send the body uncompressed`);
   const media = mediaType(req.headers['content-type'] ?? '');
   if (media === 'application/x-www-form-urlencoded') {
     return { fields: formFields(raw), kind: 'form' };
   }
   if (media === 'application/json' || media.endsWith('+json')) {
+    // JSON is UTF-8 (RFC 8259 §8.1): a body said to be in another charset is not read as UTF-8.
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    if (charset && charset !== 'utf-8' && charset !== 'utf8') throw new BrokerError('unsupported_media_type', `charset ${charset} is not supported: send JSON in UTF-8`);
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);

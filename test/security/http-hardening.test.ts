@@ -160,6 +160,19 @@ describe('answers and inputs', () => {
       const empty = await raw(`${broker.url}/auth/api/v1/oauth/connect/token`, body);
       assert.equal(empty.status, 404, empty.text);
     }
+    // A compressed body, or JSON in another charset: 415 (RFC 7694 §3), not "malformed" (attack round 36: 422).
+    const { gzipSync } = await import('node:zlib');
+    const packed = gzipSync(JSON.stringify({ client_id: 'connect-demo', client_secret: 'connect-demo-secret' }));
+    for (const [path, shape] of [['/auth/api/v1/oauth/connect/token', 'detail'], ['/v1/auth/refresh', 'error'], ['/api/v1/platform/oauth/token', 'error']] as const) {
+      const res = await fetch(`${broker.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: packed });
+      assert.equal(res.status, 415, `${path}: ${res.status}`);
+      assert.ok(shape in (await res.json()), path);
+    }
+    const utf16 = await raw(`${broker.url}/auth/api/v1/oauth/connect/token`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-16le' }, body: '{}' });
+    assert.equal(utf16.status, 415, utf16.text);
+    // A form says its charset as old clients do: its bytes are percent-encoded ASCII all the same.
+    const latin1 = await raw(`${broker.url}/auth/api/v1/oauth/connect/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=ISO-8859-1' }, body: 'client_id=connect-demo&client_secret=connect-demo-secret' });
+    assert.equal(latin1.status, 200, latin1.text);
     // One value each, and a JSON list (a wrong type, not a repetition), as before.
     assert.equal((await raw(`${broker.url}/api/v1/platform/oauth/token`, form('grant_type=client_credentials&client_id=platform-service&client_secret=platform-service-secret'))).status, 200);
     const list = await raw(`${broker.url}/auth/api/v1/oauth/connect/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ client_id: ['a', 'b'], client_secret: 'x' }) });
