@@ -95,9 +95,9 @@ function upstreamConfig(config: Config, name: string): UpstreamConfig {
 
 // JSON's own quoting for the values: a realm's name is its admin's, quotes and line feeds included.
 const q = JSON.stringify;
-const hint = (slug: string, a: HomeRealm, from?: HomeRealm) =>
+const hint = (slug: string, a: HomeRealm, from?: HomeRealm, at?: number) =>
   `to keep this routing across a store wipe, set in the config file: "tenants": { ${q(slug)}: { "upstream": ${q(a.upstream)}, "realm": ${q(a.realm)}${a.id ? `, "realmId": ${q(a.id)}` : ''}` +
-  `${from?.id ? `, "movedFrom": { "upstream": ${q(from.upstream)}, "realmId": ${q(from.id)} }` : ''} } } (drop "movedFrom" at --retire)`;
+  `${from?.id ? `, "movedFrom": { "upstream": ${q(from.upstream)}, "realmId": ${q(from.id)}${at ? `, "at": ${q(new Date(at).toISOString())}` : ''} }` : ''} } } (drop "movedFrom" at --retire)`;
 
 /** The redis store, or a refusal: a switch in one process's memory reaches no broker. */
 function requireSharedStore(store: Store): void {
@@ -208,6 +208,7 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
     // Let every replica see the pin before the new realm exists.
     await new Promise((resolve) => setTimeout(resolve, homes.pollMs + 250));
     let created = false;
+    let switchedAt: number | undefined;
     try {
       // 4. Import.
       if (!importSkipped) {
@@ -228,9 +229,9 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
       say(`verified ${where(target)}: counts, realm id and attributes, a sample of users and clients`);
 
       // 6. Switch.
-      const t3 = Date.now();
+      const t3 = switchedAt = Date.now();
       // By id (tenant-homes.ts): a copy keeps its realm's id, so the two share it, each on its server.
-      await homes.set(tenant.slug, { ...target, id: rep.id, from: { ...source, id: tenant.id }, since: Date.now() });
+      await homes.set(tenant.slug, { ...target, id: rep.id, from: { ...source, id: tenant.id }, since: t3 });
       timings.switchMs = Date.now() - t3;
     } catch (err) {
       if (created) {
@@ -241,7 +242,7 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
       throw err instanceof MigrationError ? err : new MigrationError(`migration failed, routing unchanged: ${(err as Error).message}`);
     }
     say(`switched: tenant ${printable(tenant.slug)} now lives at ${where(target)}; every broker follows within about a second`);
-    return { action: 'migrated', tenant: tenant.slug, from: source, to: target, counts, exportFile, timings, importSkipped, configHint: hint(tenant.slug, { ...target, id: rep.id }, { ...source, id: tenant.id }) };
+    return { action: 'migrated', tenant: tenant.slug, from: source, to: target, counts, exportFile, timings, importSkipped, configHint: hint(tenant.slug, { ...target, id: rep.id }, { ...source, id: tenant.id }, switchedAt) };
   } finally {
     if (exportFile && opts.dryRun && !opts.keepExport) removeExport(exportFile);
   }
@@ -309,10 +310,14 @@ async function rollback(deps: MigrateDeps, opts: MigrateOptions): Promise<Migrat
     return { action: 'dry-run', tenant: opts.tenant, from: home, to: back, timings: {} };
   }
   const t0 = Date.now();
-  // One step back; the copy stays at the target (tokens it issued still route there by issuer).
-  await homes.set(opts.tenant, { ...back, since: Date.now() });
-  (deps.say ?? (() => {}))(`rolled back: tenant ${printable(opts.tenant)} lives at ${where(back)} again; the copy at ${where(home)} is left in place`);
-  return { action: 'rolled-back', tenant: opts.tenant, from: home, to: back, timings: { switchMs: Date.now() - t0 }, configHint: hint(opts.tenant, back) };
+  // One step back. The copy stays, as the realm the tenant left: the tokens it issued while it
+  // served stay the tenant's until it is retired (they were refused at once, and the broker could
+  // no longer revoke them, while their sessions lived on at the copy: attack round 37).
+  const copy = { upstream: home.upstream, realm: home.realm, id: home.id };
+  await homes.set(opts.tenant, { ...back, from: copy, since: t0 });
+  (deps.say ?? (() => {}))(`rolled back: tenant ${printable(opts.tenant)} lives at ${where(back)} again; the copy at ${where(home)} is left in place, ` +
+    `its tokens still the tenant's until --retire deletes it`);
+  return { action: 'rolled-back', tenant: opts.tenant, from: home, to: back, timings: { switchMs: Date.now() - t0 }, configHint: hint(opts.tenant, back, copy, t0) };
 }
 
 /** How long a token of the old realm can stay usable: its refresh tokens live as long as the session. */

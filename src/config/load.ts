@@ -186,6 +186,8 @@ export function loadConfig(given: Env = process.env, overrides: Record<string, u
     tenantCacheTtlMs: env.TENANT_CACHE_TTL_MS ?? file.tenantCacheTtlMs ?? 30_000,
     tenantHoldHours: env.TENANT_HOLD_HOURS ?? file.tenantHoldHours ?? 24,
     tenantEstablishMinutes: env.TENANT_ESTABLISH_MINUTES ?? file.tenantEstablishMinutes ?? 10,
+    // Keycloak's login page lives 30 minutes (accessCodeLifespanLogin), ScaiWave's /config is cached 5.
+    formerRealmSignInMinutes: env.FORMER_REALM_SIGN_IN_MINUTES ?? file.formerRealmSignInMinutes ?? 35,
     logLevel: env.LOG_LEVEL ?? file.logLevel ?? 'info',
     logBufferBytes: env.LOG_BUFFER_BYTES ?? file.logBufferBytes,
     maxClientConnections: env.MAX_CLIENT_CONNECTIONS ?? file.maxClientConnections,

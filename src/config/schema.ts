@@ -143,7 +143,15 @@ export const tenantOverrideSchema = z.strictObject({
    * config. By server too: a realm id is unique on its server only, and a copy of the id on
    * another server is not the tenant's by its id alone (attack round 33).
    */
-  movedFrom: z.strictObject({ upstream: z.string().min(1), realmId: z.string().min(1) }).optional(),
+  movedFrom: z.strictObject({
+    upstream: z.string().min(1),
+    realmId: z.string().min(1),
+    /**
+     * When the tenant moved (ISO 8601): sign-ins at the old realm are taken for
+     * `formerRealmSignInMinutes` after it (those under way at the move), none later; without it, none.
+     */
+    at: z.iso.datetime({ offset: true }).optional(),
+  }).optional(),
   displayName: z.string().optional(),
   emailDomains: z.array(z.string().toLowerCase()).optional(),
   features: featuresSchema.optional(),
@@ -314,6 +322,13 @@ export const configSchema = z.strictObject({
   tenantHoldHours: decimal(0, 24 * 366),
   /** How long a realm must have served a name before the name is held for it (above). */
   tenantEstablishMinutes: decimal(0, 60 * 24 * 366),
+  /**
+   * How long after a tenant moved the broker still takes sign-ins at the realm it left (codes
+   * at ScaiWave's /login): those under way at the move (a login page open, an app's cached
+   * config). Later ones are refused: the old realm keeps its users as they were at the move
+   * (one disabled since at the new realm could still sign in there: attack round 37).
+   */
+  formerRealmSignInMinutes: decimal(0, 60 * 24),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']),
   /**
    * How many bytes of log lines to hold while stdout does not take them (a stalled log

@@ -109,6 +109,7 @@ export function buildTenants(realms: RealmEntry[], overrides: Config['tenants'],
       features: { passwordGrantEnabled: passwordGrant, loginWithEmail: r.loginWithEmail !== false },
       aliasIds: (o.formerRealmIds ?? []).filter((id) => id.toLowerCase() !== r.id.toLowerCase()),
       formerRealms: formerRealmsOf(slug, r, o, realms, warnings),
+      ...(o.movedFrom?.at ? { movedAt: Date.parse(o.movedFrom.at) } : {}),
     });
   }
   const unique = withoutSharedIds(tenants, overrides, previous, unavailable, hold, warnings);

@@ -205,7 +205,7 @@ export class TenantRegistry {
       // The realm it moved from, by server and id, while not retired: its tokens stay the tenant's.
       // (Records written before ids were kept name it by name: found so, as their homes are.)
       const fromRealm = home.from ? findHome(realms, home.from) : undefined;
-      const movedFrom = fromRealm ? { upstream: fromRealm.upstream, realmId: fromRealm.id } : undefined;
+      const movedFrom = fromRealm ? { upstream: fromRealm.upstream, realmId: fromRealm.id, at: new Date(home.since).toISOString() } : undefined;
       merged[slug] = { ...merged[slug], upstream: home.upstream, realm: realm.realm, realmId: realm.id, ...(movedFrom ? { movedFrom } : {}) };
     }
     return merged;

@@ -24,6 +24,8 @@ export interface Tenant {
    * a realm id is unique on its server only, and a realm of another server may carry any id.
    */
   formerRealms: RealmRef[];
+  /** When it moved from them (ms since epoch), if known: sign-ins there are taken for a while after (code-realm.ts). */
+  movedAt?: number;
 }
 
 /** A realm by its server and id (its name is its admin's to change). */

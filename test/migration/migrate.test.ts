@@ -274,6 +274,7 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     const sw = await post(`${a.url}/v1/auth/token`, { username: ann, password: t.users[ann] }, { headers: tenantHeader });
     assert.equal(sw.status, 200, sw.text);
     assert.equal(claims(sw.body.data.access_token).iss, tgtIssuer);
+    prior.atCopy = sw.body.data;
     const reg = await post(`${b.url}/v1/auth/register`, {}, { headers: { ...tenantHeader, authorization: `Bearer ${sw.body.data.access_token}` } });
     assert.equal(reg.status, 200, reg.text);
     assert.deepEqual(reg.body.data, prior.participant);
@@ -308,6 +309,32 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     assert.equal(claims(login.body.data.access_token).iss, srcIssuer);
   });
 
+  it('past formerRealmSignInMinutes the old realm takes no new sign-ins: a user disabled at the new one cannot sign in there (attack round 37)', async () => {
+    // A third replica whose window after the move is over (0 minutes), on the same store.
+    const c = await startBroker({ env: { REDIS_URL, STORE_PREFIX: prefix, LOG_LEVEL: 'warn' }, overrides: { upstreams: upstreams(), tenants: {}, formerRealmSignInMinutes: 0 } });
+    c.deps.config.publicUrl = a.url; // behind the same load balancer as A and B
+    try {
+      const { authorization_endpoint, redirect_uri } = prior.scaiwaveConfig;
+      const oldRealmCode = async () => {
+        const auth = new URL(authorization_endpoint);
+        auth.search = new URLSearchParams({ response_type: 'code', client_id: 'realm-broker', redirect_uri, scope: 'openid', state: 'late' }).toString();
+        return submitKeycloakLogin(auth, ben, t.users[ben]!);
+      };
+      for (const withIss of [false, true]) {
+        const back = await oldRealmCode();
+        const login = await post(`${c.url}/v1/auth/login`, { code: back.searchParams.get('code')!, redirect_uri, ...(withIss ? { iss: srcIssuer } : {}) }, { headers: tenantHeader });
+        assert.equal(login.status, 400, `${withIss ? 'with' : 'without'} iss: ${login.text}`);
+        assert.equal(login.body.error.code, 'SW_AUTH_OIDC_FAILED');
+      }
+      // What was issued before the move still serves there: its refresh token refreshes at the old realm.
+      const refreshed = await post(`${c.url}/v1/auth/refresh`, { refresh_token: prior.scaiwave.refresh_token }, { headers: tenantHeader });
+      assert.equal(refreshed.status, 200, refreshed.text);
+      assert.equal(claims(refreshed.body.data.access_token).iss, srcIssuer);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('tokens from before the move still refresh and introspect, at the old server', async () => {
     const refreshed = await post(`${b.url}/v1/auth/refresh`, { refresh_token: prior.scaiwave.refresh_token }, { headers: tenantHeader });
     assert.equal(refreshed.status, 200, refreshed.text);
@@ -327,6 +354,12 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     const connect = await post(`${b.url}/auth/api/v1/oauth/connect/user/login`, { username: ann, password: t.users[ann], realm: t.id });
     assert.equal(claims(connect.body.access_token).iss, srcIssuer);
     assert.equal(claims(connect.body.access_token).sub, prior.sub);
+    // What the copy issued while it served stays the tenant's until it is retired (attack round 37: refused at once).
+    const refreshed = await post(`${a.url}/v1/auth/refresh`, { refresh_token: prior.atCopy.refresh_token }, { headers: tenantHeader });
+    assert.equal(refreshed.status, 200, refreshed.text);
+    assert.equal(claims(refreshed.body.data.access_token).iss, tgtIssuer);
+    const reg = await post(`${b.url}/v1/auth/register`, {}, { headers: { ...tenantHeader, authorization: `Bearer ${refreshed.body.data.access_token}` } });
+    assert.equal(reg.status, 200, reg.text);
   });
 
   it('moves again onto the identical copy, then --retire deletes the old realm by its id (not before its tokens expire, unless forced)', async () => {

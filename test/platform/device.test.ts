@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import { claims, deviceOverrides, post, realmKeyOf, startBroker, type TestBroker } from '../helpers/broker.js';
 import { HttpBrowser } from '../helpers/http-browser.js';
+import { signIn } from '../helpers/platform-rp.js';
 import { KEYCLOAK_URL } from '../helpers/services.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -216,5 +217,29 @@ describe('Platform device flow (RFC 8628)', () => {
     assert.match(ok.html, /Device connected/);
     const again = await browser.submit(page, { action: 'approve' });
     assert.equal(again.status, 403, 'once');
+  });
+
+  it('an approval page open while the same browser signs in elsewhere (another tenant) still answers: the session is linked, not gone (attack round 37)', async () => {
+    const d = await start();
+    const browser = new HttpBrowser('http://127.0.0.1:8765/');
+    let page = await browser.go(d.verification_uri_complete);
+    page = await browser.submit(page, {});
+    page = await browser.submit(page, { email: 'alice@acme.example' });
+    page = await browser.keycloakLogin(page, 'alice@acme.example', 'alice-pass');
+    assert.match(page.html, /Allow TV demo app\?/);
+    // Another tab of the same browser: bob signs in to an app at globex.
+    await signIn(oauth, 'bob@globex.example', { browser, brokerUrl: broker.url });
+    const ok = await browser.submit(page, { action: 'approve' });
+    assert.match(ok.html, /Device connected/, `${ok.status}: ${ok.html.slice(0, 300)}`);
+    await sleep(1100);
+    const tokens = await poll(d.device_code);
+    assert.equal(tokens.status, 200, tokens.text);
+    assert.equal(claims(tokens.body.access_token).preferred_username, 'alice@acme.example');
+    // Signed out of everything: the approval page of a new device finds no one.
+    const out = await browser.go(`${oauth}/logout`, { client_id: 'platform-demo' });
+    if (/Sign out\?/.test(out.html)) await browser.submit(out, {});
+    const d2 = await start();
+    const after = await browser.go(d2.verification_uri_complete);
+    assert.doesNotMatch(after.html, /Allow TV demo app\?/);
   });
 });

@@ -46,9 +46,10 @@ describe('moving a tenant to another realm', () => {
     // Attack helper round 30a: the broker asked the new realm first, and Keycloak uses a code
     // up when another realm of its server is asked to redeem it; the realm it left then refused it.
     const REDIRECT = 'http://127.0.0.1:3000/v1/auth/login';
+    // The move just happened (`at`): sign-ins under way then complete, for formerRealmSignInMinutes.
     const after = await startBroker({
       overrides: {
-        tenants: { acme: { realm: 'globex', formerRealmIds: [ACME_ID] } },
+        tenants: { acme: { realm: 'globex', formerRealmIds: [ACME_ID], movedFrom: { upstream: 'server1', realmId: ACME_ID, at: new Date().toISOString() } } },
         scaiwave: { redirectUri: REDIRECT },
       },
     });
@@ -88,6 +89,20 @@ describe('moving a tenant to another realm', () => {
       assert.equal(forged.body.error.code, 'SW_AUTH_OIDC_FAILED');
     } finally {
       await after.close();
+    }
+    // Config that says when the move was, long ago, or not at all: the old realm's codes are refused (attack round 37).
+    for (const movedFrom of [{ upstream: 'server1', realmId: ACME_ID, at: '2026-01-01T00:00:00Z' }, undefined]) {
+      const later = await startBroker({ overrides: { tenants: { acme: { realm: 'globex', formerRealmIds: [ACME_ID], ...(movedFrom ? { movedFrom } : {}) } }, scaiwave: { redirectUri: REDIRECT } } });
+      try {
+        for (const withIss of [true, false]) {
+          const back = await signIn();
+          const res = await post(`${later.url}/v1/auth/login`, { code: back.searchParams.get('code')!, redirect_uri: REDIRECT, ...(withIss ? { iss: oldRealm } : {}) }, { headers: acme });
+          assert.equal(res.status, 400, `${movedFrom ? 'long ago' : 'no time'}, ${withIss ? 'with' : 'without'} iss: ${res.text}`);
+          assert.equal(res.body.error.code, 'SW_AUTH_OIDC_FAILED');
+        }
+      } finally {
+        await later.close();
+      }
     }
   });
 });

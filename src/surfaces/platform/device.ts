@@ -34,7 +34,7 @@ import { isSameBrowser } from './browser-binding.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { IssuerContext } from './issuer.js';
 import { appName, realmOrigins, routeSignIn, startTransaction } from './sign-in.js';
-import { currentSso } from './sso-open.js';
+import { currentSso, holdsSessionOf } from './sso-open.js';
 import { CONSENT_TTL, randomId, records, type DeviceGrant } from './transactions.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -214,7 +214,7 @@ export function deviceVerifyComplete(deps: Deps, jar: CookieJar): Koa.Middleware
       if (!pending || typeof body.csrf !== 'string' || !sameSecret(body.csrf, pending.csrf) || !isSameBrowser(jar, ctx, pending.browser)) {
         throw new BrokerError('access_denied', 'This approval expired or did not come from this browser. Start again on your device.', { status: 403 });
       }
-      if (pending.sub !== sso.sub || pending.tenant !== sso.tenant) throw notSignedIn();
+      if (!(await holdsSessionOf(deps, jar, ctx, pending.sub, pending.tenant))) throw notSignedIn();
       if (!(await records.deviceConsent.take(deps.store, consentId))) {
         throw new BrokerError('access_denied', 'This approval was already answered.', { status: 403 });
       }

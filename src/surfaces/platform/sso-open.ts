@@ -45,6 +45,23 @@ export async function currentSso(deps: Deps, jar: CookieJar, ctx: Koa.Context): 
   return (await currentSsoEntry(deps, jar, ctx))?.sso;
 }
 
+/**
+ * Whether this browser holds a session of `sub` at `tenant`: its current one or one linked to it.
+ * A later sign-in as someone else in the same browser links the earlier sessions, which stay
+ * signed in (attack round 37: a device approval open in one tab was refused as "not signed in"
+ * once another tenant's sign-in finished in the other).
+ */
+export async function holdsSessionOf(deps: Deps, jar: CookieJar, ctx: Koa.Context, sub: string, tenant: string): Promise<boolean> {
+  const current = await currentSsoEntry(deps, jar, ctx);
+  if (!current) return false;
+  if (current.sso.sub === sub && current.sso.tenant === tenant) return true;
+  for (const id of current.sso.linked ?? []) {
+    const linked = await records.sso.get(deps.store, id);
+    if (linked?.sub === sub && linked.tenant === tenant) return true;
+  }
+  return false;
+}
+
 export type SignedIn = Omit<SsoSession, 'clients' | 'linked'> & { client: { clientId: string; issuer: string } };
 
 /** Records the sign-in in this browser's session (joined or new); sets the cookie; returns the session. */
