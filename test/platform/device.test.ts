@@ -47,6 +47,16 @@ describe('Platform device flow (RFC 8628)', () => {
     return browser.submit(page, { action: choice });
   }
 
+  /** Alice signed in in `browser` and at the approval page of `verification`. */
+  async function approvalPage(browser: HttpBrowser, verification: string) {
+    let page = await browser.go(verification);
+    page = await browser.submit(page, {});
+    page = await browser.submit(page, { email: 'alice@acme.example' });
+    page = await browser.keycloakLogin(page, 'alice@acme.example', 'alice-pass');
+    assert.match(page.html, /Allow TV demo app\?/);
+    return page;
+  }
+
   it('issues codes as RFC 8628 §3.2 says', async () => {
     const d = await start();
     assert.match(d.user_code, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
@@ -201,11 +211,7 @@ describe('Platform device flow (RFC 8628)', () => {
   it('the approval page answers once, only in the browser and for the user that signed in', async () => {
     const d = await start();
     const browser = new HttpBrowser('http://127.0.0.1:8765/');
-    let page = await browser.go(d.verification_uri_complete);
-    page = await browser.submit(page, {});
-    page = await browser.submit(page, { email: 'alice@acme.example' });
-    page = await browser.keycloakLogin(page, 'alice@acme.example', 'alice-pass');
-    assert.match(page.html, /Allow TV demo app\?/);
+    const page = await approvalPage(browser, d.verification_uri_complete);
     const field = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(page.html)![1]!;
     // Another browser with the form's fields (stolen page) but no SSO session or binding.
     const stolen = await post(`${oauth}/device/verify`, { consent: field('consent'), csrf: field('csrf'), action: 'approve' });
@@ -222,11 +228,7 @@ describe('Platform device flow (RFC 8628)', () => {
   it('an approval page open while the same browser signs in elsewhere (another tenant) still answers: the session is linked, not gone (attack round 37)', async () => {
     const d = await start();
     const browser = new HttpBrowser('http://127.0.0.1:8765/');
-    let page = await browser.go(d.verification_uri_complete);
-    page = await browser.submit(page, {});
-    page = await browser.submit(page, { email: 'alice@acme.example' });
-    page = await browser.keycloakLogin(page, 'alice@acme.example', 'alice-pass');
-    assert.match(page.html, /Allow TV demo app\?/);
+    const page = await approvalPage(browser, d.verification_uri_complete);
     // Another tab of the same browser: bob signs in to an app at globex.
     await signIn(oauth, 'bob@globex.example', { browser, brokerUrl: broker.url });
     const ok = await browser.submit(page, { action: 'approve' });
