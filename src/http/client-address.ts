@@ -31,9 +31,19 @@ const WITH_PORT = /^(?:(\d{1,3}(?:\.\d{1,3}){3})|\[([0-9A-Fa-f:.]+)\])(?::\d{1,5
 export function limitedBy(written: string): string {
   const bare = WITH_PORT.exec(written);
   const address = bare ? bare[1] ?? bare[2]! : written;
-  if (!isIPv6(address)) return address;
+  // A link-local peer comes with its zone (`fe80::1%eth0`), which the URL parser below refuses:
+  // the zone is no part of the host (attack round 38: one such connection ended the process, the
+  // per-connection limit being counted outside any request).
+  const zone = address.indexOf('%');
+  const bareAddress = zone < 0 ? address : address.slice(0, zone);
+  if (!isIPv6(bareAddress)) return address;
   // One spelling per address (case, leading zeros, an IPv4 inside): a proxy may write it any way.
-  const canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  let canonical: string;
+  try {
+    canonical = new URL(`http://[${bareAddress}]/`).hostname.slice(1, -1);
+  } catch {
+    return bareAddress; // never a throw: this runs on every connection
+  }
   const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
   if (mapped) {
     const [hi, lo] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];

@@ -219,6 +219,11 @@ describe('what a client may hold of the broker', function () {
     assert.equal(connect('::ffff:192.0.2.7').destroyed, false);
     host[0]!.emit('close');
     assert.equal(connect('2001:db8:1:2:ffff::9').destroyed, false, 'a closed one frees its place');
+    // A link-local peer, as Node names it: with its zone (attack round 38: the URL parser threw, in
+    // the connection listener, and the process ended). Counted by its /64, zone or not.
+    const local = ['fe80::fc:ff:fe00:1%eth0', 'fe80::fc:ff:fe00:2%eth0', 'fe80::3'].map(connect);
+    assert.deepEqual(local.map((s) => s.destroyed), [false, false, false]);
+    assert.equal(connect('fe80::4%eth1').destroyed, true, 'the fourth of fe80::/64');
   });
 
   it('the broker out of descriptors (EMFILE) is not Keycloak down', async () => {
