@@ -193,15 +193,16 @@ export function buildCli(): Command {
     .option('--from-file <export.json>', 'take the realm from a kc.sh export file instead of the live source (checked against the live source first)')
     .option('--rollback', 'switch back to the realm the tenant left (until it is retired)')
     .option('--retire', 'delete the realm the tenant left, once its tokens have expired')
+    .option('--close', 'close the realm the tenant left to new sign-ins (its sessions go on; --rollback opens it again)')
     .option('--force', 'with --retire: before the old tokens\' lifetime has passed; with --from-file: a file with fewer users or clients than the live source, or one that cannot be compared with it')
     .option('--keep-export', 'with --dry-run: keep the live export (deleted otherwise: it holds secrets and password hashes)')
     .option('--json', 'JSON output')
-    .action(async (tenant: string, o: { to?: string; dryRun?: boolean; fromFile?: string; rollback?: boolean; retire?: boolean; force?: boolean; keepExport?: boolean; json?: boolean }) => {
+    .action(async (tenant: string, o: { to?: string; dryRun?: boolean; fromFile?: string; rollback?: boolean; retire?: boolean; close?: boolean; force?: boolean; keepExport?: boolean; json?: boolean }) => {
       const deps = await parts({ writes: true, dryRun: o.dryRun });
       try {
         if (deps.store.kind === 'redis') await deps.store.ping();
         const result = await migrate({ ...deps, say: (line) => { if (!o.json) process.stdout.write(`${printableLines(line)}\n`); } }, {
-          tenant, to: o.to, dryRun: o.dryRun, fromFile: o.fromFile, rollback: o.rollback, retire: o.retire, force: o.force, keepExport: o.keepExport,
+          tenant, to: o.to, dryRun: o.dryRun, fromFile: o.fromFile, rollback: o.rollback, retire: o.retire, close: o.close, force: o.force, keepExport: o.keepExport,
         });
         const t = result.timings;
         print(!!o.json, result, () => [

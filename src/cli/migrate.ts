@@ -33,6 +33,7 @@ import type { TenantRegistry } from '../tenancy/registry.js';
 import { findHome, TenantHomes, type HomeRealm, type RealmAddress, type TenantHome } from '../tenancy/tenant-homes.js';
 import { adminSession, slowly, statusOf, type AdminSession } from './migrate/admin-session.js';
 import { compareWithSource, type SourceComparison } from './migrate/compare-source.js';
+import { closeToSignIns, openToSignIns } from './migrate/close-realm.js';
 import { exportRealm, readExportFile, removeExport } from './migrate/export-realm.js';
 import { MigrationError, MigrationUsageError } from './migrate/migration-error.js';
 import { countsOf, verifyCopy, type RealmCounts } from './migrate/verify-copy.js';
@@ -55,6 +56,8 @@ export interface MigrateOptions {
   fromFile?: string;
   rollback?: boolean;
   retire?: boolean;
+  /** Close the realm the tenant left to new sign-ins (close-realm.ts); its sessions go on. */
+  close?: boolean;
   /** --retire before the old tokens' lifetime has passed; --from-file with fewer users or clients than the live source. */
   force?: boolean;
   /** A dry run's live export is deleted when it ends, unless this (to inspect it, or move with --from-file). */
@@ -62,7 +65,7 @@ export interface MigrateOptions {
 }
 
 export interface MigrateResult {
-  action: 'dry-run' | 'migrated' | 'rolled-back' | 'retired';
+  action: 'dry-run' | 'migrated' | 'rolled-back' | 'retired' | 'closed';
   tenant: string;
   from: RealmAddress;
   to: RealmAddress;
@@ -107,13 +110,14 @@ function requireSharedStore(store: Store): void {
 }
 
 export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
-  const modes = [opts.to !== undefined, Boolean(opts.rollback), Boolean(opts.retire)].filter(Boolean).length;
-  if (modes !== 1) throw new MigrationUsageError('say exactly one of --to <upstream>[/<realm>], --rollback, --retire');
+  const modes = [opts.to !== undefined, Boolean(opts.rollback), Boolean(opts.retire), Boolean(opts.close)].filter(Boolean).length;
+  if (modes !== 1) throw new MigrationUsageError('say exactly one of --to <upstream>[/<realm>], --rollback, --retire, --close');
   if (opts.dryRun) {
     // A dry run reads and reports, and writes nothing: no lock either (attack helper round 27,
     // F1: --rollback and --retire ignored --dry-run and switched, or deleted a realm, for real).
     if (opts.rollback) return rollback(deps, opts);
     if (opts.retire) return retire(deps, opts);
+    if (opts.close) return close(deps, opts);
     return moveTenant(deps, opts);
   }
   requireSharedStore(deps.store);
@@ -125,6 +129,7 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
   try {
     if (opts.rollback) return await rollback(deps, opts);
     if (opts.retire) return await retire(deps, opts);
+    if (opts.close) return await close(deps, opts);
     return await moveTenant(deps, opts);
   } finally {
     await lock.lease.release();
@@ -309,6 +314,9 @@ async function rollback(deps: MigrateDeps, opts: MigrateOptions): Promise<Migrat
       `leaving the copy at ${where(home)} in place; nothing changed`);
     return { action: 'dry-run', tenant: opts.tenant, from: home, to: back, timings: {} };
   }
+  // A realm closed to new sign-ins (--close) serves the tenant again: open.
+  const backAdmin = await adminSession(upstreamConfig(deps.config, back.upstream));
+  if (await openToSignIns(backAdmin, back.realm)) (deps.say ?? (() => {}))(`opened ${where(back)} to sign-ins again (it was closed with --close)`);
   const t0 = Date.now();
   // One step back. The copy stays, as the realm the tenant left: the tokens it issued while it
   // served stay the tenant's until it is retired (they were refused at once, and the broker could
@@ -318,6 +326,27 @@ async function rollback(deps: MigrateDeps, opts: MigrateOptions): Promise<Migrat
   (deps.say ?? (() => {}))(`rolled back: tenant ${printable(opts.tenant)} lives at ${where(back)} again; the copy at ${where(home)} is left in place, ` +
     `its tokens still the tenant's until --retire deletes it`);
   return { action: 'rolled-back', tenant: opts.tenant, from: home, to: back, timings: { switchMs: Date.now() - t0 }, configHint: hint(opts.tenant, back, copy, t0) };
+}
+
+/**
+ * `--close`: the realm the tenant left takes no new sign-ins (close-realm.ts); its sessions and
+ * their refresh tokens go on until `--retire`. `--rollback` opens it again.
+ */
+async function close(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
+  requireSharedStore(deps.store);
+  const say = deps.say ?? (() => {});
+  const home = await migratedHome(deps, new TenantHomes(deps.store), opts.tenant, 'close');
+  const admin = await adminSession(upstreamConfig(deps.config, home.from.upstream));
+  const old = await findRealm(admin, home.from);
+  if (!old) throw new MigrationError(`realm ${where(home.from)} (id ${home.from.id}) is already gone`);
+  if (opts.dryRun) {
+    say(`(dry run) would close ${where(old)} (id ${old.id}) to new sign-ins (its browser and direct grant flows denying access), its sessions going on; nothing changed`);
+    return { action: 'dry-run', tenant: opts.tenant, from: old, to: home, timings: {} };
+  }
+  const closed = await closeToSignIns(admin, old.realm);
+  say(closed ? `closed ${where(old)} (id ${old.id}) to new sign-ins; its sessions go on until --retire, and --rollback opens it again`
+    : `${where(old)} (id ${old.id}) was already closed to new sign-ins`);
+  return { action: 'closed', tenant: opts.tenant, from: old, to: home, timings: {} };
 }
 
 /** How long a token of the old realm can stay usable: its refresh tokens live as long as the session. */

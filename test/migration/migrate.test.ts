@@ -335,6 +335,20 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     }
   });
 
+  it('--close: the old realm starts no new session (any client, straight at Keycloak), and its sessions go on (attack round 38)', async () => {
+    // Straight at the old realm, past the broker: a password grant of a client the realm has.
+    const direct = () => fetch(`${srcIssuer}/protocol/openid-connect/token`, {
+      method: 'POST', body: new URLSearchParams({ grant_type: 'password', client_id: 'realm-broker', client_secret: 'realm-broker-secret', username: ben, password: t.users[ben]!, scope: 'openid' }),
+    });
+    assert.equal((await direct()).status, 200, 'open before --close');
+    assert.equal((await run({ close: true, dryRun: true })).action, 'dry-run');
+    assert.equal((await direct()).status, 200, 'a dry run closes nothing');
+    const closed = await run({ close: true });
+    assert.equal(closed.action, 'closed');
+    assert.equal((await direct()).status, 401, 'no new session at the old realm');
+    assert.equal((await run({ close: true })).action, 'closed', 'again: nothing more to do');
+  });
+
   it('tokens from before the move still refresh and introspect, at the old server', async () => {
     const refreshed = await post(`${b.url}/v1/auth/refresh`, { refresh_token: prior.scaiwave.refresh_token }, { headers: tenantHeader });
     assert.equal(refreshed.status, 200, refreshed.text);
