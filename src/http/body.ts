@@ -119,8 +119,11 @@ export async function readBody(req: IncomingMessage): Promise<ParsedBody> {
   }
   if (media === 'application/json' || media.endsWith('+json')) {
     // JSON is UTF-8 (RFC 8259 §8.1): a body said to be in another charset is not read as UTF-8.
-    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
-    if (charset && charset !== 'utf-8' && charset !== 'utf8') throw new BrokerError('unsupported_media_type', `charset ${charset} is not supported: send JSON in UTF-8`);
+    // Every charset parameter: a second one, which another reader may take, too (attack round 38).
+    for (const [, given] of (req.headers['content-type'] ?? '').matchAll(/;\s*charset\s*=\s*"?([^";\s]*)/gi)) {
+      const charset = given!.toLowerCase();
+      if (charset !== 'utf-8' && charset !== 'utf8') throw new BrokerError('unsupported_media_type', `charset ${charset} is not supported: send JSON in UTF-8`);
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);
