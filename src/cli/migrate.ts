@@ -307,7 +307,8 @@ async function rollback(deps: MigrateDeps, opts: MigrateOptions): Promise<Migrat
   requireSharedStore(deps.store);
   const homes = new TenantHomes(deps.store);
   const home = await migratedHome(deps, homes, opts.tenant, 'roll back');
-  const back = await findRealm(await adminSession(upstreamConfig(deps.config, home.from.upstream)), home.from);
+  const backAdmin = await adminSession(upstreamConfig(deps.config, home.from.upstream));
+  const back = await findRealm(backAdmin, home.from);
   if (!back) throw new MigrationError(`cannot roll back: realm ${where(home.from)} (id ${home.from.id}) no longer exists`);
   if (opts.dryRun) {
     (deps.say ?? (() => {}))(`(dry run) would switch tenant ${printable(opts.tenant)} from ${where(home)} (id ${home.id}) back to ${where(back)} (id ${back.id}), ` +
@@ -315,7 +316,6 @@ async function rollback(deps: MigrateDeps, opts: MigrateOptions): Promise<Migrat
     return { action: 'dry-run', tenant: opts.tenant, from: home, to: back, timings: {} };
   }
   // A realm closed to new sign-ins (--close) serves the tenant again: open.
-  const backAdmin = await adminSession(upstreamConfig(deps.config, back.upstream));
   if (await openToSignIns(backAdmin, back.realm)) (deps.say ?? (() => {}))(`opened ${where(back)} to sign-ins again (it was closed with --close)`);
   const t0 = Date.now();
   // One step back. The copy stays, as the realm the tenant left: the tokens it issued while it

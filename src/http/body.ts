@@ -72,6 +72,11 @@ function formFields(raw: string): Record<string, unknown> {
   return fields;
 }
 
+/** The one refusal of a parameter given more than once (RFC 6749 §3.2), in a form, a query or a JSON object. */
+export function givenTwice(names: string[]): BrokerError {
+  return new BrokerError('invalid_request', `Each parameter may be given once: ${names.join(', ')} was given more than once`);
+}
+
 /**
  * The names given more than once among the members of the JSON object `text` (valid JSON, an
  * object with `distinct` members once parsed): none, at the cost of one pass, when the text
@@ -140,7 +145,7 @@ export async function readBody(req: IncomingMessage): Promise<ParsedBody> {
     const repeated = repeatedMembers(raw, Object.keys(parsed).length);
     // As a form's repeated parameter (formFields): JSON.parse keeps the last, and a proxy in
     // front may have checked the first (attack round 36: a second "realm" got its realm's token).
-    if (repeated.length) throw new BrokerError('invalid_request', `Each parameter may be given once: ${repeated.join(', ')} was given more than once`);
+    if (repeated.length) throw givenTwice(repeated);
     return { fields: parsed as Record<string, unknown>, kind: 'json' };
   }
   throw new BrokerError('unsupported_media_type', 'Send application/x-www-form-urlencoded or application/json');

@@ -12,7 +12,7 @@
 import type Koa from 'koa';
 import { z } from 'zod';
 import { BrokerError, type ValidationIssue } from '../errors.js';
-import type { BodyKind } from './body.js';
+import { givenTwice, type BodyKind } from './body.js';
 
 export type Shape = Record<string, z.ZodType>;
 
@@ -36,13 +36,13 @@ export type InputSource = 'body' | 'query';
 /** A route's input of `shape`, typed. */
 export type InputOf<S extends Shape> = z.infer<z.ZodObject<S>>;
 
+/** Fields that name a tenant: given empty, they are given (and name none). */
+const NAMES_A_TENANT: ReadonlySet<string> = new Set(['realm']);
+
 /**
  * Reads and validates a route's input from a parsed body and query: the one check behind
  * `guard()` (Koa routes) and the direct lane's routes (direct-lane.ts).
  */
-/** Fields that name a tenant: given empty, they are given (and name none). */
-const NAMES_A_TENANT: ReadonlySet<string> = new Set(['realm']);
-
 export function inputChecker<S extends Shape>(shape: S, sources: InputSource[] = ['body', 'query']) {
   const schema = z.object(shape);
   const fields = Object.keys(shape);
@@ -83,7 +83,7 @@ export function inputChecker<S extends Shape>(shape: S, sources: InputSource[] =
       // password to the default tenant's realm).
       candidate[field] = value === '' && !NAMES_A_TENANT.has(field) ? undefined : value;
     }
-    if (repeated) throw new BrokerError('invalid_request', `Each parameter may be given once: ${repeated.join(', ')} was given more than once`);
+    if (repeated) throw givenTwice(repeated);
     // Two different values, one in the URL and one in the body: which one a proxy in front
     // checked is anyone's guess, so neither is taken (attack helper, 2026-12-06: a realm in the
     // query and another in the body got the body's realm's token).

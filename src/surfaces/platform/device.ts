@@ -34,7 +34,7 @@ import { isSameBrowser } from './browser-binding.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { IssuerContext } from './issuer.js';
 import { appName, realmOrigins, routeSignIn, startTransaction } from './sign-in.js';
-import { currentSso, holdsSessionOf } from './sso-open.js';
+import { currentSso, currentSsoEntry, holdsSessionOf } from './sso-open.js';
 import { CONSENT_TTL, randomId, records, type DeviceGrant } from './transactions.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -205,7 +205,8 @@ export function deviceVerifyComplete(deps: Deps, jar: CookieJar): Koa.Middleware
     const body = ctx.state.body as Record<string, unknown>;
     const action = body.action;
     if (action !== 'approve' && action !== 'deny') throw new BrokerError('invalid_request', 'action must be approve or deny');
-    const sso = await currentSso(deps, jar, ctx);
+    const current = await currentSsoEntry(deps, jar, ctx);
+    const sso = current?.sso;
     if (!sso) throw notSignedIn();
 
     if (ctx.state.bodyKind === 'form') {
@@ -214,7 +215,7 @@ export function deviceVerifyComplete(deps: Deps, jar: CookieJar): Koa.Middleware
       if (!pending || typeof body.csrf !== 'string' || !sameSecret(body.csrf, pending.csrf) || !isSameBrowser(jar, ctx, pending.browser)) {
         throw new BrokerError('access_denied', 'This approval expired or did not come from this browser. Start again on your device.', { status: 403 });
       }
-      if (!(await holdsSessionOf(deps, jar, ctx, pending.sub, pending.tenant))) throw notSignedIn();
+      if (!(await holdsSessionOf(deps, current, pending.sub, pending.tenant))) throw notSignedIn();
       if (!(await records.deviceConsent.take(deps.store, consentId))) {
         throw new BrokerError('access_denied', 'This approval was already answered.', { status: 403 });
       }

@@ -30,8 +30,10 @@ const TURN_TTL = 10;
 const TURN_WAIT_MS = 3000;
 const TURN_POLL_MS = 25;
 
+export type SsoEntry = { id: string; sso: SsoSession };
+
 /** This browser's current broker session: the latest one a sign-in here wrote, else its cookie's. */
-export async function currentSsoEntry(deps: Deps, jar: CookieJar, ctx: Koa.Context): Promise<{ id: string; sso: SsoSession } | undefined> {
+export async function currentSsoEntry(deps: Deps, jar: CookieJar, ctx: Koa.Context): Promise<SsoEntry | undefined> {
   const browser = browserOf(jar, ctx);
   const latest = browser ? await records.latestSsoOfBrowser.get(deps.store, browser) : undefined;
   for (const id of [latest, jar.get(ctx, 'rb_sso')]) {
@@ -51,8 +53,7 @@ export async function currentSso(deps: Deps, jar: CookieJar, ctx: Koa.Context): 
  * signed in (attack round 37: a device approval open in one tab was refused as "not signed in"
  * once another tenant's sign-in finished in the other).
  */
-export async function holdsSessionOf(deps: Deps, jar: CookieJar, ctx: Koa.Context, sub: string, tenant: string): Promise<boolean> {
-  const current = await currentSsoEntry(deps, jar, ctx);
+export async function holdsSessionOf(deps: Deps, current: SsoEntry | undefined, sub: string, tenant: string): Promise<boolean> {
   if (!current) return false;
   if (current.sso.sub === sub && current.sso.tenant === tenant) return true;
   for (const id of current.sso.linked ?? []) {
