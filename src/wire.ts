@@ -2,6 +2,7 @@
 import type { Config } from './config/schema.js';
 import type { Deps } from './deps.js';
 import { buildLimits } from './http/limits.js';
+import { sampledWarning } from './http/log-sampler.js';
 import type { Logger } from './http/logger.js';
 import { RateLimits } from './http/rate-limit.js';
 import { logUpstreamChange } from './http/upstream-failure-log.js';
@@ -24,11 +25,11 @@ import { Upstreams } from './upstream/upstreams.js';
 
 export async function wire(config: Config, log: Logger, store?: Store, metrics = new Metrics()): Promise<Deps> {
   const upstreams = new Upstreams(config, logUpstreamChange(log), metrics);
-  const rawStore = store ?? (await createStore(config.store, (err) => log.warn('Redis is unreachable; retrying in the background', { err })));
+  const rawStore = store ?? (await createStore(config.store, sampledWarning(log, 'Redis is unreachable; retrying in the background')));
   const theStore = instrumentStore(rawStore, metrics);
   // A migration's live switch reaches this replica through the store (tenancy/tenant-homes.ts).
-  const homes = new TenantHomes(theStore, 1000, (err) => log.warn('tenant homes unreadable; routing as last known', { err }));
-  const standing = new StandingRealms(theStore, (err) => log.warn('tenant standing record unreadable or unwritable; routing as this replica knows it', { err }));
+  const homes = new TenantHomes(theStore, 1000, sampledWarning(log, 'tenant homes unreadable; routing as last known'));
+  const standing = new StandingRealms(theStore, sampledWarning(log, 'tenant standing record unreadable or unwritable; routing as this replica knows it'));
   const tenants = new TenantRegistry(config, upstreams, log, homes, metrics, standing);
   // Per-realm client secrets are made from the realm's id, which the registry knows.
   upstreams.secrets.realmIdOf = (issuer) => tenants.realmIdOf(issuer);

@@ -11,6 +11,7 @@
  * - every other 5xx (a bug) still logs its own error line.
  */
 import type { BrokerError } from '../errors.js';
+import { LogSampler, suppressedFields } from './log-sampler.js';
 import type { Logger } from './logger.js';
 
 /** A circuit breaker's transition (upstream/circuit-breaker.ts's BreakerChange). */
@@ -29,15 +30,13 @@ export function logUpstreamChange(log: Logger): (change: UpstreamChange) => void
   };
 }
 
-interface Window {
-  start: number;
-  suppressed: number;
-}
-
 export class FailureLog {
-  private readonly windows = new Map<string, Window>();
+  // One window per code: the codes are a closed set.
+  private readonly sampler: LogSampler;
 
-  constructor(private readonly log: Logger, private readonly windowMs = 10_000, private readonly now = Date.now) {}
+  constructor(private readonly log: Logger, windowMs = 10_000, now = Date.now) {
+    this.sampler = new LogSampler(windowMs, now);
+  }
 
   /** A request failed with a 5xx: `err` is what it became, `thrown` what was thrown. */
   serverError(err: BrokerError, thrown: unknown): void {
@@ -45,17 +44,7 @@ export class FailureLog {
       this.log.error(err.message, { code: err.code, status: err.status, err: thrown });
       return;
     }
-    // One window per code: the codes are a closed set, so this map stays small.
-    const now = this.now();
-    const w = this.windows.get(err.code);
-    if (w && now - w.start < this.windowMs) {
-      w.suppressed++;
-      return;
-    }
-    this.windows.set(err.code, { start: now, suppressed: 0 });
-    this.log.warn(err.message, {
-      code: err.code, status: err.status, err: thrown,
-      ...(w?.suppressed ? { suppressed: w.suppressed, note: `${w.suppressed} more like it since the last line` } : {}),
-    });
+    const said = this.sampler.take(err.code);
+    if (said) this.log.warn(err.message, { code: err.code, status: err.status, err: thrown, ...suppressedFields(said.suppressed) });
   }
 }

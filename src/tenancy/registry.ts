@@ -22,6 +22,7 @@ import { LRUCache } from 'lru-cache';
 import type { Config } from '../config/schema.js';
 import { BrokerError } from '../errors.js';
 import type { Logger } from '../http/logger.js';
+import { LogSampler, suppressedFields } from '../http/log-sampler.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Upstreams } from '../upstream/upstreams.js';
 import { buildTenants } from './build-tenants.js';
@@ -57,6 +58,14 @@ export class TenantRegistry {
   /** lru-cache resolves a failed fetch to undefined; keep why, to answer with it. */
   private readonly lastError = new Map<string, unknown>();
   private snapshot?: { sources: RealmEntry[][]; homesVersion: number; value: Snapshot };
+  /**
+   * What the last rebuild found wrong in the realms (a shadowed realm, a home not found). Each
+   * rebuild finds it again: it is logged when it first shows, not at every rebuild (a realm
+   * shadowed on another server was said six times in three seconds under a Redis outage).
+   */
+  private said = new Set<string>();
+  private saying = new Set<string>();
+  private readonly sampler = new LogSampler();
 
   constructor(
     private readonly config: Config,
@@ -129,7 +138,8 @@ export class TenantRegistry {
         const stale = this.cache.get(name, { allowStale: true });
         if (stale) return stale;
         if (names.length === 1) throw err;
-        this.log.warn('upstream realms unavailable', { upstream: name, err });
+        const said = this.sampler.take(`upstream realms unavailable ${name}`);
+        if (said) this.log.warn('upstream realms unavailable', { upstream: name, err, ...suppressedFields(said.suppressed) });
         unavailable.set(name, err);
         return [];
       }
@@ -138,7 +148,9 @@ export class TenantRegistry {
     if (same) return this.snapshot!.value;
     const realms = sources.flat();
     const standing = this.standing ? await this.standing.read() : {};
+    this.saying = new Set();
     const value = { ...this.index(realms, names, this.overrides(realms, homes.homes), standing, unavailable), unavailable };
+    this.said = this.saying;
     // For the replicas that start later; only a full view may teach them.
     if (this.standing && unavailable.size === 0) await this.standing.write(standing, value.tenants, realms, Date.now(), this.standingRules());
     this.snapshot = { sources, homesVersion: homes.version, value };
@@ -184,6 +196,13 @@ export class TenantRegistry {
     return snap.value;
   }
 
+  /** A rebuild's finding: logged unless the rebuild before found it too. */
+  private warnOnce(message: string, fields?: Record<string, unknown>): void {
+    const key = fields ? `${message} ${JSON.stringify(fields)}` : message;
+    this.saying.add(key);
+    if (!this.said.has(key)) this.log.warn(message, fields);
+  }
+
   private standingRules(): StandingRules {
     return { holdMs: this.config.tenantHoldHours * 3600_000, establishMs: this.config.tenantEstablishMinutes * 60_000 };
   }
@@ -199,7 +218,7 @@ export class TenantRegistry {
     for (const [slug, home] of Object.entries(homes)) {
       const realm = findHome(realms, home);
       if (!realm) {
-        this.log.warn('tenant home not found: the tenant stays where it was', { tenant: slug, upstream: home.upstream, realm: home.realm, realmId: home.id });
+        this.warnOnce('tenant home not found: the tenant stays where it was', { tenant: slug, upstream: home.upstream, realm: home.realm, realmId: home.id });
         continue;
       }
       // The realm it moved from, by server and id, while not retired: its tokens stay the tenant's.
@@ -215,7 +234,7 @@ export class TenantRegistry {
     // Which realm served each slug until now (the shared record, or the last one this replica
     // read while the store cannot be read): a realm renamed to a tenant's slug does not take it over.
     const { tenants, warnings } = buildTenants(realms, overrides, order, new Map(Object.entries(standing)), new Set(unavailable.keys()), { now: Date.now(), ...this.standingRules() });
-    for (const w of warnings) this.log.warn(w);
+    for (const w of warnings) this.warnOnce(w);
     const byDomain = new Map<string, Tenant[]>();
     for (const t of tenants) for (const d of t.emailDomains) byDomain.set(d, [...(byDomain.get(d) ?? []), t]);
     // Its own id and its former ids: one tenant each (build-tenants.ts withoutSharedIds).

@@ -70,6 +70,13 @@ export class Replica {
     return counts;
   }
 
+  /** The same lines by level and message ("warn upstream kc back"), with how often each came. */
+  logMessages(from = 0): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const l of this.logs(from)) if (l.msg !== 'request') counts[`${l.level} ${l.msg}`] = (counts[`${l.level} ${l.msg}`] ?? 0) + 1;
+    return counts;
+  }
+
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     await this.exited;

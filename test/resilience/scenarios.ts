@@ -33,6 +33,8 @@ export interface Result {
   rssBeforeMb: number[];
   rssAfterMb: number[];
   logLevels: Record<string, number>;
+  /** Per replica: each non-access log line's level and message, with how often it came. */
+  logMessages: Record<string, number>[];
   notes?: string[];
 }
 
@@ -71,6 +73,7 @@ async function underFault(rig: Rig, name: string, t: Timing, shots: Shot[], faul
     rssBeforeMb,
     rssAfterMb: rig.replicas.map((r) => r.rssMb()),
     logLevels,
+    logMessages: rig.replicas.map((r, i) => r.logMessages(marks[i])),
   };
 }
 
@@ -203,6 +206,7 @@ export function printResult(r: Result & { localDuringFault?: Figures }): void {
     `   recovered:     ${r.recoveryMs === undefined ? 'NOT RECOVERED' : `${r.recoveryMs} ms after the fault was lifted`}`,
     `   RSS (MB):      ${r.rssBeforeMb.map((m) => m.toFixed(0)).join(' / ')} before, ${r.rssAfterMb.map((m) => m.toFixed(0)).join(' / ')} after (per replica)`,
     `   log lines:     ${Object.entries(r.logLevels).map(([l, n]) => `${n} ${l}`).join(', ') || 'none'} (besides the access log)`,
+    ...(r.logMessages ?? []).flatMap((m, i) => Object.entries(m).map(([line, n]) => `     replica ${i}: ${n} × ${line}`)),
     ...(r.notes ?? []).map((n) => `   ${n}`),
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -47,3 +47,23 @@ describe('tenant registry', () => {
     assert.equal(res.status, 404);
   });
 });
+
+describe('tenant registry: what it finds wrong in the realms', () => {
+  let broker: TestBroker;
+  before(async () => {
+    broker = await startBroker({ env: { TENANT_CACHE_TTL_MS: '60000' }, overrides: { tenants: { ghost: { realm: 'rb-test-no-such-realm' } } } });
+  });
+  after(() => broker.close());
+
+  it('is logged when it first shows, not at every rebuild of the tenant list', async () => {
+    const said = () => broker.logs.filter((l) => l.includes('realm rb-test-no-such-realm not found')).length;
+    await broker.deps.tenants.bySlug('acme');
+    assert.equal(said(), 1);
+    // Each miss past the miss-refresh interval reads the realm lists again and rebuilds.
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 1100));
+      assert.equal(await broker.deps.tenants.bySlug(`rb-test-missing-${i}`), undefined);
+    }
+    assert.equal(said(), 1, broker.logs.filter((l) => l.includes('not found')).join('\n'));
+  });
+});
