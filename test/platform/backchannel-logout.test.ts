@@ -127,6 +127,25 @@ describe('back-channel logout (OIDC Back-Channel Logout 1.0), both ways', functi
     assert.equal(await broker.deps.store.get(`sso:${ssoId}`), undefined, 'the broker session ended');
   });
 
+  // Left alone on 2026-12-07, then mended: the browser's newest session ended by its realm left
+  // the sessions it linked out of the browser's sign-out, realm sessions and refresh tokens alive.
+  it('the realm ends the newest of a browser\'s sessions: the browser\'s sign-out still ends the ones it linked', async () => {
+    received.length = 0;
+    const browser = new HttpBrowser(APP);
+    const atGlobex = await webSignIn(browser, 'bob@globex.example');
+    await webSignIn(browser, 'alice@acme.example');
+    const newest = browser.cookies(new URL(broker.url).host).get('rb_sso')!;
+    const [alice] = await admin.users.find({ realm: 'acme', username: 'alice@acme.example' });
+    await admin.users.logout({ realm: 'acme', id: alice!.id! });
+    assert.ok((await tokensFor('/web')).length > 0, 'the broker was told, and told the app');
+    assert.equal(await broker.deps.store.get(`sso:${newest}`), undefined, 'alice\'s broker session ended');
+    const bobRefresh = await oidc.refreshTokenGrant(atGlobex.config, atGlobex.tokens.refresh_token!);
+    // The browser signs out without a hint (a hint would name bob's session itself); asked when it holds one.
+    const page = await browser.go(`${platform()}/logout`, { client_id: 'platform-demo', post_logout_redirect_uri: APP });
+    if (/Sign out\?/.test(page.html)) await browser.submit(page, {});
+    await assert.rejects(oidc.refreshTokenGrant(atGlobex.config, bobRefresh.refresh_token!), 'bob\'s session at globex ended with the browser\'s sign-out');
+  });
+
   it('across realms: dave signed in at acme and then at globex in one browser; one logout ends both, and both apps are told', async () => {
     received.length = 0;
     const browser = new HttpBrowser(APP);

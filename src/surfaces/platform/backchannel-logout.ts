@@ -10,6 +10,7 @@ import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import { realmSessionEnded } from '../shared/introspection.js';
 import { endSsoSession, realmSessionKey } from './session-end.js';
+import { handOverLinked } from './sso-open.js';
 import { records } from './transactions.js';
 
 export function receiveBackchannelLogout(deps: Deps): Koa.Middleware {
@@ -30,7 +31,9 @@ export function receiveBackchannelLogout(deps: Deps): Koa.Middleware {
       await realmSessionEnded(deps, verified.realm, sid);
       const ssoId = await records.ssoOfRealmSession.take(deps.store, realmSessionKey(verified.realm.issuer, sid));
       // The realm has ended its own session already: only the broker's and the apps' remain.
-      if (ssoId) await endSsoSession(deps, ssoId, { endRealmSession: false });
+      const ended = ssoId ? await endSsoSession(deps, ssoId, { endRealmSession: false }) : undefined;
+      // The browser's other sessions, linked from this one, stay within its sign-out's reach.
+      if (ended) await handOverLinked(deps, ssoId!, ended);
     }
     ctx.status = 200;
     ctx.body = '';

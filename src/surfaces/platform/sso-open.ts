@@ -32,15 +32,41 @@ const TURN_POLL_MS = 25;
 
 export type SsoEntry = { id: string; sso: SsoSession };
 
-/** This browser's current broker session: the latest one a sign-in here wrote, else its cookie's. */
+/**
+ * This browser's current broker session: the latest one a sign-in here wrote, else its cookie's;
+ * when its realm ended that one, the linked session that took over from it.
+ */
 export async function currentSsoEntry(deps: Deps, jar: CookieJar, ctx: Koa.Context): Promise<SsoEntry | undefined> {
   const browser = browserOf(jar, ctx);
   const latest = browser ? await records.latestSsoOfBrowser.get(deps.store, browser) : undefined;
-  for (const id of [latest, jar.get(ctx, 'rb_sso')]) {
-    const sso = id ? await records.sso.get(deps.store, id) : undefined;
-    if (sso && id) return { id, sso };
+  for (const named of [latest, jar.get(ctx, 'rb_sso')]) {
+    // Each hand-over shortens the linked list, so the chain ends within MAX_LINKED steps.
+    for (let id = named, step = 0; id && step <= MAX_LINKED; id = await records.ssoHeir.get(deps.store, id), step++) {
+      const sso = await records.sso.get(deps.store, id);
+      if (sso) return { id, sso };
+    }
   }
   return undefined;
+}
+
+/**
+ * A session of this browser that its realm ended (a logout token: the user signed out at the
+ * realm, or its admin ended the session) hands the sessions it kept linked to the most recent
+ * of them still alive, which the browser then finds through it. The browser's sign-out found
+ * nothing before, and left them signed in, realm sessions and refresh tokens too: linked from
+ * a session that was gone. The heir keeps the lifetime it had.
+ */
+export async function handOverLinked(deps: Deps, endedId: string, ended: SsoSession): Promise<void> {
+  const rest = [...(ended.linked ?? [])];
+  for (let id = rest.shift(); id; id = rest.shift()) {
+    const heir = await records.sso.get(deps.store, id);
+    const ttl = heir ? await deps.store.ttl(records.sso.key(id)) : undefined;
+    if (!heir || !ttl) continue;
+    const linked = [...new Set([...rest, ...(heir.linked ?? [])])].filter((other) => other !== id && other !== endedId);
+    await records.sso.put(deps.store, id, { ...heir, linked: linked.length ? linked : undefined }, ttl);
+    await records.ssoHeir.put(deps.store, endedId, id);
+    return;
+  }
 }
 
 export async function currentSso(deps: Deps, jar: CookieJar, ctx: Koa.Context): Promise<SsoSession | undefined> {

@@ -141,6 +141,11 @@ export const records = {
    * next sign-in there joins or links, even before the first one's cookie came back (sso-open.ts).
    */
   latestSsoOfBrowser: new RecordKind<string>('sso-of-browser', TX_TTL),
+  /**
+   * A broker session its realm ended (a logout token): the one of its linked sessions that took
+   * them over, where the browser's current-session lookup goes on (sso-open.ts handOverLinked).
+   */
+  ssoHeir: new RecordKind<string>('sso-heir', SSO_TTL),
   /** A browser's turn to change its broker session (a lease, sso-open.ts). */
   ssoTurn: new RecordKind<never>('sso-turn'),
   /**
