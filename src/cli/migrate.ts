@@ -33,7 +33,7 @@ import type { TenantRegistry } from '../tenancy/registry.js';
 import { findHome, TenantHomes, type HomeRealm, type RealmAddress, type TenantHome } from '../tenancy/tenant-homes.js';
 import { adminSession, slowly, statusOf, type AdminSession } from './migrate/admin-session.js';
 import { compareWithSource, type SourceComparison } from './migrate/compare-source.js';
-import { closeToSignIns, openToSignIns } from './migrate/close-realm.js';
+import { closeToSignIns, isClosed, openToSignIns } from './migrate/close-realm.js';
 import { exportRealm, readExportFile, removeExport } from './migrate/export-realm.js';
 import { MigrationError, MigrationUsageError } from './migrate/migration-error.js';
 import { countsOf, verifyCopy, type RealmCounts } from './migrate/verify-copy.js';
@@ -156,6 +156,13 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
   if (source.upstream === target.upstream && source.realm === target.realm) {
     throw new MigrationError(`tenant ${printable(tenant.slug)} already lives at ${where(target)}`);
   }
+  if (source.upstream === target.upstream) {
+    // Refused up front: the check of the target below found the live realm itself "in the way" and
+    // told the operator to delete it (attack round 39).
+    throw new MigrationError(`--to ${printable(opts.to!)}: a copy keeps its realm's id (the connect API's realm UUID, the platform's sub), ` +
+      `and one Keycloak server holds one realm of an id: a move goes to another upstream. (A realm's name is its admin's to change in Keycloak; ` +
+      `a tenant's live home follows its realm by id.)`);
+  }
   if (!opts.dryRun) requireSharedStore(deps.store);
   const timings: MigrateResult['timings'] = {};
 
@@ -202,7 +209,8 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
     }
 
     if (opts.dryRun) {
-      say(`(dry run) would ${importSkipped ? 'reuse' : 'create'} realm ${where(target)} with id ${rep.id}, verify it, and switch tenant ${printable(tenant.slug)} from ${where(source)} to it`);
+      const reopen = importSkipped && await isClosed(admin, target.realm) ? ', open it to sign-ins again (it was closed with --close)' : '';
+      say(`(dry run) would ${importSkipped ? 'reuse' : 'create'} realm ${where(target)} with id ${rep.id}${reopen}, verify it, and switch tenant ${printable(tenant.slug)} from ${where(source)} to it`);
       return { action: 'dry-run', tenant: tenant.slug, from: source, to: target, counts, exportFile: opts.keepExport ? exportFile : undefined, timings, importSkipped };
     }
 
@@ -228,6 +236,9 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
       // 5. Verify (a fresh session: the import may have outlived the token).
       const t2 = Date.now();
       admin = await adminSession(targetUpstream);
+      // A copy reused after a rollback may have been closed as the realm the tenant left (--close):
+      // switched onto as it was, every sign-in of the tenant was denied (attack round 39).
+      if (importSkipped && await openToSignIns(admin, target.realm)) say(`opened ${where(target)} to sign-ins again (it was closed with --close)`);
       const problems = await verifyCopy(admin, target.realm, { ...rep, realm: target.realm });
       timings.verifyMs = Date.now() - t2;
       if (problems.length) throw new MigrationError(`the copy at ${where(target)} does not match the export:\n  - ${problems.join('\n  - ')}`);
@@ -340,7 +351,8 @@ async function close(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateRe
   const old = await findRealm(admin, home.from);
   if (!old) throw new MigrationError(`realm ${where(home.from)} (id ${home.from.id}) is already gone`);
   if (opts.dryRun) {
-    say(`(dry run) would close ${where(old)} (id ${old.id}) to new sign-ins (its browser and direct grant flows denying access), its sessions going on; nothing changed`);
+    say(`(dry run) would close ${where(old)} (id ${old.id}) to new sign-ins and tokens (its sign-in flows denying access; its clients' own flows, ` +
+      `service accounts, device and CIBA grants, self-registration and identity providers off), its sessions going on; nothing changed`);
     return { action: 'dry-run', tenant: opts.tenant, from: old, to: home, timings: {} };
   }
   const closed = await closeToSignIns(admin, old.realm);

@@ -210,6 +210,8 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
   it('refuses bad input with a clear message', async () => {
     await assert.rejects(run({ to: 'nowhere', fromFile: exportFile }), (e: Error) => e instanceof MigrationError && /unknown upstream "nowhere" \(configured: source, target\)/.test(e.message));
     await assert.rejects(run({ to: 'source', fromFile: exportFile }), /already lives at source\//);
+    // Round 39: another name on the same server was refused as "delete it yourself", naming the live realm.
+    await assert.rejects(run({ to: `source/${t.realm}-2`, fromFile: exportFile }), (e: Error) => /one Keycloak server holds one realm of an id/.test(e.message) && !/delete it/.test(e.message));
     await assert.rejects(run({ rollback: true }), /nothing to roll back/);
     // One migration at a time: a second one is refused while the first holds the lock.
     const store = new RedisStore({ url: REDIS_URL, prefix, timeoutMs: 2000 });
@@ -340,12 +342,28 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     const direct = () => fetch(`${srcIssuer}/protocol/openid-connect/token`, {
       method: 'POST', body: new URLSearchParams({ grant_type: 'password', client_id: 'realm-broker', client_secret: 'realm-broker-secret', username: ben, password: t.users[ben]!, scope: 'openid' }),
     });
+    const clientCredentials = () => fetch(`${srcIssuer}/protocol/openid-connect/token`, {
+      method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'connect-demo', client_secret: 'connect-demo-secret' }),
+    });
+    // Round 39: what the first --close left open. The realm's admin gives the broker's client a
+    // direct-grant flow of its own (it overrides the realm's binding) and turns self-registration on.
+    const source = await adminOf(SOURCE_URL);
+    const directGrantFlow = (await source.authenticationManagement.getFlows({ realm: t.realm })).find((f) => f.alias === 'direct grant')!;
+    const [brokerClient] = await source.clients.find({ realm: t.realm, clientId: 'realm-broker' });
+    await source.clients.update({ realm: t.realm, id: brokerClient!.id! }, { ...brokerClient, authenticationFlowBindingOverrides: { direct_grant: directGrantFlow.id! } });
+    await source.realms.update({ realm: t.realm }, { registrationAllowed: true });
     assert.equal((await direct()).status, 200, 'open before --close');
+    assert.equal((await clientCredentials()).status, 200, 'open before --close');
     assert.equal((await run({ close: true, dryRun: true })).action, 'dry-run');
     assert.equal((await direct()).status, 200, 'a dry run closes nothing');
     const closed = await run({ close: true });
     assert.equal(closed.action, 'closed');
-    assert.equal((await direct()).status, 401, 'no new session at the old realm');
+    assert.equal((await direct()).status, 401, 'no new session at the old realm, the client\'s own flow included');
+    assert.notEqual((await clientCredentials()).status, 200, 'no client-credentials grant at the old realm');
+    const after = await (await adminOf(SOURCE_URL)).realms.findOne({ realm: t.realm });
+    assert.equal(after!.registrationAllowed, false, 'no self-registration');
+    assert.equal(after!.registrationFlow, 'realm-broker-moved');
+    assert.equal(after!.resetCredentialsFlow, 'realm-broker-moved');
     assert.equal((await run({ close: true })).action, 'closed', 'again: nothing more to do');
   });
 
@@ -368,6 +386,17 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     const connect = await post(`${b.url}/auth/api/v1/oauth/connect/user/login`, { username: ann, password: t.users[ann], realm: t.id });
     assert.equal(claims(connect.body.access_token).iss, srcIssuer);
     assert.equal(claims(connect.body.access_token).sub, prior.sub);
+    // Opened as it was before --close: the client's service account, its own flow, self-registration.
+    const cc = await post(`${a.url}/auth/api/v1/oauth/connect/token`, { client_id: 'connect-demo', client_secret: 'connect-demo-secret', realm: t.id });
+    assert.equal(cc.status, 200, cc.text);
+    assert.equal(claims(cc.body.access_token).iss, srcIssuer);
+    const source = await adminOf(SOURCE_URL);
+    const reopened = await source.realms.findOne({ realm: t.realm });
+    assert.equal(reopened!.registrationAllowed, true);
+    assert.equal(reopened!.browserFlow, 'browser');
+    assert.equal(reopened!.attributes!['realm-broker.closed'], undefined, 'nothing of --close left');
+    const [brokerClient] = await source.clients.find({ realm: t.realm, clientId: 'realm-broker' });
+    assert.ok(brokerClient!.authenticationFlowBindingOverrides?.direct_grant, 'the client\'s own flow is back');
     // What the copy issued while it served stays the tenant's until it is retired (attack round 37: refused at once).
     const refreshed = await post(`${a.url}/v1/auth/refresh`, { refresh_token: prior.atCopy.refresh_token }, { headers: tenantHeader });
     assert.equal(refreshed.status, 200, refreshed.text);
@@ -377,8 +406,13 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
   });
 
   it('moves again onto the identical copy, then --retire deletes the old realm by its id (not before its tokens expire, unless forced)', async () => {
+    // Round 39: the copy, closed as the realm the tenant left after the rollback, was switched onto
+    // closed: every sign-in of the tenant was denied. It is opened again.
+    assert.equal((await run({ close: true })).action, 'closed');
     const again = await run({ to: 'target', fromFile: exportFile });
     assert.equal(again.importSkipped, true);
+    const signIn = await post(`${a.url}/auth/api/v1/oauth/connect/user/login`, { username: ann, password: t.users[ann], realm: t.id });
+    assert.equal(signIn.status, 200, `the tenant signs in at the copy it moved onto again: ${signIn.text}`);
     assert.match(again.configHint!, new RegExp(`"realmId": "${t.id}"`));
     // Attack helper round 23: the old realm renamed by its admin, and another realm given its
     // old name. Retire went by name, and deleted that other realm.

@@ -1,27 +1,141 @@
 /**
  * Closing the realm a tenant left to new sign-ins, and opening it again (`migrate --close`,
- * `--rollback`).
+ * `--rollback`, and a move back onto a copy that was closed).
  *
  * The old realm keeps its users as they were at the move, and the broker's JWKS, introspection and
  * userinfo take its tokens as the tenant's until `--retire` (tokens from before the move must keep
  * working). So whoever could sign in there (a user disabled at the new realm since, one its admin
  * added) got the tenant's tokens straight from Keycloak, with any client of the old realm (attack
- * rounds 37 and 38). Closed, the realm's browser and direct-grant flows are a flow that denies
- * access: no new session starts there, while the sessions it has go on (a refresh runs no flow).
- * The bindings it had are kept in realm attributes, which `--rollback` puts back.
+ * rounds 37 and 38). Closed, every way Keycloak has of starting a new session or token there is
+ * shut, while the sessions it has go on (a refresh runs no flow and no client's grant setting):
+ * - the realm's browser, direct-grant, registration and reset-credentials flows are bound to a flow
+ *   that denies access (Keycloak's "Deny access" authenticator), and self-registration is off;
+ * - each client's own flow bindings (which override the realm's) are cleared, and its service
+ *   account, device and CIBA grants are off (a client-credentials grant runs no flow);
+ * - the identity providers are off (a login through one ends in flows of its own).
+ * (Round 39 got the tenant's tokens past the first version, which bound the two realm flows only,
+ * through a client's override, a service account, and self-registration.)
+ *
+ * What each had before is kept in one realm attribute, and opening puts back what is still as
+ * closing left it. Closing again closes what was opened since (by the realm's admin, say) and keeps
+ * what it had first. The realm's admins can open it again by hand: only `--retire` ends it for good.
  */
+import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
+import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
 import { MigrationError } from './migration-error.js';
 import type { AdminSession } from './admin-session.js';
 
 /** The flow that denies every sign-in (Keycloak's "Deny access" authenticator). */
 export const CLOSED_FLOW = 'realm-broker-moved';
-const BEFORE = { browserFlow: 'realm-broker.browser-flow-before-close', directGrantFlow: 'realm-broker.direct-grant-flow-before-close' } as const;
+/** The realm attribute that holds what closing changed (JSON, a Closure). */
+export const CLOSURE_ATTRIBUTE = 'realm-broker.closed';
+/** The realm's flow bindings that start a session, with Keycloak's default flow for each. */
+const FLOWS = { browserFlow: 'browser', directGrantFlow: 'direct grant', registrationFlow: 'registration', resetCredentialsFlow: 'reset credentials' } as const;
+type FlowBinding = keyof typeof FLOWS;
+/** What the first version kept (browser and direct grant only): read when opening a realm it closed. */
+const LEGACY: Partial<Record<FlowBinding, string>> = { browserFlow: 'realm-broker.browser-flow-before-close', directGrantFlow: 'realm-broker.direct-grant-flow-before-close' };
+/** Client attributes of grants that start a session without a flow of the realm's. */
+const GRANT_ATTRIBUTES = ['oauth2.device.authorization.grant.enabled', 'oidc.ciba.grant.enabled'] as const;
 
-/** Closes `realm` to new sign-ins; false when it already was. */
+/** What a client had before closing; only what closing changed. */
+interface ClientBefore {
+  clientId: string;
+  overrides?: Record<string, string>;
+  serviceAccounts?: true;
+  grants?: string[];
+}
+
+/** What closing changed, to put back. */
+interface Closure {
+  flows: Partial<Record<FlowBinding, string>>;
+  registrationAllowed?: true;
+  /** By the client's internal id. */
+  clients: Record<string, ClientBefore>;
+  /** Aliases of the identity providers that were enabled. */
+  identityProviders: string[];
+}
+
+function closureOf(rep: RealmRepresentation): Closure | undefined {
+  const raw = rep.attributes?.[CLOSURE_ATTRIBUTE];
+  const legacy = Object.entries(LEGACY).filter(([, attr]) => rep.attributes?.[attr]);
+  if (!raw && !legacy.length) return undefined;
+  let closure: Closure = { flows: {}, clients: {}, identityProviders: [] };
+  if (raw) {
+    try {
+      closure = { ...closure, ...JSON.parse(raw) as Partial<Closure> };
+    } catch {
+      throw new MigrationError(`realm ${rep.realm}: its attribute ${CLOSURE_ATTRIBUTE} is not what --close wrote; put its bindings back by hand`);
+    }
+  }
+  for (const [flow, attr] of legacy) closure.flows[flow as FlowBinding] ??= rep.attributes![attr]!;
+  return closure;
+}
+
+/** The attributes without closing's records. */
+function withoutClosure(attributes: Record<string, string> | undefined): Record<string, string> {
+  const kept = { ...attributes };
+  for (const attr of [CLOSURE_ATTRIBUTE, ...Object.values(LEGACY)]) delete kept[attr];
+  return kept;
+}
+
+const hasOverrides = (c: ClientRepresentation) => Object.values(c.authenticationFlowBindingOverrides ?? {}).some(Boolean);
+const grantsOn = (c: ClientRepresentation) => GRANT_ATTRIBUTES.filter((a) => c.attributes?.[a] === 'true');
+
+/** Closes `realm` to new sign-ins and tokens; false when nothing was open. */
 export async function closeToSignIns(admin: AdminSession, realm: string): Promise<boolean> {
   const rep = await admin.realms.findOne({ realm });
   if (!rep) throw new MigrationError(`realm ${realm} is not there`);
-  if (rep.browserFlow === CLOSED_FLOW && rep.directGrantFlow === CLOSED_FLOW) return false;
+  const closure = closureOf(rep) ?? { flows: {}, clients: {}, identityProviders: [] };
+
+  // What is open, and what it had (what closing first found is kept: its second run finds it closed).
+  const flows: Partial<Record<FlowBinding, string>> = {};
+  for (const [flow, fallback] of Object.entries(FLOWS) as [FlowBinding, string][]) {
+    if (rep[flow] === CLOSED_FLOW) continue;
+    closure.flows[flow] ??= rep[flow] ?? fallback;
+    flows[flow] = CLOSED_FLOW;
+  }
+  if (rep.registrationAllowed) closure.registrationAllowed = true;
+  const clients = (await admin.clients.find({ realm })).filter((c) => hasOverrides(c) || c.serviceAccountsEnabled || grantsOn(c).length);
+  for (const client of clients) {
+    const before: ClientBefore = closure.clients[client.id!] ?? { clientId: client.clientId! };
+    if (hasOverrides(client)) before.overrides ??= client.authenticationFlowBindingOverrides as Record<string, string>;
+    if (client.serviceAccountsEnabled) before.serviceAccounts = true;
+    if (grantsOn(client).length) before.grants = [...new Set([...(before.grants ?? []), ...grantsOn(client)])];
+    closure.clients[client.id!] = before;
+  }
+  const providers = (await admin.identityProviders.find({ realm })).filter((idp) => idp.enabled);
+  closure.identityProviders = [...new Set([...closure.identityProviders, ...providers.map((idp) => idp.alias!)])];
+  if (!Object.keys(flows).length && !rep.registrationAllowed && !clients.length && !providers.length) return false;
+
+  // The record first, with the realm's bindings: a run cut short after it leaves nothing changed
+  // unrecorded (opening puts back what it names; closing again finishes).
+  await ensureClosedFlow(admin, realm);
+  await admin.realms.update({ realm }, {
+    ...flows,
+    registrationAllowed: false,
+    attributes: { ...withoutClosure(rep.attributes), [CLOSURE_ATTRIBUTE]: JSON.stringify(closure) },
+  });
+  for (const client of clients) {
+    await admin.clients.update({ realm, id: client.id! }, {
+      ...client,
+      // Keycloak removes an override given as "" (an empty map removes none).
+      authenticationFlowBindingOverrides: Object.fromEntries(Object.keys(client.authenticationFlowBindingOverrides ?? {}).map((k) => [k, ''])),
+      serviceAccountsEnabled: false,
+      attributes: { ...client.attributes, ...Object.fromEntries(grantsOn(client).map((a) => [a, 'false'])) },
+    });
+  }
+  for (const idp of providers) await admin.identityProviders.update({ realm, alias: idp.alias! }, { ...idp, enabled: false });
+  return true;
+}
+
+/** Whether `realm` is closed (or partly: a run cut short); undefined when it is not there. */
+export async function isClosed(admin: AdminSession, realm: string): Promise<boolean | undefined> {
+  const rep = await admin.realms.findOne({ realm });
+  return rep ? closureOf(rep) !== undefined || (Object.keys(FLOWS) as FlowBinding[]).some((f) => rep[f] === CLOSED_FLOW) : undefined;
+}
+
+/** The flow that denies access, in `realm`, with its one step required. */
+async function ensureClosedFlow(admin: AdminSession, realm: string): Promise<void> {
   const flows = await admin.authenticationManagement.getFlows({ realm });
   if (!flows.some((f) => f.alias === CLOSED_FLOW)) {
     await admin.authenticationManagement.createFlow({ realm, alias: CLOSED_FLOW, providerId: 'basic-flow', topLevel: true, builtIn: false, description: 'realm-broker: this realm\'s tenant has moved; no new sign-ins here' });
@@ -30,27 +144,42 @@ export async function closeToSignIns(admin: AdminSession, realm: string): Promis
   for (const execution of await admin.authenticationManagement.getExecutions({ realm, flow: CLOSED_FLOW })) {
     if (execution.requirement !== 'REQUIRED') await admin.authenticationManagement.updateExecution({ realm, flow: CLOSED_FLOW }, { ...execution, requirement: 'REQUIRED' });
   }
-  await admin.realms.update({ realm }, {
-    browserFlow: CLOSED_FLOW,
-    directGrantFlow: CLOSED_FLOW,
-    attributes: {
-      ...rep.attributes,
-      [BEFORE.browserFlow]: rep.browserFlow === CLOSED_FLOW ? rep.attributes?.[BEFORE.browserFlow] ?? 'browser' : rep.browserFlow ?? 'browser',
-      [BEFORE.directGrantFlow]: rep.directGrantFlow === CLOSED_FLOW ? rep.attributes?.[BEFORE.directGrantFlow] ?? 'direct grant' : rep.directGrantFlow ?? 'direct grant',
-    },
-  });
-  return true;
 }
 
-/** Opens `realm` to sign-ins again with the bindings it had; false when it was not closed. */
+/**
+ * Opens `realm` to sign-ins again with what it had before closing (what is still as closing
+ * left it: a setting its admin changed since is theirs); false when it was not closed.
+ */
 export async function openToSignIns(admin: AdminSession, realm: string): Promise<boolean> {
   const rep = await admin.realms.findOne({ realm });
-  if (!rep || (rep.browserFlow !== CLOSED_FLOW && rep.directGrantFlow !== CLOSED_FLOW)) return false;
-  const before = (key: keyof typeof BEFORE, fallback: string) => rep.attributes?.[BEFORE[key]] || fallback;
+  if (!rep) return false;
+  const closure = closureOf(rep);
+  const boundClosed = (Object.keys(FLOWS) as FlowBinding[]).some((f) => rep[f] === CLOSED_FLOW);
+  if (!closure && !boundClosed) return false;
+
+  for (const [id, before] of Object.entries(closure?.clients ?? {})) {
+    const client = await admin.clients.findOne({ realm, id });
+    if (!client) continue;
+    await admin.clients.update({ realm, id }, {
+      ...client,
+      ...(before.overrides && !hasOverrides(client) ? { authenticationFlowBindingOverrides: before.overrides } : {}),
+      ...(before.serviceAccounts ? { serviceAccountsEnabled: true } : {}),
+      attributes: { ...client.attributes, ...Object.fromEntries((before.grants ?? []).map((a) => [a, 'true'])) },
+    });
+  }
+  for (const alias of closure?.identityProviders ?? []) {
+    const idp = await admin.identityProviders.findOne({ realm, alias });
+    if (idp && !idp.enabled) await admin.identityProviders.update({ realm, alias }, { ...idp, enabled: true });
+  }
+  const flows: Partial<Record<FlowBinding, string>> = {};
+  for (const [flow, fallback] of Object.entries(FLOWS) as [FlowBinding, string][]) {
+    if (rep[flow] === CLOSED_FLOW) flows[flow] = closure?.flows[flow] || fallback;
+  }
+  // Last, with the record's removal: a run cut short before it leaves the realm closed, and a rerun finishes.
   await admin.realms.update({ realm }, {
-    browserFlow: rep.browserFlow === CLOSED_FLOW ? before('browserFlow', 'browser') : rep.browserFlow,
-    directGrantFlow: rep.directGrantFlow === CLOSED_FLOW ? before('directGrantFlow', 'direct grant') : rep.directGrantFlow,
-    attributes: { ...rep.attributes, [BEFORE.browserFlow]: '', [BEFORE.directGrantFlow]: '' },
+    ...flows,
+    ...(closure?.registrationAllowed ? { registrationAllowed: true } : {}),
+    attributes: withoutClosure(rep.attributes),
   });
   return true;
 }
