@@ -58,6 +58,16 @@ export function isTenantRealm(realm: RealmRef, tenant: Pick<Tenant, 'id' | 'upst
   return sameRealm(realm, tenant) || tenant.formerRealms.some((f) => sameRealm(f, realm));
 }
 
+/**
+ * Whether the realms `tenant` left still take sign-ins: for `windowMinutes` after a move of known
+ * time (those under way at the move), none later, none without a time. At every surface that
+ * redeems a realm's code: ScaiWave's login (code-realm.ts) and the platform's callback (attack
+ * round 39: the callback redeemed a former realm's code whenever its transaction lived).
+ */
+export function signInsAtFormerRealms(tenant: Pick<Tenant, 'movedAt'>, windowMinutes: number, now = Date.now()): boolean {
+  return tenant.movedAt !== undefined && now < tenant.movedAt + windowMinutes * 60_000;
+}
+
 /** Whether `value` has the shape of Keycloak's ids (realms, clients: UUIDs). */
 export function isKeycloakId(value: string): boolean {
   return KEYCLOAK_ID.test(value);

@@ -185,6 +185,9 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     prior.pkce = pkce();
     prior.inFlight = await authorize(a, ben, prior.pkce.challenge);
     assert.ok(prior.inFlight.startsWith(`${srcIssuer}/protocol/openid-connect/auth`), prior.inFlight);
+    // One more, that finishes past the window after the move.
+    prior.late = { pkce: pkce() };
+    prior.late.flight = await authorize(a, ann, prior.late.pkce.challenge);
   });
 
   it('--dry-run exports and plans, and changes nothing; its export is deleted unless --keep-export', async () => {
@@ -328,6 +331,14 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
         assert.equal(login.status, 400, `${withIss ? 'with' : 'without'} iss: ${login.text}`);
         assert.equal(login.body.error.code, 'SW_AUTH_OIDC_FAILED');
       }
+      // The platform's sign-in begun at the old realm before the move: refused at the callback too
+      // (round 39: its code was redeemed there, and the broker signed an ID token for the tenant).
+      const callback = await submitKeycloakLogin(prior.late.flight, ann, t.users[ann]!);
+      const res = await fetch(callback.href.replace(a.url, c.url), { redirect: 'manual', headers: { cookie: browserCookies.get(prior.late.flight) ?? '' } });
+      assert.equal(res.status, 302, await res.text());
+      const app = new URL(res.headers.get('location')!);
+      assert.equal(app.searchParams.get('error'), 'access_denied', app.href);
+      assert.equal(app.searchParams.get('code'), null);
       // What was issued before the move still serves there: its refresh token refreshes at the old realm.
       const refreshed = await post(`${c.url}/v1/auth/refresh`, { refresh_token: prior.scaiwave.refresh_token }, { headers: tenantHeader });
       assert.equal(refreshed.status, 200, refreshed.text);

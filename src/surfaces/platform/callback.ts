@@ -14,6 +14,7 @@ import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
 import type { CookieJar } from '../../http/cookies.js';
+import { isTenantRealm, signInsAtFormerRealms } from '../../tenancy/tenant.js';
 import { isRealmSessionId } from '../../upstream/admin-connector.js';
 import { askDeviceConsent } from './device.js';
 import { EXPIRED, credentialsOf, errorRedirect, findApp, takeTxForCallback } from './sign-in.js';
@@ -39,6 +40,13 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
     // The realm that issued the code: the one the browser went to, though the tenant may have moved since.
     const upstream = tx.upstream ?? tenant.upstream;
     const realm = tx.realm ?? tenant.realm;
+    if (upstream !== tenant.upstream || realm !== tenant.realm) {
+      // A realm the tenant left: its codes are the tenant's for the window after the move only.
+      const entry = await deps.tenants.realmByIssuer(deps.upstreams.get(upstream).issuerOf(realm));
+      if (!entry || !isTenantRealm(entry, tenant) || !signInsAtFormerRealms(tenant, deps.config.formerRealmSignInMinutes)) {
+        return back('access_denied', 'The organisation has moved since this sign-in began: sign in again');
+      }
+    }
     const tokens = await deps.upstreams.get(upstream).realm(realm).authorizationCode(
       q.code, `${deps.config.publicUrl}${tx.issuerPath}/callback`, tx.realmVerifier,
       credentialsOf(deps, tx.clientId),

@@ -26,7 +26,7 @@
  */
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
-import { isKeycloakId, isTenantRealm, sameRealm, type RealmEntry, type Tenant } from '../../tenancy/tenant.js';
+import { isKeycloakId, isTenantRealm, sameRealm, signInsAtFormerRealms, type RealmEntry, type Tenant } from '../../tenancy/tenant.js';
 import { orAfter } from '../../upstream/deadline.js';
 
 /** Where a realm's code is redeemed. */
@@ -38,7 +38,7 @@ const CLIENT_LOOKUP_WAIT_MS = 500;
 /** The realms to ask for `code`, in order (at least one). */
 export async function realmsForCode(deps: Deps, tenant: Tenant, code: string, iss: string | undefined): Promise<CodeRealm[]> {
   if (iss !== undefined) return [await issuingRealm(deps, tenant, iss)];
-  const former = signInsAtFormerRealms(deps, tenant) ? await deps.tenants.formerRealms(tenant) : [];
+  const former = signInsAtFormerRealms(tenant, deps.config.formerRealmSignInMinutes) ? await deps.tenants.formerRealms(tenant) : [];
   // Nearly every sign-in: a tenant that never moved has one realm to ask, and no lookup.
   if (!former.length) return [tenant];
   const all: CodeRealm[] = [tenant, ...former];
@@ -81,16 +81,12 @@ async function issuingRealm(deps: Deps, tenant: Tenant, iss: string): Promise<Re
   if (!realm || !isTenantRealm(realm, tenant)) {
     throw new BrokerError('invalid_grant', `iss is not the issuer of a realm of tenant ${tenant.slug}`);
   }
-  if (!sameRealm(realm, tenant) && !signInsAtFormerRealms(deps, tenant)) {
+  if (!sameRealm(realm, tenant) && !signInsAtFormerRealms(tenant, deps.config.formerRealmSignInMinutes)) {
     throw new BrokerError('invalid_grant', `tenant ${tenant.slug} has moved: sign in again (its realm is ${tenant.issuer})`);
   }
   return realm;
 }
 
-/** Whether the realms `tenant` left still take sign-ins: for a while after a move of known time. */
-function signInsAtFormerRealms(deps: Deps, tenant: Tenant): boolean {
-  return tenant.movedAt !== undefined && Date.now() < tenant.movedAt + deps.config.formerRealmSignInMinutes * 60_000;
-}
 
 /** The client's internal id a Keycloak code names (its third part), if it has that shape. */
 export function codeClient(code: string): string | undefined {
