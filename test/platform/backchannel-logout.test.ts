@@ -135,9 +135,24 @@ describe('back-channel logout (OIDC Back-Channel Logout 1.0), both ways', functi
     const atGlobex = await webSignIn(browser, 'bob@globex.example');
     await webSignIn(browser, 'alice@acme.example');
     const newest = browser.cookies(new URL(broker.url).host).get('rb_sso')!;
+    // Round 40: the hand-over came after the session ended, and a sign-in in that browser in
+    // between found neither and linked nothing. The heir must be there when the session goes.
+    const store = broker.deps.store;
+    const take = store.take.bind(store);
+    let heirWhenEnded: unknown = 'the session was never ended';
+    store.take = async <T>(key: string) => {
+      if (key === `sso:${newest}`) heirWhenEnded = await store.get(`sso-heir:${newest}`);
+      return take<T>(key);
+    };
     const [alice] = await admin.users.find({ realm: 'acme', username: 'alice@acme.example' });
-    await admin.users.logout({ realm: 'acme', id: alice!.id! });
-    assert.ok((await tokensFor('/web')).length > 0, 'the broker was told, and told the app');
+    try {
+      await admin.users.logout({ realm: 'acme', id: alice!.id! });
+      assert.ok((await tokensFor('/web')).length > 0, 'the broker was told, and told the app');
+    } finally {
+      store.take = take;
+    }
+    assert.equal(typeof heirWhenEnded, 'string', 'the heir was named before the session ended');
+    assert.notEqual(heirWhenEnded, 'the session was never ended');
     assert.equal(await broker.deps.store.get(`sso:${newest}`), undefined, 'alice\'s broker session ended');
     const bobRefresh = await oidc.refreshTokenGrant(atGlobex.config, atGlobex.tokens.refresh_token!);
     // The browser signs out without a hint (a hint would name bob's session itself); asked when it holds one.

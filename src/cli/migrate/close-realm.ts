@@ -10,8 +10,11 @@
  * shut, while the sessions it has go on (a refresh runs no flow and no client's grant setting):
  * - the realm's browser, direct-grant, registration and reset-credentials flows are bound to a flow
  *   that denies access (Keycloak's "Deny access" authenticator), and self-registration is off;
- * - each client's own flow bindings (which override the realm's) are cleared, and its service
- *   account, device and CIBA grants are off (a client-credentials grant runs no flow);
+ * - each client's own flow bindings (which override the realm's) are cleared, its device, CIBA and
+ *   JWT-authorization grants are off, and its service account's user is disabled (a
+ *   client-credentials grant runs no flow). Not the client's service-account switch: Keycloak
+ *   deletes the account's user when it is turned off, and the rollback made a new one, without
+ *   its roles and with another `sub` (round 40);
  * - the identity providers are off (a login through one ends in flows of its own).
  * (Round 39 got the tenant's tokens past the first version, which bound the two realm flows only,
  * through a client's override, a service account, and self-registration.)
@@ -22,6 +25,7 @@
  */
 import type ClientRepresentation from '@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js';
 import type RealmRepresentation from '@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js';
+import { z } from 'zod';
 import { MigrationError } from './migration-error.js';
 import type { AdminSession } from './admin-session.js';
 
@@ -35,40 +39,47 @@ type FlowBinding = keyof typeof FLOWS;
 /** What the first version kept (browser and direct grant only): read when opening a realm it closed. */
 const LEGACY: Partial<Record<FlowBinding, string>> = { browserFlow: 'realm-broker.browser-flow-before-close', directGrantFlow: 'realm-broker.direct-grant-flow-before-close' };
 /** Client attributes of grants that start a session without a flow of the realm's. */
-const GRANT_ATTRIBUTES = ['oauth2.device.authorization.grant.enabled', 'oidc.ciba.grant.enabled'] as const;
+const GRANT_ATTRIBUTES = ['oauth2.device.authorization.grant.enabled', 'oidc.ciba.grant.enabled', 'oauth2.jwt.authorization.grant.enabled'] as const;
 
-/** What a client had before closing; only what closing changed. */
-interface ClientBefore {
-  clientId: string;
-  overrides?: Record<string, string>;
-  serviceAccounts?: true;
-  grants?: string[];
-}
-
-/** What closing changed, to put back. */
-interface Closure {
-  flows: Partial<Record<FlowBinding, string>>;
-  registrationAllowed?: true;
-  /** By the client's internal id. */
-  clients: Record<string, ClientBefore>;
+/**
+ * What closing changed, to put back. The record sits in the realm, where the realm's own admin
+ * can write it: it is read by this shape, or refused with a clear message (a planted `null`
+ * crashed the command: round 40), and what it names is looked up in that realm only.
+ */
+const closureSchema = z.object({
+  flows: z.object(Object.fromEntries(Object.keys(FLOWS).map((f) => [f, z.string().optional()])) as Record<FlowBinding, z.ZodOptional<z.ZodString>>).default({}),
+  registrationAllowed: z.literal(true).optional(),
+  /** By the client's internal id: what closing changed in each. */
+  clients: z.record(z.string(), z.object({
+    clientId: z.string(),
+    overrides: z.record(z.string(), z.string()).optional(),
+    /** The id of the client's service-account user, which closing disabled. */
+    serviceAccountUser: z.string().optional(),
+    grants: z.array(z.enum(GRANT_ATTRIBUTES)).optional(),
+  })).default({}),
   /** Aliases of the identity providers that were enabled. */
-  identityProviders: string[];
-}
+  identityProviders: z.array(z.string()).default([]),
+});
+type Closure = z.infer<typeof closureSchema>;
+type ClientBefore = Closure['clients'][string];
 
 function closureOf(rep: RealmRepresentation): Closure | undefined {
   const raw = rep.attributes?.[CLOSURE_ATTRIBUTE];
   const legacy = Object.entries(LEGACY).filter(([, attr]) => rep.attributes?.[attr]);
   if (!raw && !legacy.length) return undefined;
-  let closure: Closure = { flows: {}, clients: {}, identityProviders: [] };
-  if (raw) {
-    try {
-      closure = { ...closure, ...JSON.parse(raw) as Partial<Closure> };
-    } catch {
-      throw new MigrationError(`realm ${rep.realm}: its attribute ${CLOSURE_ATTRIBUTE} is not what --close wrote; put its bindings back by hand`);
-    }
+  let parsed: unknown = {};
+  try {
+    if (raw) parsed = JSON.parse(raw);
+  } catch {
+    parsed = undefined;
   }
-  for (const [flow, attr] of legacy) closure.flows[flow as FlowBinding] ??= rep.attributes![attr]!;
-  return closure;
+  const closure = closureSchema.safeParse(parsed);
+  if (!closure.success) {
+    throw new MigrationError(`realm ${rep.realm}: its attribute ${CLOSURE_ATTRIBUTE} is not what --close wrote (its realm's admins can write it); ` +
+      `put the realm's flow bindings, clients and identity providers back by hand, then delete the attribute`);
+  }
+  for (const [flow, attr] of legacy) closure.data.flows[flow as FlowBinding] ??= rep.attributes![attr]!;
+  return closure.data;
 }
 
 /** The attributes without closing's records. */
@@ -95,11 +106,15 @@ export async function closeToSignIns(admin: AdminSession, realm: string): Promis
     flows[flow] = CLOSED_FLOW;
   }
   if (rep.registrationAllowed) closure.registrationAllowed = true;
-  const clients = (await admin.clients.find({ realm })).filter((c) => hasOverrides(c) || c.serviceAccountsEnabled || grantsOn(c).length);
-  for (const client of clients) {
+  const clients: { client: ClientRepresentation; serviceAccountUser?: string }[] = [];
+  for (const client of await admin.clients.find({ realm })) {
+    const account = client.serviceAccountsEnabled ? await admin.clients.getServiceAccountUser({ realm, id: client.id! }) : undefined;
+    const serviceAccountUser = account?.enabled ? account.id : undefined;
+    if (!hasOverrides(client) && !grantsOn(client).length && !serviceAccountUser) continue;
+    clients.push({ client, serviceAccountUser });
     const before: ClientBefore = closure.clients[client.id!] ?? { clientId: client.clientId! };
     if (hasOverrides(client)) before.overrides ??= client.authenticationFlowBindingOverrides as Record<string, string>;
-    if (client.serviceAccountsEnabled) before.serviceAccounts = true;
+    if (serviceAccountUser) before.serviceAccountUser = serviceAccountUser;
     if (grantsOn(client).length) before.grants = [...new Set([...(before.grants ?? []), ...grantsOn(client)])];
     closure.clients[client.id!] = before;
   }
@@ -115,14 +130,17 @@ export async function closeToSignIns(admin: AdminSession, realm: string): Promis
     registrationAllowed: false,
     attributes: { ...withoutClosure(rep.attributes), [CLOSURE_ATTRIBUTE]: JSON.stringify(closure) },
   });
-  for (const client of clients) {
-    await admin.clients.update({ realm, id: client.id! }, {
-      ...client,
-      // Keycloak removes an override given as "" (an empty map removes none).
-      authenticationFlowBindingOverrides: Object.fromEntries(Object.keys(client.authenticationFlowBindingOverrides ?? {}).map((k) => [k, ''])),
-      serviceAccountsEnabled: false,
-      attributes: { ...client.attributes, ...Object.fromEntries(grantsOn(client).map((a) => [a, 'false'])) },
-    });
+  for (const { client, serviceAccountUser } of clients) {
+    if (hasOverrides(client) || grantsOn(client).length) {
+      await admin.clients.update({ realm, id: client.id! }, {
+        ...client,
+        // Keycloak removes an override given as "" (an empty map removes none).
+        authenticationFlowBindingOverrides: Object.fromEntries(Object.keys(client.authenticationFlowBindingOverrides ?? {}).map((k) => [k, ''])),
+        attributes: { ...client.attributes, ...Object.fromEntries(grantsOn(client).map((a) => [a, 'false'])) },
+      });
+    }
+    // Its tokens then answer "User 'service-account-…' disabled"; the user keeps its id and roles.
+    if (serviceAccountUser) await admin.users.update({ realm, id: serviceAccountUser }, { enabled: false });
   }
   for (const idp of providers) await admin.identityProviders.update({ realm, alias: idp.alias! }, { ...idp, enabled: false });
   return true;
@@ -141,8 +159,16 @@ async function ensureClosedFlow(admin: AdminSession, realm: string): Promise<voi
     await admin.authenticationManagement.createFlow({ realm, alias: CLOSED_FLOW, providerId: 'basic-flow', topLevel: true, builtIn: false, description: 'realm-broker: this realm\'s tenant has moved; no new sign-ins here' });
     await admin.authenticationManagement.addExecutionToFlow({ realm, flow: CLOSED_FLOW, provider: 'deny-access-authenticator' });
   }
-  for (const execution of await admin.authenticationManagement.getExecutions({ realm, flow: CLOSED_FLOW })) {
-    if (execution.requirement !== 'REQUIRED') await admin.authenticationManagement.updateExecution({ realm, flow: CLOSED_FLOW }, { ...execution, requirement: 'REQUIRED' });
+  // A flow without its step (a run cut short between the two calls, an admin's edit) is repaired:
+  // an empty flow's refusal was Keycloak's 500, not a denial by design (round 40).
+  let executions = await admin.authenticationManagement.getExecutions({ realm, flow: CLOSED_FLOW });
+  if (!executions.some((e) => e.providerId === 'deny-access-authenticator')) {
+    await admin.authenticationManagement.addExecutionToFlow({ realm, flow: CLOSED_FLOW, provider: 'deny-access-authenticator' });
+    executions = await admin.authenticationManagement.getExecutions({ realm, flow: CLOSED_FLOW });
+  }
+  for (const execution of executions) {
+    const requirement = execution.providerId === 'deny-access-authenticator' ? 'REQUIRED' : 'DISABLED';
+    if (execution.requirement !== requirement) await admin.authenticationManagement.updateExecution({ realm, flow: CLOSED_FLOW }, { ...execution, requirement });
   }
 }
 
@@ -160,20 +186,31 @@ export async function openToSignIns(admin: AdminSession, realm: string): Promise
   for (const [id, before] of Object.entries(closure?.clients ?? {})) {
     const client = await admin.clients.findOne({ realm, id });
     if (!client) continue;
-    await admin.clients.update({ realm, id }, {
-      ...client,
-      ...(before.overrides && !hasOverrides(client) ? { authenticationFlowBindingOverrides: before.overrides } : {}),
-      ...(before.serviceAccounts ? { serviceAccountsEnabled: true } : {}),
-      attributes: { ...client.attributes, ...Object.fromEntries((before.grants ?? []).map((a) => [a, 'true'])) },
-    });
+    if ((before.overrides && !hasOverrides(client)) || before.grants?.length) {
+      await admin.clients.update({ realm, id }, {
+        ...client,
+        ...(before.overrides && !hasOverrides(client) ? { authenticationFlowBindingOverrides: before.overrides } : {}),
+        attributes: { ...client.attributes, ...Object.fromEntries((before.grants ?? []).map((a) => [a, 'true'])) },
+      });
+    }
+    // The client's own service account only (a record naming another user of the realm enables nothing).
+    if (before.serviceAccountUser && client.serviceAccountsEnabled) {
+      const account = await admin.clients.getServiceAccountUser({ realm, id });
+      if (account.id === before.serviceAccountUser && !account.enabled) await admin.users.update({ realm, id: account.id }, { enabled: true });
+    }
   }
   for (const alias of closure?.identityProviders ?? []) {
     const idp = await admin.identityProviders.findOne({ realm, alias });
     if (idp && !idp.enabled) await admin.identityProviders.update({ realm, alias }, { ...idp, enabled: true });
   }
+  // A binding back to a flow the realm has, never to the closed one: else Keycloak's default
+  // (a planted record named the closed flow, and the rollback "succeeded" onto a closed realm; or
+  // a flow that is not there, and the rollback failed: round 40).
+  const known = new Set((await admin.authenticationManagement.getFlows({ realm })).map((f) => f.alias));
   const flows: Partial<Record<FlowBinding, string>> = {};
   for (const [flow, fallback] of Object.entries(FLOWS) as [FlowBinding, string][]) {
-    if (rep[flow] === CLOSED_FLOW) flows[flow] = closure?.flows[flow] || fallback;
+    const before = closure?.flows[flow];
+    if (rep[flow] === CLOSED_FLOW) flows[flow] = before && before !== CLOSED_FLOW && known.has(before) ? before : fallback;
   }
   // Last, with the record's removal: a run cut short before it leaves the realm closed, and a rerun finishes.
   await admin.realms.update({ realm }, {
@@ -181,5 +218,6 @@ export async function openToSignIns(admin: AdminSession, realm: string): Promise
     ...(closure?.registrationAllowed ? { registrationAllowed: true } : {}),
     attributes: withoutClosure(rep.attributes),
   });
+  if (await isClosed(admin, realm)) throw new MigrationError(`realm ${realm} is still bound to the flow ${CLOSED_FLOW} after opening it: bind its flows by hand`);
   return true;
 }
