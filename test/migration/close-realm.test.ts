@@ -8,6 +8,10 @@
  *   failed the rollback.
  * - The deny flow without its step (a run cut short, an admin's edit) was bound as it was.
  * - The JWT authorization grant (RFC 7523) was left on.
+ * Round 41, against the third:
+ * - Keycloak's client registration service stayed open: a token handed out before the close
+ *   registered a client with a service account, or gave one a flow of its own.
+ * - A second close said "already closed" of a realm whose deny flow its admin had disarmed.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -81,6 +85,38 @@ describe('migrate --close: closing a realm and opening it again, faithfully', fu
     assert.equal(opened!.directGrantFlow, 'direct grant');
     assert.equal(opened!.attributes![CLOSURE_ATTRIBUTE], undefined);
     assert.equal((await password()).status, 200);
+  });
+
+  it('client registration is shut while closed: an initial access token and a registration access token from before are refused', async () => {
+    const iat = await admin.realms.createClientsInitialAccess({ realm }, { count: 5, expiration: 3600 });
+    const register = (body: object, token: string, id = '') => fetch(`${KEYCLOAK_URL}/realms/${realm}/clients-registrations/default${id ? `/${id}` : ''}`, {
+      method: id ? 'PUT' : 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body),
+    });
+    const before = await register({ clientId: 'dyn-before', serviceAccountsEnabled: true }, iat.token!);
+    assert.equal(before.status, 201);
+    const dyn = await before.json() as Record<string, unknown> & { registrationAccessToken: string };
+    await closeToSignIns(admin, realm);
+    assert.equal((await register({ clientId: 'dyn-after', serviceAccountsEnabled: true }, iat.token!)).status, 403, 'no client registered while closed');
+    assert.equal((await register({ ...dyn, directAccessGrantsEnabled: true }, dyn.registrationAccessToken, 'dyn-before')).status, 403, 'no registered client changed while closed');
+    await openToSignIns(admin, realm);
+    assert.equal((await register({ clientId: 'dyn-after' }, iat.token!)).status, 201, 'open again');
+  });
+
+  it('a second close mends a deny flow its realm\'s admin disarmed (it said "already closed")', async () => {
+    await closeToSignIns(admin, realm);
+    for (const e of await admin.authenticationManagement.getExecutions({ realm, flow: CLOSED_FLOW })) {
+      await admin.authenticationManagement.updateExecution({ realm, flow: CLOSED_FLOW }, { ...e, requirement: 'DISABLED' });
+    }
+    for (const provider of ['direct-grant-validate-username', 'direct-grant-validate-password']) {
+      await admin.authenticationManagement.addExecutionToFlow({ realm, flow: CLOSED_FLOW, provider });
+    }
+    for (const e of await admin.authenticationManagement.getExecutions({ realm, flow: CLOSED_FLOW })) {
+      if (e.providerId !== 'deny-access-authenticator') await admin.authenticationManagement.updateExecution({ realm, flow: CLOSED_FLOW }, { ...e, requirement: 'REQUIRED' });
+    }
+    assert.equal((await password()).status, 200, 'disarmed');
+    assert.equal(await closeToSignIns(admin, realm), true, 'something to close');
+    assert.equal((await password()).status, 401);
+    await openToSignIns(admin, realm);
   });
 
   it('the deny flow without its step is repaired when closing (an empty flow\'s refusal was Keycloak\'s 500)', async () => {

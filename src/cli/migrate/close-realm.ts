@@ -15,7 +15,8 @@
  *   client-credentials grant runs no flow). Not the client's service-account switch: Keycloak
  *   deletes the account's user when it is turned off, and the rollback made a new one, without
  *   its roles and with another `sub` (round 40);
- * - the identity providers are off (a login through one ends in flows of its own).
+ * - the identity providers are off (a login through one ends in flows of its own);
+ * - the client registration service refuses every request (a policy that trusts no host).
  * (Round 39 got the tenant's tokens past the first version, which bound the two realm flows only,
  * through a client's override, a service account, and self-registration.)
  *
@@ -31,6 +32,8 @@ import type { AdminSession } from './admin-session.js';
 
 /** The flow that denies every sign-in (Keycloak's "Deny access" authenticator). */
 export const CLOSED_FLOW = 'realm-broker-moved';
+const DENY = 'deny-access-authenticator';
+const REGISTRATION_POLICY = 'org.keycloak.services.clientregistration.policy.ClientRegistrationPolicy';
 /** The realm attribute that holds what closing changed (JSON, a Closure). */
 export const CLOSURE_ATTRIBUTE = 'realm-broker.closed';
 /** The realm's flow bindings that start a session, with Keycloak's default flow for each. */
@@ -120,11 +123,12 @@ export async function closeToSignIns(admin: AdminSession, realm: string): Promis
   }
   const providers = (await admin.identityProviders.find({ realm })).filter((idp) => idp.enabled);
   closure.identityProviders = [...new Set([...closure.identityProviders, ...providers.map((idp) => idp.alias!)])];
-  if (!Object.keys(flows).length && !rep.registrationAllowed && !clients.length && !providers.length) return false;
+  const mended = await ensureClosedFlow(admin, realm);
+  const shut = await shutClientRegistration(admin, realm, rep.id!);
+  if (!Object.keys(flows).length && !rep.registrationAllowed && !clients.length && !providers.length) return mended || shut;
 
   // The record first, with the realm's bindings: a run cut short after it leaves nothing changed
   // unrecorded (opening puts back what it names; closing again finishes).
-  await ensureClosedFlow(admin, realm);
   await admin.realms.update({ realm }, {
     ...flows,
     registrationAllowed: false,
@@ -153,23 +157,60 @@ export async function isClosed(admin: AdminSession, realm: string): Promise<bool
 }
 
 /** The flow that denies access, in `realm`, with its one step required. */
-async function ensureClosedFlow(admin: AdminSession, realm: string): Promise<void> {
+/**
+ * The flow that denies access, in `realm`: its deny step, at its top, required, and every other
+ * step off; true when it had to be made or mended. Checked at every close, whatever else is
+ * closed already: a flow without its step (a run cut short between two calls, an admin's edit)
+ * refused with Keycloak's 500 (round 40), and one whose deny step an admin turned off beside a
+ * password step took passwords while a second `--close` said "already closed" (round 41).
+ */
+async function ensureClosedFlow(admin: AdminSession, realm: string): Promise<boolean> {
+  let mended = false;
   const flows = await admin.authenticationManagement.getFlows({ realm });
   if (!flows.some((f) => f.alias === CLOSED_FLOW)) {
     await admin.authenticationManagement.createFlow({ realm, alias: CLOSED_FLOW, providerId: 'basic-flow', topLevel: true, builtIn: false, description: 'realm-broker: this realm\'s tenant has moved; no new sign-ins here' });
-    await admin.authenticationManagement.addExecutionToFlow({ realm, flow: CLOSED_FLOW, provider: 'deny-access-authenticator' });
+    mended = true;
   }
-  // A flow without its step (a run cut short between the two calls, an admin's edit) is repaired:
-  // an empty flow's refusal was Keycloak's 500, not a denial by design (round 40).
+  const isDeny = (e: { level?: number; providerId?: string }) => e.level === 0 && e.providerId === DENY;
   let executions = await admin.authenticationManagement.getExecutions({ realm, flow: CLOSED_FLOW });
-  if (!executions.some((e) => e.providerId === 'deny-access-authenticator')) {
-    await admin.authenticationManagement.addExecutionToFlow({ realm, flow: CLOSED_FLOW, provider: 'deny-access-authenticator' });
+  if (!executions.some(isDeny)) {
+    await admin.authenticationManagement.addExecutionToFlow({ realm, flow: CLOSED_FLOW, provider: DENY });
     executions = await admin.authenticationManagement.getExecutions({ realm, flow: CLOSED_FLOW });
+    mended = true;
   }
   for (const execution of executions) {
-    const requirement = execution.providerId === 'deny-access-authenticator' ? 'REQUIRED' : 'DISABLED';
-    if (execution.requirement !== requirement) await admin.authenticationManagement.updateExecution({ realm, flow: CLOSED_FLOW }, { ...execution, requirement });
+    const requirement = isDeny(execution) ? 'REQUIRED' : 'DISABLED';
+    if (execution.requirement === requirement) continue;
+    await admin.authenticationManagement.updateExecution({ realm, flow: CLOSED_FLOW }, { ...execution, requirement });
+    mended = true;
   }
+  return mended;
+}
+
+/**
+ * Keycloak's client registration service, shut by a policy of each kind (anonymous, and with an
+ * initial or a registration access token) that trusts no host: a token handed out before the
+ * move registered a client with a service account, or gave a registered client a flow of its
+ * own, and got the tenant's tokens past everything else `--close` shuts (round 41). True when
+ * one had to be added. The policies are found by name and removed when the realm opens.
+ */
+async function shutClientRegistration(admin: AdminSession, realm: string, realmId: string): Promise<boolean> {
+  const ours = await registrationPolicies(admin, realm);
+  let added = false;
+  for (const subType of ['anonymous', 'authenticated']) {
+    if (ours.some((c) => c.subType === subType)) continue;
+    await admin.components.create({
+      realm, name: CLOSED_FLOW, providerId: 'trusted-hosts', providerType: REGISTRATION_POLICY, subType, parentId: realmId,
+      config: { 'trusted-hosts': [], 'host-sending-registration-request-must-match': ['true'], 'client-uris-must-match': ['true'] },
+    } as Parameters<AdminSession['components']['create']>[0]);
+    added = true;
+  }
+  return added;
+}
+
+async function registrationPolicies(admin: AdminSession, realm: string) {
+  const all = await admin.components.find({ realm, type: REGISTRATION_POLICY } as Parameters<AdminSession['components']['find']>[0]);
+  return all.filter((c) => c.name === CLOSED_FLOW && c.providerId === 'trusted-hosts');
 }
 
 /**
@@ -181,7 +222,8 @@ export async function openToSignIns(admin: AdminSession, realm: string): Promise
   if (!rep) return false;
   const closure = closureOf(rep);
   const boundClosed = (Object.keys(FLOWS) as FlowBinding[]).some((f) => rep[f] === CLOSED_FLOW);
-  if (!closure && !boundClosed) return false;
+  const policies = await registrationPolicies(admin, realm);
+  if (!closure && !boundClosed && !policies.length) return false;
 
   for (const [id, before] of Object.entries(closure?.clients ?? {})) {
     const client = await admin.clients.findOne({ realm, id });
@@ -199,6 +241,7 @@ export async function openToSignIns(admin: AdminSession, realm: string): Promise
       if (account.id === before.serviceAccountUser && !account.enabled) await admin.users.update({ realm, id: account.id }, { enabled: true });
     }
   }
+  for (const policy of policies) await admin.components.del({ realm, id: policy.id! } as Parameters<AdminSession['components']['del']>[0]);
   for (const alias of closure?.identityProviders ?? []) {
     const idp = await admin.identityProviders.findOne({ realm, alias });
     if (idp && !idp.enabled) await admin.identityProviders.update({ realm, alias }, { ...idp, enabled: true });
