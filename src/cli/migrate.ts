@@ -352,7 +352,7 @@ async function close(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateRe
   if (!old) throw new MigrationError(`realm ${where(home.from)} (id ${home.from.id}) is already gone`);
   if (opts.dryRun) {
     say(`(dry run) would close ${where(old)} (id ${old.id}) to new sign-ins and tokens (its sign-in flows denying access; its clients' own flows, ` +
-      `service accounts, device and CIBA grants, self-registration and identity providers off), its sessions going on; nothing changed`);
+      `service-account users, device, CIBA and JWT grants, self-registration, identity providers and client registration off), its sessions going on; nothing changed`);
     return { action: 'dry-run', tenant: opts.tenant, from: old, to: home, timings: {} };
   }
   const closed = await closeToSignIns(admin, old.realm);

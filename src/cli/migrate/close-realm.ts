@@ -94,6 +94,7 @@ function withoutClosure(attributes: Record<string, string> | undefined): Record<
 
 const hasOverrides = (c: ClientRepresentation) => Object.values(c.authenticationFlowBindingOverrides ?? {}).some(Boolean);
 const grantsOn = (c: ClientRepresentation) => GRANT_ATTRIBUTES.filter((a) => c.attributes?.[a] === 'true');
+const boundToClosedFlow = (rep: RealmRepresentation) => (Object.keys(FLOWS) as FlowBinding[]).some((f) => rep[f] === CLOSED_FLOW);
 
 /** Closes `realm` to new sign-ins and tokens; false when nothing was open. */
 export async function closeToSignIns(admin: AdminSession, realm: string): Promise<boolean> {
@@ -109,16 +110,17 @@ export async function closeToSignIns(admin: AdminSession, realm: string): Promis
     flows[flow] = CLOSED_FLOW;
   }
   if (rep.registrationAllowed) closure.registrationAllowed = true;
-  const clients: { client: ClientRepresentation; serviceAccountUser?: string }[] = [];
+  const clients: { client: ClientRepresentation; grants: string[]; serviceAccountUser?: string }[] = [];
   for (const client of await admin.clients.find({ realm })) {
     const account = client.serviceAccountsEnabled ? await admin.clients.getServiceAccountUser({ realm, id: client.id! }) : undefined;
     const serviceAccountUser = account?.enabled ? account.id : undefined;
-    if (!hasOverrides(client) && !grantsOn(client).length && !serviceAccountUser) continue;
-    clients.push({ client, serviceAccountUser });
+    const grants = grantsOn(client);
+    if (!hasOverrides(client) && !grants.length && !serviceAccountUser) continue;
+    clients.push({ client, grants, serviceAccountUser });
     const before: ClientBefore = closure.clients[client.id!] ?? { clientId: client.clientId! };
     if (hasOverrides(client)) before.overrides ??= client.authenticationFlowBindingOverrides as Record<string, string>;
     if (serviceAccountUser) before.serviceAccountUser = serviceAccountUser;
-    if (grantsOn(client).length) before.grants = [...new Set([...(before.grants ?? []), ...grantsOn(client)])];
+    if (grants.length) before.grants = [...new Set([...(before.grants ?? []), ...grants])];
     closure.clients[client.id!] = before;
   }
   const providers = (await admin.identityProviders.find({ realm })).filter((idp) => idp.enabled);
@@ -134,13 +136,13 @@ export async function closeToSignIns(admin: AdminSession, realm: string): Promis
     registrationAllowed: false,
     attributes: { ...withoutClosure(rep.attributes), [CLOSURE_ATTRIBUTE]: JSON.stringify(closure) },
   });
-  for (const { client, serviceAccountUser } of clients) {
-    if (hasOverrides(client) || grantsOn(client).length) {
+  for (const { client, grants, serviceAccountUser } of clients) {
+    if (hasOverrides(client) || grants.length) {
       await admin.clients.update({ realm, id: client.id! }, {
         ...client,
         // Keycloak removes an override given as "" (an empty map removes none).
         authenticationFlowBindingOverrides: Object.fromEntries(Object.keys(client.authenticationFlowBindingOverrides ?? {}).map((k) => [k, ''])),
-        attributes: { ...client.attributes, ...Object.fromEntries(grantsOn(client).map((a) => [a, 'false'])) },
+        attributes: { ...client.attributes, ...Object.fromEntries(grants.map((a) => [a, 'false'])) },
       });
     }
     // Its tokens then answer "User 'service-account-…' disabled"; the user keeps its id and roles.
@@ -153,10 +155,9 @@ export async function closeToSignIns(admin: AdminSession, realm: string): Promis
 /** Whether `realm` is closed (or partly: a run cut short); undefined when it is not there. */
 export async function isClosed(admin: AdminSession, realm: string): Promise<boolean | undefined> {
   const rep = await admin.realms.findOne({ realm });
-  return rep ? closureOf(rep) !== undefined || (Object.keys(FLOWS) as FlowBinding[]).some((f) => rep[f] === CLOSED_FLOW) : undefined;
+  return rep ? closureOf(rep) !== undefined || boundToClosedFlow(rep) : undefined;
 }
 
-/** The flow that denies access, in `realm`, with its one step required. */
 /**
  * The flow that denies access, in `realm`: its deny step, at its top, required, and every other
  * step off; true when it had to be made or mended. Checked at every close, whatever else is
@@ -221,9 +222,8 @@ export async function openToSignIns(admin: AdminSession, realm: string): Promise
   const rep = await admin.realms.findOne({ realm });
   if (!rep) return false;
   const closure = closureOf(rep);
-  const boundClosed = (Object.keys(FLOWS) as FlowBinding[]).some((f) => rep[f] === CLOSED_FLOW);
   const policies = await registrationPolicies(admin, realm);
-  if (!closure && !boundClosed && !policies.length) return false;
+  if (!closure && !boundToClosedFlow(rep) && !policies.length) return false;
 
   for (const [id, before] of Object.entries(closure?.clients ?? {})) {
     const client = await admin.clients.findOne({ realm, id });

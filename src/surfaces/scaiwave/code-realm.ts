@@ -87,7 +87,6 @@ async function issuingRealm(deps: Deps, tenant: Tenant, iss: string): Promise<Re
   return realm;
 }
 
-
 /** The client's internal id a Keycloak code names (its third part), if it has that shape. */
 export function codeClient(code: string): string | undefined {
   const parts = code.split('.');
