@@ -27,6 +27,7 @@ import { MigrationError, MigrationUsageError } from './migrate/migration-error.j
 import { syncApps, UnknownTenantError } from './sync-apps.js';
 import { StandingRealms } from '../tenancy/standing-realms.js';
 import { printable, printableLines } from './printable.js';
+import { tolerateClosedPipes } from './closed-pipes.js';
 
 class Exit extends Error {
   constructor(readonly code: number, message: string) {
@@ -246,6 +247,7 @@ export function buildCli(): Command {
 }
 
 export async function runCli(argv: string[]): Promise<number> {
+  tolerateClosedPipes();
   try {
     await buildCli().parseAsync(argv, { from: 'user' });
     return 0;

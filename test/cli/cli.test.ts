@@ -1,6 +1,6 @@
 /** The `realm-broker` CLI as an operator runs it: a real process, exit codes, --json, against the real Keycloak and Redis. */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -189,6 +189,36 @@ describe('realm-broker CLI', function () {
       await cleanRedisPrefix(prefix);
       await one.realms.del({ realm: t.realm }).catch(() => {});
       await two.realms.del({ realm: t.realm }).catch(() => {});
+    }
+  });
+
+  it('a reader that goes away (| head -1) does not end a migration half way: it finishes and frees its lock', async function () {
+    // Attack round 42: a --rollback piped into head -1 died on the closed pipe (an uncaught EPIPE
+    // skips every finally) and left the migration lock behind: the next run was refused for 5 minutes.
+    // Here --retire of a realm already gone: it says so on stdout while it holds the lock, then forgets
+    // where the tenant came from. Both pipes are closed before it writes a byte.
+    this.timeout(60_000);
+    const prefix = `rb-test:${randomUUID()}:`;
+    const store = new RedisStore({ url: REDIS_URL, prefix, timeoutMs: 2000 });
+    await store.connect();
+    try {
+      const gone = { upstream: 'server2', realm: `gone-${randomBytes(4).toString('hex')}`, id: randomUUID() };
+      const home: HomesRecord = { version: 1, homes: { acme: { upstream: 'server1', realm: 'acme', id: ACME_ID, from: gone, since: Date.now() - 86_400_000 } } };
+      await store.put(HOMES_KEY, home, 3600);
+      const child = spawn('node', ['bin/realm-broker.mjs', 'migrate', 'acme', '--retire'], {
+        env: { PATH: process.env.PATH!, CONFIG_FILE: 'demo.config.json', KEYCLOAK_URL, REDIS_URL, STORE_PREFIX: prefix },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout.destroy();
+      child.stderr.destroy();
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      assert.equal(await store.get('tenancy:migration-lock'), undefined, 'the migration lock is free');
+      assert.equal(code, 0, 'the command ran to its end');
+      const after = await store.get<HomesRecord>(HOMES_KEY);
+      assert.equal(after?.homes.acme?.from, undefined, 'the retire was done: nothing to roll back to');
+    } finally {
+      await store.close();
+      await cleanRedisPrefix(prefix);
     }
   });
 
