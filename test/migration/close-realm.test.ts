@@ -121,13 +121,26 @@ describe('migrate --close: closing a realm and opening it again, faithfully', fu
 
   it('the deny flow without its step is repaired when closing (an empty flow\'s refusal was Keycloak\'s 500)', async () => {
     await closeToSignIns(admin, realm);
-    await openToSignIns(admin, realm);
     for (const e of await admin.authenticationManagement.getExecutions({ realm, flow: CLOSED_FLOW })) {
       await admin.authenticationManagement.delExecution({ realm, id: e.id! });
     }
+    assert.equal((await password()).status, 500, 'Keycloak\'s answer to an empty flow');
     await closeToSignIns(admin, realm);
     const res = await password();
     assert.equal(res.status, 401, await res.text());
     await openToSignIns(admin, realm);
+  });
+
+  it('an opened realm is as it was: the deny flow goes with the closure (round 42: it stayed after a rollback)', async () => {
+    const flows = async () => (await admin.authenticationManagement.getFlows({ realm })).map((f) => f.alias).sort();
+    const before = await flows();
+    await closeToSignIns(admin, realm);
+    assert.ok((await flows()).includes(CLOSED_FLOW));
+    await openToSignIns(admin, realm);
+    assert.deepEqual(await flows(), before.filter((f) => f !== CLOSED_FLOW));
+    assert.equal(await closeToSignIns(admin, realm), true, 'closed again: the flow made again');
+    assert.equal((await password()).status, 401);
+    await openToSignIns(admin, realm);
+    assert.equal((await password()).status, 200);
   });
 });
