@@ -207,6 +207,17 @@ describe('Platform OAuth security', () => {
       }
     });
 
+    it('an address with a control character is no address: the page asks again, a hint of one is not looked up (round 43: 502)', async () => {
+      for (const email of ['z\u0000@nodomain.example', 'z\u0007@acme.example', 'z@acme\u0001.example']) {
+        const { browser, page } = await emailPage();
+        const again = await browser.submit(page, { email });
+        assert.equal(again.status, 400, `${JSON.stringify(email)}: ${again.status}`);
+        assert.match(again.html, /Enter an email address\./);
+        const hinted = await fetch(authorizeUrl({ login_hint: email, code_challenge: challenge(verifier()), code_challenge_method: 'S256' }), { redirect: 'manual' });
+        assert.ok(hinted.status < 500, `${JSON.stringify(email)} as login_hint: ${hinted.status}`);
+      }
+    });
+
     it('answers an unknown email like a known one (no enumeration)', async () => {
       const known = await emailPage();
       const a = await known.browser.submit(known.page, { email: 'alice@acme.example' });
