@@ -36,6 +36,13 @@ export class DryRunStore implements Store {
     return true;
   }
 
+  async replace<T>(key: string, value: T): Promise<boolean> {
+    const ttl = await this.ttl(key);
+    if (ttl === undefined) return false;
+    await this.put(key, value, ttl);
+    return true;
+  }
+
   async take<T>(key: string): Promise<T | undefined> {
     const value = await this.get<T>(key);
     if (value !== undefined) await this.delete(key);

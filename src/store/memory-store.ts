@@ -109,6 +109,13 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  async replace<T>(key: string, value: T): Promise<boolean> {
+    const map = this.mapOf(key);
+    if (!map.has(key)) return false;
+    map.set(key, JSON.stringify(value), { ttl: map.getRemainingTTL(key) });
+    return true;
+  }
+
   async get<T>(key: string): Promise<T | undefined> {
     const raw = this.mapOf(key).get(key);
     return raw === undefined ? undefined : (JSON.parse(raw) as T);

@@ -29,6 +29,11 @@ export class RecordKind<T> {
     return store.putIfAbsent(this.key(id), value, this.lifetime(ttlSeconds));
   }
 
+  /** Sets the record only while it is there, keeping its time left; true when set. */
+  replace(store: Store, id: string, value: T): Promise<boolean> {
+    return store.replace(this.key(id), value);
+  }
+
   get(store: Store, id: string): Promise<T | undefined> {
     return store.get<T>(this.key(id));
   }

@@ -88,6 +88,10 @@ export class RedisStore implements Store {
     return res === 'OK';
   }
 
+  async replace<T>(key: string, value: T): Promise<boolean> {
+    return (await this.run(() => this.redis.set(this.k(key), JSON.stringify(value), 'KEEPTTL', 'XX'))) === 'OK';
+  }
+
   async get<T>(key: string): Promise<T | undefined> {
     const raw = await this.run(() => this.redis.get(this.k(key)));
     return raw === null ? undefined : (JSON.parse(raw) as T);

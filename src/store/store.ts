@@ -24,6 +24,11 @@ export interface Store {
   put<T>(key: string, value: T, ttlSeconds: number): Promise<void>;
   /** Set `key` only when it is absent; true when this call set it. */
   putIfAbsent<T>(key: string, value: T, ttlSeconds: number): Promise<boolean>;
+  /**
+   * Set `key` only while it is there, keeping the time it has left; true when this call set it.
+   * A change to a record another request may end meanwhile: a plain put brought it back.
+   */
+  replace<T>(key: string, value: T): Promise<boolean>;
   get<T>(key: string): Promise<T | undefined>;
   /** Atomic get-and-delete: of two concurrent takes, one gets the value. */
   take<T>(key: string): Promise<T | undefined>;

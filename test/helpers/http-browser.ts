@@ -1,8 +1,9 @@
 /**
  * A small browser over fetch for flows that need no JavaScript: it keeps cookies per
- * host, follows redirects one by one (so a test sees each hop), and fills and submits
- * forms. It stops at any URL under `stopAt` (the app's redirect URI) without requesting it,
- * or any URL that `stopAt` matches when it is a pattern.
+ * host and path (RFC 6265 §5.1.4: a realm's Keycloak cookies go to that realm's paths only, as
+ * a browser sends them), follows redirects one by one (so a test sees each hop), and fills and
+ * submits forms. It stops at any URL under `stopAt` (the app's redirect URI) without requesting
+ * it, or any URL that `stopAt` matches when it is a pattern.
  */
 export interface Page {
   url: URL;
@@ -11,10 +12,21 @@ export interface Page {
   headers: Headers;
 }
 
+interface Cookie { name: string; value: string; path: string }
+
 const decode = (s: string) => s.replace(/&amp;/g, '&').replace(/&#x3D;/g, '=').replace(/&quot;/g, '"').replace(/&#39;/g, "'");
 
+/** RFC 6265 §5.1.4: the request path's directory, when the cookie names no path. */
+const defaultPath = (url: URL) => {
+  const cut = url.pathname.lastIndexOf('/');
+  return cut <= 0 ? '/' : url.pathname.slice(0, cut);
+};
+const pathMatches = (requestPath: string, path: string) =>
+  requestPath === path || (requestPath.startsWith(path) && (path.endsWith('/') || requestPath[path.length] === '/'));
+
 export class HttpBrowser {
-  private readonly jars = new Map<string, Map<string, string>>();
+  /** By host, then by path and name (one cookie name may be set at two paths: two realms). */
+  private readonly jars = new Map<string, Map<string, Cookie>>();
   readonly hops: URL[] = [];
 
   /** Changeable, so that a test can hold requests at one point and then send them on. */
@@ -24,9 +36,16 @@ export class HttpBrowser {
     return typeof this.stopAt === 'string' ? url.href.startsWith(this.stopAt) : this.stopAt.test(url.href);
   }
 
+  private jar(host: string): Map<string, Cookie> {
+    const jar = this.jars.get(host) ?? new Map<string, Cookie>();
+    this.jars.set(host, jar);
+    return jar;
+  }
+
   private cookieHeader(url: URL): string {
-    const jar = this.jars.get(url.host);
-    return jar ? [...jar].map(([k, v]) => `${k}=${v}`).join('; ') : '';
+    // Longer paths first, as browsers order them (RFC 6265 §5.4).
+    return [...this.jar(url.host).values()].filter((c) => pathMatches(url.pathname, c.path))
+      .sort((x, y) => y.path.length - x.path.length).map((c) => `${c.name}=${c.value}`).join('; ');
   }
 
   private keep(url: URL, res: Response): void {
@@ -35,23 +54,29 @@ export class HttpBrowser {
       const i = pair!.indexOf('=');
       const name = pair!.slice(0, i).trim();
       const value = pair!.slice(i + 1);
-      const jar = this.jars.get(url.host) ?? new Map<string, string>();
+      const named = attrs.map((a) => /^\s*path=(.*)$/i.exec(a)?.[1]?.trim()).find((p) => p?.startsWith('/'));
+      const path = named ?? defaultPath(url);
       const expired = attrs.some((a) => /^\s*max-age=0/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a));
-      if (expired || value === '') jar.delete(name);
-      else jar.set(name, value);
-      this.jars.set(url.host, jar);
+      const jar = this.jar(url.host);
+      if (expired || value === '') jar.delete(`${path}|${name}`);
+      else jar.set(`${path}|${name}`, { name, value, path });
     }
   }
 
-  /** Puts a cookie in the jar, as a load balancer's one host would share it across replicas. */
+  /** Puts a cookie in the jar (path /), as a load balancer's one host would share it across replicas. */
   setCookie(host: string, name: string, value: string): void {
-    const jar = this.jars.get(host) ?? new Map<string, string>();
-    jar.set(name, value);
-    this.jars.set(host, jar);
+    this.jar(host).set(`/|${name}`, { name, value, path: '/' });
   }
 
+  /** Forgets every cookie of `host` (a Keycloak server's: its realm sessions' cookies gone, as after their idle timeout). */
+  forget(host: string): void {
+    this.jars.delete(host);
+  }
+
+  /** The host's cookies by name (of one name at two paths, the longer path's). */
   cookies(host: string): Map<string, string> {
-    return this.jars.get(host) ?? new Map();
+    const all = [...this.jar(host).values()].sort((x, y) => x.path.length - y.path.length);
+    return new Map(all.map((c) => [c.name, c.value]));
   }
 
   /** Requests `url` (GET, or POST with a form) and follows redirects until a page or `stopAt`. */

@@ -161,6 +161,37 @@ describe('back-channel logout (OIDC Back-Channel Logout 1.0), both ways', functi
     await assert.rejects(oidc.refreshTokenGrant(atGlobex.config, bobRefresh.refresh_token!), 'bob\'s session at globex ended with the browser\'s sign-out');
   });
 
+  it('dave at acme, then bob at globex, then dave at acme again in one browser: the realm\'s logout of dave ends the session both of his sign-ins made', async () => {
+    // Attack round 43: Keycloak reused dave's realm session for the third sign-in, which made a
+    // second broker session on it; the realm's logout ended that one only, and the first (its app
+    // never told) stayed signed in, counting for device approvals.
+    received.length = 0;
+    const browser = new HttpBrowser(APP);
+    await webSignIn(browser, 'dave@shared.example', 'acme');
+    const host = new URL(broker.url).host;
+    const first = browser.cookies(host).get('rb_sso')!;
+    await webSignIn(browser, 'bob@globex.example');
+    const atBob = browser.cookies(host).get('rb_sso')!;
+    const config = await oidc.discovery(new URL(platform()), 'platform-demo', undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] });
+    const verifier = oidc.randomPKCECodeVerifier();
+    let page = await browser.go(oidc.buildAuthorizationUrl(config, {
+      redirect_uri: `${APP}callback`, scope: 'openid email', login_hint: 'dave@shared.example',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    }));
+    page = await browser.submit(page, { tenant: 'acme' });
+    assert.ok(page.url.href.startsWith(APP), `signed in again without a password, the realm session reused (${page.url.href})`);
+    const again = await oidc.authorizationCodeGrant(config, page.url, { pkceCodeVerifier: verifier });
+    const current = browser.cookies(host).get('rb_sso');
+    const [dave] = await admin.users.find({ realm: 'acme', username: 'dave@shared.example' });
+    await admin.users.logout({ realm: 'acme', id: dave!.id! });
+    assert.ok((await tokensFor('/web')).length > 0, 'the broker was told, and told the app');
+    for (let i = 0; i < 20 && await broker.deps.store.get(`sso:${first}`); i++) await sleep(100);
+    assert.equal(await broker.deps.store.get(`sso:${first}`), undefined, 'dave\'s broker session ended');
+    assert.equal((await verify(received.find((r) => r.path === '/web')!.token, 'platform-demo')).sid, again.claims()!.sid);
+    assert.ok(await broker.deps.store.get(`sso:${atBob}`), 'bob\'s session goes on');
+    assert.equal(current, first, 'the sign-in had joined dave\'s first session');
+  });
+
   it('across realms: dave signed in at acme and then at globex in one browser; one logout ends both, and both apps are told', async () => {
     received.length = 0;
     const browser = new HttpBrowser(APP);

@@ -58,6 +58,20 @@ export function runStoreConformance(name: string, factory: () => Promise<Store>)
       assert.equal(await store.get(k), winner);
     });
 
+    it('replace sets only a key that is there, keeping its time left', async () => {
+      const k = key();
+      assert.equal(await store.replace(k, 1), false);
+      assert.equal(await store.get(k), undefined, 'nothing made');
+      await store.put(k, 1, 100);
+      assert.equal(await store.replace(k, 2), true);
+      assert.equal(await store.get(k), 2);
+      const left = await store.ttl(k);
+      assert.ok(left !== undefined && left > 90 && left <= 100, `time left ${left}`);
+      await store.take(k);
+      assert.equal(await store.replace(k, 3), false, 'a taken key is not brought back');
+      assert.equal(await store.get(k), undefined);
+    });
+
     it('take returns the value once: of twenty concurrent takes, one wins', async () => {
       const k = key();
       await store.put(k, { code: 'abc' }, 10);

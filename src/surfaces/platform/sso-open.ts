@@ -54,16 +54,17 @@ export async function currentSsoEntry(deps: Deps, jar: CookieJar, ctx: Koa.Conte
  * realm, or its admin ended the session) hands the sessions it kept linked to the most recent
  * of them still alive, which the browser then finds through it. The browser's sign-out found
  * nothing before, and left them signed in, realm sessions and refresh tokens too: linked from
- * a session that was gone. The heir keeps the lifetime it had.
+ * a session that was gone. The heir keeps the lifetime it had, and is changed only while it
+ * lives: its own realm may be ending it at this moment, and a plain write brought back a session
+ * whose realm session was gone, as the browser's current one (1 in 20 trials: attack round 43).
  */
 export async function handOverLinked(deps: Deps, endedId: string, ended: SsoSession): Promise<void> {
   const rest = [...(ended.linked ?? [])];
   for (let id = rest.shift(); id; id = rest.shift()) {
     const heir = await records.sso.get(deps.store, id);
-    const ttl = heir ? await deps.store.ttl(records.sso.key(id)) : undefined;
-    if (!heir || !ttl) continue;
+    if (!heir) continue;
     const linked = [...new Set([...rest, ...(heir.linked ?? [])])].filter((other) => other !== id && other !== endedId);
-    await records.sso.put(deps.store, id, { ...heir, linked: linked.length ? linked : undefined }, ttl);
+    if (!(await records.sso.replace(deps.store, id, { ...heir, linked: linked.length ? linked : undefined }))) continue;
     await records.ssoHeir.put(deps.store, endedId, id);
     return;
   }
@@ -96,32 +97,50 @@ export async function openSsoSession(deps: Deps, jar: CookieJar, ctx: Koa.Contex
   const lease = await turnOf(deps, browser);
   try {
     const current = await currentSsoEntry(deps, jar, ctx);
-    const existing = current?.sso;
-    const same = existing !== undefined && existing.sub === signedIn.sub && existing.tenant === signedIn.tenant;
+    const realmSession = signedIn.realmSessionId && signedIn.upstream && signedIn.realm
+      ? realmSessionKey(deps.upstreams.get(signedIn.upstream).issuerOf(signedIn.realm), signedIn.realmSessionId) : undefined;
+    const joined = sameUser(current, signedIn) ? current : await earlierOnRealmSession(deps, realmSession, signedIn);
     const { client, ...session } = signedIn;
+    // A sign-in at another tenant in the same browser: the earlier sessions stay linked (and the
+    // browser's current one with them, when this sign-in joins an earlier session of its own).
+    const others = joined === current ? joined?.sso.linked ?? [] : [current?.id, ...(current?.sso.linked ?? []), ...(joined?.sso.linked ?? [])];
+    const linked = [...new Set(others)].filter((id): id is string => id !== undefined && id !== joined?.id);
     const sso: SsoSession = {
       ...session,
-      clients: [...(same ? (existing.clients ?? []).filter((c) => c.clientId !== client.clientId || c.issuer !== client.issuer) : []), client],
-      // A sign-in at another tenant in the same browser: the earlier session stays linked.
-      linked: same ? existing.linked : current ? [current.id, ...(current.sso.linked ?? [])] : undefined,
+      clients: [...(joined?.sso.clients ?? []).filter((c) => c.clientId !== client.clientId || c.issuer !== client.issuer), client],
+      linked: linked.length ? linked : undefined,
     };
     // Most recent first, and bounded: past MAX_LINKED the oldest are ended, not forgotten. A
     // session this browser's sign-out no longer reaches must not outlive it (the ninth account
     // signed in one after another kept the first signed in: attack helper, 2026-12-06).
     for (const id of sso.linked?.splice(MAX_LINKED) ?? []) await endSsoSession(deps, id, { endRealmSession: true });
-    const ssoId = same ? current!.id : randomId();
+    const ssoId = joined?.id ?? randomId();
     await records.sso.put(deps.store, ssoId, sso);
     await records.latestSsoOfBrowser.put(deps.store, browser, ssoId);
-    if (sso.realmSessionId && sso.upstream && sso.realm) {
-      const realmIssuer = deps.upstreams.get(sso.upstream).issuerOf(sso.realm);
-      await records.ssoOfRealmSession.put(deps.store, realmSessionKey(realmIssuer, sso.realmSessionId), ssoId);
-    }
+    if (realmSession) await records.ssoOfRealmSession.put(deps.store, realmSession, ssoId);
     jar.set(ctx, 'rb_sso', ssoId, SSO_TTL);
     return sso;
   } finally {
     // A release the store does not take is let go: the turn ends with its TTL all the same.
     await lease?.release().catch(() => {});
   }
+}
+
+const sameUser = (entry: SsoEntry | undefined, signedIn: SignedIn): entry is SsoEntry =>
+  entry !== undefined && entry.sso.sub === signedIn.sub && entry.sso.tenant === signedIn.tenant;
+
+/**
+ * The broker session already built on this sign-in's realm session, for the same user: a browser
+ * signed in at tenant a, then at b, then at a again, and Keycloak reused the first realm session.
+ * The sign-in joins it. A second session on it took the realm session's record from the first,
+ * so that the realm's logout ended only the second: the first one's apps were never told and it
+ * stayed signed in, counting for device approvals (attack round 43). Only this browser can hold
+ * that realm session: its id came from the realm, in the ID token of this sign-in.
+ */
+async function earlierOnRealmSession(deps: Deps, realmSession: string | undefined, signedIn: SignedIn): Promise<SsoEntry | undefined> {
+  const id = realmSession ? await records.ssoOfRealmSession.get(deps.store, realmSession) : undefined;
+  const sso = id ? await records.sso.get(deps.store, id) : undefined;
+  return id && sso && sameUser({ id, sso }, signedIn) ? { id, sso } : undefined;
 }
 
 /** This browser's turn, or undefined when another sign-in of it held the turn past the wait. */
