@@ -116,6 +116,16 @@ describe('Platform token exchange (RFC 8693)', () => {
     assert.equal(missing.body.error, 'invalid_request');
   });
 
+  it('refuses an actor token: no delegation, never an impersonation token in its place (round 44: ignored, 200 without act)', async () => {
+    const subject = await userToken();
+    for (const extra of [{ actor_token: await userToken('bob@globex.example', GLOBEX_ID), actor_token_type: ACCESS }, { actor_token_type: ACCESS }]) {
+      const res = await exchange({ subject_token: subject, ...extra });
+      assert.equal(res.status, 400, res.text);
+      assert.equal(res.body.error, 'invalid_request');
+      assert.match(res.body.error_description, /Delegation \(actor_token\) is not supported/);
+    }
+  });
+
   it('refuses a subject token of another tenant at a tenant issuer', async () => {
     const res = await post(`${broker.url}/api/v1/auth/tenants/acme/oauth/token`,
       { grant_type: EXCHANGE, subject_token_type: ACCESS, subject_token: await userToken('bob@globex.example', GLOBEX_ID) }, { headers: basic });

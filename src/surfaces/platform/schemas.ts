@@ -19,6 +19,9 @@ export const tokenInput = {
   subject_token_type: opt,
   audience: opt,
   requested_token_type: opt,
+  /** RFC 8693 §2.1: taken only to be refused (no delegation; grants/token-exchange.ts). */
+  actor_token: tokenField.optional(),
+  actor_token_type: opt,
 };
 
 /** Body_device_authorize_api_v1_platform_oauth_device_authorize_post */

@@ -24,6 +24,11 @@ export const tokenExchange: Grant = async ({ deps, client, input, issuer }) => {
   if (!input.subject_token || !input.subject_token_type) throw new BrokerError('invalid_request', 'subject_token and subject_token_type are required');
   if (!TOKEN_TYPES.has(input.subject_token_type)) throw new BrokerError('invalid_request', 'Unsupported subject_token_type');
   if (input.requested_token_type && !TOKEN_TYPES.has(input.requested_token_type)) throw new BrokerError('invalid_request', 'Unsupported requested_token_type');
+  // Keycloak's standard token exchange makes no delegation token (no `act` claim): an actor token
+  // was dropped, and a client that asked for delegation got an impersonation token unawares (round 44).
+  if (input.actor_token !== undefined || input.actor_token_type !== undefined) {
+    throw new BrokerError('invalid_request', 'Delegation (actor_token) is not supported: an exchange issues a token for the subject alone');
+  }
   const realm = await deps.verifier.issuingRealm(input.subject_token).catch((err: unknown) => {
     if (err instanceof BrokerError && err.isUpstreamFailure) throw err;
     throw new BrokerError('invalid_request', 'The subject token was not issued by a known realm');
