@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import type { Deps } from '../../src/deps.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
+import { realmSessionKey } from '../../src/surfaces/platform/session-end.js';
 import { handOverLinked } from '../../src/surfaces/platform/sso-open.js';
 import { records, type SsoSession } from '../../src/surfaces/platform/transactions.js';
 
@@ -21,6 +22,26 @@ describe('the hand-over of a browser\'s linked sessions', () => {
     assert.deepEqual((await records.sso.get(store, 'cal'))?.linked, ['bea', 'gone']);
     const left = await store.ttl(records.sso.key('cal'));
     assert.ok(left !== undefined && left > 590 && left <= 600, `its lifetime: ${left}`);
+  });
+
+  it('passes over a session whose own realm session is ending: two ended at once linked each other (round 45: 6 in 20)', async () => {
+    const store = new MemoryStore();
+    const deps = { store, upstreams: { get: () => ({ issuerOf: (realm: string) => `http://kc/realms/${realm}` }) } } as unknown as Deps;
+    const onRealm = (sub: string, linked: string[]): SsoSession => ({ ...session(sub, linked), realmSessionId: `rs-${sub}`, upstream: 'server1', realm: 'acme' });
+    // Ann's and cal's sessions link each other (cal joined again after ann); bea is older.
+    await records.sso.put(store, 'ann', onRealm('ann', ['cal', 'bea']), 600);
+    await records.sso.put(store, 'cal', onRealm('cal', ['ann', 'bea']), 600);
+    await records.sso.put(store, 'bea', onRealm('bea', []), 600);
+    for (const sub of ['ann', 'cal', 'bea']) await records.ssoOfRealmSession.put(store, realmSessionKey('http://kc/realms/acme', `rs-${sub}`), sub);
+    // Both logout tokens arrive together: each takes its realm session's record, then hands over.
+    const ann = await records.sso.get(store, 'ann');
+    const cal = await records.sso.get(store, 'cal');
+    await records.ssoOfRealmSession.take(store, realmSessionKey('http://kc/realms/acme', 'rs-ann'));
+    await records.ssoOfRealmSession.take(store, realmSessionKey('http://kc/realms/acme', 'rs-cal'));
+    await handOverLinked(deps, 'ann', ann!);
+    await handOverLinked(deps, 'cal', cal!);
+    assert.equal(await records.ssoHeir.get(store, 'ann'), 'bea');
+    assert.equal(await records.ssoHeir.get(store, 'cal'), 'bea');
   });
 
   it('never brings back a session its own realm ended while the hand-over read it (round 43: 1 in 20)', async () => {

@@ -119,6 +119,20 @@ describe('a sign-out reaches the sessions it says it ends', function () {
     assert.equal(calls, 1, 'one call to Keycloak for five sign-outs');
   });
 
+  it('the same user again through a new realm session (Keycloak\'s cookie gone, the broker\'s kept): the browser\'s sign-out ends both', async () => {
+    // Round 45: the second sign-in joined the first's broker session and its realm session was
+    // forgotten; the sign-out ended the second only, and the first app's refresh token lived on.
+    const browser = new HttpBrowser(APP);
+    const first = await signIn(issuer(), 'alice@acme.example', { brokerUrl: broker.url, browser });
+    browser.forget(new URL(KEYCLOAK_URL).host); // a browser restart: Keycloak's session cookie is gone
+    const second = await signIn(issuer(), 'alice@acme.example', { brokerUrl: broker.url, browser });
+    assert.notEqual(second.tokens.claims()!.sid, first.tokens.claims()!.sid, 'two realm sessions');
+    const done = await browser.go(`${issuer()}/logout`, { id_token_hint: second.tokens.id_token!, post_logout_redirect_uri: APP });
+    assert.equal(done.url.origin + done.url.pathname, APP);
+    assert.equal(await refreshes(first.config, first.tokens.refresh_token!), false, 'the first realm session ended too');
+    assert.equal(await refreshes(second.config, second.tokens.refresh_token!), false);
+  });
+
   it('ten accounts signed in one after another in one browser: the oldest past eight is ended, and a sign-out ends the rest', async () => {
     const browser = new HttpBrowser(APP);
     const first = await signIn(issuer(), 'alice@acme.example', { brokerUrl: broker.url, browser });

@@ -58,11 +58,28 @@ export async function currentSsoEntry(deps: Deps, jar: CookieJar, ctx: Koa.Conte
  * lives: its own realm may be ending it at this moment, and a plain write brought back a session
  * whose realm session was gone, as the browser's current one (1 in 20 trials: attack round 43).
  */
+/**
+ * Whether the realm session `sso` is built on is ending: its back-channel logout took the realm
+ * session's record first. Two of a browser's sessions ended by their realms at once otherwise
+ * handed their links to each other, and both ended: the sessions they linked were out of the
+ * browser's reach (6 in 20 trials with sessions that link each other: attack round 45).
+ */
+async function realmSessionEnding(deps: Deps, id: string, sso: SsoSession): Promise<boolean> {
+  if (!sso.realmSessionId || !sso.upstream || !sso.realm) return false;
+  let realmIssuer: string;
+  try {
+    realmIssuer = deps.upstreams.get(sso.upstream).issuerOf(sso.realm);
+  } catch {
+    return false; // an upstream taken out of the config since: no logout token comes from it
+  }
+  return (await records.ssoOfRealmSession.get(deps.store, realmSessionKey(realmIssuer, sso.realmSessionId))) !== id;
+}
+
 export async function handOverLinked(deps: Deps, endedId: string, ended: SsoSession): Promise<void> {
   const rest = [...(ended.linked ?? [])];
   for (let id = rest.shift(); id; id = rest.shift()) {
     const heir = await records.sso.get(deps.store, id);
-    if (!heir) continue;
+    if (!heir || await realmSessionEnding(deps, id, heir)) continue;
     const linked = [...new Set([...rest, ...(heir.linked ?? [])])].filter((other) => other !== id && other !== endedId);
     if (!(await records.sso.replace(deps.store, id, { ...heir, linked: linked.length ? linked : undefined }))) continue;
     await records.ssoHeir.put(deps.store, endedId, id);
@@ -99,11 +116,14 @@ export async function openSsoSession(deps: Deps, jar: CookieJar, ctx: Koa.Contex
     const current = await currentSsoEntry(deps, jar, ctx);
     const realmSession = signedIn.realmSessionId && signedIn.upstream && signedIn.realm
       ? realmSessionKey(deps.upstreams.get(signedIn.upstream).issuerOf(signedIn.realm), signedIn.realmSessionId) : undefined;
-    const joined = sameUser(current, signedIn) ? current : await earlierOnRealmSession(deps, realmSession, signedIn);
+    // The broker session built on this sign-in's realm session, whichever of the browser's it is;
+    // else (a realm that names no session) the browser's current one, when it is this user's.
+    const joined = await sessionOnRealmSession(deps, realmSession, signedIn)
+      ?? (sameUser(current, signedIn) && !otherRealmSession(current.sso, signedIn) ? current : undefined);
     const { client, ...session } = signedIn;
     // A sign-in at another tenant in the same browser: the earlier sessions stay linked (and the
     // browser's current one with them, when this sign-in joins an earlier session of its own).
-    const others = joined === current ? joined?.sso.linked ?? [] : [current?.id, ...(current?.sso.linked ?? []), ...(joined?.sso.linked ?? [])];
+    const others = joined?.id === current?.id ? joined?.sso.linked ?? [] : [current?.id, ...(current?.sso.linked ?? []), ...(joined?.sso.linked ?? [])];
     const linked = [...new Set(others)].filter((id): id is string => id !== undefined && id !== joined?.id);
     const sso: SsoSession = {
       ...session,
@@ -130,14 +150,24 @@ const sameUser = (entry: SsoEntry | undefined, signedIn: SignedIn): entry is Sso
   entry !== undefined && entry.sso.sub === signedIn.sub && entry.sso.tenant === signedIn.tenant;
 
 /**
- * The broker session already built on this sign-in's realm session, for the same user: a browser
- * signed in at tenant a, then at b, then at a again, and Keycloak reused the first realm session.
- * The sign-in joins it. A second session on it took the realm session's record from the first,
- * so that the realm's logout ended only the second: the first one's apps were never told and it
- * stayed signed in, counting for device approvals (attack round 43). Only this browser can hold
- * that realm session: its id came from the realm, in the ID token of this sign-in.
+ * One broker session per realm session: it ends when its realm session ends, and every app it
+ * signed in is told, under the `sid` its ID token carried.
+ * - A sign-in through a realm session a broker session is built on joins it, whether or not it
+ *   is the browser's current one: a browser signed in at tenant a, then at b, then at a again,
+ *   and Keycloak reused the first realm session. A second session on it took the realm session's
+ *   record from the first, so that the realm's logout ended only the second: the first one's apps
+ *   were never told and it stayed signed in, counting for device approvals (attack round 43).
+ *   Only this browser can hold that realm session: its id came from the realm, in the ID token of
+ *   this sign-in.
+ * - A sign-in of the same user through another realm session (the browser's Keycloak cookie gone
+ *   with a restart, the broker's kept) starts a session of its own, linked: joined, the first
+ *   realm session was forgotten, and the browser's sign-out left it, and its app's refresh
+ *   token, alive (round 45).
  */
-async function earlierOnRealmSession(deps: Deps, realmSession: string | undefined, signedIn: SignedIn): Promise<SsoEntry | undefined> {
+const otherRealmSession = (a: SsoSession, b: SignedIn) => a.realmSessionId !== undefined && b.realmSessionId !== undefined
+  && (a.realmSessionId !== b.realmSessionId || a.upstream !== b.upstream || a.realm !== b.realm);
+
+async function sessionOnRealmSession(deps: Deps, realmSession: string | undefined, signedIn: SignedIn): Promise<SsoEntry | undefined> {
   const id = realmSession ? await records.ssoOfRealmSession.get(deps.store, realmSession) : undefined;
   const sso = id ? await records.sso.get(deps.store, id) : undefined;
   return id && sso && sameUser({ id, sso }, signedIn) ? { id, sso } : undefined;
