@@ -133,6 +133,19 @@ describe('a sign-out reaches the sessions it says it ends', function () {
     assert.equal(await refreshes(second.config, second.tokens.refresh_token!), false);
   });
 
+  it('after a browser restart, app 1\'s cross-site sign-out with its own (older) hint ends the same user\'s newer session too', async () => {
+    // Round 46: it ended the session its hint named and the older ones, and left the newer: app 2's
+    // refresh token lived on, and the next sign-in at app 1 asked no password.
+    const browser = new HttpBrowser(APP);
+    const first = await signIn(issuer(), 'alice@acme.example', { brokerUrl: broker.url, browser });
+    browser.forget(new URL(KEYCLOAK_URL).host);
+    const second = await signIn(issuer(), 'alice@acme.example', { brokerUrl: broker.url, browser });
+    const res = await crossSitePost({ id_token_hint: first.tokens.id_token!, post_logout_redirect_uri: APP });
+    assert.equal(res.status, 302);
+    assert.equal(await refreshes(second.config, second.tokens.refresh_token!), false, 'the newer session ended too');
+    assert.equal(await refreshes(first.config, first.tokens.refresh_token!), false);
+  });
+
   it('ten accounts signed in one after another in one browser: the oldest past eight is ended, and a sign-out ends the rest', async () => {
     const browser = new HttpBrowser(APP);
     const first = await signIn(issuer(), 'alice@acme.example', { brokerUrl: broker.url, browser });

@@ -33,7 +33,7 @@ import { errorPage, logoutConfirmPage, renderPage } from '../../ui/pages.js';
 import type { IssuerContext } from './issuer.js';
 import { endRealmSessionNamedBy, endSsoSession, ssoNamedBy, subjectOfSession } from './session-end.js';
 import { appServedAt, findApp } from './sign-in.js';
-import { currentSsoEntry } from './sso-open.js';
+import { currentSsoEntry, newerSessionsOf } from './sso-open.js';
 
 const INVALID = 'The sign-out request is not valid.';
 const FIELDS = ['id_token_hint', 'post_logout_redirect_uri', 'state', 'client_id'] as const;
@@ -82,7 +82,9 @@ export function logout(deps: Deps, jar: CookieJar): Koa.Middleware {
 
     // This browser's session, or (its cookie did not come) the one the hint names.
     const cookieId = jar.get(ctx, 'rb_sso');
-    const entry = await currentSsoEntry(deps, jar, ctx) ?? (!cookieId && hint ? await ssoNamedBy(deps, hint) : undefined);
+    const current = await currentSsoEntry(deps, jar, ctx);
+    const named = !current && !cookieId && hint ? await ssoNamedBy(deps, hint) : undefined;
+    const entry = current ?? named;
     const confirmed = ctx.method === 'POST' && source.confirm === 'yes';
     if (confirmed) checkFormCsrf(jar, ctx);
     const hintIsThisUser = hint !== undefined && entry !== undefined && hint.tenant === entry.sso.tenant
@@ -97,6 +99,8 @@ export function logout(deps: Deps, jar: CookieJar): Koa.Middleware {
       });
     }
 
+    // The session a hint alone names may be an older one of its browser: the newer ones that link it end too.
+    if (named) for (const id of await newerSessionsOf(deps, named.id)) await endSsoSession(deps, id, { endRealmSession: true, endLinked: true });
     if (entry) await endSsoSession(deps, entry.id, { endRealmSession: true, endLinked: true });
     // The broker no longer keeps the session (past its 8 h): the realm may, and the hint names it.
     else if (hint) await endRealmSessionNamedBy(deps, hint);

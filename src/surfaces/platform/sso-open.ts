@@ -87,6 +87,28 @@ export async function handOverLinked(deps: Deps, endedId: string, ended: SsoSess
   }
 }
 
+/**
+ * The browser's sessions newer than `id` that link it, up to the newest (a session its realm
+ * ended is passed through to its heir). A sign-out that names an older session by its hint, from
+ * an app's back end or a page on another site (no cookie: SameSite=Lax), ended that session and
+ * the older ones it links, and left the newer ones: after a browser restart, app 1's sign-out
+ * ended its realm session and left the same user signed in through app 2, whose next sign-in at
+ * app 1 asked no password (attack round 46).
+ */
+export async function newerSessionsOf(deps: Deps, id: string): Promise<string[]> {
+  const found: string[] = [];
+  const seen = new Set([id]);
+  for (let at = id, step = 0; step <= MAX_LINKED; step++) {
+    let up = await records.ssoLinkedBy.get(deps.store, at);
+    for (let hop = 0; up && hop <= MAX_LINKED && !(await records.sso.get(deps.store, up)); hop++) up = await records.ssoHeir.get(deps.store, up);
+    if (!up || seen.has(up)) break;
+    seen.add(up);
+    found.push(up);
+    at = up;
+  }
+  return found;
+}
+
 export async function currentSso(deps: Deps, jar: CookieJar, ctx: Koa.Context): Promise<SsoSession | undefined> {
   return (await currentSsoEntry(deps, jar, ctx))?.sso;
 }
@@ -136,6 +158,7 @@ export async function openSsoSession(deps: Deps, jar: CookieJar, ctx: Koa.Contex
     for (const id of sso.linked?.splice(MAX_LINKED) ?? []) await endSsoSession(deps, id, { endRealmSession: true });
     const ssoId = joined?.id ?? randomId();
     await records.sso.put(deps.store, ssoId, sso);
+    await Promise.all((sso.linked ?? []).map((id) => records.ssoLinkedBy.put(deps.store, id, ssoId)));
     await records.latestSsoOfBrowser.put(deps.store, browser, ssoId);
     if (realmSession) await records.ssoOfRealmSession.put(deps.store, realmSession, ssoId);
     jar.set(ctx, 'rb_sso', ssoId, SSO_TTL);

@@ -146,6 +146,11 @@ export const records = {
    * them over, where the browser's current-session lookup goes on (sso-open.ts handOverLinked).
    */
   ssoHeir: new RecordKind<string>('sso-heir', SSO_TTL),
+  /**
+   * The newer session of the same browser that links this one: what a sign-out naming an older
+   * session by its hint alone (no cookie came) climbs to, to end the browser's whole set.
+   */
+  ssoLinkedBy: new RecordKind<string>('sso-linked-by', SSO_TTL),
   /** A browser's turn to change its broker session (a lease, sso-open.ts). */
   ssoTurn: new RecordKind<never>('sso-turn'),
   /**
