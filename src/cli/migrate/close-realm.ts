@@ -249,7 +249,8 @@ export async function openToSignIns(admin: AdminSession, realm: string): Promise
   // A binding back to a flow the realm has, never to the closed one: else Keycloak's default
   // (a planted record named the closed flow, and the rollback "succeeded" onto a closed realm; or
   // a flow that is not there, and the rollback failed: round 40).
-  const known = new Set((await admin.authenticationManagement.getFlows({ realm })).map((f) => f.alias));
+  const realmFlows = await admin.authenticationManagement.getFlows({ realm });
+  const known = new Set(realmFlows.map((f) => f.alias));
   const flows: Partial<Record<FlowBinding, string>> = {};
   for (const [flow, fallback] of Object.entries(FLOWS) as [FlowBinding, string][]) {
     const before = closure?.flows[flow];
@@ -262,7 +263,7 @@ export async function openToSignIns(admin: AdminSession, realm: string): Promise
     attributes: withoutClosure(rep.attributes),
   });
   if (await isClosed(admin, realm)) throw new MigrationError(`realm ${realm} is still bound to the flow ${CLOSED_FLOW} after opening it: bind its flows by hand`);
-  await removeClosedFlow(admin, realm);
+  await removeClosedFlow(admin, realm, realmFlows.find((f) => f.alias === CLOSED_FLOW)?.id);
   return true;
 }
 
@@ -272,7 +273,6 @@ export async function openToSignIns(admin: AdminSession, realm: string): Promise
  * One Keycloak still uses (its admin bound a client to it since) is refused by Keycloak and
  * stays: harmless while unbound, and theirs to remove.
  */
-async function removeClosedFlow(admin: AdminSession, realm: string): Promise<void> {
-  const flow = (await admin.authenticationManagement.getFlows({ realm })).find((f) => f.alias === CLOSED_FLOW);
-  if (flow?.id) await admin.authenticationManagement.deleteFlow({ realm, flowId: flow.id }).catch(() => {});
+async function removeClosedFlow(admin: AdminSession, realm: string, flowId: string | undefined): Promise<void> {
+  if (flowId) await admin.authenticationManagement.deleteFlow({ realm, flowId }).catch(() => {});
 }

@@ -28,6 +28,21 @@ const TIMEOUT_MS = 3000;
 export const realmSessionKey = (realmIssuer: string, sid: string) => createHash('sha256').update(`${realmIssuer}|${sid}`).digest('base64url');
 
 /**
+ * That key for the realm session a session (or a sign-in) is built on; undefined when it names
+ * none, or its upstream has been taken out of the config since (no logout token comes from it).
+ */
+export function realmSessionKeyOf(deps: Deps, s: Pick<SsoSession, 'realmSessionId' | 'upstream' | 'realm'>): string | undefined {
+  if (!s.realmSessionId || !s.upstream || !s.realm) return undefined;
+  let realmIssuer: string;
+  try {
+    realmIssuer = deps.upstreams.get(s.upstream).issuerOf(s.realm);
+  } catch {
+    return undefined;
+  }
+  return realmSessionKey(realmIssuer, s.realmSessionId);
+}
+
+/**
  * The `sub` that the issuer `issuer` said for the user of a broker session: the tenant-scoped one
  * at the platform issuer, the realm's at a tenant's own (keys/platform-subject.ts). Undefined
  * when it cannot be known (a session recorded before the tenant id was, of a tenant gone since).

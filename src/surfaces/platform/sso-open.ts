@@ -19,7 +19,7 @@ import type { Deps } from '../../deps.js';
 import type { CookieJar } from '../../http/cookies.js';
 import { takeLease, type Lease } from '../../store/lease.js';
 import { browserOf } from './browser-binding.js';
-import { endSsoSession, realmSessionKey } from './session-end.js';
+import { endSsoSession, realmSessionKeyOf } from './session-end.js';
 import { randomId, records, SSO_TTL, type SsoSession } from './transactions.js';
 
 /** The other sessions one browser's broker session keeps linked. */
@@ -50,6 +50,17 @@ export async function currentSsoEntry(deps: Deps, jar: CookieJar, ctx: Koa.Conte
 }
 
 /**
+ * Whether the realm session `sso` is built on is ending: its back-channel logout took the realm
+ * session's record first. Two of a browser's sessions ended by their realms at once otherwise
+ * handed their links to each other, and both ended: the sessions they linked were out of the
+ * browser's reach (6 in 20 trials with sessions that link each other: attack round 45).
+ */
+async function realmSessionEnding(deps: Deps, id: string, sso: SsoSession): Promise<boolean> {
+  const key = realmSessionKeyOf(deps, sso);
+  return key !== undefined && (await records.ssoOfRealmSession.get(deps.store, key)) !== id;
+}
+
+/**
  * A session of this browser that its realm ended (a logout token: the user signed out at the
  * realm, or its admin ended the session) hands the sessions it kept linked to the most recent
  * of them still alive, which the browser then finds through it. The browser's sign-out found
@@ -58,23 +69,6 @@ export async function currentSsoEntry(deps: Deps, jar: CookieJar, ctx: Koa.Conte
  * lives: its own realm may be ending it at this moment, and a plain write brought back a session
  * whose realm session was gone, as the browser's current one (1 in 20 trials: attack round 43).
  */
-/**
- * Whether the realm session `sso` is built on is ending: its back-channel logout took the realm
- * session's record first. Two of a browser's sessions ended by their realms at once otherwise
- * handed their links to each other, and both ended: the sessions they linked were out of the
- * browser's reach (6 in 20 trials with sessions that link each other: attack round 45).
- */
-async function realmSessionEnding(deps: Deps, id: string, sso: SsoSession): Promise<boolean> {
-  if (!sso.realmSessionId || !sso.upstream || !sso.realm) return false;
-  let realmIssuer: string;
-  try {
-    realmIssuer = deps.upstreams.get(sso.upstream).issuerOf(sso.realm);
-  } catch {
-    return false; // an upstream taken out of the config since: no logout token comes from it
-  }
-  return (await records.ssoOfRealmSession.get(deps.store, realmSessionKey(realmIssuer, sso.realmSessionId))) !== id;
-}
-
 export async function handOverLinked(deps: Deps, endedId: string, ended: SsoSession): Promise<void> {
   const rest = [...(ended.linked ?? [])];
   for (let id = rest.shift(); id; id = rest.shift()) {
@@ -136,8 +130,7 @@ export async function openSsoSession(deps: Deps, jar: CookieJar, ctx: Koa.Contex
   const lease = await turnOf(deps, browser);
   try {
     const current = await currentSsoEntry(deps, jar, ctx);
-    const realmSession = signedIn.realmSessionId && signedIn.upstream && signedIn.realm
-      ? realmSessionKey(deps.upstreams.get(signedIn.upstream).issuerOf(signedIn.realm), signedIn.realmSessionId) : undefined;
+    const realmSession = realmSessionKeyOf(deps, signedIn);
     // The broker session built on this sign-in's realm session, whichever of the browser's it is;
     // else (a realm that names no session) the browser's current one, when it is this user's.
     const joined = await sessionOnRealmSession(deps, realmSession, signedIn)
@@ -158,7 +151,8 @@ export async function openSsoSession(deps: Deps, jar: CookieJar, ctx: Koa.Contex
     for (const id of sso.linked?.splice(MAX_LINKED) ?? []) await endSsoSession(deps, id, { endRealmSession: true });
     const ssoId = joined?.id ?? randomId();
     await records.sso.put(deps.store, ssoId, sso);
-    await Promise.all((sso.linked ?? []).map((id) => records.ssoLinkedBy.put(deps.store, id, ssoId)));
+    // A sign-in that joins the browser's current session links nothing new: those records name it already.
+    if (joined?.id !== current?.id) await Promise.all((sso.linked ?? []).map((id) => records.ssoLinkedBy.put(deps.store, id, ssoId)));
     await records.latestSsoOfBrowser.put(deps.store, browser, ssoId);
     if (realmSession) await records.ssoOfRealmSession.put(deps.store, realmSession, ssoId);
     jar.set(ctx, 'rb_sso', ssoId, SSO_TTL);
