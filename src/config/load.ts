@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { configSchema, type Config } from './schema.js';
+import { normalisedHostKeys } from './host-keys.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -209,6 +210,9 @@ export function loadConfig(given: Env = process.env, overrides: Record<string, u
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
   } else {
+    const sw = parsed.data.scaiwave;
+    sw.hosts = normalisedHostKeys(sw.hosts, 'scaiwave.hosts', problems);
+    sw.redirectUris = normalisedHostKeys(sw.redirectUris, 'scaiwave.redirectUris', problems);
     const names = new Set(parsed.data.upstreams.map((u) => u.name));
     if (names.size !== parsed.data.upstreams.length) problems.push('upstreams: names must be unique');
     for (const [id, app] of Object.entries(parsed.data.apps)) {

@@ -84,6 +84,19 @@ describe('settings an operator gets wrong (round 27)', () => {
     assert.deepEqual(problems({ CONFIG_FILE: 'demo.config.json' }), [], 'the demo config is clean');
   });
 
+  it('scaiwave host maps: keys as requests are looked up, and a key that is no host name, or names one twice, refused (round 48)', () => {
+    const sw = (hosts: Record<string, string>, redirectUris: Record<string, string> = {}) => ({ ...dev, CONFIG_FILE: configFile(JSON.stringify({ mode: 'dev', scaiwave: { hosts, redirectUris } })) });
+    const loaded = loadConfig(sw({ 'Globex.Example.': 'globex', 'bücher.example': 'acme', '[::1]': 'acme' }, { 'APP.example': 'https://app.example/cb' })).scaiwave;
+    assert.deepEqual({ ...loaded.hosts }, { 'globex.example': 'globex', 'xn--bcher-kva.example': 'acme', '[::1]': 'acme' });
+    assert.deepEqual({ ...loaded.redirectUris }, { 'app.example': 'https://app.example/cb' });
+    refused(sw({ 'initech.example:3000': 'initech' }), /scaiwave\.hosts: "initech\.example:3000" is not a host name/);
+    refused(sw({ 'https://acme.example': 'acme' }), /is not a host name/);
+    refused(sw({ 'a b.example': 'acme' }), /is not a host name/);
+    refused(sw({ 'a..example': 'acme' }), /is not a host name/);
+    refused(sw({ 'acme.example': 'acme', 'ACME.example.': 'globex' }), /"acme\.example" and "ACME\.example\." name the same host/);
+    refused(sw({}, { 'x.example:8443': 'https://x.example/cb' }), /scaiwave\.redirectUris: "x\.example:8443" is not a host name/);
+  });
+
   it('a file of the wrong shape is a message, not a crash', () => {
     refused({ ...dev, CONFIG_FILE: configFile('null') }, /must be a JSON object of settings/);
     refused({ ...dev, CONFIG_FILE: configFile('[1,2]') }, /must be a JSON object of settings/);

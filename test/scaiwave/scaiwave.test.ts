@@ -45,6 +45,28 @@ describe('ScaiWave Auth API', () => {
       const acme = await getWithHost(`${base}/config`, 'ACME.localhost');
       assert.equal(acme.body.data.issuer, `${KEYCLOAK_URL}/realms/acme`);
     });
+    it('comes through a host map whose keys are written otherwise: capitals, a trailing dot, an IDN (round 48)', async () => {
+      // Taken as written, such keys never matched, and their hosts got the default tenant (acme).
+      const spelled = await startBroker({
+        overrides: {
+          scaiwave: {
+            hosts: { 'Globex.Localhost.': 'globex', 'bücher.localhost': 'globex' },
+            tenantHeader: '', redirectUris: { 'GLOBEX.localhost': 'https://app.example/globex/cb' }, redirectUri: REDIRECT,
+            rateLimit: { perUser: 3, perAddress: 1000, windowSeconds: 60 },
+          },
+        },
+      });
+      try {
+        for (const host of ['globex.localhost', 'globex.localhost.:3000', 'xn--bcher-kva.localhost']) {
+          const res = await getWithHost(`${spelled.url}/v1/auth/config`, host);
+          assert.equal(res.body.data.issuer, `${KEYCLOAK_URL}/realms/globex`, host);
+        }
+        const globex = await getWithHost(`${spelled.url}/v1/auth/config`, 'globex.localhost');
+        assert.equal(globex.body.data.redirect_uri, 'https://app.example/globex/cb');
+      } finally {
+        await spelled.close();
+      }
+    });
     it('comes from the tenant header, and an unknown one is a 404, not a fallback', async () => {
       const res = await fetch(`${base}/config`, { headers: GLOBEX });
       assert.equal((await res.json()).data.issuer, `${KEYCLOAK_URL}/realms/globex`);
@@ -99,13 +121,18 @@ describe('ScaiWave Auth API', () => {
       assert.equal(replay.body.error.code, 'SW_AUTH_OIDC_FAILED', 'a code works once');
     });
 
-    it('refuses the code in the URL (body only, RFC 6749 §3.2), and uses the configured redirect URI when none is given', async () => {
+    it('takes the code in the query as its document says, and uses the configured redirect URI when none is given', async () => {
+      // seeds/001: "Body: `code` (query param or form field)". It was refused (400) until round 48.
       const back = await signIn('globex', 'bob@globex.example', 'bob-pass');
-      const inUrl = await post(`${base}/login?code=${back.searchParams.get('code')}`, {}, { headers: GLOBEX });
-      assert.equal(inUrl.status, 400, inUrl.text);
-      assert.equal(inUrl.body.error.code, 'SW_AUTH_BAD_REQUEST');
-      assert.match(inUrl.body.error.message, /request body, not in the URL/);
-      const res = await post(`${base}/login`, { code: back.searchParams.get('code')! }, { headers: GLOBEX });
+      const code = back.searchParams.get('code')!;
+      const twice = await post(`${base}/login?code=${encodeURIComponent(code)}`, { code: 'another' }, { headers: GLOBEX });
+      assert.equal(twice.status, 400, twice.text);
+      assert.match(twice.body.error.message, /given in both the URL and the body, with different values/);
+      const inUrl = await post(`${base}/login?code=${encodeURIComponent(code)}`, {}, { headers: GLOBEX });
+      assert.equal(inUrl.status, 200, inUrl.text);
+      assert.equal(claims(inUrl.body.data.access_token).iss, `${KEYCLOAK_URL}/realms/globex`);
+      const again = await signIn('globex', 'bob@globex.example', 'bob-pass');
+      const res = await post(`${base}/login`, { code: again.searchParams.get('code')! }, { headers: GLOBEX });
       assert.equal(res.status, 200, res.text);
       assert.equal(claims(res.body.data.access_token).iss, `${KEYCLOAK_URL}/realms/globex`);
     });
@@ -130,7 +157,9 @@ describe('ScaiWave Auth API', () => {
       const res = await post(`${base}/login`, {});
       assert.equal(res.status, 422);
       assert.equal(res.body.error.code, 'SW_AUTH_VALIDATION_FAILED');
-      assert.deepEqual(res.body.detail, [{ loc: ['body', 'code'], msg: 'Field required', type: 'missing' }]);
+      // Sought in the query and then the form (either is the document's), a missing form field is
+      // reported where the query would have it, as the connect API's are.
+      assert.deepEqual(res.body.detail, [{ loc: ['query', 'code'], msg: 'Field required', type: 'missing' }]);
     });
   });
 

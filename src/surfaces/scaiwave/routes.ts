@@ -20,8 +20,12 @@ export function scaiwaveRoutes(deps: Deps): Router {
   const tenant = resolveHostTenant(deps);
   router.get('config', '/config', tenant, oidcConfig(deps));
   router.get('login-landing', '/login', asPage, loginLanding(deps));
-  // Anyone can send made-up codes, each one a call to Keycloak (http/refusal-gate.ts).
-  router.post('login', '/login', tenant, guard(loginInput, ['body']), refusalsCounted(deps.limits.refusals), codeLogin(deps));
+  // Anyone can send made-up codes, each one a call to Keycloak (http/refusal-gate.ts). The
+  // code comes in the query or the body, as the document says ("query param or form field"):
+  // it was body only, and a client written to the document got 400 (attack round 48). A code
+  // is the app's one-time proof of a sign-in its browser already carried in a URL, and the
+  // broker logs no query string.
+  router.post('login', '/login', tenant, guard(loginInput), refusalsCounted(deps.limits.refusals), codeLogin(deps));
   router.post('token', '/token', tenant, requirePasswordGrant, guard(passwordInput, ['body']), passwordLogin(deps));
   // A direct route (http/direct-lane.ts): served without Koa on its own URL.
   postDirect(router, refresh(deps));
