@@ -23,6 +23,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createServer, STATUS_CODES, type RequestListener, type Server } from 'node:http';
+import { inOriginForm } from './absolute-form.js';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { limitedBy } from './client-address.js';
@@ -93,7 +94,7 @@ export function perAddressCap(config: Pick<Config, 'maxConnectionsPerAddress' | 
 
 export function createBrokerServer(listener: RequestListener, config: Pick<Config, 'maxClientConnections' | 'maxConnectionsPerAddress' | 'trustProxy' | 'upstreams' | 'upstreamTimeoutMs'>): Server {
   const cap = clientConnectionCap(config);
-  const server = boundedServer(listener, config.upstreamTimeoutMs + 10_000, cap);
+  const server = boundedServer(inOriginForm(listener), config.upstreamTimeoutMs + 10_000, cap);
   const perAddress = perAddressCap(config, cap);
   if (perAddress !== undefined) limitPerAddress(server, perAddress);
   return server;

@@ -67,6 +67,27 @@ describe('ScaiWave Auth API', () => {
         await spelled.close();
       }
     });
+    it('comes from the target of an absolute-form request, not its Host (RFC 9112 §3.2.2; round 48)', async () => {
+      const { request } = await import('node:http');
+      const { port } = new URL(broker.url);
+      const absolute = (path: string, method = 'GET', body?: string) => new Promise<{ status: number; body: any }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, method, path, headers: { host: 'elsewhere.example', ...(body ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c) => { text += c; });
+          res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      const config = await absolute('http://globex.localhost:3000/v1/auth/config?x=1');
+      assert.equal(config.body.data.issuer, `${KEYCLOAK_URL}/realms/globex`, 'the tenant of the target, not of the Host (acme, the default)');
+      // The direct lane serves it too: a refresh token of acme is not globex's.
+      const acme = await password('alice@acme.example', 'alice-pass');
+      const refresh = await absolute('HTTP://GLOBEX.localhost/v1/auth/refresh', 'POST', JSON.stringify({ refresh_token: acme.body.data.refresh_token }));
+      assert.equal(refresh.status, 401, JSON.stringify(refresh.body));
+      assert.equal(refresh.body.error.code, 'SW_AUTH_INVALID_REFRESH_TOKEN');
+    });
     it('comes from the tenant header, and an unknown one is a 404, not a fallback', async () => {
       const res = await fetch(`${base}/config`, { headers: GLOBEX });
       assert.equal((await res.json()).data.issuer, `${KEYCLOAK_URL}/realms/globex`);
