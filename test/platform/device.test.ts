@@ -225,6 +225,21 @@ describe('Platform device flow (RFC 8628)', () => {
     assert.equal(again.status, 403, 'once');
   });
 
+  it('the approval is taken at the device page of the issuer the code is of, not at another issuer\'s (attack round 49)', async () => {
+    const d = await start();
+    const browser = new HttpBrowser('http://127.0.0.1:8765/');
+    const page = await approvalPage(browser, d.verification_uri_complete);
+    const field = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(page.html)![1]!;
+    const form = { consent: field('consent'), csrf: field('csrf'), action: 'approve' };
+    for (const slug of ['acme', 'globex']) {
+      const elsewhere = await browser.go(`${broker.url}/api/v1/auth/tenants/${slug}/oauth/device/verify`, form);
+      assert.equal(elsewhere.status, 403, `at ${slug}'s issuer: ${elsewhere.html}`);
+    }
+    assert.equal((await poll(d.device_code)).body.error, 'authorization_pending');
+    const ok = await browser.submit(page, { action: 'approve' });
+    assert.match(ok.html, /Device connected/);
+  });
+
   it('an approval page open while the same browser signs in elsewhere (another tenant) still answers: the session is linked, not gone (attack round 37)', async () => {
     const d = await start();
     const browser = new HttpBrowser('http://127.0.0.1:8765/');

@@ -7,7 +7,7 @@ import { prepare, sendPrepared } from '../../http/local-answer.js';
 import { sendJson } from '../../http/send-json.js';
 import { inputOf } from '../../http/state.js';
 import { clientCredentialsGrant } from '../shared/client-credentials.js';
-import { cachesIntrospection, introspectAt } from '../shared/introspection.js';
+import { cachesIntrospection, introspectAt, type RealmAddress } from '../shared/introspection.js';
 import { passwordGrant } from '../shared/password-grant.js';
 import { introspectInput, tokenInput, toScope, userLoginInput } from './schemas.js';
 import { tenantOfRealm } from './resolve-realm.js';
@@ -75,7 +75,7 @@ export function introspectToken(deps: Deps): DirectRoute<typeof introspectInput>
         const ownRealm = issuing && isTenantRealm(issuing, tenant);
         // The tenant whose realm is asked: the named one (its realm or one it moved from), or the issuing realm's.
         const owner = issuing && (ownRealm ? tenant : named === undefined ? await tenants.byRealm(issuing) : undefined);
-        const target: { upstream: string; realm: string } = issuing && owner ? issuing : tenant;
+        const target: RealmAddress = issuing && owner ? issuing : tenant;
         if (owner) request.tenant = owner; // the access line names the tenant whose realm answers
         // That tenant decides on the cache (config introspectionCache.tenants), not the default one.
         return introspectAt(deps, target, token, cachesIntrospection(deps, (owner ?? tenant).slug));

@@ -40,12 +40,14 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
     // The realm that issued the code: the one the browser went to, though the tenant may have moved since.
     const upstream = tx.upstream ?? tenant.upstream;
     const realm = tx.realm ?? tenant.realm;
+    let realmId = tenant.id;
     if (upstream !== tenant.upstream || realm !== tenant.realm) {
       // A realm the tenant left: its codes are the tenant's for the window after the move only.
       const entry = await deps.tenants.realmByIssuer(deps.upstreams.get(upstream).issuerOf(realm));
       if (!entry || !isTenantRealm(entry, tenant) || !signInsAtFormerRealms(tenant, deps.config.formerRealmSignInMinutes)) {
         return back('access_denied', 'The organisation has moved since this sign-in began: sign in again');
       }
+      realmId = entry.id;
     }
     const tokens = await deps.upstreams.get(upstream).realm(realm).authorizationCode(
       q.code, `${deps.config.publicUrl}${tx.issuerPath}/callback`, tx.realmVerifier,
@@ -68,6 +70,7 @@ export function callback(deps: Deps, jar: CookieJar): Koa.Middleware {
       realmSessionId: isRealmSessionId(tokens.session_state) ? tokens.session_state : undefined,
       upstream,
       realm,
+      realmId,
       realmIdToken: tokens.id_token as string,
       client: { clientId: tx.clientId, issuer: tx.issuer },
     });

@@ -166,7 +166,7 @@ export async function askDeviceConsent(deps: Deps, ctx: Koa.Context, o: { device
   const consentId = randomId();
   const csrf = randomId();
   const ttl = Math.min(CONSENT_TTL, secondsLeft(grant));
-  await records.deviceConsent.put(deps.store, consentId, { deviceCode: o.deviceCode, tenant: o.tenant, sub: o.sub, browser: o.browser, csrf, tokens: o.tokens }, ttl);
+  await records.deviceConsent.put(deps.store, consentId, { deviceCode: o.deviceCode, issuer: grant.issuer, tenant: o.tenant, sub: o.sub, browser: o.browser, csrf, tokens: o.tokens }, ttl);
   await records.deviceConsentOfCode.put(deps.store, o.deviceCode, consentId, ttl);
   deviceApprovePage(ctx, {
     action: `${o.issuerPath}/device/verify`, csrf, consent: consentId, userCode: grant.userCode,
@@ -212,7 +212,10 @@ export function deviceVerifyComplete(deps: Deps, jar: CookieJar): Koa.Middleware
     if (ctx.state.bodyKind === 'form') {
       const consentId = typeof body.consent === 'string' ? body.consent : '';
       const pending = consentId ? await records.deviceConsent.get(deps.store, consentId) : undefined;
-      if (!pending || typeof body.csrf !== 'string' || !sameSecret(body.csrf, pending.csrf) || !isSameBrowser(jar, ctx, pending.browser)) {
+      // At the device page of the issuer the code is of, and no other (attack round 49: the
+      // answer was taken at any issuer's, where the security model promises it is not).
+      if (!pending || typeof body.csrf !== 'string' || !sameSecret(body.csrf, pending.csrf) || !isSameBrowser(jar, ctx, pending.browser)
+        || pending.issuer !== (ctx.state.issuer as IssuerContext).issuer) {
         throw new BrokerError('access_denied', 'This approval expired or did not come from this browser. Start again on your device.', { status: 403 });
       }
       if (!(await holdsSessionOf(deps, current, pending.sub, pending.tenant))) throw notSignedIn();

@@ -13,7 +13,8 @@
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
-import { revokedTokenSessionEnded, tokenNotRevoked, tokenRevoked } from '../shared/introspection.js';
+import { cachedTokenRevoked } from '../shared/client-credentials.js';
+import { canonicalToken, revokedTokenSessionEnded, tokenNotRevoked, tokenRevoked } from '../shared/introspection.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { IssuerContext } from './issuer.js';
 import { realmOfToken } from './token-routing.js';
@@ -42,8 +43,14 @@ export function revoke(deps: Deps): Koa.Middleware {
         });
       // Only a token Keycloak did revoke keeps its mark and names a session to mark: no mark
       // stays for a token anybody can make up (or another client's, which Keycloak refused).
-      if (revoked) await revokedTokenSessionEnded(deps, realm, token);
-      else {
+      if (revoked) {
+        // The mark again: another caller's revoke of this token, which Keycloak refused while
+        // this one was under way, took the first away, and an introspection in between put
+        // Keycloak's answer of then (active) in its place (attack round 49).
+        await tokenRevoked(deps, realm, token);
+        await revokedTokenSessionEnded(deps, realm, token);
+        await cachedTokenRevoked(deps, canonicalToken(token) ?? token);
+      } else {
         await tokenNotRevoked(deps, realm, token);
         notRevoked(ctx);
       }

@@ -12,8 +12,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import type { Deps } from '../../deps.js';
-import { realmSessionEnded } from '../shared/introspection.js';
+import { realmSessionEnded, type RealmAddress } from '../shared/introspection.js';
 import { isRealmSessionId } from '../../upstream/admin-connector.js';
+import { digestKey } from '../../store/digest-key.js';
 import { platformSubject } from '../../keys/platform-subject.js';
 import { platformIssuerContext } from './issuer.js';
 import { findApp } from './sign-in.js';
@@ -76,10 +77,12 @@ export async function endSsoSession(deps: Deps, ssoId: string, o: { endRealmSess
   if (!sso) return undefined;
   if (o.endLinked) for (const id of sso.linked ?? []) await endSsoSession(deps, id, { endRealmSession: o.endRealmSession });
   if (o.endRealmSession && sso.realmSessionId) {
-    const tenant = sso.upstream && sso.realm ? undefined : await deps.tenants.bySlug(sso.tenant);
+    // Sessions opened before their realm's id was kept (realmId) take their tenant's.
+    const tenant = sso.upstream && sso.realm && sso.realmId ? undefined : await deps.tenants.bySlug(sso.tenant);
     const upstream = sso.upstream ?? tenant?.upstream;
     const realm = sso.realm ?? tenant?.realm;
-    if (upstream && realm) await endRealmSession(deps, { upstream, realm }, sso.realmSessionId);
+    const id = sso.realmId ?? tenant?.id;
+    if (upstream && realm && id) await endRealmSession(deps, { upstream, realm, id }, sso.realmSessionId);
   }
   // In the background; it settles every target itself, and a failure it did not expect is logged,
   // never left to reject unheard (an unhandled rejection ends the process).
@@ -100,8 +103,8 @@ export async function endRealmSessionNamedBy(deps: Deps, claims: Readonly<Record
 }
 
 /** Ends a realm session at its server, once: a session ended before is not asked of Keycloak again. */
-async function endRealmSession(deps: Deps, at: { upstream: string; realm: string }, sid: string): Promise<void> {
-  const id = createHash('sha256').update(`${at.upstream}|${at.realm}|${sid}`).digest('base64url');
+async function endRealmSession(deps: Deps, at: RealmAddress, sid: string): Promise<void> {
+  const id = digestKey(at.upstream, at.id.toLowerCase(), sid);
   if (!(await records.realmSessionEnded.putIfAbsent(deps.store, id, true))) return;
   await realmSessionEnded(deps, at, sid);
   await deps.upstreams.get(at.upstream).admin.endSession(at.realm, sid).catch(async (err: unknown) => {

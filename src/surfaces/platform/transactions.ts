@@ -85,6 +85,8 @@ export interface DeviceGrant {
  */
 export interface DeviceConsent {
   deviceCode: string;
+  /** The issuer the device code is of: the one whose device page alone takes the answer. */
+  issuer: string;
   tenant: string;
   sub: string;
   browser: string;
@@ -119,6 +121,8 @@ export interface SsoSession {
   realmSessionId?: string;
   upstream?: string;
   realm?: string;
+  /** The realm's id (its name is its admin's to change): what the introspection cache's marks are keyed by. */
+  realmId?: string;
   realmIdToken?: string;
   /** The apps this session signed in (and at which issuer): told by back-channel logout when it ends. */
   clients?: { clientId: string; issuer: string }[];

@@ -9,14 +9,14 @@
  * id cannot empty the cache). A new secret Keycloak accepts replaces the entry (a rotation).
  * An entry lives while the token has more than the safety margin left, and at most
  * `maxAgeSeconds`: the bound on how long a disabled client, or the old secret after a
- * rotation, can still be handed a cached token. Entries are in the store, so replicas
- * share them.
+ * rotation, can still be handed a cached token. A token revoked through the broker leaves the
+ * cache at once. Entries are in the store, so replicas share them.
  */
-import { hash } from 'node:crypto';
 import type { Deps } from '../../deps.js';
 import { keepBytes } from '../../http/send-json.js';
 import { sameMac } from '../../http/same-secret.js';
 import { RecordKind } from '../../store/record.js';
+import { digestKey } from '../../store/digest-key.js';
 import { CACHE_PREFIX } from '../../store/store.js';
 import { storeMac } from '../../store/store-mac.js';
 import type { Tenant } from '../../tenancy/tenant.js';
@@ -30,6 +30,12 @@ interface CachedToken {
 }
 
 const cached = new RecordKind<CachedToken>(`${CACHE_PREFIX}cc-token`);
+/**
+ * The entry a cached access token is in, by a digest of the token: a token revoked through the
+ * broker takes its entry with it (`cachedTokenRevoked`). It stayed, and the revoked token was
+ * handed out again, with a fresh-looking `expires_in`, for up to `maxAgeSeconds` (attack round 49).
+ */
+const entryOfToken = new RecordKind<string>(`${CACHE_PREFIX}cc-token-entry`);
 
 /** Bound of the per-process memo below (client, realm and scope combinations in use). */
 const MEMO_MAX = 1000;
@@ -65,7 +71,7 @@ export async function clientCredentialsGrant(deps: Deps, tenant: Tenant, client:
 
   // A caller's own client (connect) and a registry app (platform) of one id are apart: the same
   // secret is the realm's own for one and the registry's for the other (realm-connector.ts `asGiven`).
-  const id = hash('sha256', `${tenant.upstream}|${tenant.realm}|${client.clientId}|${client.asGiven ? 'given' : 'registry'}|${scope ?? ''}`, 'base64url');
+  const id = digestKey(tenant.upstream, tenant.id.toLowerCase(), client.clientId, client.asGiven ? 'given' : 'registry', scope ?? '');
   const mac = storeMac(deps.config, client.clientSecret);
   const hit = await cached.get(deps.store, id);
   const left = hit ? Math.floor((hit.expiresAt - Date.now()) / 1000) : 0;
@@ -77,6 +83,21 @@ export async function clientCredentialsGrant(deps: Deps, tenant: Tenant, client:
   const tokens = await realm.clientCredentials(client, scope);
   const expiresIn = typeof tokens.expires_in === 'number' ? tokens.expires_in : 0;
   const ttl = Math.min(policy.maxAgeSeconds, expiresIn - policy.safetyMarginSeconds);
-  if (ttl > 0) await cached.put(deps.store, id, { mac: mac.toString('base64url'), tokens, expiresAt: Date.now() + expiresIn * 1000 }, ttl);
+  if (ttl > 0 && typeof tokens.access_token === 'string') {
+    await entryOfToken.put(deps.store, digestKey(tokens.access_token), id, ttl);
+    await cached.put(deps.store, id, { mac: mac.toString('base64url'), tokens, expiresAt: Date.now() + expiresIn * 1000 }, ttl);
+  }
   return { tokens, fresh: true };
+}
+
+/**
+ * Keycloak revoked `token` through the broker (RFC 7009): the cache entry that holds it goes, so
+ * that the next grant asks Keycloak for a new token. `token` in the spelling Keycloak issued it
+ * (introspection.ts `canonicalToken`: Keycloak revokes other spellings too).
+ */
+export async function cachedTokenRevoked(deps: Deps, token: string): Promise<void> {
+  if (!deps.config.tokenCache.clients.length) return;
+  const key = digestKey(token);
+  const id = await entryOfToken.take(deps.store, key);
+  if (id !== undefined) await cached.delete(deps.store, id);
 }

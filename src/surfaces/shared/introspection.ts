@@ -28,19 +28,20 @@
  * Marks live `maxAgeSeconds` plus the upstream timeout, so that an answer Keycloak gave before
  * the mark, arriving late, still meets it.
  */
-import { hash } from 'node:crypto';
 import * as jose from 'jose';
 import type { Deps } from '../../deps.js';
 import { jsonBytes, keepBytes } from '../../http/send-json.js';
+import { digestKey } from '../../store/digest-key.js';
 import { RecordKind } from '../../store/record.js';
 import { CACHE_PREFIX } from '../../store/store.js';
 import type { RealmEntry } from '../../tenancy/tenant.js';
 import type { IntrospectionResponse } from '../../upstream/realm-connector.js';
 
-/** Where a token is introspected: a realm of an upstream. */
+/** Where a token is introspected: a realm of an upstream, by name (to call) and id (to key: digest-key.ts). */
 export interface RealmAddress {
   upstream: string;
   realm: string;
+  id: string;
 }
 
 /** Keycloak's active answer as it sent it, with the realm session it names. */
@@ -61,12 +62,12 @@ const answers = new RecordKind<CachedAnswer | Bypass>(`${CACHE_PREFIX}introspect
 const endedSessions = new RecordKind<true>('introspection-ended-session');
 
 /**
- * A token's entry, by a one-shot SHA-256 of realm and token (half the CPU of an HMAC object on
- * this path): unlike a client secret (store-mac.ts), a token carries its own signature's
- * entropy, so a digest of it lets no reader of the store confirm a guess.
+ * A token's entry, by a digest of realm and token (digest-key.ts). Not an HMAC: unlike a client
+ * secret (store-mac.ts), a token carries its own signature's entropy, so a digest of it lets no
+ * reader of the store confirm a guess.
  */
-const tokenKey = (at: RealmAddress, token: string) => hash('sha256', `${at.upstream}|${at.realm}|${token}`, 'base64url');
-const sessionKey = (at: RealmAddress, sid: string) => hash('sha256', `${at.upstream}|${at.realm}|${sid}`, 'base64url');
+const tokenKey = (at: RealmAddress, token: string) => digestKey(at.upstream, at.id.toLowerCase(), token);
+const sessionKey = (at: RealmAddress, sid: string) => digestKey(at.upstream, at.id.toLowerCase(), sid);
 /** A revocation's mark goes on the token's canonical spelling, whatever was sent. */
 const markKey = (at: RealmAddress, token: string) => tokenKey(at, canonicalToken(token) ?? token);
 const markTtl = (deps: Deps) => deps.config.introspectionCache.maxAgeSeconds + Math.ceil(deps.config.upstreamTimeoutMs / 1000);

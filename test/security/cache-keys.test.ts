@@ -1,0 +1,165 @@
+/**
+ * Attack round 49, against the two opt-in caches (the client-credentials token cache and the
+ * introspection cache), with real Keycloak and Redis:
+ * - a realm renamed to another's old name was answered from the other's entries (keys by name);
+ * - a client id with `|` in it shared an entry with another client (keys joined with `|`);
+ * - a token revoked through the broker was still handed out by the token cache;
+ * - another caller's refused revoke, while the owner's was under way, took the owner's mark away,
+ *   and the revoked token read active from the introspection cache.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { claims, post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { KEYCLOAK_URL, REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
+import { createRealms, deleteRealms, makeTestTenant, serverAdmin } from '../helpers/test-tenant.js';
+import type { RealmConnector } from '../../src/upstream/realm-connector.js';
+
+const CONNECT_TOKEN = '/auth/api/v1/oauth/connect/token';
+const CONNECT_INTROSPECT = '/auth/api/v1/oauth/connect/introspect';
+const PLATFORM = '/api/v1/platform/oauth';
+const SERVICE = { client_id: 'platform-service', client_secret: 'platform-service-secret' };
+
+describe('the caches\' keys and revocations (attack round 49)', function () {
+  this.timeout(120_000);
+  const prefix = `rb-test:${randomUUID()}:`;
+  const env = { REDIS_URL, STORE_PREFIX: prefix };
+  const brokers: TestBroker[] = [];
+  const start = async (overrides: Record<string, unknown>) => {
+    const broker = await startBroker({ env, overrides });
+    brokers.push(broker);
+    return broker;
+  };
+  after(async () => {
+    for (const b of brokers) await b.close();
+    await cleanRedisPrefix(prefix);
+  });
+
+  describe('a realm renamed to the name another had', () => {
+    const a = makeTestTenant();
+    const b = makeTestTenant();
+    const aRenamed = `${a.realm}-x`;
+    before(() => createRealms(a, b));
+    after(async () => {
+      await deleteRealms(a, b);
+      await deleteRealms({ ...a, realm: aRenamed });
+    });
+
+    it('is answered from its own entries: neither A\'s cached token nor A\'s cached introspection goes to B', async () => {
+      const broker = await start({
+        tenantCacheTtlMs: 300, tenantEstablishMinutes: 0,
+        tenants: { [a.realm]: { upstream: 'server1', realmId: a.id }, [b.realm]: { upstream: 'server1', realmId: b.id } },
+        tokenCache: { clients: ['connect-demo'], safetyMarginSeconds: 30, maxAgeSeconds: 60 },
+        introspectionCache: { maxAgeSeconds: 60 },
+      });
+      const grant = (realm: string) => post(`${broker.url}${CONNECT_TOKEN}`, { realm, client_id: 'connect-demo', client_secret: 'connect-demo-secret' });
+      const introspect = (realm: string, token: string) => post(`${broker.url}${CONNECT_INTROSPECT}`, { realm, token });
+      const ofA = await grant(a.id);
+      assert.equal(ofA.status, 200, ofA.text);
+      assert.equal((await grant(a.id)).body.access_token, ofA.body.access_token, 'cached');
+      assert.equal((await introspect(a.id, ofA.body.access_token)).body.active, true);
+
+      // A's admin renames A; B's admin renames B to A's old name (each realm's admin can).
+      const admin = await serverAdmin();
+      await admin.realms.update({ realm: a.realm }, { realm: aRenamed });
+      await admin.realms.update({ realm: b.realm }, { realm: a.realm });
+      await new Promise((r) => setTimeout(r, 700));
+      await broker.deps.tenants.all();
+      assert.equal((await broker.deps.tenants.bySlug(b.realm))?.realm, a.realm, 'the broker sees B under A\'s old name');
+
+      const ofB = await grant(b.id);
+      assert.equal(ofB.status, 200, ofB.text);
+      assert.notEqual(ofB.body.access_token, ofA.body.access_token, 'B is not handed A\'s cached token');
+      assert.equal(claims(ofB.body.access_token).iss, `${KEYCLOAK_URL}/realms/${a.realm}`);
+      const asB = await introspect(b.id, ofA.body.access_token);
+      assert.equal(asB.body.active, false, `A's token is not B's: ${asB.text}`);
+    });
+  });
+
+  describe('client ids with the old separator in them', () => {
+    const tag = randomUUID().slice(0, 8);
+    const plain = `cc-${tag}`;
+    const piped = `cc-${tag}|given`;
+    const ids: string[] = [];
+    before(async () => {
+      const admin = await serverAdmin();
+      for (const clientId of [plain, piped]) {
+        ids.push((await admin.clients.create({ realm: 'acme', clientId, publicClient: false, secret: 'one-secret', serviceAccountsEnabled: true, standardFlowEnabled: false })).id);
+      }
+    });
+    after(async () => {
+      const admin = await serverAdmin();
+      for (const id of ids) await admin.clients.del({ realm: 'acme', id }).catch(() => {});
+    });
+
+    it('are entries of their own: `x|given` without scope is not `x` with scope `given|`', async () => {
+      const broker = await start({ tokenCache: { clients: [plain, piped], safetyMarginSeconds: 30, maxAgeSeconds: 60 } });
+      const grant = (clientId: string, scopes?: string) => post(`${broker.url}${CONNECT_TOKEN}`, { client_id: clientId, client_secret: 'one-secret', scopes });
+      const first = await grant(piped);
+      assert.equal(first.status, 200, first.text);
+      assert.equal(claims(first.body.access_token).azp, piped);
+      const other = await grant(plain, 'given|');
+      assert.notEqual(other.body.access_token, first.body.access_token, `${plain} is not handed ${piped}'s token: ${other.text}`);
+      if (other.status === 200) assert.equal(claims(other.body.access_token).azp, plain);
+    });
+  });
+
+  describe('a token revoked through the broker', () => {
+    it('leaves the token cache: the next grant is a new token, on either replica', async () => {
+      const overrides = { tokenCache: { clients: ['platform-service'], safetyMarginSeconds: 30, maxAgeSeconds: 60 } };
+      const [one, two] = [await start(overrides), await start(overrides)];
+      const grant = (broker: TestBroker) => post(`${broker.url}${PLATFORM}/token`, { grant_type: 'client_credentials', ...SERVICE });
+      const first = await grant(one);
+      assert.equal(first.status, 200, first.text);
+      assert.equal((await grant(two)).body.access_token, first.body.access_token, 'cached, and shared');
+      const revoked = await post(`${one.url}${PLATFORM}/revoke`, { token: first.body.access_token, ...SERVICE });
+      assert.equal(revoked.status, 200, revoked.text);
+      for (const broker of [two, one]) {
+        const next = await grant(broker);
+        assert.equal(next.status, 200, next.text);
+        assert.notEqual(next.body.access_token, first.body.access_token, 'the revoked token is not handed out again');
+      }
+    });
+
+    it('stays inactive at introspection when another caller\'s revoke, refused meanwhile, took its mark away', async () => {
+      const broker = await start({ introspectionCache: { maxAgeSeconds: 60 } });
+      const token = (await post(`${broker.url}${PLATFORM}/token`, { grant_type: 'client_credentials', ...SERVICE })).body.access_token as string;
+      const introspect = async () => (await post(`${broker.url}${CONNECT_INTROSPECT}`, { token })).body.active;
+      assert.equal(await introspect(), true);
+
+      // The owner's revoke is slow at Keycloak (a loaded server): held here until let go.
+      const acme = broker.deps.upstreams.get('server1').realm('acme') as RealmConnector;
+      const revokeAtKeycloak = acme.revoke.bind(acme);
+      let letGo!: () => void;
+      const held = new Promise<void>((r) => { letGo = r; });
+      let reached!: () => void;
+      const atKeycloak = new Promise<void>((r) => { reached = r; });
+      acme.revoke = async (...args: Parameters<RealmConnector['revoke']>) => {
+        if (args[2]?.clientId === 'platform-service') {
+          reached();
+          await held;
+        }
+        return revokeAtKeycloak(...args);
+      };
+      try {
+        const owner = post(`${broker.url}${PLATFORM}/revoke`, { token, ...SERVICE });
+        await atKeycloak;
+        // Anyone: a revoke as the public app, which Keycloak refuses (not its token).
+        const foreign = await post(`${broker.url}${PLATFORM}/revoke`, { token, client_id: 'platform-demo' });
+        assert.equal(foreign.status, 200, foreign.text);
+        assert.equal(await introspect(), true, 'not revoked yet: Keycloak says active, and that is kept');
+        letGo();
+        assert.equal((await owner).status, 200);
+      } finally {
+        acme.revoke = revokeAtKeycloak;
+      }
+      assert.equal(await introspect(), false, 'revoked, whatever was kept before');
+      const redis = new Redis(REDIS_URL);
+      try {
+        assert.ok((await redis.keys(`${prefix}cache:introspection:*`)).length > 0, 'the revocation\'s mark is there');
+      } finally {
+        redis.disconnect();
+      }
+    });
+  });
+});
