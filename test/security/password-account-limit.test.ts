@@ -101,7 +101,7 @@ describe('which account a password attempt names (password-account.ts)', () => {
     };
     return { asked, deps: { upstreams: { get: () => ({ admin }) } } as unknown as Parameters<typeof passwordAccountKey>[0] };
   };
-  const tenant = (loginWithEmail?: boolean) => ({ slug: `t-${randomUUID()}`, realm: `r-${randomUUID()}`, upstream: 'u', features: { passwordGrantEnabled: true, loginWithEmail } }) as unknown as Tenant;
+  const tenant = (loginWithEmail?: boolean) => ({ slug: `t-${randomUUID()}`, realm: `r-${randomUUID()}`, id: randomUUID(), upstream: 'u', features: { passwordGrantEnabled: true, loginWithEmail } }) as unknown as Tenant;
 
   it('an address names the account of that email first, then of that username, as Keycloak signs in', async () => {
     const { deps, asked } = fake([{ id: 'id-1', username: 'dana', email: 'dana@x.example' }]);

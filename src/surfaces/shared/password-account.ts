@@ -18,6 +18,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
+import { digestKey } from '../../store/digest-key.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 
 const KEEP_MS = 5 * 60_000;
@@ -29,7 +30,8 @@ export async function passwordAccountKey(deps: Pick<Deps, 'upstreams'>, tenant: 
   // Keycloak keeps usernames and emails lower-case and matches any letter case. Spaces around a
   // name are trimmed, as the grant sends it (password-grant.ts).
   const name = typed.trim().toLowerCase();
-  const cacheKey = `${tenant.upstream}|${tenant.realm}|${name}`;
+  // By the realm's id, not its name, which its admin can give to another realm (digest-key.ts).
+  const cacheKey = digestKey(tenant.upstream, tenant.id.toLowerCase(), name);
   let id = resolved.get(cacheKey);
   if (id === undefined) {
     try {
