@@ -24,9 +24,15 @@ export class RealmTokenVerifier {
     private readonly timeoutMs: number,
   ) {}
 
-  /** The key set of one realm, fetched from where the broker reaches Keycloak. */
+  /**
+   * The key set of one realm, fetched from where the broker reaches Keycloak. Kept by the realm's
+   * server, id and issuer, not its issuer alone: a realm named as another realm was a moment ago
+   * has that issuer, and was given the other realm's cached keys, so the other realm's tokens,
+   * which still carry that issuer, verified as its own (attack round 49's rename, followed here).
+   */
   private keySet(realm: RealmEntry): KeySet {
-    let keys = this.keySets.get(realm.issuer);
+    const id = JSON.stringify([realm.upstream, realm.id, realm.issuer]);
+    let keys = this.keySets.get(id);
     if (!keys) {
       const upstream = this.upstreams.get(realm.upstream);
       const internal = upstream.realm(realm.realm).address.internalBase;
@@ -50,7 +56,7 @@ export class RealmTokenVerifier {
         cooldownDuration: 30_000,
         cacheMaxAge: 10 * 60_000,
       });
-      this.keySets.set(realm.issuer, keys);
+      this.keySets.set(id, keys);
     }
     return keys;
   }

@@ -1,7 +1,8 @@
 /**
  * Attack round 49, against the two opt-in caches (the client-credentials token cache and the
  * introspection cache), with real Keycloak and Redis:
- * - a realm renamed to another's old name was answered from the other's entries (keys by name);
+ * - a realm renamed to another's old name was answered from the other's entries (keys by name),
+ *   and the other's tokens verified with the other's keys kept under that name;
  * - a client id with `|` in it shared an entry with another client (keys joined with `|`);
  * - a token revoked through the broker was still handed out by the token cache;
  * - another caller's refused revoke, while the owner's was under way, took the owner's mark away,
@@ -54,10 +55,13 @@ describe('the caches\' keys and revocations (attack round 49)', function () {
       });
       const grant = (realm: string) => post(`${broker.url}${CONNECT_TOKEN}`, { realm, client_id: 'connect-demo', client_secret: 'connect-demo-secret' });
       const introspect = (realm: string, token: string) => post(`${broker.url}${CONNECT_INTROSPECT}`, { realm, token });
+      const register = (slug: string, token: string) => fetch(`${broker.url}/v1/auth/register`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'x-tenant': slug } });
       const ofA = await grant(a.id);
       assert.equal(ofA.status, 200, ofA.text);
       assert.equal((await grant(a.id)).body.access_token, ofA.body.access_token, 'cached');
       assert.equal((await introspect(a.id, ofA.body.access_token)).body.active, true);
+      // A's keys, fetched to verify A's token locally (ScaiWave's /register), and kept.
+      assert.equal((await register(a.realm, ofA.body.access_token)).status, 200);
 
       // A's admin renames A; B's admin renames B to A's old name (each realm's admin can).
       const admin = await serverAdmin();
@@ -73,6 +77,10 @@ describe('the caches\' keys and revocations (attack round 49)', function () {
       assert.equal(claims(ofB.body.access_token).iss, `${KEYCLOAK_URL}/realms/${a.realm}`);
       const asB = await introspect(b.id, ofA.body.access_token);
       assert.equal(asB.body.active, false, `A's token is not B's: ${asB.text}`);
+      // Nor verified with the keys kept for the issuer B now has (A's), as B's user.
+      const atB = await register(b.realm, ofA.body.access_token);
+      assert.equal(atB.status, 401, `A's token is not verified as B's: ${await atB.text()}`);
+      assert.equal((await register(b.realm, ofB.body.access_token)).status, 200, 'B\'s own token is');
     });
   });
 
