@@ -36,7 +36,7 @@ import { compareWithSource, type SourceComparison } from './migrate/compare-sour
 import { closeToSignIns, isClosed, openToSignIns } from './migrate/close-realm.js';
 import { exportRealm, readExportFile, removeExport } from './migrate/export-realm.js';
 import { MigrationError, MigrationUsageError } from './migrate/migration-error.js';
-import { countsOf, verifyCopy, type RealmCounts } from './migrate/verify-copy.js';
+import { countsOf, verifyAccounts, verifyCopy, type RealmCounts } from './migrate/verify-copy.js';
 
 export { MigrationError, MigrationUsageError };
 
@@ -112,6 +112,8 @@ function requireSharedStore(store: Store): void {
 export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
   const modes = [opts.to !== undefined, Boolean(opts.rollback), Boolean(opts.retire), Boolean(opts.close)].filter(Boolean).length;
   if (modes !== 1) throw new MigrationUsageError('say exactly one of --to <upstream>[/<realm>], --rollback, --retire, --close');
+  // Bad usage is exit 2 whoever holds the lock (it was 1, "another migration is running", when one did: round 51).
+  if (opts.to !== undefined) parseTo(opts.to);
   if (opts.dryRun) {
     // A dry run reads and reports, and writes nothing: no lock either (attack helper round 27,
     // F1: --rollback and --retire ignored --dry-run and switched, or deleted a realm, for real).
@@ -136,6 +138,13 @@ export async function migrate(deps: MigrateDeps, opts: MigrateOptions): Promise<
   }
 }
 
+/** `--to <upstream>[/<realm>]`: the upstream and the realm's name, if given. */
+function parseTo(to: string): [string, string | undefined] {
+  const [upstream, realm, extra] = to.split('/');
+  if (!upstream || extra !== undefined || realm === '') throw new MigrationUsageError(`--to ${to}: expected <upstream> or <upstream>/<realm>`);
+  return [upstream, realm];
+}
+
 async function currentTenant(deps: MigrateDeps, slug: string) {
   const tenant = await deps.tenants.bySlug(slug);
   if (!tenant) {
@@ -148,8 +157,7 @@ async function currentTenant(deps: MigrateDeps, slug: string) {
 async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<MigrateResult> {
   const say = deps.say ?? (() => {});
   const tenant = await currentTenant(deps, opts.tenant);
-  const [toUpstream, toRealm, extra] = opts.to!.split('/');
-  if (!toUpstream || extra !== undefined || toRealm === '') throw new MigrationUsageError(`--to ${opts.to}: expected <upstream> or <upstream>/<realm>`);
+  const [toUpstream, toRealm] = parseTo(opts.to!);
   const targetUpstream = upstreamConfig(deps.config, toUpstream);
   const source: RealmAddress = { upstream: tenant.upstream, realm: tenant.realm };
   const target: RealmAddress = { upstream: toUpstream, realm: toRealm ?? tenant.realm };
@@ -198,7 +206,8 @@ async function moveTenant(deps: MigrateDeps, opts: MigrateOptions): Promise<Migr
     let importSkipped = false;
     if (existing.length) {
       const same = existing.length === 1 && existing[0]!.realm === target.realm && existing[0]!.id === rep.id;
-      const differences = same ? await verifyCopy(admin, target.realm, { ...rep, realm: target.realm }) : ['another realm'];
+      const want = { ...rep, realm: target.realm };
+      const differences = same ? [...await verifyCopy(admin, target.realm, want), ...await verifyAccounts(admin, target.realm, want)] : ['another realm'];
       if (differences.length) {
         const what = existing.map((r) => `${r.realm} (id ${r.id})`).join(', ');
         throw new MigrationError(`target ${toUpstream} already has ${what}, not an identical copy of ${where(source)}` +
@@ -318,6 +327,13 @@ async function rollback(deps: MigrateDeps, opts: MigrateOptions): Promise<Migrat
   requireSharedStore(deps.store);
   const homes = new TenantHomes(deps.store);
   const home = await migratedHome(deps, homes, opts.tenant, 'roll back');
+  // Once: the copy a rollback leaves is the realm the tenant left, and a second rollback (retried,
+  // or two operators at once, serialised by the lock) went back to it, and said "rolled back"
+  // (attack round 51). Back onto the copy is a move: --to.
+  if (home.rolledBack) {
+    throw new MigrationError(`nothing to roll back: tenant ${printable(opts.tenant)} was rolled back to ${where(home)} at ${new Date(home.since).toISOString()} already ` +
+      `(to move it onto ${where(home.from)} again: --to ${home.from.upstream}/${home.from.realm})`);
+  }
   const backAdmin = await adminSession(upstreamConfig(deps.config, home.from.upstream));
   const back = await findRealm(backAdmin, home.from);
   if (!back) throw new MigrationError(`cannot roll back: realm ${where(home.from)} (id ${home.from.id}) no longer exists`);
@@ -333,7 +349,7 @@ async function rollback(deps: MigrateDeps, opts: MigrateOptions): Promise<Migrat
   // served stay the tenant's until it is retired (they were refused at once, and the broker could
   // no longer revoke them, while their sessions lived on at the copy: attack round 37).
   const copy = { upstream: home.upstream, realm: home.realm, id: home.id };
-  await homes.set(opts.tenant, { ...back, from: copy, since: t0 });
+  await homes.set(opts.tenant, { ...back, from: copy, since: t0, rolledBack: true });
   (deps.say ?? (() => {}))(`rolled back: tenant ${printable(opts.tenant)} lives at ${where(back)} again; the copy at ${where(home)} is left in place, ` +
     `its tokens still the tenant's until --retire deletes it`);
   return { action: 'rolled-back', tenant: opts.tenant, from: home, to: back, timings: { switchMs: Date.now() - t0 }, configHint: hint(opts.tenant, back, copy, t0) };

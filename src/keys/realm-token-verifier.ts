@@ -13,6 +13,9 @@ import { isTooLarge } from '../upstream/upstream-fetch.js';
 
 type KeySet = ReturnType<typeof jose.createRemoteJWKSet>;
 
+/** What Keycloak signs with (never `none`, never a MAC). */
+const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
 const invalid = (message: string, cause?: unknown) => new BrokerError('invalid_token', message, { cause });
 
 export class RealmTokenVerifier {
@@ -49,6 +52,7 @@ export class RealmTokenVerifier {
             } catch (err) {
               throw new BrokerError('upstream_bad_response', 'Keycloak sent an unusable key set', { cause: err });
             }
+            await this.assertStillNamed(realm);
           }
           return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
         },
@@ -59,6 +63,20 @@ export class RealmTokenVerifier {
       this.keySets.set(id, keys);
     }
     return keys;
+  }
+
+  /**
+   * Keys are fetched by the realm's name, which is its admin's to change: the name the broker
+   * knows may be another realm's by now (a realm renamed away, and another given its name, within
+   * the tenant list's 30 s; attack round 50: that realm's users signed in as the tenant's, and its
+   * admin's own key made tokens for the tenant's users). Asked after the keys came, so that keys
+   * fetched from another realm are never kept; the tenant list is read again.
+   */
+  private async assertStillNamed(realm: RealmEntry): Promise<void> {
+    const id = await this.upstreams.get(realm.upstream).admin.realmIdOf(realm.realm);
+    if (id?.toLowerCase() === realm.id.toLowerCase()) return;
+    this.tenants.changed(realm.upstream);
+    throw new BrokerError('upstream_unavailable', `realm ${realm.realm} of ${realm.upstream} is no longer realm ${realm.id} (renamed)`, { retryAfter: 5 });
   }
 
   /** The realm that issued `token`, read without trusting it. */
@@ -110,6 +128,21 @@ export class RealmTokenVerifier {
   }
 
   /** Verifies a bearer access token of `tenant`; returns its claims. */
+  /**
+   * Throws unless `token`, which a realm has just sent the broker, is signed by the keys of a
+   * realm of `tenant` (its realm or one it moved from), as its `iss` names it: which realm
+   * answered a call made by the realm's name (withBrokerIdToken).
+   */
+  async assertIssuedBy(token: string, tenant: Tenant): Promise<void> {
+    const realm = await this.issuingRealm(token);
+    RealmTokenVerifier.assertBelongs(realm, tenant);
+    try {
+      await jose.jwtVerify(token, this.keySet(realm), { issuer: realm.issuer, algorithms: ALGORITHMS, clockTolerance: 5 });
+    } catch (err) {
+      throw translateJoseError(err);
+    }
+  }
+
   async verifyAccessToken(token: string, tenant: Tenant, audience?: string): Promise<jose.JWTPayload> {
     const realm = await this.issuingRealm(token);
     RealmTokenVerifier.assertBelongs(realm, tenant);
@@ -117,7 +150,7 @@ export class RealmTokenVerifier {
       const { payload } = await jose.jwtVerify(token, this.keySet(realm), {
         issuer: realm.issuer,
         audience,
-        algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'],
+        algorithms: ALGORITHMS,
         requiredClaims: ['sub', 'exp'],
         clockTolerance: 5,
       });

@@ -91,6 +91,14 @@ export class TenantRegistry {
     });
   }
 
+  /**
+   * `upstream`'s realms are not as its list says (a realm found renamed: keys/realm-token-verifier.ts):
+   * the next lookup reads the list again instead of serving the kept one to its time.
+   */
+  changed(upstream: string): void {
+    this.cache.delete(upstream);
+  }
+
   /** A realm's attributes as the tenancy rules may read them (config `emailDomainsFrom`). */
   private realmAttributes(given: Record<string, unknown> | undefined): Record<string, string> {
     const attributes = (given ?? {}) as Record<string, string>;

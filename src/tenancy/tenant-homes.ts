@@ -38,6 +38,8 @@ export interface TenantHome extends HomeRealm {
   from?: HomeRealm;
   /** When this home was set (ms since epoch). */
   since: number;
+  /** This home is a `--rollback`'s: `from` is the copy it left, and another rollback would go back to it. */
+  rolledBack?: boolean;
 }
 
 /** The realm a home names, among `realms`: by id on its server when it has one, else by name. */

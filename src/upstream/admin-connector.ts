@@ -140,6 +140,12 @@ export class AdminConnector {
     return this.call('listing realms', async (c) => listOf(await c.realms.find({ briefRepresentation: false }), 'realm list'));
   }
 
+  /** The id of the realm that has the name `realm` now (undefined: none has). */
+  async realmIdOf(realm: string): Promise<string | undefined> {
+    const found = await this.call('reading a realm', (c) => c.realms.findOne({ realm }));
+    return typeof found?.id === 'string' ? found.id : undefined;
+  }
+
   findUsersByUsername(realm: string, username: string, budgetMs = USER_SEARCH_BUDGET_MS): Promise<UserRepresentation[]> {
     return this.searchUsers(realm, { username, max: '2' }, budgetMs);
   }

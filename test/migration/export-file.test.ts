@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { exportRealm } from '../../src/cli/migrate/export-realm.js';
@@ -68,5 +68,44 @@ describe('migrate: the live export is kept where no other local user can reach i
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     assert.equal(statSync(dir).uid, process.getuid!());
     assert.match(readFileSync(file, 'utf8'), /the-client-secret/);
+  });
+
+  it('stops the whole export when the command is stopped, and deletes its file (attack round 51)', async () => {
+    // A kc.sh whose export goes on in a child of its own (as kc.sh's java does), and says where.
+    const home = join(root, 'slow-kc');
+    mkdirSync(join(home, 'bin'), { recursive: true });
+    const said = join(root, 'slow-export');
+    writeFileSync(join(home, 'bin', 'kc.sh'), [
+      '#!/bin/sh',
+      'while [ $# -gt 0 ]; do [ "$1" = --file ] && file="$2"; shift; done',
+      'printf \'{"realm":"secret-realm","users":[{"credentials":"half-written"\' > "$file"',
+      'sleep 60 &',
+      `echo "$! $file" > ${said}`,
+      'wait',
+    ].join('\n'));
+    chmodSync(join(home, 'bin', 'kc.sh'), 0o755);
+    const settings = { kcHome: home, db: 'postgres', dbUrl: 'jdbc:postgresql://127.0.0.1:1/none', javaHome: root };
+    const running = exportRealm(settings, realm.realm, upstream).then(() => undefined, (err: Error) => err);
+    let written = '';
+    for (let i = 0; i < 100 && !written.includes(' '); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      try { written = readFileSync(said, 'utf8').trim(); } catch { /* not yet */ }
+    }
+    const [pid, exportFile] = written.split(' ') as [string, string];
+    assert.ok(existsSync(exportFile), 'the export has begun');
+    // SIGHUP, as a closed terminal sends (mocha keeps SIGINT for itself): the listener the export set.
+    process.emit('SIGHUP');
+    const err = await running;
+    assert.ok(err instanceof Error && /interrupted \(SIGHUP\) during the export .*its file deleted/.test(err.message), String(err));
+    assert.ok(!existsSync(dirname(exportFile)), 'the half-written export and its directory are gone');
+    // Gone, or dead and not yet reaped (its parent, kc.sh, is gone too: it waits for whoever adopts it).
+    let state = 'gone';
+    for (let i = 0; i < 40; i++) {
+      try { state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0]!; } catch { state = 'gone'; }
+      if (state === 'gone' || state === 'Z') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(state === 'gone' || state === 'Z', `the export's own child is stopped too (state ${state})`);
+    assert.equal(process.listenerCount('SIGHUP'), 0, 'the command\'s signals are its own again');
   });
 });

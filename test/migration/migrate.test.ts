@@ -15,7 +15,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { migrate, MigrationError, type MigrateOptions, type MigrateResult } from '../../src/cli/migrate.js';
+import { migrate, MigrationError, MigrationUsageError, type MigrateOptions, type MigrateResult } from '../../src/cli/migrate.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/http/logger.js';
 import { RedisStore } from '../../src/store/redis-store.js';
@@ -222,6 +222,10 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     try {
       await store.put('tenancy:migration-lock', { lease: 'theirs', holder: { tenant: 'other', pid: 1 } }, 60);
       await assert.rejects(run({ to: 'target', fromFile: exportFile }), /another migration is running .*"tenant":"other"/);
+      // Bad usage is bad usage whoever holds the lock (round 51: "another migration is running", exit 1).
+      for (const to of ['target/', '/x', 'a/b/c']) {
+        await assert.rejects(run({ to, fromFile: exportFile }), (e: Error) => e instanceof MigrationUsageError && /expected <upstream> or <upstream>\/<realm>/.test(e.message));
+      }
     } finally {
       await store.delete('tenancy:migration-lock');
       await store.close();
@@ -414,9 +418,23 @@ describe('migrate: a tenant moves between two Keycloak servers', function () {
     assert.equal(claims(refreshed.body.data.access_token).iss, tgtIssuer);
     const reg = await post(`${b.url}/v1/auth/register`, {}, { headers: { ...tenantHeader, authorization: `Bearer ${refreshed.body.data.access_token}` } });
     assert.equal(reg.status, 200, reg.text);
+    // Once (attack round 51): a second rollback, retried or by another operator, went back onto the copy.
+    await assert.rejects(run({ rollback: true }), /nothing to roll back: tenant .* was rolled back to .* already/);
+    await assert.rejects(run({ rollback: true, dryRun: true }), /was rolled back to .* already/);
+    assert.equal(await issuerAt(a), srcIssuer, 'still where the rollback put it');
   });
 
   it('moves again onto the identical copy, then --retire deletes the old realm by its id (not before its tokens expire, unless forced)', async () => {
+    // Attack round 51: a user disabled at the source since the copy was made was enabled again by
+    // a move onto the copy. Every account is compared, live (a dry run exports the source as a run does).
+    const source0 = await adminOf(SOURCE_URL);
+    const [benUser] = await source0.users.find({ realm: t.realm, username: ben, exact: true });
+    await source0.users.update({ realm: t.realm, id: benUser!.id! }, { enabled: false });
+    try {
+      await assert.rejects(run({ to: 'target', dryRun: true }), new RegExp(`not an identical copy.*user ${ben} is enabled at the target, disabled at the source`, 's'));
+    } finally {
+      await (await adminOf(SOURCE_URL)).users.update({ realm: t.realm, id: benUser!.id! }, { enabled: true });
+    }
     // Round 39: the copy, closed as the realm the tenant left after the rollback, was switched onto
     // closed: every sign-in of the tenant was denied. It is opened again.
     assert.equal((await run({ close: true })).action, 'closed');

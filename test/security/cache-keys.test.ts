@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { claims, post, startBroker, type TestBroker } from '../helpers/broker.js';
+import { signIn } from '../helpers/platform-rp.js';
 import { KEYCLOAK_URL, REDIS_URL, cleanRedisPrefix } from '../helpers/services.js';
 import { createRealms, deleteRealms, makeTestTenant, serverAdmin } from '../helpers/test-tenant.js';
 import type { RealmConnector } from '../../src/upstream/realm-connector.js';
@@ -81,6 +82,52 @@ describe('the caches\' keys and revocations (attack round 49)', function () {
       const atB = await register(b.realm, ofA.body.access_token);
       assert.equal(atB.status, 401, `A's token is not verified as B's: ${await atB.text()}`);
       assert.equal((await register(b.realm, ofB.body.access_token)).status, 200, 'B\'s own token is');
+    });
+  });
+
+  describe('a realm given a tenant\'s realm name while the tenant list still has it (attack round 50)', () => {
+    const a = makeTestTenant();
+    const b = makeTestTenant();
+    const aRenamed = `${a.realm}-x`;
+    const bUser = Object.keys(b.users)[0]!;
+    before(() => createRealms(a, b));
+    after(async () => {
+      await deleteRealms(a, b);
+      await deleteRealms({ ...a, realm: aRenamed });
+    });
+
+    it('answers nothing as the tenant: B\'s user gets no broker ID token as A\'s, B\'s token is not verified as A\'s', async () => {
+      // The realm list is kept a minute here: the window is the list's time (30 s by default).
+      const overrides = {
+        tenantCacheTtlMs: 60_000, tenantEstablishMinutes: 0,
+        tenants: { [a.realm]: { upstream: 'server1', realmId: a.id }, [b.realm]: { upstream: 'server1', realmId: b.id } },
+      };
+      const [one, two] = [await start(overrides), await start(overrides)];
+      for (const broker of [one, two]) assert.equal((await broker.deps.tenants.bySlug(a.realm))?.realm, a.realm);
+
+      // A's admin renames A; B's admin gives B A's old name.
+      const admin = await serverAdmin();
+      await admin.realms.update({ realm: a.realm }, { realm: aRenamed });
+      await admin.realms.update({ realm: b.realm }, { realm: a.realm });
+      assert.equal((await one.deps.tenants.bySlug(a.realm))?.realm, a.realm, 'the brokers still call A by its old name');
+
+      // A sign-in at A's tenant issuer goes to the realm of that name (B's), and B's user signs in there.
+      const issuer = `${two.url}/api/v1/auth/tenants/${encodeURIComponent(a.realm)}/oauth`;
+      const signedIn = await signIn(issuer, bUser, { brokerUrl: two.url }).then((r) => r.tokens, (err: unknown) => err as Error);
+      assert.ok(signedIn instanceof Error, `no tokens for B's user from A's issuer: ${JSON.stringify(claims((signedIn as { id_token: string }).id_token ?? 'e30.e30.'))}`);
+
+      // B's own token, as ScaiWave's /register at A checks it: the keys fetched by A's old name are B's.
+      const direct = await fetch(`${KEYCLOAK_URL}/realms/${a.realm}/protocol/openid-connect/token`, {
+        method: 'POST', body: new URLSearchParams({ grant_type: 'password', client_id: 'realm-broker', client_secret: 'realm-broker-secret', username: bUser, password: b.users[bUser]! }),
+      });
+      assert.equal(direct.status, 200, await direct.clone().text());
+      const bToken = ((await direct.json()) as { access_token: string }).access_token;
+      const register = await fetch(`${one.url}/v1/auth/register`, { method: 'POST', headers: { authorization: `Bearer ${bToken}`, 'x-tenant': a.realm } });
+      assert.notEqual(register.status, 200, `B's token is not A's user's: ${await register.text()}`);
+      // The broker read its realm list again on finding the rename: B's token is B's.
+      const again = await fetch(`${one.url}/v1/auth/register`, { method: 'POST', headers: { authorization: `Bearer ${bToken}`, 'x-tenant': a.realm } });
+      assert.equal(again.status, 401, await again.text());
+      assert.equal((await one.deps.tenants.bySlug(a.realm))?.realm, aRenamed, 'A is known by its new name now');
     });
   });
 

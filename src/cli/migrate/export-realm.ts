@@ -86,14 +86,36 @@ export async function exportRealm(settings: ExportSettings, realm: string, upstr
     ...(settings.dbPassword ? { KC_DB_PASSWORD: settings.dbPassword } : {}),
   };
   const output: string[] = [];
+  let interrupted: NodeJS.Signals | undefined;
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(kc, ['export', '--realm', realm, '--users', 'same_file', '--file', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A process group of its own (detached), so that the whole export (kc.sh and its java) can be
+    // stopped together when the command is: a Ctrl-C or a kill of the command left the export
+    // running, writing password hashes to a file nobody was told of, and the lock held (attack
+    // round 51). The command then ends as any failed run does: its file deleted, the lock released.
+    const child = spawn(kc, ['export', '--realm', realm, '--users', 'same_file', '--file', file], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const stop = (signal: NodeJS.Signals) => {
+      interrupted = signal;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => [signal, () => stop(signal)] as const);
+    for (const [signal, handler] of handlers) process.on(signal, handler);
     const keep = (chunk: Buffer) => { output.push(chunk.toString('utf8')); if (output.length > 200) output.shift(); };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     child.on('error', reject);
-    child.on('close', resolve);
+    child.on('close', (exitCode) => {
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+      resolve(exitCode);
+    });
   });
+  if (interrupted) {
+    removeExport(file);
+    throw new MigrationError(`interrupted (${interrupted}) during the export of realm ${realm}: the export was stopped and its file deleted; nothing was changed`);
+  }
   const log = output.join('');
   if (code !== 0 || !/Export finished successfully/.test(log)) {
     const tail = log.split('\n').filter((l) => /ERROR|Exception|Caused by|Property|not found/i.test(l)).slice(-8).join('\n') || log.split('\n').slice(-12).join('\n');

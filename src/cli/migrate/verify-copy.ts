@@ -89,3 +89,31 @@ export async function verifyCopy(admin: AdminSession, realm: string, want: Realm
   }
   return problems;
 }
+
+/** Calls at once to the target's admin API when every account is compared. */
+const ACCOUNT_CALLS = 8;
+
+/**
+ * For a copy made earlier and used again (a move back onto the copy a rollback left): every
+ * account of the export against the copy, not a sample: whether it is enabled, and when its
+ * password was set. A copy reused so was as the source had been at the first move, and the move
+ * undid what the source changed since: a user disabled there was enabled again, a new password was
+ * the old one again (attack round 51).
+ */
+export async function verifyAccounts(admin: AdminSession, realm: string, want: RealmRepresentation): Promise<string[]> {
+  const problems: string[] = [];
+  const listed = await admin.users.find({ realm, max: ALL, briefRepresentation: false });
+  const byId = new Map(listed.map((u) => [u.id, u]));
+  const wanted = people(want);
+  for (let i = 0; i < wanted.length; i += ACCOUNT_CALLS) {
+    await Promise.all(wanted.slice(i, i + ACCOUNT_CALLS).map(async (u) => {
+      const found = byId.get(u.id);
+      if (!found) { problems.push(`user ${u.username} (${u.id}) is missing`); return; }
+      if (Boolean(found.enabled) !== Boolean(u.enabled)) problems.push(`user ${u.username} is ${found.enabled ? 'enabled' : 'disabled'} at the target, ${u.enabled ? 'enabled' : 'disabled'} at the source`);
+      const password = u.credentials?.find((c) => c.type === 'password');
+      const theirs = (await admin.users.getCredentials({ realm, id: u.id! })).find((c) => c.type === 'password');
+      if ((password?.createdDate ?? null) !== (theirs?.createdDate ?? null)) problems.push(`user ${u.username}: the password at the target is not the source's`);
+    }));
+  }
+  return problems.sort();
+}

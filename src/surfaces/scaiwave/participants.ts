@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
+import { BrokerError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import type { Tenant } from '../../tenancy/tenant.js';
 
@@ -37,6 +38,13 @@ export async function registerParticipant(store: Store, tenant: Tenant, claims: 
   const sub = claims.sub!;
   const key = `participant:${tenant.slug}:${sub}`;
   const existing = await store.get<Participant>(key);
+  // The ids come from the slug, which a realm of another id can come to have (a tenant found by
+  // its realm's name: the realm renamed or gone, another named so): that realm's user with the
+  // same `sub` (ids are unique per server only) took the participant over (attack round 50). A
+  // record is its realm's, or one the tenant moved from.
+  if (existing && existing.tenant_id.toLowerCase() !== tenant.id.toLowerCase() && !tenant.aliasIds.some((id) => id.toLowerCase() === existing.tenant_id.toLowerCase())) {
+    throw new BrokerError('access_denied', 'This account is registered as a participant of another organisation under this name');
+  }
   const participant: Participant = {
     participant_id: uuidV5(`participant\n${tenant.slug}\n${sub}`),
     tenant_id: tenant.id,

@@ -26,6 +26,11 @@ export const credentials = (c: AuthenticatedClient) => ({ clientId: c.clientId, 
 
 /** The realm's tokens, with the broker's ID token in place of the realm's. */
 export async function withBrokerIdToken(deps: Deps, issuer: IssuerContext, clientId: string, tenant: Tenant, tokens: TokenResponse, nonce?: string) {
+  // The realm that answered is the tenant's by its keys, not by the name it was called by: a
+  // realm given the name of the tenant's (renamed away a moment ago) answered as the tenant,
+  // and its users got the broker's ID tokens as the tenant's (attack round 50). Its keys are
+  // fetched by name too, and their realm's id checked (realm-token-verifier.ts).
+  await deps.verifier.assertIssuedBy(tokens.access_token, tenant);
   await publishKeyOf(deps, tokens.access_token);
   const { id_token: realmIdToken, session_state: sessionState, ...rest } = tokens;
   if (typeof realmIdToken !== 'string') return rest;
