@@ -54,7 +54,7 @@ export async function wire(config: Config, log: Logger, store?: Store, metrics =
     store: theStore,
     upstreams,
     tenants,
-    verifier: new RealmTokenVerifier(upstreams, tenants, config.upstreamTimeoutMs),
+    verifier: new RealmTokenVerifier(upstreams, tenants, config.upstreamTimeoutMs, log),
     signingKeys,
     jwks: new RealmJwks(upstreams, tenants, () => answers.clear()),
     discovery: new EmailDiscovery(tenants, holders),

@@ -6,6 +6,8 @@
  */
 import * as jose from 'jose';
 import { BrokerError } from '../errors.js';
+import type { Logger } from '../http/logger.js';
+import { sampledWarning } from '../http/log-sampler.js';
 import type { TenantRegistry } from '../tenancy/registry.js';
 import { isTenantRealm, type RealmEntry, type Tenant } from '../tenancy/tenant.js';
 import type { Upstreams } from '../upstream/upstreams.js';
@@ -20,12 +22,17 @@ const invalid = (message: string, cause?: unknown) => new BrokerError('invalid_t
 
 export class RealmTokenVerifier {
   private readonly keySets = new Map<string, KeySet>();
+  /** Warns (sampled) that a realm's id could not be checked (assertStillNamed). */
+  private readonly unchecked?: (err: unknown) => void;
 
   constructor(
     private readonly upstreams: Upstreams,
     private readonly tenants: TenantRegistry,
     private readonly timeoutMs: number,
-  ) {}
+    log?: Logger,
+  ) {
+    this.unchecked = log && sampledWarning(log, 'could not check a realm\'s id with the admin API before keeping its keys');
+  }
 
   /**
    * The key set of one realm, fetched from where the broker reaches Keycloak. Kept by the realm's
@@ -73,7 +80,16 @@ export class RealmTokenVerifier {
    * fetched from another realm are never kept; the tenant list is read again.
    */
   private async assertStillNamed(realm: RealmEntry): Promise<void> {
-    const id = await this.upstreams.get(realm.upstream).admin.realmIdOf(realm.realm);
+    const id = await this.upstreams.get(realm.upstream).admin.realmIdOf(realm.realm).catch((err: unknown) => {
+      // An admin API that does not answer says nothing of a rename: the keys are kept, as before
+      // this check (local verification must not stop with the admin API; a rename in that very
+      // outage is the one case left open), and said once in ten seconds.
+      if (err instanceof BrokerError && err.isUpstreamFailure) {
+        this.unchecked?.(err);
+        return realm.id;
+      }
+      throw err;
+    });
     if (id?.toLowerCase() === realm.id.toLowerCase()) return;
     this.tenants.changed(realm.upstream);
     throw new BrokerError('upstream_unavailable', `realm ${realm.realm} of ${realm.upstream} is no longer realm ${realm.id} (renamed)`, { retryAfter: 5 });
