@@ -8,6 +8,7 @@
  */
 import type * as jose from 'jose';
 import type { TenantRegistry } from '../tenancy/registry.js';
+import { checkRealmName, renamedRealm } from '../tenancy/realm-name-check.js';
 import type { Upstreams } from '../upstream/upstreams.js';
 import { translateUpstreamError } from '../upstream/translate-error.js';
 
@@ -83,6 +84,12 @@ export class RealmJwks {
         const res = await this.upstreams.get(t.upstream).fetch(`${base}/protocol/openid-connect/certs`);
         if (!res.ok) throw new Error(`certs answered ${res.status}`);
         const body = (await res.json()) as { keys?: jose.JWK[] };
+        // Fetched by name: another realm's keys, if the name is another realm's now, are not
+        // published under the tenant's issuer (the last ones stand; attack round 52).
+        if (await checkRealmName(this.upstreams, t) === 'renamed') {
+          this.tenants.changed(t.upstream);
+          throw renamedRealm(t);
+        }
         // Only signing keys: Keycloak also lists its encryption keys here.
         const keys = (body.keys ?? []).filter((k) => k.use !== 'enc').map((k) => ({ ...k, iss: t.issuer }));
         this.lastByRealm.set(t.issuer, keys);

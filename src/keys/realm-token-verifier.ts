@@ -8,6 +8,7 @@ import * as jose from 'jose';
 import { BrokerError } from '../errors.js';
 import type { Logger } from '../http/logger.js';
 import { sampledWarning } from '../http/log-sampler.js';
+import { checkRealmName, renamedRealm } from '../tenancy/realm-name-check.js';
 import type { TenantRegistry } from '../tenancy/registry.js';
 import { isTenantRealm, type RealmEntry, type Tenant } from '../tenancy/tenant.js';
 import type { Upstreams } from '../upstream/upstreams.js';
@@ -72,27 +73,13 @@ export class RealmTokenVerifier {
     return keys;
   }
 
-  /**
-   * Keys are fetched by the realm's name, which is its admin's to change: the name the broker
-   * knows may be another realm's by now (a realm renamed away, and another given its name, within
-   * the tenant list's 30 s; attack round 50: that realm's users signed in as the tenant's, and its
-   * admin's own key made tokens for the tenant's users). Asked after the keys came, so that keys
-   * fetched from another realm are never kept; the tenant list is read again.
-   */
+  /** Keys are fetched by the realm's name: kept only while it names the realm (realm-name-check.ts). */
   private async assertStillNamed(realm: RealmEntry): Promise<void> {
-    const id = await this.upstreams.get(realm.upstream).admin.realmIdOf(realm.realm).catch((err: unknown) => {
-      // An admin API that does not answer says nothing of a rename: the keys are kept, as before
-      // this check (local verification must not stop with the admin API; a rename in that very
-      // outage is the one case left open), and said once in ten seconds.
-      if (err instanceof BrokerError && err.isUpstreamFailure) {
-        this.unchecked?.(err);
-        return realm.id;
-      }
-      throw err;
-    });
-    if (id?.toLowerCase() === realm.id.toLowerCase()) return;
+    const check = await checkRealmName(this.upstreams, realm);
+    if (check === 'unknown') this.unchecked?.(new Error(`realm ${realm.realm} of ${realm.upstream}: the admin API did not answer`));
+    if (check !== 'renamed') return;
     this.tenants.changed(realm.upstream);
-    throw new BrokerError('upstream_unavailable', `realm ${realm.realm} of ${realm.upstream} is no longer realm ${realm.id} (renamed)`, { retryAfter: 5 });
+    throw renamedRealm(realm);
   }
 
   /** The realm that issued `token`, read without trusting it. */
@@ -150,12 +137,16 @@ export class RealmTokenVerifier {
    * answered a call made by the realm's name (withBrokerIdToken).
    */
   async assertIssuedBy(token: string, tenant: Tenant): Promise<void> {
-    const realm = await this.issuingRealm(token);
-    RealmTokenVerifier.assertBelongs(realm, tenant);
     try {
+      const realm = await this.issuingRealm(token);
+      RealmTokenVerifier.assertBelongs(realm, tenant);
       await jose.jwtVerify(token, this.keySet(realm), { issuer: realm.issuer, algorithms: ALGORITHMS, clockTolerance: 5 });
     } catch (err) {
-      throw translateJoseError(err);
+      const failure = translateJoseError(err);
+      // Keycloak's own answer, not the caller's token: a failure other than Keycloak's (down, a
+      // realm found renamed: 503) is an answer the broker cannot pass on as the tenant's (502).
+      if (failure.isUpstreamFailure) throw failure;
+      throw new BrokerError('upstream_bad_response', 'The identity service answered with a token that is not the organisation\'s', { cause: err });
     }
   }
 

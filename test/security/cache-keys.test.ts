@@ -102,8 +102,9 @@ describe('the caches\' keys and revocations (attack round 49)', function () {
         tenantCacheTtlMs: 60_000, tenantEstablishMinutes: 0,
         tenants: { [a.realm]: { upstream: 'server1', realmId: a.id }, [b.realm]: { upstream: 'server1', realmId: b.id } },
       };
-      const [one, two] = [await start(overrides), await start(overrides)];
-      for (const broker of [one, two]) assert.equal((await broker.deps.tenants.bySlug(a.realm))?.realm, a.realm);
+      // One broker per check: the first refusal reads the list again, which ends that broker's window.
+      const [one, two, three, four] = [await start(overrides), await start(overrides), await start(overrides), await start(overrides)];
+      for (const broker of [one, two, three, four]) assert.equal((await broker.deps.tenants.bySlug(a.realm))?.realm, a.realm);
 
       // A's admin renames A; B's admin gives B A's old name.
       const admin = await serverAdmin();
@@ -128,6 +129,17 @@ describe('the caches\' keys and revocations (attack round 49)', function () {
       const again = await fetch(`${one.url}/v1/auth/register`, { method: 'POST', headers: { authorization: `Bearer ${bToken}`, 'x-tenant': a.realm } });
       assert.equal(again.status, 401, await again.text());
       assert.equal((await one.deps.tenants.bySlug(a.realm))?.realm, aRenamed, 'A is known by its new name now');
+
+      // Round 52: the platform JWKS, fetched by name, published B's keys under A's issuer.
+      const bKids = ((await (await fetch(`${KEYCLOAK_URL}/realms/${a.realm}/protocol/openid-connect/certs`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+      const published = ((await (await fetch(`${three.url}/api/v1/platform/.well-known/jwks.json`)).json()) as { keys: { kid: string; iss: string }[] }).keys;
+      const asA = published.filter((k) => k.iss === `${KEYCLOAK_URL}/realms/${a.realm}` && bKids.includes(k.kid));
+      assert.deepEqual(asA, [], 'none of B\'s keys under A\'s issuer');
+
+      // Round 52: a password grant at A's realm name answered with B's user's tokens as A's (B's
+      // admin can make the broker's client public there, so per-realm secrets do not stop it).
+      const password = await post(`${four.url}/auth/api/v1/oauth/connect/user/login`, { realm: a.id, username: bUser, password: b.users[bUser]! });
+      assert.notEqual(password.status, 200, `B's user gets no tokens as A's: ${password.text.slice(0, 300)}`);
     });
   });
 

@@ -94,6 +94,8 @@ export function codeLogin(deps: Deps): Koa.Middleware {
     const res = await realmsForCode(deps, tenant, code, iss)
       .then((realms) => redeemAtFirst(realms, (r) => deps.upstreams.get(r.upstream).realm(r.realm).authorizationCode(code, expected, code_verifier)))
       .catch(relabel(['invalid_grant', 'invalid_request'], 'SW_AUTH_OIDC_FAILED'));
+    // The realm that answered is the tenant's by its keys (realm-name-check.ts; round 52).
+    await deps.verifier.assertIssuedBy(res.access_token, tenant);
     ctx.body = tokenData(res);
   };
 }

@@ -84,6 +84,10 @@ export async function clientCredentialsGrant(deps: Deps, tenant: Tenant, client:
   const expiresIn = typeof tokens.expires_in === 'number' ? tokens.expires_in : 0;
   const ttl = Math.min(policy.maxAgeSeconds, expiresIn - policy.safetyMarginSeconds);
   if (ttl > 0 && typeof tokens.access_token === 'string') {
+    // Kept only if the realm that answered is the tenant's by its keys: one that took the realm's
+    // name (realm-name-check.ts) had its token handed to the tenant's callers after the window
+    // closed, for up to maxAgeSeconds (attack round 52).
+    await deps.verifier.assertIssuedBy(tokens.access_token, tenant);
     await entryOfToken.put(deps.store, digestKey(tokens.access_token), id, ttl);
     await cached.put(deps.store, id, { mac: mac.toString('base64url'), tokens, expiresAt: Date.now() + expiresIn * 1000 }, ttl);
   }

@@ -38,6 +38,10 @@ export async function passwordGrant(deps: Deps, ctx: Koa.Context, tenant: Tenant
   try {
     const tokens = await deps.upstreams.get(tenant.upstream).realm(tenant.realm).password(username, input.password, input.scope);
     await Promise.all([perUser.reset(userKey), perAddress.reward(address, addressCounted)]);
+    // Called by the realm's name: the realm that answered must be the tenant's by its keys. A realm
+    // that took the name, its own broker client made public, answered with its users' tokens as
+    // the tenant's, per-realm secrets or not (realm-name-check.ts; attack round 52).
+    await deps.verifier.assertIssuedBy(tokens.access_token, tenant);
     return tokens;
   } catch (err) {
     if (notJudged(err)) await Promise.all([perUser.reward(userKey, userCounted), perAddress.reward(address, addressCounted)]).catch(() => {});

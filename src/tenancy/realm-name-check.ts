@@ -1,0 +1,28 @@
+/**
+ * Whether a realm's name, which is how Keycloak is called, still names that realm (its id).
+ * A realm admin can rename their realm, and another realm can then take the old name: the
+ * broker's list of names is up to TENANT_CACHE_TTL_MS old, and what the other realm answered
+ * under that name was taken as the tenant's (attack rounds 50 and 52: its users' ID tokens,
+ * tokens made with its admin's own key, its keys in the platform JWKS under the tenant's issuer).
+ * Asked of the admin API after what is checked came, so that nothing fetched from another realm
+ * is kept. An admin API that does not answer says nothing of a rename ('unknown'): callers keep
+ * what they fetched, as before the check, rather than stop with the admin API.
+ */
+import { BrokerError } from '../errors.js';
+import type { Upstreams } from '../upstream/upstreams.js';
+
+export type NameCheck = 'same' | 'renamed' | 'unknown';
+
+export async function checkRealmName(upstreams: Upstreams, realm: { upstream: string; realm: string; id: string }): Promise<NameCheck> {
+  try {
+    const id = await upstreams.get(realm.upstream).admin.realmIdOf(realm.realm);
+    return id?.toLowerCase() === realm.id.toLowerCase() ? 'same' : 'renamed';
+  } catch (err) {
+    if (err instanceof BrokerError && err.isUpstreamFailure) return 'unknown';
+    throw err;
+  }
+}
+
+/** The refusal when a realm's name is another realm's now: Keycloak's answer is not the tenant's. */
+export const renamedRealm = (realm: { upstream: string; realm: string; id: string }) =>
+  new BrokerError('upstream_unavailable', `realm ${realm.realm} of ${realm.upstream} is no longer realm ${realm.id} (renamed)`, { retryAfter: 5 });
