@@ -130,11 +130,11 @@ export class RealmTokenVerifier {
     }
   }
 
-  /** Verifies a bearer access token of `tenant`; returns its claims. */
   /**
    * Throws unless `token`, which a realm has just sent the broker, is signed by the keys of a
    * realm of `tenant` (its realm or one it moved from), as its `iss` names it: which realm
-   * answered a call made by the realm's name (withBrokerIdToken).
+   * answered a call made by the realm's name (realm-name-check.ts): before a realm token becomes
+   * a broker ID token, is handed out from a password grant or a code login, or is cached.
    */
   async assertIssuedBy(token: string, tenant: Tenant): Promise<void> {
     try {
@@ -150,6 +150,7 @@ export class RealmTokenVerifier {
     }
   }
 
+  /** Verifies a bearer access token of `tenant`; returns its claims. */
   async verifyAccessToken(token: string, tenant: Tenant, audience?: string): Promise<jose.JWTPayload> {
     const realm = await this.issuingRealm(token);
     RealmTokenVerifier.assertBelongs(realm, tenant);
