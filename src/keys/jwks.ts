@@ -8,7 +8,7 @@
  */
 import type * as jose from 'jose';
 import type { TenantRegistry } from '../tenancy/registry.js';
-import { checkRealmName, renamedRealm } from '../tenancy/realm-name-check.js';
+import { assertRealmName } from '../tenancy/realm-name-check.js';
 import type { Upstreams } from '../upstream/upstreams.js';
 import { translateUpstreamError } from '../upstream/translate-error.js';
 
@@ -86,10 +86,7 @@ export class RealmJwks {
         const body = (await res.json()) as { keys?: jose.JWK[] };
         // Fetched by name: another realm's keys, if the name is another realm's now, are not
         // published under the tenant's issuer (the last ones stand; attack round 52).
-        if (await checkRealmName(this.upstreams, t) === 'renamed') {
-          this.tenants.changed(t.upstream);
-          throw renamedRealm(t);
-        }
+        await assertRealmName(this.upstreams, this.tenants, t);
         // Only signing keys: Keycloak also lists its encryption keys here.
         const keys = (body.keys ?? []).filter((k) => k.use !== 'enc').map((k) => ({ ...k, iss: t.issuer }));
         this.lastByRealm.set(t.issuer, keys);

@@ -8,7 +8,7 @@ import * as jose from 'jose';
 import { BrokerError } from '../errors.js';
 import type { Logger } from '../http/logger.js';
 import { sampledWarning } from '../http/log-sampler.js';
-import { checkRealmName, renamedRealm } from '../tenancy/realm-name-check.js';
+import { assertRealmName } from '../tenancy/realm-name-check.js';
 import type { TenantRegistry } from '../tenancy/registry.js';
 import { isTenantRealm, type RealmEntry, type Tenant } from '../tenancy/tenant.js';
 import type { Upstreams } from '../upstream/upstreams.js';
@@ -23,7 +23,7 @@ const invalid = (message: string, cause?: unknown) => new BrokerError('invalid_t
 
 export class RealmTokenVerifier {
   private readonly keySets = new Map<string, KeySet>();
-  /** Warns (sampled) that a realm's id could not be checked (assertStillNamed). */
+  /** Warns (sampled) that a realm's id could not be checked (realm-name-check.ts). */
   private readonly unchecked?: (err: unknown) => void;
 
   constructor(
@@ -60,7 +60,8 @@ export class RealmTokenVerifier {
             } catch (err) {
               throw new BrokerError('upstream_bad_response', 'Keycloak sent an unusable key set', { cause: err });
             }
-            await this.assertStillNamed(realm);
+            // Fetched by name: kept only while it names the realm (realm-name-check.ts).
+            await assertRealmName(this.upstreams, this.tenants, realm, this.unchecked);
           }
           return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
         },
@@ -71,15 +72,6 @@ export class RealmTokenVerifier {
       this.keySets.set(id, keys);
     }
     return keys;
-  }
-
-  /** Keys are fetched by the realm's name: kept only while it names the realm (realm-name-check.ts). */
-  private async assertStillNamed(realm: RealmEntry): Promise<void> {
-    const check = await checkRealmName(this.upstreams, realm);
-    if (check === 'unknown') this.unchecked?.(new Error(`realm ${realm.realm} of ${realm.upstream}: the admin API did not answer`));
-    if (check !== 'renamed') return;
-    this.tenants.changed(realm.upstream);
-    throw renamedRealm(realm);
   }
 
   /** The realm that issued `token`, read without trusting it. */

@@ -10,10 +10,11 @@
  */
 import { BrokerError } from '../errors.js';
 import type { Upstreams } from '../upstream/upstreams.js';
+import type { TenantRegistry } from './registry.js';
 
-export type NameCheck = 'same' | 'renamed' | 'unknown';
+type NameCheck = 'same' | 'renamed' | 'unknown';
 
-export async function checkRealmName(upstreams: Upstreams, realm: { upstream: string; realm: string; id: string }): Promise<NameCheck> {
+async function checkRealmName(upstreams: Upstreams, realm: { upstream: string; realm: string; id: string }): Promise<NameCheck> {
   try {
     const id = await upstreams.get(realm.upstream).admin.realmIdOf(realm.realm);
     return id?.toLowerCase() === realm.id.toLowerCase() ? 'same' : 'renamed';
@@ -23,6 +24,16 @@ export async function checkRealmName(upstreams: Upstreams, realm: { upstream: st
   }
 }
 
-/** The refusal when a realm's name is another realm's now: Keycloak's answer is not the tenant's. */
-export const renamedRealm = (realm: { upstream: string; realm: string; id: string }) =>
-  new BrokerError('upstream_unavailable', `realm ${realm.realm} of ${realm.upstream} is no longer realm ${realm.id} (renamed)`, { retryAfter: 5 });
+/**
+ * Throws when `realm`'s name is another realm's now (Keycloak's answer is not the tenant's: 503),
+ * after telling the tenant list to read that server's realms again; `unchecked` hears of an admin
+ * API that did not answer. The one use of the check: key sets (realm-token-verifier.ts) and the
+ * platform JWKS (jwks.ts).
+ */
+export async function assertRealmName(upstreams: Upstreams, tenants: Pick<TenantRegistry, 'changed'>, realm: { upstream: string; realm: string; id: string }, unchecked?: (err: unknown) => void): Promise<void> {
+  const check = await checkRealmName(upstreams, realm);
+  if (check === 'unknown') unchecked?.(new Error(`realm ${realm.realm} of ${realm.upstream}: the admin API did not answer`));
+  if (check !== 'renamed') return;
+  tenants.changed(realm.upstream);
+  throw new BrokerError('upstream_unavailable', `realm ${realm.realm} of ${realm.upstream} is no longer realm ${realm.id} (renamed)`, { retryAfter: 5 });
+}
