@@ -21,6 +21,10 @@ const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256
 
 const invalid = (message: string, cause?: unknown) => new BrokerError('invalid_token', message, { cause });
 
+/** A token whose `iss` names no realm the broker knows now. */
+class UnknownIssuerError extends BrokerError {}
+export const isUnknownIssuer = (err: unknown): boolean => err instanceof UnknownIssuerError;
+
 export class RealmTokenVerifier {
   private readonly keySets = new Map<string, KeySet>();
   /** Warns (sampled) that a realm's id could not be checked (realm-name-check.ts). */
@@ -83,7 +87,7 @@ export class RealmTokenVerifier {
       throw invalid('The token is not a JWT', err);
     }
     const realm = typeof iss === 'string' ? await this.tenants.realmByIssuer(iss) : undefined;
-    if (!realm) throw invalid('The token was not issued by a known realm');
+    if (!realm) throw new UnknownIssuerError('invalid_token', 'The token was not issued by a known realm');
     return realm;
   }
 
@@ -97,14 +101,16 @@ export class RealmTokenVerifier {
   /**
    * Verifies a logout token a realm sent (OIDC Back-Channel Logout 1.0 §2.6): signed by
    * the realm named by its `iss`, with the back-channel logout event, a `sid` or `sub`, and
-   * no nonce. Returns the realm and the claims.
+   * no nonce. Returns the realm and the claims. `began`: the realm to verify it with, and the
+   * issuer it names, where that is not the realm's issuer now (a session begun before the realm
+   * was renamed: backchannel-logout.ts).
    */
-  async verifyLogoutToken(token: string, audiences: readonly string[], tenant?: Tenant): Promise<{ realm: RealmEntry; claims: jose.JWTPayload }> {
-    const realm = await this.issuingRealm(token);
+  async verifyLogoutToken(token: string, audiences: readonly string[], tenant?: Tenant, began?: { realm: RealmEntry; issuer: string }): Promise<{ realm: RealmEntry; claims: jose.JWTPayload }> {
+    const realm = began?.realm ?? await this.issuingRealm(token);
     // At a tenant's issuer, only that tenant's realm may end sessions (as every other token).
     if (tenant) RealmTokenVerifier.assertBelongs(realm, tenant);
     try {
-      const { payload } = await jose.jwtVerify(token, this.keySet(realm), { issuer: realm.issuer, clockTolerance: 5, maxTokenAge: '5m' });
+      const { payload } = await jose.jwtVerify(token, this.keySet(realm), { issuer: began?.issuer ?? realm.issuer, clockTolerance: 5, maxTokenAge: '5m' });
       // §2.6 step 3: the aud is validated as an ID token's, so it must name a client the broker
       // signs users in as (`audiences`). A client someone else added to the realm gets logout
       // tokens too, for the same sessions: they are the realm's, but not addressed to us.

@@ -40,6 +40,8 @@ interface Snapshot {
   /** By realmKey (server and id): tenants' realms and the realms they moved from. */
   byRealm: Map<string, Tenant>;
   byIssuer: Map<string, RealmEntry>;
+  /** Every realm by realmKey (server and id), tenant or not. */
+  realms: Map<string, RealmEntry>;
   byDomain: Map<string, Tenant[]>;
   /** Upstreams whose realms are unknown right now (unreachable, no stale list), with why. */
   unavailable: Map<string, unknown>;
@@ -257,6 +259,7 @@ export class TenantRegistry {
       byId,
       byRealm,
       byIssuer: new Map(realms.map((r) => [r.issuer, r])),
+      realms: new Map(realms.map((r) => [realmKey(r), r])),
       byDomain,
     };
   }
@@ -324,6 +327,11 @@ export class TenantRegistry {
   realmIdOf(issuer: string): string | Promise<string | undefined> {
     const known = this.readySnapshot()?.byIssuer.get(issuer)?.id;
     return known ?? this.realmByIssuer(issuer).then((r) => r?.id);
+  }
+
+  /** A realm by its server and id, as it is called now (tenant or not). */
+  realmOf(realm: RealmRef): Promise<RealmEntry | undefined> {
+    return this.find((s) => s.realms.get(realmKey(realm)), (name) => name === realm.upstream);
   }
 
   /** The tenant a realm serves, or served before it moved: by its server and id (tenant.ts isTenantRealm). */

@@ -6,13 +6,12 @@
  * the apps.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import KcAdminClient from '@keycloak/keycloak-admin-client';
 import * as jose from 'jose';
 import * as oidc from 'openid-client';
 import { deviceOverrides, post, startBroker, type TestBroker } from '../helpers/broker.js';
 import { HttpBrowser } from '../helpers/http-browser.js';
+import { startLogoutCapture, type LogoutCapture } from '../helpers/logout-capture.js';
 import { ADMIN, KEYCLOAK_URL } from '../helpers/services.js';
 import demo from '../../demo.config.json' with { type: 'json' };
 
@@ -23,24 +22,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('back-channel logout (OIDC Back-Channel Logout 1.0), both ways', function () {
   this.timeout(90_000);
   let broker: TestBroker;
-  let capture: Server;
-  let captureUrl: string;
-  const received: { path: string; token: string }[] = [];
+  let capture: LogoutCapture;
+  let received: LogoutCapture['received'];
   const admin = new KcAdminClient({ baseUrl: KEYCLOAK_URL, realmName: 'master' });
   const restore: (() => Promise<void>)[] = [];
 
   before(async () => {
-    capture = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => { body += c; });
-      req.on('end', () => {
-        received.push({ path: req.url!, token: new URLSearchParams(body).get('logout_token') ?? '' });
-        res.end();
-      });
-    });
-    capture.listen(0, '127.0.0.1');
-    await new Promise((r) => capture.once('listening', r));
-    captureUrl = `http://127.0.0.1:${(capture.address() as AddressInfo).port}`;
+    capture = await startLogoutCapture();
+    received = capture.received;
+    const captureUrl = capture.url;
     const apps = {
       ...demo.apps,
       'platform-demo': { ...demo.apps['platform-demo'], backchannelLogoutUri: `${captureUrl}/web` },
@@ -215,7 +205,7 @@ describe('back-channel logout (OIDC Back-Channel Logout 1.0), both ways', functi
     const username = `outsider-${suffix}@acme.example`;
     const { id: clientUuid } = await admin.clients.create({
       realm: 'acme', clientId, secret: 'outsider-secret', publicClient: false, directAccessGrantsEnabled: true, standardFlowEnabled: false,
-      attributes: { 'backchannel.logout.url': `${captureUrl}/outsider`, 'backchannel.logout.session.required': 'true' },
+      attributes: { 'backchannel.logout.url': `${capture.url}/outsider`, 'backchannel.logout.session.required': 'true' },
     });
     const { id: userId } = await admin.users.create({
       realm: 'acme', username, email: username, enabled: true, emailVerified: true, firstName: 'Out', lastName: 'Sider',

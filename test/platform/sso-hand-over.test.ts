@@ -26,18 +26,19 @@ describe('the hand-over of a browser\'s linked sessions', () => {
 
   it('passes over a session whose own realm session is ending: two ended at once linked each other (round 45: 6 in 20)', async () => {
     const store = new MemoryStore();
-    const deps = { store, upstreams: { get: () => ({ issuerOf: (realm: string) => `http://kc/realms/${realm}` }) } } as unknown as Deps;
-    const onRealm = (sub: string, linked: string[]): SsoSession => ({ ...session(sub, linked), realmSessionId: `rs-${sub}`, upstream: 'server1', realm: 'acme' });
+    const deps = { store } as unknown as Deps;
+    const acme = { upstream: 'server1', id: '19340612-d99f-40e7-8f15-76f059339aba' };
+    const onRealm = (sub: string, linked: string[]): SsoSession => ({ ...session(sub, linked), realmSessionId: `rs-${sub}`, upstream: 'server1', realm: 'acme', realmId: acme.id });
     // Ann's and cal's sessions link each other (cal joined again after ann); bea is older.
     await records.sso.put(store, 'ann', onRealm('ann', ['cal', 'bea']), 600);
     await records.sso.put(store, 'cal', onRealm('cal', ['ann', 'bea']), 600);
     await records.sso.put(store, 'bea', onRealm('bea', []), 600);
-    for (const sub of ['ann', 'cal', 'bea']) await records.ssoOfRealmSession.put(store, realmSessionKey('http://kc/realms/acme', `rs-${sub}`), sub);
+    for (const sub of ['ann', 'cal', 'bea']) await records.ssoOfRealmSession.put(store, realmSessionKey('server1', `rs-${sub}`), sub);
     // Both logout tokens arrive together: each takes its realm session's record, then hands over.
     const ann = await records.sso.get(store, 'ann');
     const cal = await records.sso.get(store, 'cal');
-    await records.ssoOfRealmSession.take(store, realmSessionKey('http://kc/realms/acme', 'rs-ann'));
-    await records.ssoOfRealmSession.take(store, realmSessionKey('http://kc/realms/acme', 'rs-cal'));
+    await records.ssoOfRealmSession.take(store, realmSessionKey('server1', 'rs-ann'));
+    await records.ssoOfRealmSession.take(store, realmSessionKey('server1', 'rs-cal'));
     await handOverLinked(deps, 'ann', ann!);
     await handOverLinked(deps, 'cal', cal!);
     assert.equal(await records.ssoHeir.get(store, 'ann'), 'bea');

@@ -9,7 +9,7 @@
  * Deliveries run in the background (the user's logout does not wait for the apps), each
  * retried a bounded number of times; failures are logged and counted.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import * as jose from 'jose';
 import type { Deps } from '../../deps.js';
 import { realmSessionEnded, type RealmAddress } from '../shared/introspection.js';
@@ -25,22 +25,31 @@ const ATTEMPTS = 3;
 const BACKOFF_MS = [0, 1000, 3000];
 const TIMEOUT_MS = 3000;
 
-/** The key under which a realm session finds its broker session. */
-export const realmSessionKey = (realmIssuer: string, sid: string) => createHash('sha256').update(`${realmIssuer}|${sid}`).digest('base64url');
+/**
+ * The key under which a realm session finds its broker session: its server and its id, which
+ * Keycloak makes unique on the server. Not its realm's issuer: the realm's admin can rename the
+ * realm (and a session's logout token names the issuer it began under, whatever the realm is
+ * called by then). A record found so is the realm's only when its session's realm id is the
+ * one that signed (backchannel-logout.ts).
+ */
+export const realmSessionKey = (upstream: string, sid: string) => digestKey(upstream, sid);
+
+/** The realm session a session (or a sign-in) is built on. */
+export type RealmSessionOf = Pick<SsoSession, 'realmSessionId' | 'upstream'>;
 
 /**
- * That key for the realm session a session (or a sign-in) is built on; undefined when it names
- * none, or its upstream has been taken out of the config since (no logout token comes from it).
+ * The key to record a sign-in's realm session under; undefined when it names none. A session
+ * recorded by a broker before this key (by issuer) is not found by its realm's logout token: it
+ * ends with its app's or its browser's sign-out, or after SSO_TTL.
  */
-export function realmSessionKeyOf(deps: Deps, s: Pick<SsoSession, 'realmSessionId' | 'upstream' | 'realm'>): string | undefined {
-  if (!s.realmSessionId || !s.upstream || !s.realm) return undefined;
-  let realmIssuer: string;
-  try {
-    realmIssuer = deps.upstreams.get(s.upstream).issuerOf(s.realm);
-  } catch {
-    return undefined;
-  }
-  return realmSessionKey(realmIssuer, s.realmSessionId);
+export function realmSessionKeyOf(s: RealmSessionOf): string | undefined {
+  return s.realmSessionId && s.upstream ? realmSessionKey(s.upstream, s.realmSessionId) : undefined;
+}
+
+/** The broker session recorded for the realm session `s` is built on. */
+export async function ssoOfRealmSession(deps: Deps, s: RealmSessionOf): Promise<string | undefined> {
+  const key = realmSessionKeyOf(s);
+  return key === undefined ? undefined : records.ssoOfRealmSession.get(deps.store, key);
 }
 
 /**
@@ -62,7 +71,7 @@ export async function ssoNamedBy(deps: Deps, claims: { iss?: unknown; sid?: unkn
   if (typeof claims.sid !== 'string' || typeof claims.tenant !== 'string' || typeof claims.sub !== 'string') return undefined;
   const tenant = await deps.tenants.bySlug(claims.tenant);
   if (!tenant) return undefined;
-  const id = await records.ssoOfRealmSession.get(deps.store, realmSessionKey(deps.upstreams.get(tenant.upstream).issuerOf(tenant.realm), claims.sid));
+  const id = await ssoOfRealmSession(deps, { realmSessionId: claims.sid, upstream: tenant.upstream });
   const sso = id ? await records.sso.get(deps.store, id) : undefined;
   return id && sso && sso.tenant === claims.tenant && (await subjectOfSession(deps, sso, claims.iss)) === claims.sub ? { id, sso } : undefined;
 }

@@ -19,7 +19,7 @@ import type { Deps } from '../../deps.js';
 import type { CookieJar } from '../../http/cookies.js';
 import { takeLease, type Lease } from '../../store/lease.js';
 import { browserOf } from './browser-binding.js';
-import { endSsoSession, realmSessionKeyOf } from './session-end.js';
+import { endSsoSession, realmSessionKeyOf, ssoOfRealmSession } from './session-end.js';
 import { randomId, records, SSO_TTL, type SsoSession } from './transactions.js';
 
 /** The other sessions one browser's broker session keeps linked. */
@@ -56,8 +56,7 @@ export async function currentSsoEntry(deps: Deps, jar: CookieJar, ctx: Koa.Conte
  * browser's reach (6 in 20 trials with sessions that link each other: attack round 45).
  */
 async function realmSessionEnding(deps: Deps, id: string, sso: SsoSession): Promise<boolean> {
-  const key = realmSessionKeyOf(deps, sso);
-  return key !== undefined && (await records.ssoOfRealmSession.get(deps.store, key)) !== id;
+  return realmSessionKeyOf(sso) !== undefined && (await ssoOfRealmSession(deps, sso)) !== id;
 }
 
 /**
@@ -130,10 +129,10 @@ export async function openSsoSession(deps: Deps, jar: CookieJar, ctx: Koa.Contex
   const lease = await turnOf(deps, browser);
   try {
     const current = await currentSsoEntry(deps, jar, ctx);
-    const realmSession = realmSessionKeyOf(deps, signedIn);
+    const realmSession = realmSessionKeyOf(signedIn);
     // The broker session built on this sign-in's realm session, whichever of the browser's it is;
     // else (a realm that names no session) the browser's current one, when it is this user's.
-    const joined = await sessionOnRealmSession(deps, realmSession, signedIn)
+    const joined = await sessionOnRealmSession(deps, signedIn)
       ?? (sameUser(current, signedIn) && !otherRealmSession(current.sso, signedIn) ? current : undefined);
     const { client, ...session } = signedIn;
     // A sign-in at another tenant in the same browser: the earlier sessions stay linked (and the
@@ -182,12 +181,16 @@ const sameUser = (entry: SsoEntry | undefined, signedIn: SignedIn): entry is Sso
  *   token, alive (round 45).
  */
 const otherRealmSession = (a: SsoSession, b: SignedIn) => a.realmSessionId !== undefined && b.realmSessionId !== undefined
-  && (a.realmSessionId !== b.realmSessionId || a.upstream !== b.upstream || a.realm !== b.realm);
+  && (a.realmSessionId !== b.realmSessionId || a.upstream !== b.upstream || !sameRealmOf(a, b));
 
-async function sessionOnRealmSession(deps: Deps, realmSession: string | undefined, signedIn: SignedIn): Promise<SsoEntry | undefined> {
-  const id = realmSession ? await records.ssoOfRealmSession.get(deps.store, realmSession) : undefined;
+/** By id where both sessions have it (a renamed realm is the same realm), by name for sessions recorded before. */
+const sameRealmOf = (a: SsoSession, b: SignedIn) => a.realmId !== undefined && b.realmId !== undefined
+  ? a.realmId.toLowerCase() === b.realmId.toLowerCase() : a.realm === b.realm;
+
+async function sessionOnRealmSession(deps: Deps, signedIn: SignedIn): Promise<SsoEntry | undefined> {
+  const id = await ssoOfRealmSession(deps, signedIn);
   const sso = id ? await records.sso.get(deps.store, id) : undefined;
-  return id && sso && sameUser({ id, sso }, signedIn) ? { id, sso } : undefined;
+  return id && sso && sameUser({ id, sso }, signedIn) && sameRealmOf(sso, signedIn) ? { id, sso } : undefined;
 }
 
 /** This browser's turn, or undefined when another sign-in of it held the turn past the wait. */

@@ -163,7 +163,7 @@ export const records = {
    * attack of 2026-12-06 sent 22,000, each a DELETE at Keycloak's admin API).
    */
   realmSessionEnded: new RecordKind<true>('realm-session-ended', 24 * 3600),
-  /** The broker session of a realm session (by a hash of the realm issuer and its sid): a realm's logout token names the latter. */
+  /** The broker session of a realm session (by a digest of its server and its sid: session-end.ts realmSessionKey): a realm's logout token names the latter. */
   ssoOfRealmSession: new RecordKind<string>('sso-of', SSO_TTL),
   device: new RecordKind<DeviceGrant>(`${PENDING_PREFIX}device`),
   userCode: new RecordKind<string>(`${PENDING_PREFIX}user-code`),
