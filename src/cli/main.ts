@@ -75,7 +75,11 @@ async function keyParts(): Promise<Deps> {
   return deps;
 }
 
+/** Whether the command has printed its output (with --json: its one document). */
+let printed = false;
+
 function print(json: boolean, value: unknown, text: () => string): void {
+  printed = true;
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${printableLines(text())}\n`);
 }
 
@@ -248,30 +252,35 @@ export function buildCli(): Command {
 
 export async function runCli(argv: string[]): Promise<number> {
   tolerateClosedPipes();
+  printed = false;
   try {
     await buildCli().parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version end here too, with exit code 0.
-      return err.exitCode === 0 ? 0 : 2;
-    }
-    // Errors name realms, users and clients a realm's admin named (a migration's comparison):
-    // written as the rest of the output is (printable.ts; review, 2026-12-07).
-    if (err instanceof Exit) {
-      if (err.message) process.stderr.write(`${printableLines(err.message)}\n`);
-      return err.code;
-    }
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${printableLines(err.message)}\n`);
-      return 1;
-    }
-    // The store's refusal says why (WRONGPASS, NOAUTH, ECONNREFUSED…): an operator at a terminal
-    // needs that, where a caller of the API gets the generic message (round 27).
-    const cause = err instanceof BrokerError && err.code === 'store_unavailable' ? rootCause(storeDown ?? err)?.message : undefined;
-    process.stderr.write(`${printableLines(`realm-broker: ${(err as Error).message}${cause ? ` (${cause})` : ''}`)}\n`);
-    return 1;
+    const { code, message } = failureOf(err);
+    // --help and --version end here too, with exit code 0.
+    if (code === 0) return 0;
+    // commander has said what was wrong with the usage itself.
+    if (message && !(err instanceof CommanderError)) process.stderr.write(`${printableLines(message)}\n`);
+    // With --json, stdout holds one JSON document whatever happened: a script parsing it got
+    // nothing on a refusal (a migration's, say: attack round 51), and had to read stderr's text.
+    // A command that printed its document before failing (a partial listing) has said it.
+    if (!printed && argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, exitCode: code, error: message || undefined })}\n`);
+    return code;
   }
+}
+
+/** The exit code and the words of a failure (empty: the output has said it). */
+function failureOf(err: unknown): { code: number; message: string } {
+  if (err instanceof CommanderError) return { code: err.exitCode === 0 ? 0 : 2, message: err.message.replace(/^error: /, '') };
+  // Errors name realms, users and clients a realm's admin named (a migration's comparison):
+  // written as the rest of the output is (printable.ts; review, 2026-12-07).
+  if (err instanceof Exit) return { code: err.code, message: err.message };
+  if (err instanceof ConfigError) return { code: 1, message: err.message };
+  // The store's refusal says why (WRONGPASS, NOAUTH, ECONNREFUSED…): an operator at a terminal
+  // needs that, where a caller of the API gets the generic message (round 27).
+  const cause = err instanceof BrokerError && err.code === 'store_unavailable' ? rootCause(storeDown ?? err)?.message : undefined;
+  return { code: 1, message: `realm-broker: ${(err as Error).message}${cause ? ` (${cause})` : ''}` };
 }
 
 // Run as a program (`node dist/cli/main.js …`), not only through the bin that imports it: a

@@ -44,6 +44,14 @@ describe('realm-broker CLI', function () {
     const show = await run(['tenants', 'show', ACME_ID, '--json']);
     assert.equal(JSON.parse(show.stdout).slug, 'acme');
     assert.equal((await run(['tenants', 'show', 'nope'])).code, 3);
+    // With --json, a refusal is one JSON document on stdout as well (round 51: text only).
+    const missing = await run(['tenants', 'show', 'nope', '--json']);
+    assert.equal(missing.code, 3);
+    assert.deepEqual(JSON.parse(missing.stdout), { ok: false, exitCode: 3, error: 'no tenant nope' });
+    assert.match(missing.stderr, /^no tenant nope$/m);
+    const usage = await run(['tenants', 'show', '--json']);
+    assert.equal(usage.code, 2);
+    assert.equal(JSON.parse(usage.stdout).exitCode, 2, usage.stdout);
   });
 
   it('tenants list and sync-apps name an unreachable upstream and exit 1, after printing what they found', async () => {
