@@ -271,6 +271,8 @@ describe('ScaiWave Auth API', () => {
       const revoked = await post(`${base}/refresh`, { refresh_token: rt });
       assert.equal(revoked.status, 401);
       assert.equal(revoked.body.error.code, 'SW_AUTH_INVALID_REFRESH_TOKEN');
+      // No bearer credential was sent: no Bearer challenge, on any of them (round 48: on garbage only).
+      for (const res of [garbage, foreign, revoked]) assert.equal(res.headers.get('www-authenticate'), null);
     });
 
     it('422 without a refresh_token', async () => {

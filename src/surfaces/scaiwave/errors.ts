@@ -63,7 +63,9 @@ export const serializeScaiwaveError: ErrorSerializer = (ctx, err) => {
   const [code, status] = codeAndStatus(err);
   ctx.status = status;
   const message = publicMessage(err);
-  if (err.code === 'invalid_token') ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+  // A bearer credential refused (RFC 6750 §3): not a refresh token in a body, which /refresh's
+  // 401s are, though some of them came from the same check (round 48: the header on some only).
+  if (code === 'SW_AUTH_INVALID_TOKEN') ctx.set('WWW-Authenticate', 'Bearer error="invalid_token"');
   if (err.code === 'validation_failed' && err.details) {
     ctx.body = { error: { code, message, details: err.details }, detail: err.details };
     return;
