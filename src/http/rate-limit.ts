@@ -43,14 +43,17 @@ export class Limiter {
 
   /**
    * Counts one attempt for `key` and throws 429 (with Retry-After) when that attempt is
-   * over the limit. The count happens before the decision, in one atomic step.
+   * over the limit. The count happens before the decision, in one atomic step. With `uncount`,
+   * an attempt over the limit is not left counted (the store counts refused attempts too): for a
+   * caller that waits and tries again (refusal-gate.ts), whose tries would otherwise add up.
    */
-  async consume(key: string): Promise<Counted> {
+  async consume(key: string, o: { uncount?: boolean } = {}): Promise<Counted> {
     try {
       const res = await this.backend.consume(hashed(key), 1);
       return { windowEndsAt: Date.now() + res.msBeforeNext };
     } catch (err) {
       if (!(err instanceof RateLimiterRes)) throw storeFailure(err);
+      if (o.uncount) await this.reward(key, { windowEndsAt: Date.now() + err.msBeforeNext });
       this.onReject();
       const retryAfter = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
       throw new BrokerError('rate_limited', `Too many ${this.rule.what}; try again in ${retryAfter} s`, { retryAfter });
