@@ -265,14 +265,18 @@ export async function runCli(argv: string[]): Promise<number> {
     // With --json, stdout holds one JSON document whatever happened: a script parsing it got
     // nothing on a refusal (a migration's, say: attack round 51), and had to read stderr's text.
     // A command that printed its document before failing (a partial listing) has said it.
-    if (!printed && argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, exitCode: code, error: message || undefined })}\n`);
+    if (!printed && argv.some((a) => a === '--json' || a.startsWith('--json='))) process.stdout.write(`${JSON.stringify({ ok: false, exitCode: code, error: message || undefined })}\n`);
     return code;
   }
 }
 
 /** The exit code and the words of a failure (empty: the output has said it). */
 function failureOf(err: unknown): { code: number; message: string } {
-  if (err instanceof CommanderError) return { code: err.exitCode === 0 ? 0 : 2, message: err.message.replace(/^error: /, '') };
+  if (err instanceof CommanderError) {
+    // commander's help shown for a command named wrongly or without its subcommand says "(outputHelp)".
+    const message = err.code === 'commander.help' ? 'bad usage: the help on stderr lists the commands and options' : err.message.replace(/^error: /, '');
+    return { code: err.exitCode === 0 ? 0 : 2, message };
+  }
   // Errors name realms, users and clients a realm's admin named (a migration's comparison):
   // written as the rest of the output is (printable.ts; review, 2026-12-07).
   if (err instanceof Exit) return { code: err.code, message: err.message };

@@ -17,13 +17,16 @@
  *   uncounted requests in flight on each replica when its first refusal came back. Without that
  *   bound, a burst had all it could put in flight before its first answer (its realm's share and
  *   line, on every replica and realm: 480 wrong secrets a minute for 60, attack helper round 24);
- * - an address with no refusal whose allowance is held by its own requests in flight here waits
- *   for one of them to be answered (and give its point back), for up to `WAIT_MS`, rather than
- *   being refused: a service's burst of good grants, or a Keycloak pause of tens of milliseconds
- *   under a steady 1,000 introspections a second, had the excess answered 429 (the benchmark's
- *   paced runs, 2026-12-07: 695 to 1,880 of about 12,000). A waiting request reaches Keycloak only
- *   with a point of its own, so a burst of refusals gets through no more than before: its first
- *   refusal marks the address, and its waiting requests are refused then.
+ * - a request over the allowance while its address has others in flight here waits for one of
+ *   them to land, for up to `WAIT_MS`, and is counted again then (an answered one gives its point
+ *   back, a refusal keeps it), rather than being refused at once; and a try over the allowance is
+ *   not left counted (the store counts those too). A service's burst of good grants, or a Keycloak
+ *   pause of tens of milliseconds under a steady 1,000 introspections a second, had the excess
+ *   answered 429 (the benchmark's paced runs, 2026-12-07: 695 to 1,880 of about 12,000); and a
+ *   service with a few refusals among many good calls (an introspected token a user had signed
+ *   out) had its 429s counted, and kept itself refused for the window by trying again (attack
+ *   round 53: 23 of 44,462 answered in 20 s). What reaches Keycloak is what was counted within the
+ *   allowance, as before: a waiting request goes on only with a point of its own.
  * What counts as a refusal is `REFUSALS` below: the answers a wrong secret, a made-up client or
  * token, or someone else's code get. A device's `authorization_pending` and `slow_down` do not
  * count, nor Keycloak unreachable (`upstream_*`), nor input the broker refused itself (422).
@@ -49,7 +52,7 @@ const MARKED_MAX = 50_000;
  * counted as a marked address's are, and given back when answered.
  */
 const UNCOUNTED_MAX = 16;
-/** How long a request of an address with no refusal waits for a point its requests in flight hold. */
+/** How long a request over the allowance waits for a point its address's requests in flight hold. */
 const WAIT_MS = 2000;
 
 export class RefusalGate {
@@ -91,17 +94,17 @@ export class RefusalGate {
   }
 
   /**
-   * Counts a request in the store; past the allowance, a request of an address with no refusal
-   * while it has others in flight here waits for one of them to land, then is counted again.
+   * Counts a request in the store; past the allowance, while its address has others in flight
+   * here, it waits for one of them to land, then is counted again.
    */
   private async admit(address: string): Promise<Counted> {
     const until = Date.now() + WAIT_MS;
     for (;;) {
       try {
-        // Not left counted when refused: this request may wait and try again.
-        return await this.limiter.consume(address, { uncount: !this.marked.has(address) });
+        // A try over the allowance reaches nothing: not left counted, whether it waits or not.
+        return await this.limiter.consume(address, { uncount: true });
       } catch (err) {
-        const mayWait = err instanceof BrokerError && err.code === 'rate_limited' && !this.marked.has(address) && (this.inFlight.get(address) ?? 0) > 0;
+        const mayWait = err instanceof BrokerError && err.code === 'rate_limited' && (this.inFlight.get(address) ?? 0) > 0;
         if (!mayWait || !(await this.oneLands(address, until - Date.now()))) throw err;
       }
     }

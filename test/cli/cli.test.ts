@@ -52,6 +52,12 @@ describe('realm-broker CLI', function () {
     const usage = await run(['tenants', 'show', '--json']);
     assert.equal(usage.code, 2);
     assert.equal(JSON.parse(usage.stdout).exitCode, 2, usage.stdout);
+    // Attack round 53: `--json=true` printed nothing on stdout; `help nope` said "(outputHelp)".
+    for (const args of [['tenants', 'show', 'nope', '--json=true'], ['help', 'nope', '--json']]) {
+      const res = await run(args);
+      assert.equal(res.code, 2, args.join(' '));
+      assert.doesNotMatch(JSON.parse(res.stdout).error, /outputHelp/, res.stdout);
+    }
   });
 
   it('tenants list and sync-apps name an unreachable upstream and exit 1, after printing what they found', async () => {
