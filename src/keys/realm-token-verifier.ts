@@ -21,10 +21,6 @@ const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256
 
 const invalid = (message: string, cause?: unknown) => new BrokerError('invalid_token', message, { cause });
 
-/** A token whose `iss` names no realm the broker knows now. */
-class UnknownIssuerError extends BrokerError {}
-export const isUnknownIssuer = (err: unknown): boolean => err instanceof UnknownIssuerError;
-
 export class RealmTokenVerifier {
   private readonly keySets = new Map<string, KeySet>();
   /** Warns (sampled) that a realm's id could not be checked (realm-name-check.ts). */
@@ -87,7 +83,7 @@ export class RealmTokenVerifier {
       throw invalid('The token is not a JWT', err);
     }
     const realm = typeof iss === 'string' ? await this.tenants.realmByIssuer(iss) : undefined;
-    if (!realm) throw new UnknownIssuerError('invalid_token', 'The token was not issued by a known realm');
+    if (!realm) throw invalid('The token was not issued by a known realm');
     return realm;
   }
 

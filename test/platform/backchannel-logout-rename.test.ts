@@ -22,6 +22,8 @@ describe('back-channel logout of a session begun before its realm was renamed', 
   this.timeout(120_000);
   const t = makeTestTenant();
   const renamed = `${t.realm}-renamed`;
+  const renamedAgain = `${t.realm}-again`;
+  const taker = makeTestTenant();
   const user = `ann@${t.domain}`;
   let broker: TestBroker;
   let capture: LogoutCapture;
@@ -50,7 +52,7 @@ describe('back-channel logout of a session begun before its realm was renamed', 
   after(async () => {
     await broker?.close();
     capture?.close();
-    await deleteRealms(t, { ...t, realm: renamed });
+    await deleteRealms(t, { ...t, realm: renamed }, { ...t, realm: renamedAgain }, taker);
   });
 
   it('ends the broker session and tells its app, the logout token naming the issuer the session began under', async () => {
@@ -112,5 +114,26 @@ describe('back-channel logout of a session begun before its realm was renamed', 
     } finally {
       await deleteRealms(other);
     }
+  });
+
+  it('ends it too when another realm has taken the name the session began under (round 53)', async () => {
+    // The tenant's realm is called `renamed` by now; ann signs in under that name.
+    const platform = `${broker.url}/api/v1/platform/oauth`;
+    received.length = 0;
+    const { browser } = await signIn(platform, user, { brokerUrl: broker.url });
+    const ssoId = browser.cookies(new URL(broker.url).host).get('rb_sso')!;
+    // Its admin renames it again, and another realm's admin takes the name it had.
+    const admin = await serverAdmin();
+    await admin.realms.update({ realm: renamed }, { realm: renamedAgain });
+    await createRealms(taker);
+    await admin.realms.update({ realm: taker.realm }, { realm: renamed });
+    await sleep(700);
+    await broker.deps.tenants.all();
+    assert.equal((await broker.deps.tenants.realmByIssuer(`${KEYCLOAK_URL}/realms/${renamed}`))?.id, taker.id, 'the old issuer is the other realm\'s now');
+    const [ann] = await admin.users.find({ realm: renamedAgain, username: user });
+    await admin.users.logout({ realm: renamedAgain, id: ann!.id! });
+    for (let i = 0; i < 40 && !received.some((r) => r.path === '/web'); i++) await sleep(100);
+    assert.ok(received.some((r) => r.path === '/web'), `the app was told (broker log: ${broker.logs.filter((l) => /logout/i.test(l)).slice(-2).join(' | ')})`);
+    assert.equal(await broker.deps.store.get(`sso:${ssoId}`), undefined, 'the broker session ended');
   });
 });

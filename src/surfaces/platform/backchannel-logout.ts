@@ -6,15 +6,15 @@
  * and the apps of that session are told in turn (session-end.ts).
  *
  * Keycloak's logout token names the issuer its session began under, though the realm's admin
- * may have renamed the realm since: no realm has that issuer any more, and such a logout ended
- * nothing (attack round 50). It is taken from the realm the session is recorded at, by id, when
+ * may have renamed the realm since: no realm has that issuer any more, or another realm has taken
+ * the name, and such a logout ended nothing (attack rounds 50 and 53). A token that does not
+ * verify as the issuer's realm's is taken from the realm its session is recorded at, by id, when
  * the session began under that issuer, and verified with that realm's keys.
  */
 import * as jose from 'jose';
 import type Koa from 'koa';
 import type { Deps } from '../../deps.js';
 import { BrokerError } from '../../errors.js';
-import { isUnknownIssuer } from '../../keys/realm-token-verifier.js';
 import type { RealmEntry } from '../../tenancy/tenant.js';
 import { realmSessionEnded } from '../shared/introspection.js';
 import { endSsoSession, realmSessionKey, ssoOfRealmSession } from './session-end.js';
@@ -29,7 +29,7 @@ export function receiveBackchannelLogout(deps: Deps): Koa.Middleware {
     if (typeof token !== 'string' || !token) throw new BrokerError('invalid_request', 'logout_token is required');
     const tenant = ctx.state.issuer.tenant;
     const verified = await deps.verifier.verifyLogoutToken(token, audiences, tenant).catch(async (err: unknown) => {
-      const began = isUnknownIssuer(err) ? await realmRenamedSince(deps, token) : undefined;
+      const began = err instanceof BrokerError && err.code === 'invalid_token' ? await realmRenamedSince(deps, token) : undefined;
       if (!began) throw err;
       return deps.verifier.verifyLogoutToken(token, audiences, tenant, began);
     }).catch((err: unknown) => {
@@ -71,8 +71,8 @@ async function sessionOf(deps: Deps, realm: RealmEntry, sid: string): Promise<st
 }
 
 /**
- * For a logout token whose `iss` no realm has now: the realm its session is recorded at, when that
- * session began under that issuer (its realm, by id, renamed since), and the issuer.
+ * For a logout token that is not the realm's its `iss` names now: the realm its session is recorded
+ * at, when that session began under that issuer (its realm, by id, renamed since), and the issuer.
  */
 async function realmRenamedSince(deps: Deps, token: string): Promise<{ realm: RealmEntry; issuer: string } | undefined> {
   let claims: jose.JWTPayload;
