@@ -83,7 +83,9 @@ async function realmRenamedSince(deps: Deps, token: string): Promise<{ realm: Re
   }
   const { iss, sid } = claims;
   if (typeof iss !== 'string' || typeof sid !== 'string') return undefined;
-  for (const { name } of deps.config.upstreams) {
+  // Only a server whose issuers look like this one's can have begun that session.
+  const servers = deps.config.upstreams.filter(({ name }) => iss.startsWith(deps.upstreams.get(name).issuerOf('')));
+  for (const { name } of servers) {
     const id = await ssoOfRealmSession(deps, { realmSessionId: sid, upstream: name });
     const sso = id ? await records.sso.get(deps.store, id) : undefined;
     if (!sso?.realmId || sso.upstream !== name || !sso.realm || deps.upstreams.get(name).issuerOf(sso.realm) !== iss) continue;
